@@ -1,0 +1,81 @@
+"""The ``difflab`` command: one module per subcommand, listed in :data:`SUBCOMMANDS`.
+
+Each subcommand module defines ``add_arguments(parser)`` and ``run(args) -> int``. Bad
+input is one line on stderr and exit code 2, never a traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+#: subcommand -> (module under difflab.cli, one-line help)
+SUBCOMMANDS = {
+    "list": ("list_methods", "every registered method: family, availability, version"),
+    "functions": ("functions", "the catalogue of test functions"),
+    "compare": ("compare", "compare methods on a function (default: the catalogue)"),
+    "swell": ("experiments", "expression swell: symbolic vs tape sizes"),
+    "accuracy": ("experiments", "accuracy of finite differences vs step, and of every method"),
+    "speed": ("experiments", "speed of every method vs input size"),
+    "train": ("train", "train a network with a chosen differentiator"),
+    "solve": ("solve", "gradient descent, least squares, Newton with any differentiator"),
+    "check": ("check", "check a user's function: do the methods agree with the oracle?"),
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line."""
+
+    def error(self, message):
+        from ..console import fail
+
+        sys.exit(fail(f"{message} (see '{self.prog} --help')"))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="difflab", description="Compare ways of differentiating a program.")
+    parser.add_argument("--version", action="version", version=_version())
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name, (module_name, help_text) in SUBCOMMANDS.items():
+        module = _module(module_name)
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        if getattr(module, "TAKES_COMMAND_NAME", False):
+            module.add_arguments(p, name)
+        else:
+            module.add_arguments(p)
+        p.set_defaults(_module=module_name)
+    return parser
+
+
+def _module(name):
+    """A subcommand module; each must import only light modules at load time."""
+    return importlib.import_module(f"difflab.cli.{name}")
+
+
+def _version() -> str:
+    from .. import __version__
+
+    return f"difflab {__version__}"
+
+
+def main(argv=None) -> int:
+    from ..console import fail
+    from ..errors import InputError, NotSupported
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return 0
+    try:
+        return int(_module(args._module).run(args) or 0)
+    except (InputError, NotSupported, FileNotFoundError) as exc:
+        return fail(str(exc))
+    except KeyboardInterrupt:
+        return fail("interrupted", 130)
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,305 @@
+"""The one interface every method sits behind.
+
+``d.gradient(f)`` *prepares* and returns a :class:`Derivative`; calling it *evaluates*.
+Shape-specific work (tracing, symbolic differentiation, compiling) happens once per input
+shape and is timed separately, so reports can split setup from per-call cost.
+
+A method implements the derivative kinds it has natively in :meth:`Differentiator._build`
+and lists them in ``native``; the others are derived here (a Jacobian from JVPs, a JVP from
+the Jacobian, ...) and :meth:`Differentiator.how` says how each kind was obtained.
+"""
+from __future__ import annotations
+
+import importlib.metadata
+import time
+from typing import Callable
+
+import numpy as np
+
+from .errors import InputError, NotSupported
+from .function import Function, as_function
+
+#: The derivative kinds, in the order reports list them.
+KINDS = ("gradient", "value_and_gradient", "jacobian", "hessian", "jvp", "vjp")
+FAMILIES = ("manual", "numeric", "symbolic", "automatic")
+DTYPES = ("float64", "float32")
+
+#: kind -> ways to derive it from a native kind: (needed native kind, how, builder name).
+DERIVATIONS = {
+    "gradient": [("value_and_gradient", "second part of value_and_gradient", "_grad_from_vg"),
+                 ("jacobian", "the only row of the Jacobian", "_grad_from_jac")],
+    "value_and_gradient": [("gradient", "f(x) and the gradient, separately", "_vg_from_grad")],
+    "jacobian": [("jvp", "one JVP per input (columns)", "_jac_from_jvp"),
+                 ("vjp", "one VJP per output (rows)", "_jac_from_vjp")],
+    "hessian": [("gradient", "Jacobian of the gradient, both by this method", "_hess_from_grad")],
+    "jvp": [("jacobian", "Jacobian times vector", "_jvp_from_jac")],
+    "vjp": [("jacobian", "vector times Jacobian", "_vjp_from_jac")],
+}
+
+
+class Differentiator:
+    """Base class of all methods. Subclasses set the class attributes and ``_build``.
+
+    Attributes
+    ----------
+    name : str
+        Registry name (``"reverse"``).
+    family : str
+        ``manual``, ``numeric``, ``symbolic`` or ``automatic``.
+    library : str or None
+        Distribution whose version :meth:`describe` reports (``"torch"``).
+    native : frozenset
+        Derivative kinds :meth:`_build` computes directly.
+    exact : bool
+        True when errors are rounding only (AD, symbolic); False for finite differences.
+    options : dict
+        Default options; ``difflab.get(name, **options)`` overrides them.
+    """
+
+    name = ""
+    family = ""
+    library: str | None = None
+    native: frozenset = frozenset()
+    exact = True
+    options: dict = {}
+    #: Hessians derived as the Jacobian of the gradient only where the method's Jacobian
+    #: can take a numeric black box (finite differences); AD methods implement it natively.
+    hessian_of_black_box = False
+
+    def __init__(self, dtype: str = "float64", **options):
+        if str(dtype) not in DTYPES:
+            raise InputError(f"dtype must be one of {', '.join(DTYPES)}, not {dtype!r}")
+        self.dtype = np.dtype(str(dtype))
+        unknown = set(options) - set(type(self).options)
+        if unknown:
+            raise InputError(f"{self.name}: unknown option(s) {', '.join(sorted(unknown))}; "
+                             f"known: {', '.join(sorted(type(self).options)) or 'none'}")
+        self.options = {**type(self).options, **options}
+        self._derivatives: dict = {}
+
+    # ------------------------------------------------------------------ metadata
+    @classmethod
+    def availability(cls) -> tuple[bool, str]:
+        """(available, reason if not), answered without importing the library."""
+        if cls.library is None:
+            return True, ""
+        try:
+            importlib.metadata.version(cls.library)
+        except importlib.metadata.PackageNotFoundError:
+            return False, f"{cls.library} is not installed"
+        return True, ""
+
+    @classmethod
+    def available(cls) -> bool:
+        return cls.availability()[0]
+
+    @classmethod
+    def version(cls) -> str | None:
+        if cls.library is None:
+            return None
+        try:
+            return importlib.metadata.version(cls.library)
+        except importlib.metadata.PackageNotFoundError:
+            return None
+
+    def describe(self) -> dict:
+        """Library and version, dtype, options, and how each derivative kind is obtained."""
+        return {"name": self.name, "family": self.family, "library": self.library,
+                "version": self.version(), "dtype": self.dtype.name, "exact": self.exact,
+                "options": dict(self.options), "kinds": {k: self.how(k) for k in KINDS}}
+
+    def how(self, kind: str) -> str:
+        """'native' or the derivation used for ``kind``; raises NotSupported if neither."""
+        return self._plan(kind)[0]
+
+    def __repr__(self):
+        opts = ", ".join(f"{k}={v!r}" for k, v in self.options.items())
+        return f"difflab.get({self.name!r}, dtype={self.dtype.name!r}{', ' + opts if opts else ''})"
+
+    # ------------------------------------------------------------------ public operators
+    def gradient(self, f) -> "Derivative":
+        """``f: R^n -> R`` -> callable ``x -> ndarray (n,)``."""
+        return self._derivative("gradient", f)
+
+    def value_and_gradient(self, f) -> "Derivative":
+        """``f: R^n -> R`` -> callable ``x -> (float, ndarray (n,))``."""
+        return self._derivative("value_and_gradient", f)
+
+    def jacobian(self, f) -> "Derivative":
+        """``f: R^n -> R^m`` -> callable ``x -> ndarray (m, n)``."""
+        return self._derivative("jacobian", f)
+
+    def hessian(self, f) -> "Derivative":
+        """``f: R^n -> R`` -> callable ``x -> ndarray (n, n)``."""
+        return self._derivative("hessian", f)
+
+    def jvp(self, f) -> "Derivative":
+        """``f: R^n -> R^m`` -> callable ``(x, v) -> ndarray (m,)``."""
+        return self._derivative("jvp", f)
+
+    def vjp(self, f) -> "Derivative":
+        """``f: R^n -> R^m`` -> callable ``(x, u) -> ndarray (n,)``."""
+        return self._derivative("vjp", f)
+
+    def _derivative(self, kind: str, f) -> "Derivative":
+        function = as_function(f)
+        key = (kind, id(function), function)
+        d = self._derivatives.get(key[:2])
+        if d is None or d.function is not function:
+            how = self.how(kind)  # raises NotSupported early, before any timing
+            d = Derivative(self, kind, function, how)
+            self._derivatives[key[:2]] = d
+        return d
+
+    # ------------------------------------------------------------------ subclass hook
+    def _build(self, kind: str, function: Function, x: np.ndarray) -> Callable:
+        """Return an evaluator for a native ``kind`` at inputs shaped like ``x``.
+
+        ``gradient``/``hessian``/``jacobian`` evaluators take ``x``; ``jvp``/``vjp`` take
+        ``(x, vector)``; ``value_and_gradient`` returns ``(value, gradient)``. Inputs arrive
+        as 1-D arrays of ``self.dtype``; outputs may be any array-like of the right shape.
+        """
+        raise NotSupported(kind, self.name)
+
+    # ------------------------------------------------------------------ derivations
+    def _plan(self, kind: str):
+        if kind not in KINDS:
+            raise InputError(f"unknown derivative kind {kind!r}; choose from {', '.join(KINDS)}")
+        if kind in self.native:
+            return "native", None
+        for need, how, builder in DERIVATIONS[kind]:
+            if kind == "hessian" and not self.hessian_of_black_box:
+                continue
+            if need in self.native or (need != kind and self._derivable(need, kind)):
+                return how, builder
+        raise NotSupported(kind, self.name, "the method has no way to compute it")
+
+    def _derivable(self, need, target):
+        return any(n in self.native for n, _, _ in DERIVATIONS.get(need, []) if n != target)
+
+    def _evaluator(self, kind, function, x):
+        how, builder = self._plan(kind)
+        if builder is None:
+            return self._build(kind, function, x)
+        return getattr(self, builder)(function, x)
+
+    def _grad_from_vg(self, function, x):
+        vg = self._evaluator("value_and_gradient", function, x)
+        return lambda x: vg(x)[1]
+
+    def _grad_from_jac(self, function, x):
+        jac = self._evaluator("jacobian", function, x)
+        return lambda x: np.reshape(jac(x), (-1,))
+
+    def _vg_from_grad(self, function, x):
+        grad = self._evaluator("gradient", function, x)
+        return lambda x: (function(x), grad(x))
+
+    def _jac_from_jvp(self, function, x):
+        jvp = self._evaluator("jvp", function, x)
+        eye = np.eye(x.size, dtype=x.dtype)
+        return lambda x: np.stack([np.reshape(jvp(x, e), (-1,)) for e in eye], axis=1)
+
+    def _jac_from_vjp(self, function, x):
+        vjp = self._evaluator("vjp", function, x)
+        m = np.size(function(x))
+        eye = np.eye(m, dtype=x.dtype)
+        return lambda x: np.stack([np.reshape(vjp(x, e if m > 1 else e.reshape(())), (-1,))
+                                   for e in eye], axis=0)
+
+    def _hess_from_grad(self, function, x):
+        grad = self._evaluator("gradient", function, x)
+        inner = Function(grad, name=f"gradient of {function.name}")
+        return self._evaluator("jacobian", inner, x)
+
+    def _jvp_from_jac(self, function, x):
+        jac = self._evaluator("jacobian", function, x)
+        return lambda x, v: np.reshape(jac(x), (-1, x.size)) @ v
+
+    def _vjp_from_jac(self, function, x):
+        jac = self._evaluator("jacobian", function, x)
+        return lambda x, u: np.reshape(u, (-1,)) @ np.reshape(jac(x), (-1, x.size))
+
+
+class Derivative:
+    """A prepared derivative operator: call it with ``x`` (and ``v``/``u`` for jvp/vjp).
+
+    Attributes
+    ----------
+    kind : str
+    how : str
+        ``"native"`` or how the kind was derived.
+    setup_seconds : float
+        Time spent preparing for the last new input shape (tracing, compiling).
+    """
+
+    def __init__(self, differentiator: Differentiator, kind: str, function: Function, how: str):
+        self.differentiator, self.kind, self.function, self.how = differentiator, kind, function, how
+        self._evaluators: dict = {}
+        self.setup_seconds = 0.0
+
+    def __repr__(self):
+        return f"<{self.kind} of {self.function.name} by {self.differentiator.name} ({self.how})>"
+
+    def prepare(self, x) -> float:
+        """Do the shape-specific preparation for ``x`` now; return the seconds it took."""
+        x = self._check_x(x)
+        self._evaluator_for(x)
+        return self.setup_seconds
+
+    def _evaluator_for(self, x):
+        ev = self._evaluators.get(x.shape)
+        if ev is None:
+            start = time.perf_counter()
+            ev = self.differentiator._evaluator(self.kind, self.function, x)
+            self.setup_seconds = time.perf_counter() - start
+            self._evaluators[x.shape] = ev
+        return ev
+
+    def __call__(self, x, *vectors):
+        x = self._check_x(x)
+        wants = 1 if self.kind in ("jvp", "vjp") else 0
+        if len(vectors) != wants:
+            raise InputError(f"{self.kind} takes {'(x, vector)' if wants else '(x)'}")
+        vectors = [np.asarray(v, dtype=self.differentiator.dtype) for v in vectors]
+        if self.kind == "jvp" and vectors[0].shape != x.shape:
+            raise InputError(f"jvp: v has shape {vectors[0].shape}, x has {x.shape}")
+        result = self._evaluator_for(x)(x, *vectors)
+        return self._finish(result, x)
+
+    def _check_x(self, x):
+        dtype = self.differentiator.dtype
+        try:
+            arr = np.asarray(x, dtype=dtype)
+        except (TypeError, ValueError) as exc:
+            raise InputError(f"x must be a 1-D array of numbers: {exc}") from None
+        if arr.ndim == 0:
+            arr = arr.reshape(1)
+        if arr.ndim != 1:
+            raise InputError(f"x must be a 1-D array, got shape {arr.shape}")
+        if not np.all(np.isfinite(arr)):
+            raise InputError("x contains NaN or infinity")
+        return arr
+
+    def _finish(self, result, x):
+        n = x.size
+        if self.kind == "value_and_gradient":
+            value, grad = result
+            return float(np.real(np.asarray(value))), _as_float64(grad, (n,), self)
+        shape = {"gradient": (n,), "hessian": (n, n), "vjp": (n,)}.get(self.kind)
+        if self.kind == "jacobian":
+            out = np.asarray(_as_float64(result, None, self))
+            return out.reshape(-1, n)
+        if self.kind == "jvp":
+            return _as_float64(result, None, self).reshape(-1)
+        return _as_float64(result, shape, self)
+
+
+def _as_float64(value, shape, derivative):
+    out = np.array(value, dtype=np.float64, copy=True)
+    if shape is not None and out.shape != shape:
+        if out.size == int(np.prod(shape)):
+            return out.reshape(shape)
+        raise InputError(f"{derivative.kind} of {derivative.function.name}: expected shape {shape}, "
+                         f"got {out.shape}" + ("; is the function scalar-valued?" if out.size > np.prod(shape) else ""))
+    return out

@@ -1,0 +1,24 @@
+"""The two errors difflab raises on purpose."""
+
+
+class NotSupported(Exception):
+    """A method cannot do what was asked, and says why instead of returning a wrong number.
+
+    Parameters
+    ----------
+    what : str
+        The operation or derivative kind that is not supported (``"where"``, ``"hessian"``).
+    by : str
+        The namespace or method that cannot do it (``"sympy"``, ``"manual"``).
+    reason : str
+        One sentence a user can act on.
+    """
+
+    def __init__(self, what: str, by: str, reason: str = ""):
+        self.what, self.by, self.reason = what, by, reason
+        message = f"{by} does not support {what}"
+        super().__init__(f"{message}: {reason}" if reason else message)
+
+
+class InputError(ValueError):
+    """Bad input from a user: an unparsable expression, an unknown name, a wrong shape."""

@@ -1,0 +1,92 @@
+"""``difflab.namespace(*arrays)``: the array namespace for whatever the arrays are.
+
+Detection is by type and never imports a framework: a torch tensor is recognised by its
+module name, and only then is difflab's torch namespace (and torch, already loaded by the
+caller) imported. Third-party array types register with :func:`register_namespace`.
+"""
+from __future__ import annotations
+
+import importlib
+import numbers
+
+import numpy as np
+
+from .numpy_ns import COMPLEX_STEP, NUMPY
+from .object_ns import MPMATH, SYMPY
+
+__all__ = ["namespace", "register_namespace", "NUMPY", "COMPLEX_STEP", "MPMATH", "SYMPY"]
+
+#: Top-level module of an array type -> module holding its difflab namespace as ``NAMESPACE``.
+LAZY_NAMESPACES = {
+    "torch": "difflab.namespaces.torch_ns",
+    "tensorflow": "difflab.namespaces.tensorflow_ns",
+    "keras": "difflab.namespaces.tensorflow_ns",
+    "jax": "difflab.namespaces.jax_ns",
+    "jaxlib": "difflab.namespaces.jax_ns",
+    "autograd": "difflab.namespaces.autograd_ns",
+}
+
+_registered: list[tuple[type, object]] = []
+
+
+def register_namespace(array_type: type, ns) -> None:
+    """Make ``namespace(x)`` return ``ns`` for instances of ``array_type``."""
+    _registered.append((array_type, ns))
+
+
+def namespace(*arrays):
+    """Return the namespace that computes with ``arrays``.
+
+    Traced values (difflab's duals and tape nodes) win over plain ones, and among them the
+    innermost trace (highest level) wins, so nested differentiation composes.
+    """
+    best, best_level = None, -1
+    plain = None
+    for a in arrays:
+        level = getattr(a, "_level", None)
+        if level is not None:
+            if level > best_level:
+                best, best_level = a, level
+        elif plain is None or plain is NUMPY:
+            plain = _plain_namespace(a)
+    if best is not None:
+        return best.namespace
+    return plain if plain is not None else NUMPY
+
+
+def _plain_namespace(a):
+    t = type(a)
+    if t is np.ndarray:
+        kind = a.dtype.kind
+        if kind == "c":
+            return COMPLEX_STEP
+        if kind == "O":
+            return _object_namespace(a)
+        return NUMPY
+    if t is float or t is int or t is bool or isinstance(a, (np.floating, np.integer, np.bool_)):
+        return NUMPY
+    if isinstance(a, (complex, np.complexfloating)):
+        return COMPLEX_STEP
+    root = t.__module__.split(".", 1)[0]
+    if root in LAZY_NAMESPACES:
+        return importlib.import_module(LAZY_NAMESPACES[root]).NAMESPACE
+    if root == "mpmath":
+        return MPMATH
+    if root == "sympy":
+        return SYMPY
+    for array_type, ns in _registered:
+        if isinstance(a, array_type):
+            return ns
+    if isinstance(a, numbers.Number) or a is None or isinstance(a, (list, tuple)):
+        return NUMPY
+    return NUMPY
+
+
+def _object_namespace(a: np.ndarray):
+    for item in a.flat:
+        root = type(item).__module__.split(".", 1)[0]
+        if root == "sympy":
+            return SYMPY
+        if root == "mpmath":
+            return MPMATH
+    return MPMATH

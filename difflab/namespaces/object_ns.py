@@ -1,0 +1,141 @@
+"""NumPy object arrays of mpmath numbers (the oracle) or SymPy expressions (``sympy``).
+
+Elementwise functions are the scalar library's own, vectorised with ``np.frompyfunc``;
+structure (indexing, reshape, matmul, sums) is NumPy's, which works on object arrays.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import NotSupported
+from .numpy_ns import NumpyNamespace
+
+#: difflab op name -> function name in mpmath / sympy.
+ELEMENTWISE_NAMES = {
+    "sin": ("sin", "sin"), "cos": ("cos", "cos"), "tan": ("tan", "tan"),
+    "arcsin": ("asin", "asin"), "arccos": ("acos", "acos"), "arctan": ("atan", "atan"),
+    "sinh": ("sinh", "sinh"), "cosh": ("cosh", "cosh"), "tanh": ("tanh", "tanh"),
+    "exp": ("exp", "exp"), "expm1": ("expm1", None), "log": ("log", "log"),
+    "log1p": ("log1p", None), "sqrt": ("sqrt", "sqrt"), "abs": ("fabs", "Abs"),
+}
+
+
+class ObjectNamespace(NumpyNamespace):
+    """Elementwise via a scalar library on object arrays; everything else as NumPy."""
+
+    def __init__(self, name: str, column: int):
+        self.name = name
+        self._column = column
+        self._ufuncs: dict[str, np.ufunc] = {}
+
+    def _library(self):
+        import importlib
+
+        return importlib.import_module(self.name)
+
+    def _ufunc(self, op: str, nin: int = 1):
+        uf = self._ufuncs.get(op)
+        if uf is None:
+            uf = np.frompyfunc(self._scalar(op), nin, 1)
+            self._ufuncs[op] = uf
+        return uf
+
+    def _scalar(self, op: str):
+        lib = self._library()
+        if op in ELEMENTWISE_NAMES:
+            target = ELEMENTWISE_NAMES[op][self._column]
+            if target is None:  # composed where the library has no such function
+                return {"expm1": lambda v: lib.exp(v) - 1, "log1p": lambda v: lib.log(1 + v)}[op]
+            return getattr(lib, target)
+        return {"maximum": self._max2, "minimum": self._min2}[op]
+
+    def _max2(self, a, b):
+        return a if a >= b else b
+
+    def _min2(self, a, b):
+        return a if a <= b else b
+
+    def _apply(self, op, *args):
+        return self._ufunc(op, len(args))(*args)
+
+    def maximum(self, a, b):
+        return self._apply("maximum", a, b)
+
+    def minimum(self, a, b):
+        return self._apply("minimum", a, b)
+
+    def max(self, x, axis=None, keepdims=False):
+        return self._reduce("maximum", x, axis, keepdims)
+
+    def min(self, x, axis=None, keepdims=False):
+        return self._reduce("minimum", x, axis, keepdims)
+
+    def _reduce(self, op, x, axis, keepdims):
+        x = np.asarray(x, dtype=object)
+        if axis is None:
+            out = self._ufunc(op, 2).reduce(x.reshape(-1))
+            return np.asarray(out, dtype=object).reshape((1,) * x.ndim) if keepdims else out
+        return self._ufunc(op, 2).reduce(x, axis=axis, keepdims=keepdims)
+
+    def logsumexp(self, x, axis=None, keepdims=False):
+        # Arbitrary exponent range (mpmath) or exact symbols (sympy): no shift needed.
+        return self.log(np.sum(self.exp(x), axis=axis, keepdims=keepdims))
+
+    def sigmoid(self, x):
+        return 1 / (1 + self.exp(-np.asarray(x, dtype=object)))
+
+    def zeros(self, shape):
+        return np.zeros(shape, dtype=object)
+
+    def ones(self, shape):
+        return np.ones(shape, dtype=object)
+
+    def scatter(self, g, index, shape):
+        out = np.zeros(shape, dtype=object)
+        np.add.at(out, index, g)
+        return out
+
+
+def _elementwise(op):
+    def method(self, x):
+        return self._apply(op, x)
+
+    method.__name__ = op
+    return method
+
+
+for _op in ELEMENTWISE_NAMES:
+    setattr(ObjectNamespace, _op, _elementwise(_op))
+
+
+class SympyNamespace(ObjectNamespace):
+    """SymPy expressions: exact symbolic values; ``if`` on them cannot be decided."""
+
+    def _max2(self, a, b):
+        import sympy
+
+        return sympy.Max(a, b)
+
+    def _min2(self, a, b):
+        import sympy
+
+        return sympy.Min(a, b)
+
+    def where(self, cond, a, b):
+        import sympy
+
+        cond = np.asarray(cond, dtype=object)
+        if all(isinstance(c, (bool, np.bool_)) for c in cond.flat):
+            return np.where(cond.astype(bool), a, b)
+        pw = np.frompyfunc(lambda c, u, v: sympy.Piecewise((u, c), (v, True)), 3, 1)
+        return pw(cond, a, b)
+
+    def max(self, x, axis=None, keepdims=False):
+        return self._reduce("maximum", x, axis, keepdims)
+
+    def stop_gradient(self, x):
+        raise NotSupported("stop_gradient", "sympy", "a symbolic expression has no constants to hold")
+
+
+MPMATH = ObjectNamespace("mpmath", 0)
+SYMPY = SympyNamespace("sympy", 1)

@@ -1,0 +1,91 @@
+"""The method registry: name -> Differentiator class, imported only when asked for.
+
+Built-in methods are listed in :data:`BUILTIN_METHODS`; third-party packages add theirs
+through the entry-point group ``difflab.differentiators`` (``name = "pkg.module:Class"``).
+Loading a method module is light: frameworks are imported only when a derivative is built.
+"""
+from __future__ import annotations
+
+import difflib
+import importlib
+import importlib.metadata
+
+from .errors import InputError
+
+ENTRY_POINT_GROUP = "difflab.differentiators"
+
+#: Registry name -> "module:Class", in the order reports list methods.
+BUILTIN_METHODS = {
+    "manual": "difflab.methods.manual:Manual",
+    "fd-forward": "difflab.methods.finite_differences:ForwardDifference",
+    "fd-central": "difflab.methods.finite_differences:CentralDifference",
+    "fd-five-point": "difflab.methods.finite_differences:FivePointDifference",
+    "fd-complex": "difflab.methods.finite_differences:ComplexStep",
+    "fd-richardson": "difflab.methods.finite_differences:Richardson",
+    "sympy": "difflab.methods.symbolic:Sympy",
+    "forward": "difflab.methods.own_ad:Forward",
+    "reverse": "difflab.methods.own_ad:Reverse",
+    "autograd": "difflab.methods.autograd_backend:Autograd",
+    "tensorflow": "difflab.methods.tensorflow_backend:TensorFlow",
+    "torch": "difflab.methods.torch_backend:Torch",
+    "jax": "difflab.methods.jax_backend:Jax",
+}
+
+_extra: dict[str, str] = {}
+_classes: dict[str, type] = {}
+
+
+def register(name: str, target) -> None:
+    """Register a method: ``target`` is a Differentiator subclass or a "module:Class" string."""
+    if isinstance(target, str):
+        _extra[name] = target
+    else:
+        _classes[name] = target
+        _extra[name] = f"{target.__module__}:{target.__qualname__}"
+
+
+def _entry_points() -> dict[str, str]:
+    found = {}
+    for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+        found.setdefault(ep.name, ep.value)
+    return found
+
+
+def _table() -> dict[str, str]:
+    return {**BUILTIN_METHODS, **_entry_points(), **_extra}
+
+
+def methods() -> list[str]:
+    """Every registered method name, built-ins first."""
+    return list(_table())
+
+
+def method_class(name: str) -> type:
+    """The Differentiator class registered as ``name``."""
+    cls = _classes.get(name)
+    if cls is not None:
+        return cls
+    table = _table()
+    if name not in table:
+        close = difflib.get_close_matches(str(name), table, n=3)
+        hint = f"; did you mean {', '.join(close)}?" if close else f"; known: {', '.join(table)}"
+        raise InputError(f"unknown method {name!r}{hint}")
+    module, _, attr = table[name].partition(":")
+    cls = getattr(importlib.import_module(module), attr)
+    _classes[name] = cls
+    return cls
+
+
+def get(name: str, **options):
+    """A Differentiator by registry name: ``difflab.get("fd-central", step=1e-6)``."""
+    return method_class(name)(**options)
+
+
+def exact_methods(available_only: bool = True) -> list[str]:
+    """Names of methods whose errors are rounding only (AD and symbolic)."""
+    out = []
+    for name in methods():
+        cls = method_class(name)
+        if cls.exact and cls.family in ("automatic", "symbolic") and (not available_only or cls.available()):
+            out.append(name)
+    return out
