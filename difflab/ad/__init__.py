@@ -1,0 +1,1 @@
+"""difflab's own automatic differentiation: one rule table, forward and reverse engines."""

@@ -43,6 +43,14 @@ def namespace(*arrays):
     best, best_level = None, -1
     plain = None
     for a in arrays:
+        t = type(a)
+        if t is np.ndarray:  # the common case first: this runs on every traced operation
+            if plain is None or plain is NUMPY:
+                kind = a.dtype.kind
+                plain = NUMPY if kind in "fiub" else _plain_namespace(a)
+            continue
+        if t is float or t is int:
+            continue
         level = getattr(a, "_level", None)
         if level is not None:
             if level > best_level:

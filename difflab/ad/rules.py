@@ -1,0 +1,351 @@
+"""The derivative rules of difflab's own engines: one table, one line per primitive.
+
+Both modes read the same rows. A row gives the *partials* (elementwise and reduction rules)
+or the *linear map* (structural rules); forward mode multiplies the partials by the tangent,
+reverse mode by the cotangent. Adding a primitive is a one-place change here.
+
+Rule shapes (the constructors below):
+
+``elementwise(impl, *partials)``
+    ``partial_i(xp, ans, *args, **params)`` is the derivative of the output with respect to
+    argument i, broadcastable to the output. ``ONE``/``MINUS_ONE`` skip a multiplication;
+    ``None`` marks an argument that carries no derivative (a condition, a bound).
+``reduction(impl, partial)``
+    ``partial(xp, ans_keepdims, x, **params)`` has the shape of ``x``; forward mode sums
+    ``partial * tangent`` over the reduced axes, reverse mode broadcasts the cotangent back.
+``linear(impl, batched, transpose)``
+    For ops linear in their (first) array argument: forward mode applies ``batched`` (the op
+    on a tangent carrying a leading batch axis), reverse mode applies ``transpose``.
+
+Partials are written with the namespace ``xp`` of the values, so they work over NumPy,
+mpmath (the oracle), and over difflab's own traced values (nested derivatives).
+"""
+from __future__ import annotations
+
+import operator
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+import numpy as np
+
+from ..errors import NotSupported
+
+ONE = "one"              # the partial is 1: pass the tangent/cotangent through
+MINUS_ONE = "minus one"  # the partial is -1: negate it
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One primitive: how to compute it and how to differentiate it."""
+
+    name: str
+    impl: Callable                       # impl(xp, *args, **params) -> value
+    kind: str                            # "elementwise" | "reduction" | "linear" | "custom"
+    partials: tuple = ()                 # elementwise: per-argument partials; reduction: (partial,)
+    batched: Optional[Callable] = None   # linear: batched(xp, t, ans, *args, **params)
+    transpose: Optional[Callable] = None  # linear: transpose(xp, g, i, ans, *args, **params)
+    jvp: Optional[Callable] = None       # custom: jvp(xp, tangents, active, ans, *args, **params)
+    vjp: Optional[Callable] = None       # custom: vjp(xp, g, i, ans, *args, **params)
+    differentiable: Optional[tuple] = None  # positions that carry derivatives (None: all)
+
+
+def op(name):
+    """impl calling the namespace method ``name``."""
+    return lambda xp, *args, **params: getattr(xp, name)(*args, **params)
+
+
+def elementwise(name, impl, *partials):
+    with_derivative = tuple(i for i, p in enumerate(partials) if p is not None)
+    return Rule(name, impl, "elementwise", partials=partials,
+                differentiable=None if len(with_derivative) == len(partials) else with_derivative)
+
+
+def reduction(name, partial):
+    return Rule(name, op(name), "reduction", partials=(partial,))
+
+
+def linear(name, impl, batched, transpose, differentiable=None):
+    return Rule(name, impl, "linear", batched=batched, transpose=transpose, differentiable=differentiable)
+
+
+# ---------------------------------------------------------------------- helpers on shapes
+def shape_of(v):
+    return tuple(getattr(v, "shape", ()))
+
+
+def keepdims_shape(shape, axis):
+    """The shape a reduction over ``axis`` leaves with ``keepdims=True``."""
+    if axis is None:
+        return (1,) * len(shape)
+    axes = {a % len(shape) for a in ((axis,) if isinstance(axis, int) else axis)}
+    return tuple(1 if i in axes else s for i, s in enumerate(shape))
+
+
+def batch_axis(axis, ndim):
+    """``axis`` of an unbatched array of ``ndim`` dims, for the batched one (leading batch axis)."""
+    if axis is None:
+        return tuple(range(1, ndim + 1))
+    if isinstance(axis, int):
+        return axis % ndim + 1
+    return tuple(a % ndim + 1 for a in axis)
+
+
+def unbroadcast(xp, g, shape):
+    """Sum ``g`` down to ``shape``: the transpose of broadcasting."""
+    gshape = shape_of(g)
+    if gshape == tuple(shape):
+        return g
+    extra = len(gshape) - len(shape)
+    axes = tuple(range(extra)) + tuple(extra + i for i, s in enumerate(shape)
+                                       if s == 1 and gshape[extra + i] != 1)
+    if axes:
+        g = xp.sum(g, axis=axes)
+    return xp.reshape(g, tuple(shape))
+
+
+def _sign(xp, x):
+    return np.where(_plain(x > 0), 1.0, 0.0) - np.where(_plain(x < 0), 1.0, 0.0)
+
+
+def _plain(mask):
+    return np.asarray(mask, dtype=bool)
+
+
+def _half_on_ties(a, b):
+    """d max(a, b) / da: 1 where a > b, 1/2 on ties (the symmetric subgradient), else 0."""
+    return np.where(_plain(a > b), 1.0, np.where(_plain(a == b), 0.5, 0.0))
+
+
+def _pow_dx(xp, ans, x, y):
+    if isinstance(y, (int, float)) and y == 2:  # the common square: skip a power
+        return 2.0 * x
+    return y * x ** (y - 1)
+
+
+def _pow_dy(xp, ans, x, y):
+    return ans * xp.log(x)
+
+
+def _clip_mask(xp, ans, x, lo, hi):
+    inside = np.ones(shape_of(x), dtype=bool)
+    if lo is not None:
+        inside &= _plain(x >= lo)
+    if hi is not None:
+        inside &= _plain(x <= hi)
+    return np.where(inside, 1.0, 0.0)
+
+
+def _extreme_partial(xp, ans, x, axis=None, keepdims=False):
+    """Split the derivative equally among the entries that attain the max (or min)."""
+    hit = np.where(_plain(x == ans), 1.0, 0.0)
+    return hit / np.sum(hit, axis=axis, keepdims=True)
+
+
+def _prod_partial(xp, ans, x, axis=None, keepdims=False):
+    """prod over j != i of x_j: ans / x_i where no factor is zero, by exclusion otherwise."""
+    if not np.any(_plain(x == 0)):
+        return ans / x
+    if axis is not None and len(shape_of(x)) > 1:
+        raise NotSupported("prod with a zero factor along an axis", "difflab AD",
+                           "use axis=None or avoid exact zeros")
+    flat = xp.reshape(x, (-1,))
+    n = shape_of(flat)[0]
+    eye = np.eye(n, dtype=bool)
+    others = xp.where(eye, 1.0, xp.reshape(flat, (1, n)))
+    return xp.reshape(xp.prod(others, axis=1), shape_of(x))
+
+
+def _logsumexp_partial(xp, ans, x, axis=None, keepdims=False):
+    return xp.exp(x - ans)
+
+
+# ---------------------------------------------------------------------- structural rules
+def _index_batched(xp, t, ans, x, index):
+    return t[(slice(None),) + (index if isinstance(index, tuple) else (index,))]
+
+
+def _index_transpose(xp, g, i, ans, x, index):
+    return xp.scatter(g, index, shape_of(x))
+
+
+def _scatter_batched(xp, t, ans, g, index, shape):
+    k = shape_of(t)[0]
+    return xp.scatter(t, (slice(None),) + (index if isinstance(index, tuple) else (index,)), (k,) + tuple(shape))
+
+
+def _scatter_transpose(xp, g, i, ans, x, index, shape):
+    return g[index]
+
+
+def _reshape_batched(xp, t, ans, x, shape):
+    return xp.reshape(t, shape_of(t)[:1] + shape_of(ans))
+
+
+def _reshape_transpose(xp, g, i, ans, x, shape):
+    return xp.reshape(g, shape_of(x))
+
+
+def _axes_or_reversed(axes, ndim):
+    return tuple(range(ndim))[::-1] if axes is None else tuple(a % ndim for a in axes)
+
+
+def _transpose_batched(xp, t, ans, x, axes=None):
+    perm = _axes_or_reversed(axes, len(shape_of(x)))
+    return xp.transpose(t, (0,) + tuple(a + 1 for a in perm))
+
+
+def _transpose_transpose(xp, g, i, ans, x, axes=None):
+    perm = _axes_or_reversed(axes, len(shape_of(x)))
+    return xp.transpose(g, tuple(np.argsort(perm)))
+
+
+def _broadcast_batched(xp, t, ans, x, shape):
+    lifted = lift(xp, t, len(shape))
+    return xp.broadcast_to(lifted, shape_of(t)[:1] + tuple(shape))
+
+
+def _broadcast_transpose(xp, g, i, ans, x, shape):
+    return unbroadcast(xp, g, shape_of(x))
+
+
+def _sum_batched(xp, t, ans, x, axis=None, keepdims=False):
+    return xp.sum(t, axis=batch_axis(axis, len(shape_of(x))), keepdims=keepdims)
+
+
+def _sum_transpose(xp, g, i, ans, x, axis=None, keepdims=False):
+    return xp.broadcast_to(xp.reshape(g, keepdims_shape(shape_of(x), axis)), shape_of(x))
+
+
+def _stack_batched(xp, ts, ans, *arrays, axis=0):
+    return xp.stack(ts, axis=axis % (len(shape_of(ans))) + 1)
+
+
+def _stack_transpose(xp, g, i, ans, *arrays, axis=0):
+    axis = axis % len(shape_of(ans))
+    return g[(slice(None),) * axis + (i,)]
+
+
+def _concatenate_batched(xp, ts, ans, *arrays, axis=0):
+    return xp.concatenate(ts, axis=axis % len(shape_of(ans)) + 1)
+
+
+def _concatenate_transpose(xp, g, i, ans, *arrays, axis=0):
+    axis = axis % len(shape_of(ans))
+    start = sum(shape_of(a)[axis] for a in arrays[:i])
+    stop = start + shape_of(arrays[i])[axis]
+    return g[(slice(None),) * axis + (slice(start, stop),)]
+
+
+def _matmul_jvp(xp, tangents, active, ans, a, b):
+    out = None
+    for t, i in zip(tangents, active):
+        if i == 0:
+            term = t @ b
+        elif len(shape_of(b)) == 1:  # a @ v with a batched v: (k, n) @ a^T
+            term = t @ xp.transpose(a) if len(shape_of(a)) == 2 else t @ a
+        else:
+            term = a @ t
+        out = term if out is None else out + term
+    return out
+
+
+def _matmul_vjp(xp, g, i, ans, a, b):
+    da, db = len(shape_of(a)), len(shape_of(b))
+    if i == 0:
+        if db == 1:
+            return g * b if da == 1 else xp.reshape(g, (-1, 1)) * xp.reshape(b, (1, -1))
+        return g @ xp.transpose(b) if da == 2 else b @ g
+    if da == 1:
+        return g * a if db == 1 else xp.reshape(a, (-1, 1)) * xp.reshape(g, (1, -1))
+    return xp.transpose(a) @ g
+
+
+def _check_matmul(xp, a, b):
+    if len(shape_of(a)) > 2 or len(shape_of(b)) > 2 or not shape_of(a) or not shape_of(b):
+        raise NotSupported("matmul of arrays that are not 1-D or 2-D", "difflab AD",
+                           "reshape to matrices first")
+    return a @ b
+
+
+# ---------------------------------------------------------------------- the table
+RULES: dict[str, Rule] = {r.name: r for r in [
+    # ---- arithmetic ------------------------------------------------------------------
+    elementwise("neg",  lambda xp, x: -x,    lambda xp, ans, x: MINUS_ONE),
+    elementwise("add",  lambda xp, x, y: x + y, lambda xp, ans, x, y: ONE, lambda xp, ans, x, y: ONE),
+    elementwise("sub",  lambda xp, x, y: x - y, lambda xp, ans, x, y: ONE, lambda xp, ans, x, y: MINUS_ONE),
+    elementwise("mul",  lambda xp, x, y: x * y, lambda xp, ans, x, y: y, lambda xp, ans, x, y: x),
+    elementwise("div",  lambda xp, x, y: x / y, lambda xp, ans, x, y: 1.0 / y, lambda xp, ans, x, y: -ans / y),
+    elementwise("pow",  lambda xp, x, y: x ** y, _pow_dx, _pow_dy),
+    # ---- elementwise functions ---------------------------------------------------------
+    elementwise("sin",     op("sin"),     lambda xp, ans, x: xp.cos(x)),
+    elementwise("cos",     op("cos"),     lambda xp, ans, x: -xp.sin(x)),
+    elementwise("tan",     op("tan"),     lambda xp, ans, x: 1.0 + ans * ans),
+    elementwise("arcsin",  op("arcsin"),  lambda xp, ans, x: 1.0 / xp.sqrt(1.0 - x * x)),
+    elementwise("arccos",  op("arccos"),  lambda xp, ans, x: -1.0 / xp.sqrt(1.0 - x * x)),
+    elementwise("arctan",  op("arctan"),  lambda xp, ans, x: 1.0 / (1.0 + x * x)),
+    elementwise("sinh",    op("sinh"),    lambda xp, ans, x: xp.cosh(x)),
+    elementwise("cosh",    op("cosh"),    lambda xp, ans, x: xp.sinh(x)),
+    elementwise("tanh",    op("tanh"),    lambda xp, ans, x: 1.0 - ans * ans),
+    elementwise("exp",     op("exp"),     lambda xp, ans, x: ans),
+    elementwise("expm1",   op("expm1"),   lambda xp, ans, x: ans + 1.0),
+    elementwise("log",     op("log"),     lambda xp, ans, x: 1.0 / x),
+    elementwise("log1p",   op("log1p"),   lambda xp, ans, x: 1.0 / (1.0 + x)),
+    elementwise("sqrt",    op("sqrt"),    lambda xp, ans, x: 0.5 / ans),
+    elementwise("square",  op("square"),  lambda xp, ans, x: 2.0 * x),
+    elementwise("abs",     op("abs"),     lambda xp, ans, x: _sign(xp, x)),
+    elementwise("sigmoid", op("sigmoid"), lambda xp, ans, x: ans * (1.0 - ans)),
+    elementwise("maximum", op("maximum"), lambda xp, ans, a, b: _half_on_ties(a, b),
+                                          lambda xp, ans, a, b: _half_on_ties(b, a)),
+    elementwise("minimum", op("minimum"), lambda xp, ans, a, b: _half_on_ties(b, a),
+                                          lambda xp, ans, a, b: _half_on_ties(a, b)),
+    elementwise("where",   op("where"),   None,
+                                          lambda xp, ans, c, a, b: np.where(_plain(c), 1.0, 0.0),
+                                          lambda xp, ans, c, a, b: np.where(_plain(c), 0.0, 1.0)),
+    elementwise("clip",    op("clip"),    _clip_mask, None, None),
+    # ---- reductions ------------------------------------------------------------------
+    reduction("sum",       lambda xp, ans, x, **_: ONE),
+    reduction("prod",      _prod_partial),
+    reduction("max",       _extreme_partial),
+    reduction("min",       _extreme_partial),
+    reduction("logsumexp", _logsumexp_partial),
+    # ---- structure (linear) ------------------------------------------------------------
+    linear("getitem",      lambda xp, x, index: x[index], _index_batched, _index_transpose),
+    linear("scatter",      op("scatter"), _scatter_batched, _scatter_transpose),
+    linear("reshape",      op("reshape"), _reshape_batched, _reshape_transpose),
+    linear("transpose",    op("transpose"), _transpose_batched, _transpose_transpose),
+    linear("broadcast_to", op("broadcast_to"), _broadcast_batched, _broadcast_transpose),
+    linear("stack",        lambda xp, *arrays, axis=0: xp.stack(arrays, axis=axis),
+           _stack_batched, _stack_transpose, differentiable=None),
+    linear("concatenate",  lambda xp, *arrays, axis=0: xp.concatenate(arrays, axis=axis),
+           _concatenate_batched, _concatenate_transpose, differentiable=None),
+    # ---- bilinear ----------------------------------------------------------------------
+    Rule("matmul", lambda xp, a, b: _check_matmul(xp, a, b), "custom",
+         jvp=_matmul_jvp, vjp=_matmul_vjp),
+]}
+
+#: Multi-argument linear rules whose every argument is an array (stack, concatenate).
+VARIADIC = frozenset({"stack", "concatenate"})
+#: Reductions whose reverse rule needs the output with kept dimensions.
+REDUCTION_PARAMS = ("axis", "keepdims")
+
+
+def lift(xp, t, ndim):
+    """Insert singleton axes after the batch axis so ``t`` broadcasts against ``ndim`` dims."""
+    tshape = shape_of(t)
+    missing = ndim - (len(tshape) - 1)
+    if missing <= 0:
+        return t
+    return xp.reshape(t, tshape[:1] + (1,) * missing + tshape[1:])
+
+
+def scale(partial, t):
+    """``partial * t`` with the ONE/MINUS_ONE shortcuts."""
+    if partial is ONE:
+        return t
+    if partial is MINUS_ONE:
+        return -t
+    return partial * t
+
+
+OPERATORS = {"add": operator.add, "sub": operator.sub, "mul": operator.mul,
+             "div": operator.truediv, "pow": operator.pow}

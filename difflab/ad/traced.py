@@ -1,0 +1,232 @@
+"""What forward and reverse mode share: traced values, their operators, their namespace.
+
+A traced value wraps an inner ``value`` (a NumPy array, an object array of mpmath numbers,
+or another traced value) at a *level*. Every differentiation opens a new, higher level, and
+an operation is handled by the highest level among its arguments, which treats lower-level
+values as constants: that is what makes nesting (forward over reverse for Hessians,
+forward over forward in the oracle) free of perturbation confusion.
+"""
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+
+from ..ops import Namespace
+from .rules import RULES
+
+_levels = itertools.count(1)
+_NO_PARAMS: dict = {}
+
+
+def new_level() -> int:
+    """A fresh level, above every level opened before."""
+    return next(_levels)
+
+
+def strip(v):
+    """The plain value under every level of tracing (for comparisons and control flow)."""
+    while isinstance(v, Traced):
+        v = v.value
+    return v
+
+
+def _strip_index(index):
+    if isinstance(index, tuple):
+        return tuple(strip(i) for i in index)
+    return strip(index)
+
+
+class Traced:
+    """Base of difflab's dual numbers and tape nodes: NumPy-like operators, routed by level."""
+
+    __slots__ = ()
+    __array_ufunc__ = None   # make NumPy defer: ndarray * traced -> traced.__rmul__
+    __array_priority__ = 1000
+    namespace: "ADNamespace"
+    value: object
+    _level: int
+
+    # ---- arithmetic, routed to the namespace of the highest level ------------------------
+    def _binary(self, name, other, reflected=False):
+        args = (other, self) if reflected else (self, other)
+        level = getattr(other, "_level", None)
+        ns = other.namespace if level is not None and level > self._level else self.namespace
+        return ns.apply(name, args, _NO_PARAMS)
+
+    def __add__(self, o):      return self._binary("add", o)
+    def __radd__(self, o):     return self._binary("add", o, True)
+    def __sub__(self, o):      return self._binary("sub", o)
+    def __rsub__(self, o):     return self._binary("sub", o, True)
+    def __mul__(self, o):      return self._binary("mul", o)
+    def __rmul__(self, o):     return self._binary("mul", o, True)
+    def __truediv__(self, o):  return self._binary("div", o)
+    def __rtruediv__(self, o): return self._binary("div", o, True)
+    def __pow__(self, o):      return self._binary("pow", o)
+    def __rpow__(self, o):     return self._binary("pow", o, True)
+    def __matmul__(self, o):   return self._binary("matmul", o)
+    def __rmatmul__(self, o):  return self._binary("matmul", o, True)
+    def __neg__(self):         return self.namespace.apply("neg", (self,), {})
+    def __pos__(self):         return self
+    def __abs__(self):         return self.namespace.abs(self)
+
+    def __getitem__(self, index):
+        return self.namespace.apply("getitem", (self,), {"index": _strip_index(index)})
+
+    # ---- comparisons and control flow act on the plain values -----------------------------
+    def __lt__(self, o): return strip(self) < strip(o)
+    def __le__(self, o): return strip(self) <= strip(o)
+    def __gt__(self, o): return strip(self) > strip(o)
+    def __ge__(self, o): return strip(self) >= strip(o)
+    def __eq__(self, o): return strip(self) == strip(o)
+    def __ne__(self, o): return strip(self) != strip(o)
+    __hash__ = object.__hash__
+
+    def __bool__(self):  return bool(strip(self))
+    def __float__(self): return float(strip(self))
+    def __int__(self):   return int(strip(self))
+    def __index__(self): return int(strip(self))
+
+    def __len__(self):
+        return self.shape[0]
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))
+
+    # ---- array attributes ------------------------------------------------------------------
+    @property
+    def shape(self):
+        return tuple(np.shape(self.value)) if not isinstance(self.value, Traced) else self.value.shape
+
+    @property
+    def ndim(self):
+        return len(self.shape)
+
+    @property
+    def size(self):
+        return int(np.prod(self.shape))
+
+    @property
+    def dtype(self):
+        return getattr(strip(self), "dtype", np.dtype(float))
+
+    @property
+    def T(self):
+        return self.namespace.transpose(self)
+
+    def __repr__(self):
+        return f"{type(self).__name__}(level={self._level}, value={strip(self)!r})"
+
+
+class ADNamespace(Namespace):
+    """The op list for traced values: each op is a row of the rule table, applied by level."""
+
+    traced_type: type = Traced
+
+    def apply(self, name: str, args: tuple, params: dict):
+        raise NotImplementedError
+
+    def split(self, args):
+        """(level, positions traced at that level, values with those unwrapped).
+
+        Arguments traced at lower levels stay as they are: constants for this level.
+        """
+        cls = self.traced_type
+        level = -1
+        for a in args:
+            if type(a) is cls and a._level > level:
+                level = a._level
+        if level < 0:  # constants only (a backward sweep with a plain cotangent)
+            return None, (), args
+        active, values = [], []
+        for i, a in enumerate(args):
+            if type(a) is cls and a._level == level:
+                active.append(i)
+                values.append(a.value)
+            else:
+                values.append(a)
+        return level, active, values
+
+    # ---- constructors: constants --------------------------------------------------------
+    def asarray(self, data, dtype=None):
+        return data if isinstance(data, Traced) else np.asarray(data, dtype=dtype)
+
+    def zeros(self, shape):
+        return np.zeros(shape)
+
+    def ones(self, shape):
+        return np.ones(shape)
+
+    def zeros_like(self, x):
+        return np.zeros(np.shape(strip(x)))
+
+    def ones_like(self, x):
+        return np.ones(np.shape(strip(x)))
+
+    def stop_gradient(self, x):
+        return strip(x)
+
+    def shape(self, x):
+        return tuple(getattr(x, "shape", np.shape(x)))
+
+    # ---- structure with argument normalisation ------------------------------------------
+    def reshape(self, x, shape):
+        return self.apply("reshape", (x,), {"shape": (shape,) if isinstance(shape, int) else tuple(shape)})
+
+    def transpose(self, x, axes=None):
+        return self.apply("transpose", (x,), {"axes": None if axes is None else tuple(axes)})
+
+    def stack(self, arrays, axis=0):
+        return self.apply("stack", tuple(arrays), {"axis": axis})
+
+    def concatenate(self, arrays, axis=0):
+        return self.apply("concatenate", tuple(arrays), {"axis": axis})
+
+    def broadcast_to(self, x, shape):
+        return self.apply("broadcast_to", (x,), {"shape": tuple(shape)})
+
+    def scatter(self, g, index, shape):
+        return self.apply("scatter", (g,), {"index": index, "shape": tuple(shape)})
+
+    def matmul(self, a, b):
+        return self.apply("matmul", (a, b), {})
+
+    def dot(self, a, b):
+        return self.apply("matmul", (a, b), {})
+
+    def clip(self, x, lo=None, hi=None):
+        return self.apply("clip", (x, lo, hi), {})
+
+
+def _unary(name):
+    def method(self, x):
+        return self.apply(name, (x,), {})
+    method.__name__ = name
+    return method
+
+
+def _binary_op(name):
+    def method(self, a, b):
+        return self.apply(name, (a, b), {})
+    method.__name__ = name
+    return method
+
+
+def _reduction(name):
+    def method(self, x, axis=None, keepdims=False):
+        return self.apply(name, (x,), {"axis": axis, "keepdims": keepdims})
+    method.__name__ = name
+    return method
+
+
+for _name, _rule in RULES.items():
+    if hasattr(ADNamespace, _name) and _name in ADNamespace.__dict__:
+        continue
+    if _rule.kind == "reduction":
+        setattr(ADNamespace, _name, _reduction(_name))
+    elif _rule.kind == "elementwise" and len(_rule.partials) == 1:
+        setattr(ADNamespace, _name, _unary(_name))
+    elif _rule.kind == "elementwise" and len(_rule.partials) == 2:
+        setattr(ADNamespace, _name, _binary_op(_name))
+
+ADNamespace.where = lambda self, c, a, b: self.apply("where", (c, a, b), {})
