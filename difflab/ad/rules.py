@@ -236,35 +236,55 @@ def _concatenate_transpose(xp, g, i, ans, *arrays, axis=0):
     return g[(slice(None),) * axis + (slice(start, stop),)]
 
 
+def _as_matrix(xp, v, left):
+    """A 1-D operand of ``@`` as the matrix NumPy treats it as: a row on the left, a column on the right."""
+    shape = shape_of(v)
+    if len(shape) >= 2:
+        return v
+    return xp.reshape(v, (1,) + shape if left else shape + (1,))
+
+
+def _swap_last(xp, v):
+    d = len(shape_of(v))
+    return xp.transpose(v, tuple(range(d - 2)) + (d - 1, d - 2))
+
+
 def _matmul_jvp(xp, tangents, active, ans, a, b):
+    """d(a @ b) = da @ b + a @ db, on tangents with a leading batch axis."""
+    a2, b2 = _as_matrix(xp, a, True), _as_matrix(xp, b, False)
+    ndim = max(len(shape_of(a2)), len(shape_of(b2)))
     out = None
     for t, i in zip(tangents, active):
-        if i == 0:
-            term = t @ b
-        elif len(shape_of(b)) == 1:  # a @ v with a batched v: (k, n) @ a^T
-            term = t @ xp.transpose(a) if len(shape_of(a)) == 2 else t @ a
-        else:
-            term = a @ t
+        operand = a2 if i == 0 else b2
+        # keep the tangent's batch axis clear of the operands' own batch axes
+        lifted = _ns(t).reshape(t, shape_of(t)[:1] + (1,) * (ndim - len(shape_of(operand)))
+                                + shape_of(operand))
+        term = lifted @ b2 if i == 0 else a2 @ lifted
+        term = _ns(term).reshape(term, shape_of(t)[:1] + shape_of(ans))
         out = term if out is None else out + term
     return out
 
 
 def _matmul_vjp(xp, g, i, ans, a, b):
-    da, db = len(shape_of(a)), len(shape_of(b))
+    """The cotangent of a @ b sent to a (g @ b^T) or b (a^T @ g), summed over broadcast batches."""
+    a2, b2 = _as_matrix(xp, a, True), _as_matrix(xp, b, False)
+    batch = np.broadcast_shapes(shape_of(a2)[:-2], shape_of(b2)[:-2])
+    g2 = xp.reshape(g, batch + (shape_of(a2)[-2], shape_of(b2)[-1]))
     if i == 0:
-        if db == 1:
-            return g * b if da == 1 else xp.reshape(g, (-1, 1)) * xp.reshape(b, (1, -1))
-        return g @ xp.transpose(b) if da == 2 else b @ g
-    if da == 1:
-        return g * a if db == 1 else xp.reshape(a, (-1, 1)) * xp.reshape(g, (1, -1))
-    return xp.transpose(a) @ g
+        return xp.reshape(unbroadcast(xp, g2 @ _swap_last(xp, b2), shape_of(a2)), shape_of(a))
+    return xp.reshape(unbroadcast(xp, _swap_last(xp, a2) @ g2, shape_of(b2)), shape_of(b))
 
 
 def _check_matmul(xp, a, b):
-    if len(shape_of(a)) > 2 or len(shape_of(b)) > 2 or not shape_of(a) or not shape_of(b):
-        raise NotSupported("matmul of arrays that are not 1-D or 2-D", "difflab AD",
-                           "reshape to matrices first")
+    if not shape_of(a) or not shape_of(b):
+        raise NotSupported("matmul with a 0-d operand", "difflab AD", "use * for scalars")
     return a @ b
+
+
+def _ns(v):
+    from ..namespaces import namespace
+
+    return namespace(v)
 
 
 # ---------------------------------------------------------------------- the table
