@@ -49,5 +49,15 @@ def reference(f, x, derivative: str = "gradient", digits: int = 50) -> np.ndarra
 
 
 def _to_float64(values) -> np.ndarray:
+    """Round to float64; a complex value (the function left the reals) becomes NaN, as in NumPy."""
     arr = np.asarray(values, dtype=object)
-    return np.vectorize(lambda v: float(v), otypes=[np.float64])(arr) if arr.size else arr.astype(float)
+    if not arr.size:
+        return arr.astype(float)
+    return np.vectorize(_real_or_nan, otypes=[np.float64])(arr)
+
+
+def _real_or_nan(v):
+    try:
+        return float(v)
+    except TypeError:
+        return float("nan")

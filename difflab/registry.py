@@ -85,7 +85,10 @@ def exact_methods(available_only: bool = True) -> list[str]:
     """Names of methods whose errors are rounding only (AD and symbolic)."""
     out = []
     for name in methods():
-        cls = method_class(name)
+        try:
+            cls = method_class(name)
+        except ImportError:  # a broken third-party registration is not an exact method
+            continue
         if cls.exact and cls.family in ("automatic", "symbolic") and (not available_only or cls.available()):
             out.append(name)
     return out
