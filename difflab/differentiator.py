@@ -142,13 +142,19 @@ class Differentiator:
         return self._derivative("vjp", f)
 
     def _derivative(self, kind: str, f) -> "Derivative":
+        """The prepared operator for ``f``, cached per (kind, f): preparation happens once."""
+        key = (kind, f)
+        try:
+            cached = self._derivatives.get(key)
+        except TypeError:  # an unhashable callable: prepare afresh
+            key, cached = None, None
+        if cached is not None:
+            return cached
         function = as_function(f)
-        key = (kind, id(function), function)
-        d = self._derivatives.get(key[:2])
-        if d is None or d.function is not function:
-            how = self.how(kind)  # raises NotSupported early, before any timing
-            d = Derivative(self, kind, function, how)
-            self._derivatives[key[:2]] = d
+        how = self.how(kind)  # raises NotSupported early, before any timing
+        d = Derivative(self, kind, function, how)
+        if key is not None:
+            self._derivatives[key] = d
         return d
 
     # ------------------------------------------------------------------ subclass hook
