@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+from dataclasses import dataclass
 from importlib import resources
 
 import numpy as np
@@ -27,3 +28,159 @@ def load_brazing(target: str = "max_residual_stress_mpa", standardize: bool = Fa
     if standardize:
         X = (X - X.mean(axis=0)) / X.std(axis=0)
     return X, y
+
+
+# ---------------------------------------------------------------------- the worked examples
+def load_xor():
+    """The four XOR points: ``(X (4, 2), y (4, 1))``."""
+    X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+    return X, np.array([[0.0], [1.0], [1.0], [0.0]])
+
+
+#: The step-by-step backpropagation example (2-2-2, logistic units, E = sum 0.5 (t - o)^2).
+#: Kernels in Keras's (inputs, units) layout: kernel[i, j] is the weight from input i to unit j.
+BACKPROP_EXAMPLE = {
+    "x": [[0.05, 0.10]],
+    "y": [[0.01, 0.99]],
+    "hidden_kernel": [[0.15, 0.25],    # w1 (i1->h1), w3 (i1->h2)
+                      [0.20, 0.30]],   # w2 (i2->h1), w4 (i2->h2)
+    "hidden_bias": 0.35,               # b1, shared and fixed
+    "output_kernel": [[0.40, 0.50],    # w5 (h1->o1), w7 (h1->o2)
+                      [0.45, 0.55]],   # w6 (h2->o1), w8 (h2->o2)
+    "output_bias": 0.60,               # b2, shared and fixed
+    "learning_rate": 0.5,
+    "total_error_before": 0.298371109,
+    # The published weights after one step, w1..w8.
+    "weights_after_one_step": [0.149780716, 0.19956143, 0.24975114, 0.29950229,
+                               0.35891648, 0.408666186, 0.511301270, 0.561370121],
+}
+
+
+def load_backprop_example():
+    """``(X (1, 2), y (1, 2))`` of the 2-2-2 example; its weights are in :data:`BACKPROP_EXAMPLE`."""
+    return np.array(BACKPROP_EXAMPLE["x"]), np.array(BACKPROP_EXAMPLE["y"])
+
+
+def example_weights_w1_to_w8(weights) -> np.ndarray:
+    """w1..w8 in the example's numbering from ``[hidden kernel, hidden bias, output kernel, output bias]``."""
+    h, o = np.asarray(weights[0]), np.asarray(weights[2])
+    return np.array([h[0, 0], h[1, 0], h[0, 1], h[1, 1], o[0, 0], o[1, 0], o[0, 1], o[1, 1]])
+
+
+# ---------------------------------------------------------------------- scikit-learn's bundled sets
+def _stratified_split(X, y, test_size, seed):
+    from sklearn.model_selection import train_test_split
+
+    return train_test_split(X, y, test_size=test_size, stratify=y, random_state=seed)
+
+
+def load_iris(test_size: float = 0.3, seed: int = 0, standardize: bool = True):
+    """Iris (150 x 4, 3 classes) split with a stratified hold-out, Keras style:
+    ``(x_train, y_train), (x_test, y_test)``; labels are integers 0..2.
+
+    With ``standardize`` the features are scaled by the training set's mean and deviation.
+    """
+    from sklearn.datasets import load_iris as sk_load
+
+    data = sk_load()
+    x_train, x_test, y_train, y_test = _stratified_split(data.data, data.target, test_size, seed)
+    if standardize:
+        mean, std = x_train.mean(axis=0), x_train.std(axis=0)
+        x_train, x_test = (x_train - mean) / std, (x_test - mean) / std
+    return (x_train, y_train), (x_test, y_test)
+
+
+def load_digits(test_size: float = 0.3, seed: int = 0):
+    """The 8x8 digits (1797 x 64, 10 classes), pixels scaled to [0, 1], stratified hold-out."""
+    from sklearn.datasets import load_digits as sk_load
+
+    data = sk_load()
+    x_train, x_test, y_train, y_test = _stratified_split(data.data / 16.0, data.target, test_size, seed)
+    return (x_train, y_train), (x_test, y_test)
+
+
+# ---------------------------------------------------------------------- synthetic sets
+def load_sales(n: int = 200, noise: float = 0.1, seed: int = 0):
+    """Synthetic sales ``y = x1 + x2 + noise``, x uniform on [0, 1]^2: ``(X (n, 2), y (n,))``."""
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(0.0, 1.0, size=(n, 2))
+    return X, X[:, 0] + X[:, 1] + noise * rng.standard_normal(n)
+
+
+def load_points(n: int = 200, noise: float = 0.2, seed: int = 0):
+    """Two interleaved half-moons in 2-D (scikit-learn's ``make_moons``): ``(X (n, 2), y (n,))``, y in {0, 1}."""
+    from sklearn.datasets import make_moons
+
+    return make_moons(n_samples=n, noise=noise, random_state=seed)
+
+
+# ---------------------------------------------------------------------- ready-to-train tasks
+@dataclass
+class Task:
+    """A data set ready to train on, with the output layer and loss that suit it."""
+
+    name: str
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    units: int
+    activation: str
+    loss: str
+    metrics: tuple
+    description: str
+
+
+def _split(X, y, test_size=0.25, seed=0):
+    from sklearn.model_selection import train_test_split
+
+    return train_test_split(X, y, test_size=test_size, random_state=seed)
+
+
+def _iris_task(seed):
+    (xt, yt), (xs, ys) = load_iris(seed=seed)
+    return Task("iris", xt, yt, xs, ys, 3, "softmax", "sparse_categorical_crossentropy", ("accuracy",),
+                "iris, 4 standardised features, 3 classes, 30% stratified hold-out")
+
+
+def _digits_task(seed):
+    (xt, yt), (xs, ys) = load_digits(seed=seed)
+    return Task("digits", xt, yt, xs, ys, 10, "softmax", "sparse_categorical_crossentropy", ("accuracy",),
+                "8x8 digits, 64 pixels in [0, 1], 10 classes, 30% stratified hold-out")
+
+
+def _xor_task(seed):
+    X, y = load_xor()
+    return Task("xor", X, y, X, y, 1, "sigmoid", "binary_crossentropy", ("accuracy",),
+                "the four XOR points (tested on themselves)")
+
+
+def _points_task(seed):
+    xt, xs, yt, ys = _split(*load_points(seed=seed), seed=seed)
+    return Task("points", xt, yt, xs, ys, 1, "sigmoid", "binary_crossentropy", ("accuracy",),
+                "two interleaved half-moons in 2-D, 25% hold-out")
+
+
+def _sales_task(seed):
+    xt, xs, yt, ys = _split(*load_sales(seed=seed), seed=seed)
+    return Task("sales", xt, yt, xs, ys, 1, "linear", "mse", ("mae",),
+                "synthetic sales y = x1 + x2 + noise, 25% hold-out")
+
+
+def _brazing_task(seed):
+    X, y = load_brazing(standardize=True)
+    y = (y - y.mean()) / y.std()
+    xt, xs, yt, ys = _split(X, y, seed=seed)
+    return Task("brazing", xt, yt, xs, ys, 1, "linear", "mse", ("mae",),
+                "brazing residual stress (27 FE runs), inputs and target standardised, 25% hold-out")
+
+
+TASKS = {"iris": _iris_task, "digits": _digits_task, "xor": _xor_task, "points": _points_task,
+         "sales": _sales_task, "brazing": _brazing_task}
+
+
+def load_task(name: str, seed: int = 0) -> Task:
+    """One of :data:`TASKS` by name (``difflab train --dataset NAME``)."""
+    from ._lookup import lookup
+
+    return lookup("dataset", name, TASKS)(seed)

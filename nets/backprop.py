@@ -1,0 +1,64 @@
+"""Hand-derived backpropagation: the ``manual`` differentiator of a network.
+
+One forward sweep keeps what each layer's backward pass needs; the loss's hand-derived
+gradient seeds the backward sweep; each layer's ``backward`` (next to its ``forward`` in
+:mod:`nets.layers`) sends the cotangent to its input and to its weights; weight penalties add
+their own gradients. Nothing here is automatic: it is the reference teaching path that the
+AD methods are checked against.
+"""
+from __future__ import annotations
+
+import numpy as np
+from difflab.namespaces import NUMPY
+
+
+def forward(model, weights, batch):
+    """Predictions and the per-layer caches for :func:`backward`."""
+    out, caches = batch.x, []
+    for layer, w in zip(model.layers, weights):
+        out, cache = layer.forward(w, out, batch)
+        caches.append(cache)
+    return out, caches
+
+
+def value_and_gradient(model, theta, batch):
+    """``(loss, d loss / d theta)`` for the batch, by backpropagation."""
+    weights = model.parameters.unflatten(theta)
+    y_pred, caches = forward(model, weights, batch)
+    g = model.loss.gradient(batch.y, y_pred)
+    if g is None:
+        raise ValueError(f"the loss {model.loss.name!r} has no hand-derived gradient, so the 'manual' "
+                         "differentiator cannot train with it; choose an AD method such as 'reverse'")
+    value = float(model.loss(batch.y, y_pred))
+    grads = [None] * len(model.layers)
+    for i in reversed(range(len(model.layers))):
+        layer, w = model.layers[i], weights[i]
+        g, grads[i] = layer.backward(w, caches[i], g)
+        value += float(layer.penalty(NUMPY, w))
+        grads[i] = [gw + gp for gw, gp in zip(grads[i], layer.penalty_gradients(w))]
+    return value, model.parameters.flatten_gradients(grads)
+
+
+class Backprop:
+    """Backprop as a value and a gradient that share one sweep, for ``difflab.Function``.
+
+    difflab's ``manual`` method asks for ``f(theta)`` and then ``gradient(theta)`` with the
+    same point; the sweep done for the value is kept for the gradient, so a training step
+    costs one forward and one backward pass, as backprop should.
+    """
+
+    def __init__(self, model):
+        self.model = model
+        self._last = (None, None, None)  # (theta, batch, gradient)
+
+    def value(self, theta):
+        value, grad = value_and_gradient(self.model, theta, self.model.batch)
+        self._last = (theta.copy(), self.model.batch, grad)
+        return value
+
+    def gradient(self, theta):
+        last_theta, last_batch, grad = self._last
+        self._last = (None, None, None)
+        if last_batch is self.model.batch and np.array_equal(last_theta, theta):
+            return grad
+        return value_and_gradient(self.model, theta, self.model.batch)[1]

@@ -1,0 +1,161 @@
+"""Callbacks: ``History``, ``EarlyStopping``, ``ModelCheckpoint`` and the progress display.
+
+A callback gets ``on_train_begin(logs)``, ``on_epoch_begin(epoch, logs)``,
+``on_epoch_end(epoch, logs)`` and ``on_train_end(logs)``; ``logs`` holds the epoch's
+``loss``, metrics and ``val_`` entries. Setting ``model.stop_training = True`` ends ``fit``.
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+
+class Callback:
+    model = None
+
+    def set_model(self, model):
+        self.model = model
+
+    def on_train_begin(self, logs=None): ...
+    def on_epoch_begin(self, epoch, logs=None): ...
+    def on_epoch_end(self, epoch, logs=None): ...
+    def on_train_end(self, logs=None): ...
+
+
+class History(Callback):
+    """``history.history["loss"]``: one entry per epoch; ``history.seconds``: time per epoch."""
+
+    def __init__(self):
+        self.history: dict[str, list[float]] = {}
+        self.epoch: list[int] = []
+        self.seconds: list[float] = []
+        self.params: dict = {}
+        self._start = 0.0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.seconds.append(time.perf_counter() - self._start)
+        self.epoch.append(epoch)
+        for key, value in (logs or {}).items():
+            self.history.setdefault(key, []).append(value)
+
+    @property
+    def seconds_per_epoch(self) -> float:
+        """Median seconds per epoch (robust to a first epoch that prepares the method)."""
+        return float(np.median(self.seconds)) if self.seconds else float("nan")
+
+
+class _Monitor(Callback):
+    """Shared by the callbacks that watch one logged quantity for improvement."""
+
+    def __init__(self, monitor="val_loss", mode="auto", min_delta=0.0):
+        if mode not in ("auto", "min", "max"):
+            raise ValueError(f"mode must be 'auto', 'min' or 'max', got {mode!r}")
+        if mode == "auto":
+            mode = "max" if "acc" in monitor else "min"
+        self.monitor, self.mode, self.min_delta = monitor, mode, abs(float(min_delta))
+        self.best = None
+
+    def _current(self, logs):
+        if self.monitor not in (logs or {}):
+            raise ValueError(f"{type(self).__name__} monitors {self.monitor!r}, which is not logged; "
+                             f"available: {', '.join(logs or {})}")
+        return logs[self.monitor]
+
+    def _improved(self, value) -> bool:
+        if self.best is None:
+            return True
+        if self.mode == "min":
+            return value < self.best - self.min_delta
+        return value > self.best + self.min_delta
+
+
+class EarlyStopping(_Monitor):
+    """Stop when ``monitor`` has not improved for ``patience`` epochs."""
+
+    def __init__(self, monitor="val_loss", min_delta=0.0, patience=0, mode="auto",
+                 restore_best_weights=False):
+        super().__init__(monitor, mode, min_delta)
+        self.patience, self.restore_best_weights = int(patience), bool(restore_best_weights)
+        self.wait, self.stopped_epoch, self.best_weights = 0, 0, None
+
+    def on_train_begin(self, logs=None):
+        self.best, self.wait, self.stopped_epoch, self.best_weights = None, 0, 0, None
+
+    def on_epoch_end(self, epoch, logs=None):
+        value = self._current(logs)
+        if self._improved(value):
+            self.best, self.wait = value, 0
+            if self.restore_best_weights:
+                self.best_weights = self.model.get_weights()
+            return
+        self.wait += 1
+        if self.wait >= self.patience:
+            self.stopped_epoch = epoch
+            self.model.stop_training = True
+            if self.restore_best_weights and self.best_weights is not None:
+                self.model.set_weights(self.best_weights)
+
+
+class ModelCheckpoint(_Monitor):
+    """Save the model (``.npz``) after each epoch, or only when ``monitor`` improves.
+
+    ``filepath`` may hold ``{epoch}`` and logged names: ``"ckpt-{epoch:03d}-{val_loss:.3f}.npz"``.
+    """
+
+    def __init__(self, filepath, monitor="val_loss", save_best_only=False, mode="auto",
+                 save_weights_only=False):
+        super().__init__(monitor, mode)
+        self.filepath, self.save_best_only = str(filepath), bool(save_best_only)
+        self.save_weights_only = bool(save_weights_only)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.save_best_only:
+            value = self._current(logs)
+            if not self._improved(value):
+                return
+            self.best = value
+        path = self.filepath.format(epoch=epoch + 1, **(logs or {}))
+        self.model.save(path, include_optimizer=not self.save_weights_only)
+
+
+class ProgressBar(Callback):
+    """A rich progress bar over the epochs with the latest logs (``verbose=1``), or a line
+    per epoch (``verbose=2``)."""
+
+    def __init__(self, epochs: int, verbose: int = 1, description: str = "training"):
+        self.epochs, self.verbose, self.description = epochs, verbose, description
+        self._progress = self._task = None
+
+    def on_train_begin(self, logs=None):
+        if self.verbose == 1:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            from difflab.console import error_console
+
+            self._progress = Progress(TextColumn("[method]{task.description}"), BarColumn(),
+                                      MofNCompleteColumn(), TimeElapsedColumn(),
+                                      TextColumn("{task.fields[logs]}"), console=error_console)
+            self._task = self._progress.add_task(self.description, total=self.epochs, logs="")
+            self._progress.start()
+
+    def on_epoch_end(self, epoch, logs=None):
+        text = format_logs(logs)
+        if self._progress is not None:
+            self._progress.update(self._task, advance=1, logs=text)
+        elif self.verbose == 2:
+            from difflab.console import error_console
+
+            error_console.print(f"epoch {epoch + 1}/{self.epochs}  {text}")
+
+    def on_train_end(self, logs=None):
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
+
+
+def format_logs(logs) -> str:
+    return "  ".join(f"{k} {v:.4g}" for k, v in (logs or {}).items())

@@ -1,0 +1,75 @@
+"""The gradient of a model's loss by any difflab method, chosen by name at ``compile``.
+
+The whole forward pass and the loss are one function of the flat parameter vector
+(:meth:`nets.Sequential.objective`), written with ``difflab.namespace``. Its data, the
+current batch, is read from ``model.batch`` rather than closed over, so one
+:class:`difflab.Function` serves the whole training run and a method's preparation (its
+cache is per function object and per input shape) is done once, not once per batch.
+
+That only holds for methods that re-run the Python function at every call. A *symbolic*
+method (``sympy``) traces the function once and keeps the batch's numbers as constants in
+its expression, so reusing its preparation on the next batch would silently give the
+previous batch's gradient. For such methods :class:`GradientSource` prepares once per
+distinct batch (keyed by the batch's contents, a few kept): exact, and affordable for the
+tiny networks of the worked examples with one full batch, and hopeless beyond them, which
+is why compiling a bigger network with them warns.
+"""
+from __future__ import annotations
+
+import hashlib
+import warnings
+from collections import OrderedDict
+
+import difflab
+
+from .backprop import Backprop
+
+#: Methods whose preparation keeps data values (by family), and how many batches to keep.
+TRACES_DATA_FAMILIES = frozenset({"symbolic"})
+PREPARED_BATCHES_KEPT = 8
+#: Above this many parameters x batch values, a data-tracing method warns that it is slow.
+SYMBOLIC_SIZE_WARNING = 2_000
+
+
+class GradientSource:
+    """``source(theta) -> (loss, gradient)`` for ``model.batch``, by the method ``name``."""
+
+    def __init__(self, model, name: str, **options):
+        self.name = str(name)
+        self.method = difflab.get(self.name, **options)
+        ok, why = self.method.availability()
+        if not ok:
+            raise ValueError(f"differentiator {self.name!r} is not available: {why}")
+        self.model = model
+        if self.method.family == "manual":
+            backprop = Backprop(model)
+            self._function = lambda: difflab.Function(backprop.value, gradient=backprop.gradient,
+                                                      name=f"{model.name} loss (backprop)")
+        else:
+            self._function = lambda: difflab.Function(model.objective, name=f"{model.name} loss")
+        self.traces_data = self.method.family in TRACES_DATA_FAMILIES
+        self._prepared: OrderedDict = OrderedDict()
+        self._single = None if self.traces_data else self.method.value_and_gradient(self._function())
+
+    def warn_if_large(self, batch_size: int, n_outputs: int) -> None:
+        size = self.model.parameters.size * batch_size
+        if self.traces_data and size > SYMBOLIC_SIZE_WARNING:
+            warnings.warn(
+                f"{self.name} derives a symbolic expression of the loss for every distinct batch "
+                f"({self.model.parameters.size} parameters x {batch_size} samples); expect minutes "
+                "per batch. It is meant for the tiny worked examples; use an AD method for training.",
+                UserWarning, stacklevel=3)
+
+    def __call__(self, theta):
+        if self._single is not None:
+            return self._single(theta)
+        batch = self.model.batch
+        key = hashlib.sha1(batch.x.tobytes() + batch.y.tobytes()
+                           + b"".join(m.tobytes() for m in batch.masks.values())).hexdigest()
+        derivative = self._prepared.pop(key, None)
+        if derivative is None:
+            derivative = difflab.get(self.name, **self.method.options).value_and_gradient(self._function())
+        self._prepared[key] = derivative
+        while len(self._prepared) > PREPARED_BATCHES_KEPT:
+            self._prepared.popitem(last=False)
+        return derivative(theta)

@@ -1,0 +1,240 @@
+"""Layers: ``Dense``, ``Activation`` and ``Dropout``, Keras-shaped.
+
+A layer holds its configuration and the *specification* of its weights; the values live in
+the model (one flat vector of trainable parameters plus the frozen ones). Each layer has two
+forward passes and one backward pass, side by side so the calculus is easy to check:
+
+- ``call(xp, weights, x, batch)`` with ``xp = difflab.namespace(...)``: what every difflab
+  method differentiates;
+- ``forward(weights, x, batch) -> (y, cache)`` and ``backward(weights, cache, g) ->
+  (g_x, [g_w, ...])`` on NumPy arrays: the hand-derived backprop of the ``manual`` path.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+from difflab.namespaces import NUMPY
+
+from . import activations, regularizers
+
+
+@dataclass(frozen=True)
+class WeightSpec:
+    """One weight array of a layer: its name, shape, whether training changes it, initialiser."""
+
+    name: str
+    shape: tuple
+    trainable: bool
+    initializer: Callable  # (shape, rng) -> ndarray
+
+
+def glorot_uniform(shape, rng):
+    """Uniform on ``±sqrt(6 / (fan_in + fan_out))``, Keras's default kernel initialiser."""
+    fan_in, fan_out = shape[0], shape[-1]
+    limit = np.sqrt(6.0 / (fan_in + fan_out))
+    return rng.uniform(-limit, limit, size=shape)
+
+
+INITIALIZERS = {
+    "glorot_uniform": glorot_uniform,
+    "zeros": lambda shape, rng: np.zeros(shape),
+    "ones": lambda shape, rng: np.ones(shape),
+}
+
+
+def _initializer(init):
+    """A name, a callable ``(shape, rng)``, a constant number or an array."""
+    if callable(init):
+        return init
+    if isinstance(init, str):
+        from ._lookup import lookup
+
+        return lookup("initializer", init, INITIALIZERS)
+    value = np.asarray(init, dtype=float)
+    return lambda shape, rng: np.broadcast_to(value, shape).copy()
+
+
+class Layer:
+    """Base class. Subclasses set ``weight_specs`` in :meth:`build` and the three passes."""
+
+    def __init__(self, name=None, input_dim=None, input_shape=None):
+        if input_shape is not None:
+            if len(tuple(input_shape)) != 1:
+                raise ValueError(f"nets layers take flat inputs; input_shape must be (n,), got {input_shape}")
+            input_dim = tuple(input_shape)[0]
+        self.name = name
+        self.input_dim = None if input_dim is None else _positive_int(input_dim, "input_dim")
+        self.output_dim = None
+        self.weight_specs: list[WeightSpec] = []
+
+    def build(self, input_dim: int) -> int:
+        """Fix the input size; return the output size."""
+        if self.input_dim is not None and self.input_dim != input_dim:
+            raise ValueError(f"layer {self.name} expects {self.input_dim} inputs but receives {input_dim}")
+        self.input_dim = input_dim
+        self.output_dim = self._output_dim(input_dim)
+        return self.output_dim
+
+    def _output_dim(self, input_dim):
+        return input_dim
+
+    # The three passes; an identity layer by default.
+    def call(self, xp, weights, x, batch):
+        return x
+
+    def forward(self, weights, x, batch):
+        return x, None
+
+    def backward(self, weights, cache, g):
+        return g, []
+
+    # Weight penalties: none by default.
+    def penalty(self, xp, weights):
+        return 0.0
+
+    def penalty_gradients(self, weights):
+        return [np.zeros(spec.shape) for spec in self.weight_specs]
+
+    def get_config(self) -> dict:
+        return {"name": self.name, "input_dim": self.input_dim}
+
+    @property
+    def count_params(self) -> int:
+        return sum(int(np.prod(s.shape)) for s in self.weight_specs)
+
+
+def _positive_int(value, what):
+    if int(value) != value or value < 1:
+        raise ValueError(f"{what} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+class Dense(Layer):
+    """``activation(x @ kernel + bias)``, kernel shaped (inputs, units) as in Keras.
+
+    ``bias_trainable=False`` holds the bias fixed (the step-by-step backprop example), and
+    ``trainable=False`` freezes the whole layer.
+    """
+
+    def __init__(self, units, activation=None, input_dim=None, use_bias=True,
+                 kernel_regularizer=None, kernel_initializer="glorot_uniform",
+                 bias_initializer="zeros", trainable=True, bias_trainable=None,
+                 name=None, input_shape=None):
+        super().__init__(name, input_dim, input_shape)
+        self.units = _positive_int(units, "units")
+        self.activation = activations.get(activation)
+        self.use_bias = bool(use_bias)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.kernel_initializer = _initializer(kernel_initializer)
+        self.bias_initializer = _initializer(bias_initializer)
+        self.trainable = bool(trainable)
+        self.bias_trainable = self.trainable if bias_trainable is None else bool(bias_trainable)
+
+    def _output_dim(self, input_dim):
+        self.weight_specs = [WeightSpec("kernel", (input_dim, self.units), self.trainable,
+                                        self.kernel_initializer)]
+        if self.use_bias:
+            self.weight_specs.append(WeightSpec("bias", (self.units,), self.bias_trainable,
+                                                self.bias_initializer))
+        return self.units
+
+    def call(self, xp, weights, x, batch):
+        z = x @ weights[0]
+        if self.use_bias:
+            z = z + weights[1]
+        return self.activation.forward(xp, z)
+
+    def forward(self, weights, x, batch):
+        z = x @ weights[0]
+        if self.use_bias:
+            z = z + weights[1]
+        a = self.activation.forward(NUMPY, z)
+        return a, (x, z, a)
+
+    def backward(self, weights, cache, g):
+        x, z, a = cache
+        gz = self.activation.backward(z, a, g)
+        grads = [x.T @ gz] + ([gz.sum(axis=0)] if self.use_bias else [])
+        return gz @ weights[0].T, grads
+
+    def penalty(self, xp, weights):
+        reg = self.kernel_regularizer
+        return 0.0 if reg is None else reg.penalty(xp, weights[0])
+
+    def penalty_gradients(self, weights):
+        grads = super().penalty_gradients(weights)
+        if self.kernel_regularizer is not None:
+            grads[0] = self.kernel_regularizer.gradient(weights[0])
+        return grads
+
+    def get_config(self):
+        reg = self.kernel_regularizer
+        return {**super().get_config(), "units": self.units, "activation": self.activation.name,
+                "use_bias": self.use_bias, "kernel_regularizer": reg.get_config() if reg else None,
+                "trainable": self.trainable, "bias_trainable": self.bias_trainable}
+
+
+class Activation(Layer):
+    """An activation on its own: ``Activation("relu")``."""
+
+    def __init__(self, activation, name=None, input_dim=None, input_shape=None):
+        super().__init__(name, input_dim, input_shape)
+        self.activation = activations.get(activation)
+
+    def call(self, xp, weights, x, batch):
+        return self.activation.forward(xp, x)
+
+    def forward(self, weights, x, batch):
+        a = self.activation.forward(NUMPY, x)
+        return a, (x, a)
+
+    def backward(self, weights, cache, g):
+        x, a = cache
+        return self.activation.backward(x, a, g), []
+
+    def get_config(self):
+        return {**super().get_config(), "activation": self.activation.name}
+
+
+class Dropout(Layer):
+    """Zero a fraction ``rate`` of the inputs while training and scale the rest by 1/(1-rate).
+
+    The mask is drawn by the model for each batch, outside the differentiated function, so
+    every method sees the same mask and differentiates the same function.
+    """
+
+    def __init__(self, rate, name=None, input_dim=None, input_shape=None):
+        super().__init__(name, input_dim, input_shape)
+        if not 0.0 <= rate < 1.0:
+            raise ValueError(f"Dropout rate must be in [0, 1), got {rate}")
+        self.rate = float(rate)
+
+    def draw_mask(self, rng, n):
+        keep = rng.random((n, self.input_dim)) >= self.rate
+        return keep / (1.0 - self.rate)
+
+    def call(self, xp, weights, x, batch):
+        mask = batch.masks.get(self)
+        return x if mask is None else x * xp.asarray(mask)
+
+    def forward(self, weights, x, batch):
+        mask = batch.masks.get(self)
+        return (x, None) if mask is None else (x * mask, mask)
+
+    def backward(self, weights, cache, g):
+        return (g if cache is None else g * cache), []
+
+    def get_config(self):
+        return {**super().get_config(), "rate": self.rate}
+
+
+LAYERS = {cls.__name__: cls for cls in (Dense, Activation, Dropout)}
+
+
+def from_config(class_name: str, config: dict) -> Layer:
+    from ._lookup import lookup
+
+    cls = lookup("layer", class_name.lower(), {k.lower(): v for k, v in LAYERS.items()})
+    return cls(**config)

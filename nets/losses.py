@@ -1,0 +1,177 @@
+"""Losses with Keras semantics: a value per sample, averaged over the batch.
+
+Each loss is written once with ``difflab.namespace`` (what every difflab method
+differentiates) and carries its hand-derived gradient with respect to the predictions
+(what the ``manual`` path uses). Cross-entropies take probabilities, as Keras does by
+default, and clip them to ``[EPSILON, 1 - EPSILON]``; ``categorical_crossentropy`` first
+rescales each row to sum to one, as Keras does.
+
+Any callable ``loss(y_true, y_pred)`` written with ``difflab.namespace`` works as a loss;
+it may return one value per sample or a scalar. It has no hand-derived gradient unless it
+is a :class:`Loss` given one, so the ``manual`` path refuses it with a clear message.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+import difflab
+
+from ._lookup import lookup
+
+#: Keras's fuzz factor ``keras.backend.epsilon()``.
+EPSILON = 1e-7
+
+
+class Loss:
+    """A loss: ``per_sample(xp, y_true, y_pred)`` and, for ``manual``, ``gradient``.
+
+    ``y_true`` arrives as a float array shaped like the predictions (targets are prepared
+    once by :meth:`prepare_targets`, sparse labels one-hot encoded).
+    """
+
+    name = "loss"
+
+    def __call__(self, y_true, y_pred):
+        """The mean over the batch of the per-sample losses (Keras ``sum_over_batch_size``)."""
+        xp = difflab.namespace(y_pred)
+        return xp.mean(self.per_sample(xp, xp.asarray(y_true), y_pred))
+
+    def per_sample(self, xp, y_true, y_pred):
+        raise NotImplementedError
+
+    def gradient(self, y_true, y_pred):
+        """d(mean loss)/d(y_pred) on NumPy arrays; None where no hand-derived one exists."""
+        return None
+
+    def prepare_targets(self, y, units: int) -> np.ndarray:
+        """Check ``y`` against an output of ``units`` and return float targets (n, units)."""
+        y = _finite_array(y, "y")
+        if y.ndim == 1 and units == 1:
+            y = y.reshape(-1, 1)
+        if y.ndim != 2 or y.shape[1] != units:
+            raise ValueError(f"y has shape {y.shape} but the model outputs {units} value(s) per "
+                             f"sample; expected ({y.shape[0]}, {units})"
+                             + (" or integer labels with loss='sparse_categorical_crossentropy'"
+                                if units > 1 and y.ndim == 1 else ""))
+        return y
+
+    def __repr__(self):
+        return f"<loss {self.name}>"
+
+
+def _finite_array(a, what):
+    try:
+        arr = np.asarray(a, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{what} must be an array of numbers: {exc}") from None
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{what} contains NaN or infinity")
+    return arr
+
+
+class MeanSquaredError(Loss):
+    name = "mean_squared_error"
+
+    def per_sample(self, xp, y_true, y_pred):
+        return xp.mean(xp.square(y_pred - y_true), axis=-1)
+
+    def gradient(self, y_true, y_pred):
+        return 2.0 * (y_pred - y_true) / y_pred.size
+
+
+class MeanAbsoluteError(Loss):
+    name = "mean_absolute_error"
+
+    def per_sample(self, xp, y_true, y_pred):
+        return xp.mean(xp.abs(y_pred - y_true), axis=-1)
+
+    def gradient(self, y_true, y_pred):
+        return np.sign(y_pred - y_true) / y_pred.size
+
+
+def _clip_mask(p):
+    return ((p >= EPSILON) & (p <= 1.0 - EPSILON)).astype(float)
+
+
+class BinaryCrossentropy(Loss):
+    name = "binary_crossentropy"
+
+    def per_sample(self, xp, y_true, y_pred):
+        p = xp.clip(y_pred, EPSILON, 1.0 - EPSILON)
+        return -xp.mean(y_true * xp.log(p) + (1.0 - y_true) * xp.log(1.0 - p), axis=-1)
+
+    def gradient(self, y_true, y_pred):
+        p = np.clip(y_pred, EPSILON, 1.0 - EPSILON)
+        return _clip_mask(y_pred) * ((1.0 - y_true) / (1.0 - p) - y_true / p) / y_pred.size
+
+    def prepare_targets(self, y, units):
+        y = super().prepare_targets(y, units)
+        if np.any((y < 0) | (y > 1)):
+            raise ValueError("binary_crossentropy needs targets in [0, 1]; "
+                             f"got values from {y.min():g} to {y.max():g}")
+        return y
+
+
+class CategoricalCrossentropy(Loss):
+    name = "categorical_crossentropy"
+
+    def per_sample(self, xp, y_true, y_pred):
+        q = y_pred / xp.sum(y_pred, axis=-1, keepdims=True)
+        return -xp.sum(y_true * xp.log(xp.clip(q, EPSILON, 1.0 - EPSILON)), axis=-1)
+
+    def gradient(self, y_true, y_pred):
+        s = np.sum(y_pred, axis=-1, keepdims=True)
+        q = y_pred / s
+        g_q = -_clip_mask(q) * y_true / np.clip(q, EPSILON, 1.0 - EPSILON)
+        g_p = (g_q - np.sum(g_q * q, axis=-1, keepdims=True)) / s
+        return g_p / y_pred.shape[0]
+
+
+class SparseCategoricalCrossentropy(CategoricalCrossentropy):
+    """Integer labels; one-hot encoded once, then :class:`CategoricalCrossentropy`."""
+
+    name = "sparse_categorical_crossentropy"
+
+    def prepare_targets(self, y, units):
+        labels = _finite_array(y, "y")
+        if labels.ndim == 2 and labels.shape[1] == 1:
+            labels = labels[:, 0]
+        if labels.ndim != 1:
+            raise ValueError(f"sparse_categorical_crossentropy needs integer labels of shape (n,), "
+                             f"got shape {labels.shape}")
+        if np.any(labels != np.round(labels)) or np.any((labels < 0) | (labels >= units)):
+            bad = labels[(labels != np.round(labels)) | (labels < 0) | (labels >= units)][0]
+            raise ValueError(f"labels must be integers in [0, {units}) for a {units}-unit output; "
+                             f"found {bad:g}")
+        return np.eye(units)[labels.astype(int)]
+
+
+class CallableLoss(Loss):
+    """A user's ``loss(y_true, y_pred)`` written with ``difflab.namespace``."""
+
+    def __init__(self, fn):
+        self.fn = fn
+        self.name = getattr(fn, "__name__", "custom_loss")
+
+    def per_sample(self, xp, y_true, y_pred):
+        return self.fn(y_true, y_pred)
+
+
+LOSSES = {
+    "mse": MeanSquaredError, "mean_squared_error": MeanSquaredError,
+    "mae": MeanAbsoluteError, "mean_absolute_error": MeanAbsoluteError,
+    "binary_crossentropy": BinaryCrossentropy,
+    "categorical_crossentropy": CategoricalCrossentropy,
+    "sparse_categorical_crossentropy": SparseCategoricalCrossentropy,
+}
+
+
+def get(loss) -> Loss:
+    """A :class:`Loss` from a name, a Loss, or a callable ``loss(y_true, y_pred)``."""
+    if isinstance(loss, Loss):
+        return loss
+    if isinstance(loss, type) and issubclass(loss, Loss):
+        return loss()
+    if callable(loss):
+        return CallableLoss(loss)
+    return lookup("loss", loss, LOSSES)()
