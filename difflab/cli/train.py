@@ -122,16 +122,16 @@ def results_table(task, runs, args):
     """The side-by-side table (a pure function of the runs)."""
     from rich.table import Table
 
-    table = Table(title=f"{task.description}; hidden {args.hidden} {args.activation}, "
-                        f"{args.optimizer}, {args.epochs} epochs, batch {args.batch_size}",
-                  title_justify="left")
-    table.add_column("differentiator", style="method")
-    table.add_column("s / epoch", justify="right")
-    table.add_column("first epoch s", justify="right")
+    table = Table(title=f"{task.name}: hidden {args.hidden} {args.activation}, {args.optimizer}, "
+                        f"{args.epochs} epochs, batch {args.batch_size}", title_justify="left",
+                  caption=task.description, caption_justify="left")
+    table.add_column("method", style="method")
+    table.add_column("s/epoch", justify="right")
+    table.add_column("1st epoch s", justify="right")
     table.add_column("final loss", justify="right")
     metric_names = list(runs[0].test) if runs else []
     for key in metric_names:
-        table.add_column(f"test {key}", justify="right")
+        table.add_column(f"test {key[:3] if key == 'accuracy' else key}", justify="right")
     for r in runs:
         table.add_row(r.differentiator, f"{r.seconds_per_epoch:.4g}", f"{r.first_epoch_seconds:.3g}",
                       f"{r.final_loss:.6g}", *(f"{r.test[k]:.4g}" for k in metric_names))
