@@ -1,0 +1,26 @@
+"""``difflab list``: every registered method, its family, availability and library version.
+
+Answers from package metadata: no framework is imported.
+"""
+from __future__ import annotations
+
+import json
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--json", action="store_true", help="print the list as JSON")
+
+
+def run(args) -> int:
+    from dataclasses import asdict
+
+    from ..console import console
+    from ..environment import method_infos
+    from ..report import methods_table
+
+    infos = method_infos()
+    if args.json:
+        print(json.dumps([asdict(i) for i in infos], indent=2))
+    else:
+        console.print(methods_table(infos))
+    return 0

@@ -1,0 +1,303 @@
+"""``difflab.compare``: every method on one function at one point, against the oracle.
+
+The records here (:class:`Comparison`, :class:`MethodResult`) are what the CLI tables
+(:mod:`difflab.report`), the JSON (``difflab compare --json``, schema ``difflab.compare/1``)
+and the experiments are built from.
+
+Error measures
+--------------
+For a method's derivative ``d`` and the oracle's ``r`` (same shape, all entries):
+
+- ``max_abs_error = max |d - r|``
+- ``max_rel_error = max |d - r| / max(max |r|, tiny)``: *normwise* relative error, scaled by
+  the largest entry of the reference (``tiny`` is the smallest normal float64), so a
+  component that happens to be near zero does not blow the figure up. Where the whole
+  reference is zero any nonzero error counts as huge (zero correct digits).
+- correct digits ``= -log10(max_rel_error)``, clipped to ``[0, 16]``; an exact result has 16.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Optional, Sequence
+
+import numpy as np
+
+from . import registry
+from .differentiator import DTYPES
+from .environment import environment, one_line
+from .errors import InputError, NotSupported
+from .function import Function, as_function
+from .timing import measure
+
+SCHEMA = "difflab.compare/1"
+#: Derivative kinds compare offers: those the oracle computes.
+DERIVATIVES = ("gradient", "jacobian", "hessian")
+STATUSES = ("ok", "unsupported", "error")
+#: Correct digits reported for an exact match (float64 carries about 16).
+MAX_DIGITS = 16.0
+REFERENCE_DIGITS = 50
+_TINY = float(np.finfo(np.float64).tiny)
+
+
+def correct_digits(rel_error: Optional[float]) -> Optional[float]:
+    """``-log10(rel_error)`` clipped to ``[0, 16]``; 16 for 0; None when unknown or NaN."""
+    if rel_error is None or math.isnan(rel_error):
+        return None
+    if rel_error <= 0:
+        return MAX_DIGITS
+    return float(min(MAX_DIGITS, max(0.0, -math.log10(rel_error))))
+
+
+def errors(value: np.ndarray, reference: np.ndarray) -> tuple[float, float]:
+    """``(max_abs_error, max_rel_error)`` as defined in the module docstring."""
+    diff = np.abs(np.asarray(value, dtype=np.float64) - reference)
+    if diff.size == 0:
+        return 0.0, 0.0
+    abs_error = float(np.max(diff)) if not np.isnan(diff).any() else math.nan
+    scale = max(float(np.max(np.abs(reference))), _TINY)
+    return abs_error, abs_error / scale
+
+
+@dataclass
+class MethodResult:
+    """One method's outcome in a :class:`Comparison`.
+
+    Attributes
+    ----------
+    method, family : str
+    status : str
+        ``ok``, ``unsupported`` (the method said it cannot, or is not installed) or
+        ``error`` (it raised, or returned NaN or a wrong shape).
+    value : ndarray or None
+        The derivative, float64.
+    max_abs_error, max_rel_error : float or None
+        Against the oracle; None when there is no value or no reference.
+    setup_seconds : float or None
+        Building the method and preparing the derivative for this input shape (tracing,
+        symbolic differentiation, compiling; the framework's first import included).
+    call_seconds : float or None
+        Median seconds per call over repeated calls (:func:`difflab.timing.measure`).
+    message : str
+        Why not, for ``unsupported``/``error``; how the derivative was obtained when the
+        method derived it (``"Jacobian of the gradient, both by this method"``).
+    """
+
+    method: str
+    family: str
+    status: str
+    value: Optional[np.ndarray] = None
+    max_abs_error: Optional[float] = None
+    max_rel_error: Optional[float] = None
+    setup_seconds: Optional[float] = None
+    call_seconds: Optional[float] = None
+    message: str = ""
+
+    @property
+    def digits(self) -> Optional[float]:
+        """Correct digits, ``-log10(max_rel_error)`` in ``[0, 16]``; None without an error figure."""
+        return correct_digits(self.max_rel_error) if self.status == "ok" else None
+
+    def to_dict(self) -> dict:
+        """The ``results`` entry of ``difflab.compare/1``; NaN and infinity become null."""
+        return {"method": self.method, "family": self.family, "status": self.status,
+                "value": None if self.value is None else _jsonable(self.value),
+                "max_abs_error": _number(self.max_abs_error),
+                "max_rel_error": _number(self.max_rel_error),
+                "setup_seconds": _number(self.setup_seconds),
+                "call_seconds": _number(self.call_seconds),
+                "message": self.message}
+
+
+@dataclass
+class Comparison:
+    """Every method on one function at one point (:func:`compare`'s result).
+
+    ``reference`` is None when the oracle could not compute the derivative;
+    ``reference_message`` then says why.
+    """
+
+    function: str
+    derivative: str
+    dtype: str
+    x: np.ndarray
+    reference: Optional[np.ndarray]
+    results: list = field(default_factory=list)
+    reference_digits: int = REFERENCE_DIGITS
+    reference_message: str = ""
+
+    @property
+    def dim(self) -> int:
+        return int(self.x.size)
+
+    def result(self, method: str) -> MethodResult:
+        for r in self.results:
+            if r.method == method:
+                return r
+        raise KeyError(method)
+
+    def to_dict(self) -> dict:
+        """The ``difflab compare --json`` document (DESIGN.md §6)."""
+        return {"schema": SCHEMA, "function": self.function, "derivative": self.derivative,
+                "dim": self.dim, "dtype": self.dtype, "x": _jsonable(self.x),
+                "reference": {"method": "oracle", "digits": self.reference_digits},
+                "results": [r.to_dict() for r in self.results],
+                "environment": environment()}
+
+
+def comparisons_to_dict(comparisons: Sequence[Comparison]) -> dict:
+    """Several functions: ``{"schema": ..., "comparisons": [each Comparison.to_dict()]}``."""
+    return {"schema": SCHEMA, "comparisons": [c.to_dict() for c in comparisons]}
+
+
+def compare(f, x, methods: Optional[Sequence[str]] = None, derivative: str = "gradient",
+            dtype: str = "float64", repeat: int = 5, min_time: float = 0.05,
+            on_result: Optional[Callable[[MethodResult], None]] = None) -> Comparison:
+    """Run each method on ``f`` at ``x`` and measure it against the oracle.
+
+    Parameters
+    ----------
+    f : callable, difflab.Function or str
+        The function (a string is parsed with :meth:`difflab.Function.from_expression`).
+    x : array_like
+        1-D point; its length must match ``f.dim`` where the function has one.
+    methods : sequence of str, optional
+        Registry names; default every registered method (those not installed are reported
+        ``unsupported``).
+    derivative : {"gradient", "jacobian", "hessian"}
+    dtype : {"float64", "float32"}
+        The methods' working precision; the oracle is always exact to float64.
+    repeat, min_time : int, float
+        Timing: at least ``repeat`` samples and ``min_time`` seconds per method
+        (:func:`difflab.timing.measure`).
+    on_result : callable, optional
+        Called with each :class:`MethodResult` as it is done (progress bars).
+
+    Returns
+    -------
+    Comparison
+
+    Raises
+    ------
+    InputError
+        Unknown method or derivative kind, a bad point, or a derivative the function's
+        shape does not allow (the gradient of a vector-valued function).
+    """
+    function = as_function(f)
+    x = _check_point(function, x)
+    if derivative not in DERIVATIVES:
+        raise InputError(f"derivative must be one of {', '.join(DERIVATIVES)}, not {derivative!r}")
+    if str(dtype) not in DTYPES:
+        raise InputError(f"dtype must be one of {', '.join(DTYPES)}, not {dtype!r}")
+    names = list(registry.methods() if methods is None else methods)
+    check_method_names(names)
+
+    reference, reference_message = _reference(function, x, derivative)
+    comparison = Comparison(function.name, derivative, str(dtype), x, reference,
+                            reference_message=reference_message)
+    for name in names:
+        result = run_method(name, function, x, derivative, str(dtype), reference,
+                            reference_message, repeat=repeat, min_time=min_time)
+        comparison.results.append(result)
+        if on_result is not None:
+            on_result(result)
+    return comparison
+
+
+def check_method_names(names: Sequence[str]) -> None:
+    """Raise InputError (with a did-you-mean) for a name the registry does not know."""
+    known = set(registry.methods())
+    for name in names:
+        if name not in known:
+            registry.method_class(name)  # raises InputError naming the close matches
+
+
+def run_method(name: str, function: Function, x: np.ndarray, derivative: str, dtype: str,
+               reference: Optional[np.ndarray], reference_message: str = "",
+               repeat: int = 5, min_time: float = 0.05) -> MethodResult:
+    """One row of a comparison: build, prepare, call, check against ``reference``, time."""
+    try:
+        cls = registry.method_class(name)
+    except Exception as exc:
+        return MethodResult(name, "", "error", message=f"cannot load the method: {one_line(exc)}")
+    family = cls.family
+    available, why = cls.availability()
+    if not available:
+        return MethodResult(name, family, "unsupported", message=why)
+    try:
+        start = time.perf_counter()
+        op = getattr(registry.get(name, dtype=dtype), derivative)(function)
+        op.prepare(x)
+        setup = time.perf_counter() - start
+        value = np.asarray(op(x), dtype=np.float64)
+        call = measure(op, x, repeat=repeat, min_time=min_time, warmup=0).median
+    except NotSupported as exc:
+        return MethodResult(name, family, "unsupported", message=exc.reason or str(exc))
+    except Exception as exc:  # the method's own failure is a row of the report
+        return MethodResult(name, family, "error", message=one_line(exc))
+    result = MethodResult(name, family, "ok", value, setup_seconds=setup, call_seconds=call,
+                          message="" if op.how == "native" else op.how)
+    _check_against(result, reference, reference_message)
+    return result
+
+
+def _check_against(result: MethodResult, reference, reference_message: str) -> None:
+    """Fill in the errors; NaN, infinity or a wrong shape turn the row into an error."""
+    value = result.value
+    if not np.all(np.isfinite(value)):
+        result.status, result.message = "error", "NaN or infinity in the result"
+    elif reference is None:
+        result.message = f"no reference: {reference_message}"
+    elif value.shape != reference.shape:
+        result.status = "error"
+        result.message = f"shape {value.shape}, the reference's is {reference.shape}"
+    if reference is not None and value.shape == reference.shape:
+        result.max_abs_error, result.max_rel_error = errors(value, reference)
+
+
+def _reference(function: Function, x: np.ndarray, derivative: str):
+    """``(reference, "")`` or ``(None, why)``; InputError (a bad request) propagates."""
+    from .oracle import reference
+
+    try:
+        ref = np.asarray(reference(function, x, derivative=derivative,
+                                   digits=REFERENCE_DIGITS), dtype=np.float64)
+    except InputError:
+        raise
+    except Exception as exc:
+        return None, f"the oracle failed: {one_line(exc)}"
+    if not np.all(np.isfinite(ref)):
+        return None, f"the exact {derivative} is not finite at this point"
+    return ref, ""
+
+
+def _check_point(function: Function, x) -> np.ndarray:
+    try:
+        arr = np.asarray(x, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"the point must be numbers: {exc}") from None
+    if arr.ndim == 0:
+        arr = arr.reshape(1)
+    if arr.ndim != 1 or arr.size == 0:
+        raise InputError(f"the point must be a non-empty 1-D array, got shape {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        raise InputError("the point contains NaN or infinity")
+    if function.dim is not None and arr.size != function.dim:
+        raise InputError(f"{function.name} takes {function.dim} input(s), the point has {arr.size}")
+    return arr
+
+
+def _number(value):
+    if value is None:
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def _jsonable(array) -> list:
+    """A float array as nested lists; NaN and infinity become None."""
+    arr = np.asarray(array, dtype=np.float64)
+    if arr.ndim == 0:
+        return _number(arr)
+    return [_jsonable(a) for a in arr] if arr.ndim > 1 else [_number(v) for v in arr]

@@ -1,0 +1,126 @@
+"""Rich tables built from difflab's records: pure functions, no printing.
+
+Tests call these without a terminal; the CLI prints what they return with the themed
+console of :mod:`difflab.console`.
+"""
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+import numpy as np
+from rich import box
+from rich.table import Table
+from rich.text import Text
+
+from .compare import Comparison, MethodResult
+from .console import digits_style
+from .environment import MethodInfo
+from .timing import format_seconds
+
+#: Cell text for a method that did not produce a number, by status.
+STATUS_CELLS = {"unsupported": ("—", "unsupported"), "error": ("error", "error")}
+
+
+def format_error(error: Optional[float]) -> str:
+    """A relative or absolute error in two significant digits; ``0`` for exact."""
+    if error is None or np.isnan(error):
+        return "—"
+    return "0" if error == 0 else f"{error:.1e}"
+
+
+def digits_text(digits: Optional[float]) -> Text:
+    """Correct digits, one decimal, coloured by :func:`difflab.console.digits_style`."""
+    if digits is None:
+        return Text("—", style=digits_style(None))
+    return Text(f"{digits:.1f}", style=digits_style(digits))
+
+
+def comparison_title(comparison: Comparison) -> str:
+    x = comparison.x
+    shown = ", ".join(f"{v:.4g}" for v in x[:4]) + (", …" if x.size > 4 else "")
+    return (f"{comparison.derivative} of {comparison.function} at x = [{shown}] "
+            f"(n = {comparison.dim}, {comparison.dtype})")
+
+
+def comparison_table(comparison: Comparison) -> Table:
+    """One row per method: family, status, errors, correct digits, setup and call time, note."""
+    table = Table(title=comparison_title(comparison), title_style="title", box=box.SIMPLE_HEAD)
+    for name in ("method", "family", "status"):
+        table.add_column(name, style="method" if name == "method" else None, no_wrap=True,
+                         min_width=len(name))
+    for name in ("rel error", "digits", "setup", "per call"):
+        table.add_column(name, justify="right", no_wrap=True, min_width=len(name))
+    table.add_column("note", style="muted", overflow="fold", min_width=12)
+    for r in comparison.results:
+        table.add_row(r.method, r.family or "?", Text(r.status, style=r.status),
+                      format_error(r.max_rel_error), digits_text(r.digits),
+                      format_seconds(r.setup_seconds), format_seconds(r.call_seconds), r.message)
+    if comparison.reference is None:
+        table.caption = f"no errors: {comparison.reference_message}"
+    else:
+        table.caption = (f"digits = -log10(rel error) against the oracle "
+                         f"({comparison.reference_digits}-digit forward mode)")
+    return table
+
+
+def matrix_cell(result: Optional[MethodResult]) -> Text:
+    """Correct digits for an ``ok`` result, else the status in its style."""
+    if result is None:
+        return Text("")
+    if result.status == "ok":
+        return digits_text(result.digits)
+    text, style = STATUS_CELLS.get(result.status, (result.status, "muted"))
+    return Text(text, style=style)
+
+
+def matrix_table(comparisons: Sequence[Comparison]) -> Table:
+    """Catalogue functions (rows) x methods (columns), in correct digits."""
+    methods: list[str] = []
+    for c in comparisons:
+        methods.extend(r.method for r in c.results if r.method not in methods)
+    kinds = sorted({c.derivative for c in comparisons})
+    table = Table(title=f"correct digits of the {', '.join(kinds)} against the oracle",
+                  title_style="title", box=box.SIMPLE_HEAD)
+    table.add_column("function", style="method", no_wrap=True)
+    table.add_column("n", justify="right")
+    for m in methods:
+        table.add_column(m, justify="right", min_width=len(m))
+    for c in comparisons:
+        by_method = {r.method: r for r in c.results}
+        table.add_row(c.function, str(c.dim), *[matrix_cell(by_method.get(m)) for m in methods])
+    table.caption = "digits = -log10(rel. error); — unsupported"
+    return table
+
+
+def methods_table(infos: Sequence[MethodInfo]) -> Table:
+    """``difflab list``: name, family, available or why not, library and version."""
+    table = Table(title="differentiation methods", title_style="title")
+    table.add_column("method", style="method")
+    table.add_column("family")
+    table.add_column("available")
+    table.add_column("library")
+    table.add_column("version")
+    for info in infos:
+        status = Text("yes", style="ok") if info.available else Text(f"no: {info.reason}",
+                                                                     style="unsupported")
+        table.add_row(info.name, info.family or "?", status,
+                      info.library or ("difflab" if info.family else "?"),
+                      info.version or "")
+    return table
+
+
+def functions_table(functions: Sequence) -> Table:
+    """``difflab functions``: name, input size, hand-written derivatives, description."""
+    table = Table(title="the catalogue", title_style="title")
+    table.add_column("function", style="method")
+    table.add_column("n", justify="right")
+    table.add_column("manual", style="muted")
+    table.add_column("description", overflow="fold")
+    for f in functions:
+        manual = ", ".join(k for k in ("gradient", "jacobian", "hessian") if getattr(f, k, None))
+        table.add_row(f.name, "" if f.dim is None else str(f.dim), manual or "—", f.description)
+    return table
+
+
+__all__ = ["comparison_table", "matrix_table", "methods_table", "functions_table",
+           "digits_text", "format_error", "matrix_cell"]

@@ -1,0 +1,301 @@
+"""``difflab.compare``: statuses, error figures against closed forms, JSON, timing, tables."""
+from __future__ import annotations
+
+import io
+import json
+import math
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from scipy.optimize import rosen_der, rosen_hess
+
+import difflab
+from difflab import registry
+from difflab.compare import SCHEMA, Comparison, MethodResult, compare, correct_digits, errors
+from difflab.console import make_console
+from difflab.differentiator import Differentiator
+from difflab.errors import InputError
+from difflab.report import comparison_table, matrix_table, methods_table
+from difflab.timing import Timing, format_seconds, measure
+
+RESULT_KEYS = {"method", "family", "status", "value", "max_abs_error", "max_rel_error",
+               "setup_seconds", "call_seconds", "message"}
+COMPARISON_KEYS = {"schema", "function", "derivative", "dim", "dtype", "x", "reference",
+                   "results", "environment"}
+FAST = {"repeat": 1, "min_time": 0.0}
+
+
+def rosenbrock(x):
+    xp = difflab.namespace(x)
+    return xp.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
+
+
+ROSEN = difflab.Function(rosenbrock, name="rosenbrock", gradient=rosen_der, hessian=rosen_hess)
+X = np.array([-1.2, 1.0, 0.7, 1.9])
+
+
+def render(table) -> str:
+    console = make_console(record=True, width=250, file=io.StringIO())
+    console.print(table)
+    return console.export_text()
+
+
+# ---------------------------------------------------------------------- error figures
+def test_errors_are_normwise_relative_to_the_largest_reference_entry():
+    assert errors([1.0, 2.5], np.array([1.0, 2.0])) == (0.5, 0.25)
+    # a tiny reference component does not blow the relative error up
+    assert errors([1e-20, 4.0], np.array([0.0, 4.0]))[1] == pytest.approx(2.5e-21)
+    # an all-zero reference: any error is enormous, so zero correct digits
+    abs_err, rel_err = errors([1e-9], np.array([0.0]))
+    assert abs_err == 1e-9 and correct_digits(rel_err) == 0.0
+
+
+@pytest.mark.parametrize("rel, digits", [(0.0, 16.0), (1e-8, 8.0), (1e-20, 16.0), (10.0, 0.0),
+                                         (None, None), (math.nan, None)])
+def test_correct_digits(rel, digits):
+    assert correct_digits(rel) == digits
+
+
+# ---------------------------------------------------------------------- against closed forms
+def test_gradient_errors_match_the_closed_form():
+    c = compare(ROSEN, X, methods=["manual", "forward", "reverse", "fd-central", "fd-forward"], **FAST)
+    exact = rosen_der(X)
+    assert c.function == "rosenbrock" and c.dim == 4 and c.derivative == "gradient"
+    np.testing.assert_allclose(c.reference, exact, rtol=1e-15)
+    for r in c.results:
+        assert r.status == "ok", r.message
+        measured = np.max(np.abs(r.value - exact))
+        assert r.max_abs_error == pytest.approx(measured, rel=1e-6, abs=1e-13)
+        assert r.max_rel_error == pytest.approx(r.max_abs_error / np.max(np.abs(exact)))
+        assert r.setup_seconds >= 0 and r.call_seconds > 0
+    for name in ("manual", "forward", "reverse"):
+        assert c.result(name).max_rel_error < 1e-14 and c.result(name).digits > 14
+    central, forward = c.result("fd-central"), c.result("fd-forward")
+    assert 1e-13 < central.max_rel_error < 1e-6      # truncation and rounding, not exact
+    assert forward.max_rel_error > central.max_rel_error  # first order is worse
+
+
+def test_hessian_against_scipy_rosen_hess():
+    c = compare(ROSEN, X, methods=["forward", "reverse", "fd-central", "manual"],
+                derivative="hessian", **FAST)
+    for r in c.results:
+        assert r.status == "ok", r.message
+        assert r.value.shape == (4, 4)
+        np.testing.assert_allclose(r.value, rosen_hess(X), rtol=1e-5, atol=1e-5)
+    assert c.result("reverse").max_rel_error < 1e-14
+    assert c.result("fd-central").max_rel_error > 1e-12
+
+
+def test_jacobian_of_a_vector_map():
+    W = np.array([[1.0, 2.0], [0.5, -1.0], [3.0, 0.0]])
+
+    def layer(x):
+        xp = difflab.namespace(x)
+        return xp.tanh(xp.asarray(W) @ x)
+
+    x = np.array([0.3, -0.2])
+    exact = (1 - np.tanh(W @ x) ** 2)[:, None] * W
+    c = compare(layer, x, methods=["forward", "reverse"], derivative="jacobian", **FAST)
+    for r in c.results:
+        np.testing.assert_allclose(r.value, exact, rtol=1e-14)
+        assert r.digits > 14
+
+
+def test_float32_loses_half_the_digits():
+    c = compare(ROSEN, X, methods=["reverse"], dtype="float32", **FAST)
+    r = c.result("reverse")
+    assert c.dtype == "float32" and r.status == "ok"
+    assert 5 < r.digits < 10
+
+
+def test_a_method_without_the_derivative_is_unsupported():
+    bare = difflab.Function(rosenbrock, name="bare")
+    r = compare(bare, X, methods=["manual"], **FAST).result("manual")
+    assert r.status == "unsupported" and "hand-written" in r.message
+    assert r.value is None and r.max_rel_error is None and r.digits is None
+
+
+# ---------------------------------------------------------------------- misbehaving methods
+class _Boom(Differentiator):
+    name, family, native = "boom", "numeric", frozenset({"gradient"})
+
+    def _build(self, kind, function, x):
+        def fail(x):
+            raise RuntimeError("kaboom\nsecond line")
+        return fail
+
+
+class _NaN(_Boom):
+    name = "nan"
+
+    def _build(self, kind, function, x):
+        return lambda x: np.full(x.size, np.nan)
+
+
+class _Absent(_Boom):
+    name, library = "absent", "no-such-distribution-difflab-test"
+
+
+class _JacobianOnly(_Boom):
+    """Only Jacobians natively: its gradient is derived, and the note says how."""
+
+    name, native = "jacobian-only", frozenset({"jacobian"})
+
+    def _build(self, kind, function, x):
+        return difflab.get("forward").jacobian(function)
+
+
+@pytest.fixture
+def misbehaving(monkeypatch):
+    monkeypatch.setattr(registry, "_extra", dict(registry._extra))
+    monkeypatch.setattr(registry, "_classes", dict(registry._classes))
+    for cls in (_Boom, _NaN, _Absent, _JacobianOnly):
+        registry.register(cls.name, cls)
+
+
+def test_errors_and_absent_libraries_are_rows_not_crashes(misbehaving):
+    c = compare(ROSEN, X, methods=["boom", "nan", "absent", "reverse"], **FAST)
+    boom, nan, absent, reverse = c.results
+    assert (boom.status, boom.message) == ("error", "RuntimeError: kaboom")
+    assert nan.status == "error" and "NaN" in nan.message
+    assert absent.status == "unsupported"
+    assert absent.message == "no-such-distribution-difflab-test is not installed"
+    assert reverse.status == "ok"
+    doc = c.to_dict()
+    json.dumps(doc, allow_nan=False)  # NaN values become null
+    assert doc["results"][1]["value"] == [None] * 4
+
+
+def test_a_derived_derivative_says_how_in_its_message(misbehaving):
+    r = compare(ROSEN, X, methods=["jacobian-only"], **FAST).result("jacobian-only")
+    assert r.status == "ok" and r.digits > 14
+    assert r.message == "the only row of the Jacobian"
+
+
+def test_callback_sees_each_result_in_order():
+    seen = []
+    compare(ROSEN, X, methods=["reverse", "forward"], on_result=lambda r: seen.append(r.method), **FAST)
+    assert seen == ["reverse", "forward"]
+
+
+@pytest.mark.parametrize("kwargs, words", [
+    ({"methods": ["revers"]}, "did you mean reverse"),
+    ({"derivative": "laplacian"}, "derivative"),
+    ({"dtype": "float16"}, "dtype"),
+])
+def test_bad_requests_raise_input_error(kwargs, words):
+    with pytest.raises(InputError, match=words):
+        compare(ROSEN, X, **kwargs)
+
+
+@pytest.mark.parametrize("x, words", [([1.0, math.nan], "NaN"), ([[1.0, 2.0]], "1-D"), ([], "1-D")])
+def test_bad_points_raise_input_error(x, words):
+    with pytest.raises(InputError, match=words):
+        compare(ROSEN, x, methods=["reverse"])
+
+
+def test_point_length_must_match_the_function_dim():
+    f = difflab.Function(rosenbrock, dim=3)
+    with pytest.raises(InputError, match="takes 3 input"):
+        compare(f, X, methods=["reverse"])
+
+
+def test_expression_strings_are_accepted():
+    c = compare("sin(x)*exp(y) + x**2*y", [1.0, 2.0], methods=["reverse"], **FAST)
+    x, y = 1.0, 2.0
+    exact = [math.cos(x) * math.exp(y) + 2 * x * y, math.sin(x) * math.exp(y) + x ** 2]
+    np.testing.assert_allclose(c.result("reverse").value, exact, rtol=1e-15)
+
+
+# ---------------------------------------------------------------------- JSON
+def test_to_dict_has_exactly_the_design_keys():
+    c = compare(ROSEN, X, methods=["reverse", "manual"], **FAST)
+    doc = json.loads(json.dumps(c.to_dict(), allow_nan=False))
+    assert set(doc) == COMPARISON_KEYS
+    assert doc["schema"] == SCHEMA == "difflab.compare/1"
+    assert doc["reference"] == {"method": "oracle", "digits": 50}
+    assert (doc["function"], doc["dim"], doc["dtype"], doc["x"]) == ("rosenbrock", 4, "float64", X.tolist())
+    for r in doc["results"]:
+        assert set(r) == RESULT_KEYS
+    assert doc["results"][0]["value"] == pytest.approx(rosen_der(X).tolist(), rel=1e-14)
+    env = doc["environment"]
+    for lib in ("python", "numpy", "scipy", "sympy"):
+        assert env[lib]
+
+
+def test_environment_reads_versions_without_importing_frameworks():
+    code = ("import sys, difflab.environment as e; env = e.environment(); "
+            "print(sorted(m for m in ('torch', 'tensorflow', 'jax') if m in sys.modules)); "
+            "print(env.get('torch'))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    heavy, torch_version = out.stdout.splitlines()
+    assert heavy == "[]"
+    try:
+        from importlib.metadata import version
+        assert torch_version == version("torch")
+    except Exception:
+        assert torch_version == "None"
+
+
+# ---------------------------------------------------------------------- timing
+def test_measure_takes_repeated_samples_and_a_median():
+    calls = []
+    t = measure(calls.append, 1, repeat=5, min_time=0.0, warmup=2)
+    assert isinstance(t, Timing) and t.samples >= 5
+    assert len(calls) == 2 + t.calls and t.calls >= t.samples * t.number
+    assert 0 < t.best <= t.median < 1e-3
+
+
+def test_measure_respects_max_calls_and_max_time():
+    calls = []
+    measure(calls.append, 1, repeat=100, min_time=10.0, max_calls=50, warmup=0)
+    assert len(calls) <= 50
+    import time
+
+    slow = measure(time.sleep, 0.02, repeat=10, min_time=10.0, max_time=0.05, warmup=0)
+    assert slow.samples <= 4 and slow.median == pytest.approx(0.02, rel=0.5)
+
+
+@pytest.mark.parametrize("seconds, text", [(2.3e-5, "23 µs"), (1.5, "1.5 s"), (0.0042, "4.2 ms"),
+                                           (3e-9, "3 ns"), (None, "—")])
+def test_format_seconds(seconds, text):
+    assert format_seconds(seconds) == text
+
+
+# ---------------------------------------------------------------------- tables
+def _result(method, status, rel=None):
+    return MethodResult(method, "automatic", status, max_rel_error=rel,
+                        value=np.zeros(2) if status == "ok" else None, message="why" * (status != "ok"))
+
+
+def test_comparison_table_shows_every_column_and_row():
+    c = Comparison("f", "gradient", "float64", np.ones(2), np.ones(2),
+                   [_result("reverse", "ok", 1e-16), _result("torch", "unsupported")])
+    text = render(comparison_table(c))
+    for words in ("method", "family", "status", "rel error", "digits", "setup", "per call", "note",
+                  "reverse", "16.0", "torch", "unsupported", "why"):
+        assert words in text
+
+
+def test_matrix_cells_are_coloured_digits():
+    a = Comparison("f", "gradient", "float64", np.ones(2), np.ones(2),
+                   [_result("reverse", "ok", 1e-16), _result("fd", "ok", 1e-7), _result("x", "error")])
+    b = Comparison("g", "gradient", "float64", np.ones(3), np.ones(3),
+                   [_result("reverse", "ok", 1e-3)])
+    table = matrix_table([a, b])
+    assert [col.header for col in table.columns] == ["function", "n", "reverse", "fd", "x"]
+    cells = [list(col.cells) for col in table.columns]
+    assert [str(c) for c in cells[2]] == ["16.0", "3.0"]
+    assert [c.style for c in cells[2]] == ["green", "red"]
+    assert cells[3][0].style == "yellow" and str(cells[4][0]) == "error"
+    assert str(cells[3][1]) == ""  # g was not compared with fd
+
+
+def test_methods_table_lists_the_registry():
+    from difflab.environment import method_infos
+
+    text = render(methods_table(method_infos()))
+    for name in registry.methods():
+        assert name in text
