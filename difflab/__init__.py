@@ -30,8 +30,8 @@ __all__ = ["namespace", "register_namespace", "NotSupported", "InputError", "Fun
 #: Lazily loaded attributes: name -> (module, attribute or None for the module itself).
 _LAZY = {
     "reference": (".oracle", "reference"),
-    "compare": (".compare", "compare"),
-    "Comparison": (".compare", "Comparison"),
+    "compare": (".comparison", "compare"),
+    "Comparison": (".comparison", "Comparison"),
     "functions": (".functions", None),
     "testing": (".testing", None),
     "solvers": (".solvers", None),

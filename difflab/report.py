@@ -12,7 +12,7 @@ from rich import box
 from rich.table import Table
 from rich.text import Text
 
-from .compare import Comparison, MethodResult
+from .comparison import Comparison, MethodResult
 from .console import digits_style
 from .environment import MethodInfo
 from .timing import format_seconds

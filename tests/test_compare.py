@@ -13,7 +13,7 @@ from scipy.optimize import rosen_der, rosen_hess
 
 import difflab
 from difflab import registry
-from difflab.compare import SCHEMA, Comparison, MethodResult, compare, correct_digits, errors
+from difflab.comparison import SCHEMA, Comparison, MethodResult, compare, correct_digits, errors
 from difflab.console import make_console
 from difflab.differentiator import Differentiator
 from difflab.errors import InputError

@@ -37,8 +37,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=_version())
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name, (module_name, help_text) in SUBCOMMANDS.items():
-        module = _module(module_name)
         p = sub.add_parser(name, help=help_text, description=help_text)
+        try:
+            module = _module(module_name)
+        except ImportError as exc:  # one broken subcommand must not take the others down
+            p.set_defaults(_module=None, _broken=f"'difflab {name}' is unavailable: {exc}")
+            continue
         if getattr(module, "TAKES_COMMAND_NAME", False):
             module.add_arguments(p, name)
         else:
@@ -67,6 +71,8 @@ def main(argv=None) -> int:
     if not getattr(args, "command", None):
         parser.print_help()
         return 0
+    if args._module is None:
+        return fail(args._broken)
     try:
         return int(_module(args._module).run(args) or 0)
     except (InputError, NotSupported, FileNotFoundError) as exc:

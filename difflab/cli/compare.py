@@ -61,7 +61,7 @@ def run(args) -> int:
 
 
 def _run(args) -> int:
-    from ..compare import check_method_names
+    from ..comparison import check_method_names
     from ..registry import methods as registered
 
     methods = parse_methods(args.methods) or registered()
@@ -136,7 +136,7 @@ def _catalogue():
 
 # ---------------------------------------------------------------------- running
 def _run_one(args, function, x, methods) -> int:
-    from ..compare import compare
+    from ..comparison import compare
     from ..report import comparison_table
 
     with _progress(len(methods)) as progress:
@@ -151,7 +151,7 @@ def _run_one(args, function, x, methods) -> int:
 
 
 def _run_catalogue(args, methods) -> int:
-    from ..compare import compare, comparisons_to_dict
+    from ..comparison import compare, comparisons_to_dict
     from ..report import matrix_table
 
     catalogue = _catalogue()

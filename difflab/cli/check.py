@@ -1,0 +1,180 @@
+"""``difflab check MODULE:FUNCTION --at X``: do the methods agree with the oracle on a user's function?
+
+Imports ``FUNCTION`` from ``MODULE`` (the current directory first on the path; ``MODULE``
+may also be a ``.py`` file), runs :func:`difflab.testing.check_methods` and prints one row
+per method and the worst components. Exit 0 when every method agrees, 1 when any
+disagrees, 2 on bad input (one line on stderr).
+"""
+from __future__ import annotations
+
+import argparse
+import difflib
+import importlib
+import importlib.util
+import json
+import os
+import sys
+
+from ..differentiator import DTYPES
+from ..environment import one_line
+from ..errors import InputError
+from .compare import DERIVATIVES, parse_methods, parse_point, positive_int
+
+SCHEMA = "difflab.check/1"
+#: Components shown below the per-method table.
+WORST_ROWS = 10
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("target", metavar="MODULE:FUNCTION",
+                        help="where your function lives: mypkg.losses:loss or path/to/file.py:loss "
+                             "(a plain callable written with difflab.namespace, or a difflab.Function)")
+    parser.add_argument("--at", metavar="X", required=True,
+                        help="the point, comma-separated: --at 1,2.5,-3")
+    parser.add_argument("--points", type=positive_int, default=1, metavar="N",
+                        help="check at N points: X and N-1 more around it (default 1)")
+    parser.add_argument("--methods", metavar="A,B,C",
+                        help="comma-separated methods (default: every available exact method, "
+                             "plus manual for a Function with a hand-written derivative)")
+    parser.add_argument("--derivative", choices=DERIVATIVES, default="gradient")
+    parser.add_argument("--dtype", choices=DTYPES, default="float64",
+                        help="the methods' working precision (tolerances follow it)")
+    parser.add_argument("--rtol", type=float, help="relative tolerance instead of the error model")
+    parser.add_argument("--atol", type=float, help="absolute tolerance instead of the error model")
+    parser.add_argument("--seed", type=int, default=0, help="seed for the extra points")
+    parser.add_argument("--json", action="store_true", help=f"print the {SCHEMA} JSON document only")
+
+
+def run(args) -> int:
+    from ..testing import check_methods
+
+    methods = parse_methods(args.methods)
+    if methods is not None:
+        from ..comparison import check_method_names
+
+        check_method_names(methods)
+    x = parse_point(args.at)
+    function = load_target(args.target)
+    report = check_methods(function, x, methods, args.derivative, args.rtol, args.atol,
+                           args.points, args.seed, dtype=args.dtype, kinks="ignore")
+    if args.json:
+        print(json.dumps(to_json(report, args.target, args.dtype), indent=2, allow_nan=False))
+    else:
+        _print(report)
+    return 0 if report.ok else 1
+
+
+# ---------------------------------------------------------------------- loading the function
+def load_target(target: str):
+    """The callable named by ``MODULE:FUNCTION`` (``FUNCTION`` may be dotted: ``Class.attr``)."""
+    module_name, sep, attr = target.rpartition(":")
+    if not sep or not module_name or not attr:
+        raise InputError(f"expected MODULE:FUNCTION (such as mypkg.losses:loss), not {target!r}")
+    module = _import(module_name)
+    obj = module
+    for part in attr.split("."):
+        if not hasattr(obj, part):
+            names = [n for n in dir(obj) if not n.startswith("_") and callable(getattr(obj, n, None))]
+            close = difflib.get_close_matches(part, names, n=3)
+            hint = f"; did you mean {', '.join(close)}?" if close else ""
+            raise InputError(f"{module_name} has no {attr!r}{hint}")
+        obj = getattr(obj, part)
+    if not callable(obj):
+        raise InputError(f"{target} is a {type(obj).__name__}, not a function")
+    return obj
+
+
+def _import(module_name: str):
+    """The module, or a .py file by path; any failure is one InputError line."""
+    if module_name.endswith(".py") and not os.path.isfile(module_name):
+        raise InputError(f"no such file: {module_name}")
+    try:
+        if module_name.endswith(".py"):
+            name = os.path.splitext(os.path.basename(module_name))[0]
+            spec = importlib.util.spec_from_file_location(name, module_name)
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            return module
+        if os.getcwd() not in sys.path:
+            sys.path.insert(0, os.getcwd())
+        return importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name and module_name.startswith(exc.name):
+            raise InputError(f"no module named {exc.name!r} (looked in the current directory "
+                             f"and on sys.path)") from None
+        raise InputError(f"importing {module_name} failed: {exc}") from None
+    except Exception as exc:  # noqa: BLE001 - the user's module raised while importing
+        raise InputError(f"importing {module_name} raised {one_line(exc)}") from None
+
+
+# ---------------------------------------------------------------------- output
+def to_json(report, target: str, dtype: str) -> dict:
+    from ..environment import environment
+
+    return {"schema": SCHEMA, "target": target, "dtype": dtype, **report.to_dict(),
+            "environment": environment()}
+
+
+def methods_table(report):
+    """One row per method: status, max errors, the worst component and its error/tolerance."""
+    from rich.table import Table
+    from rich.text import Text
+
+    from ..report import format_error
+
+    x = report.points[0]
+    shown = ", ".join(f"{v:.4g}" for v in x[:4]) + (", …" if x.size > 4 else "")
+    table = Table(title=f"{report.derivative} of {report.function} at x = [{shown}]"
+                        + (f" and {len(report.points) - 1} more point(s)" if len(report.points) > 1 else ""),
+                  title_style="title")
+    for name, justify in (("method", "left"), ("status", "left"), ("max abs error", "right"),
+                          ("max rel error", "right"), ("worst", "right"), ("err/tol", "right"),
+                          ("note", "left")):
+        table.add_column(name, justify=justify, style="method" if name == "method" else None,
+                         overflow="fold")
+    styles = {"ok": "ok", "fail": "failed", "kink": "unsupported", "unsupported": "unsupported",
+              "error": "error"}
+    models = []
+    for m in report.method_summary():
+        worst = "" if m["worst_index"] is None else "[" + ", ".join(map(str, m["worst_index"])) + "]"
+        ratio = "" if m["worst_ratio"] is None else f"{m['worst_ratio']:.2g}"
+        table.add_row(m["method"], Text(m["status"], style=styles.get(m["status"], "")),
+                      format_error(m["max_abs_error"]), format_error(m["max_rel_error"]), worst,
+                      ratio, m["message"])
+        if m["tolerance_model"] and m["tolerance_model"] not in models:
+            models.append(m["tolerance_model"])
+    table.caption = (f"reference: {report.reference}. err/tol: the worst error over its "
+                     f"tolerance; a method agrees when it is at most 1. Tolerances: "
+                     + "; ".join(models) + " (see docs/testing.md)")
+    return table
+
+
+def components_table(report, limit: int = WORST_ROWS):
+    """The failed and kink components, worst first: the same cells as the AssertionError."""
+    from rich.table import Table
+
+    from ..testing.report import TABLE_COLUMNS, table_cells
+
+    with_point = len(report.points) > 1
+    columns = [c for c in TABLE_COLUMNS if with_point or c != "point"]
+    table = Table(title="worst components (value: the method; reference: the oracle)", title_style="title")
+    for c in columns:
+        table.add_column(c, justify="left" if c in ("method", "status") else "right")
+    for row in report.worst_rows(limit):
+        if row.status != "ok":
+            table.add_row(*table_cells(row, with_point))
+    return table
+
+
+def _print(report) -> None:
+    from ..console import console
+
+    console.print(methods_table(report))
+    if report.failures or report.kinks:
+        console.print(components_table(report))
+    if report.kinks:
+        console.print("[unsupported]kink:[/unsupported] the one-sided derivatives differ at "
+                      "this point; values between them are accepted", soft_wrap=True)
+    verdict = "[success]all methods agree[/success]" if report.ok else "[failed]disagreement[/failed]"
+    console.print(verdict)
+
