@@ -12,7 +12,7 @@ hand-derived backprop of :mod:`nets.backprop`.
 """
 from __future__ import annotations
 
-from . import activations, callbacks, datasets, losses, metrics, optimizers, regularizers
+from . import activations, callbacks, datasets, examples, losses, metrics, optimizers, regularizers
 from .callbacks import EarlyStopping, History, ModelCheckpoint
 from .layers import Activation, Dense, Dropout, Layer
 from .model import Sequential
@@ -20,4 +20,4 @@ from .saving import load_model
 
 __all__ = ["Sequential", "Dense", "Dropout", "Activation", "Layer", "load_model", "History",
            "EarlyStopping", "ModelCheckpoint", "activations", "callbacks", "datasets", "losses",
-           "metrics", "optimizers", "regularizers"]
+           "metrics", "optimizers", "regularizers", "examples"]

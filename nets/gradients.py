@@ -51,7 +51,7 @@ class GradientSource:
         self._prepared: OrderedDict = OrderedDict()
         self._single = None if self.traces_data else self.method.value_and_gradient(self._function())
 
-    def warn_if_large(self, batch_size: int, n_outputs: int) -> None:
+    def warn_if_large(self, batch_size: int) -> None:
         size = self.model.parameters.size * batch_size
         if self.traces_data and size > SYMBOLIC_SIZE_WARNING:
             warnings.warn(

@@ -189,7 +189,7 @@ class Sequential:
             raise ValueError(f"batch_size must be positive, got {batch_size}")
         if self.gradient_source is None:
             self.gradient_source = GradientSource(self, self.differentiator, **self._differentiator_options)
-        self.gradient_source.warn_if_large(min(batch_size, len(x)), self.output_dim)
+        self.gradient_source.warn_if_large(min(batch_size, len(x)))
 
         history = callbacks_module.History()
         history.params = {"epochs": epochs, "steps": -(-len(x) // batch_size), "batch_size": batch_size,

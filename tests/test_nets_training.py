@@ -2,6 +2,8 @@
 History semantics, callbacks, validation."""
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -76,9 +78,10 @@ def test_sympy_warns_that_big_networks_are_not_for_it():
     require("sympy")
     model = nets.Sequential([nets.Dense(64, activation="tanh", input_dim=64), nets.Dense(1)], seed=0)
     model.compile(optimizer="sgd", loss="mse", differentiator="sympy")
-    with pytest.warns(UserWarning, match="symbolic expression"):
-        model.gradient_source = nets.gradients.GradientSource(model, "sympy")
-        model.gradient_source.warn_if_large(32, 1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the warning comes before any derivation, and stops it
+        with pytest.raises(UserWarning, match="symbolic expression of the loss for every distinct batch"):
+            model.fit(np.ones((32, 64)), np.ones(32), verbose=0)
 
 
 def iris_model(differentiator="manual", seed=0):

@@ -99,9 +99,10 @@ def build_model(task, hidden, args):
     """The network for ``task``: the hidden layers, then the task's output layer."""
     import nets
 
-    layers = [nets.Dense(n, activation=args.activation) for n in hidden]
-    layers.append(nets.Dense(task.units, activation=task.activation))
-    layers[0].input_dim = task.x_train.shape[1]
+    sizes = [*hidden, task.units]
+    activations = [args.activation] * len(hidden) + [task.activation]
+    inputs = [task.x_train.shape[1]] + [None] * len(hidden)
+    layers = [nets.Dense(n, activation=a, input_dim=d) for n, a, d in zip(sizes, activations, inputs)]
     return nets.Sequential(layers, seed=args.seed, name=f"{task.name}_net")
 
 
