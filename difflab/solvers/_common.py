@@ -1,0 +1,135 @@
+"""What every solver shares: resolving the differentiator, preparing derivatives once,
+counting evaluations, recording the history, and building the result."""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from ..differentiator import Differentiator
+from ..errors import InputError, NotSupported
+from ..function import as_function
+from ..registry import get
+from .result import OptimizeResult
+
+
+def resolve(differentiator) -> Differentiator:
+    """A Differentiator from a registry name or an instance."""
+    if isinstance(differentiator, Differentiator):
+        return differentiator
+    if isinstance(differentiator, str):
+        return get(differentiator)
+    raise InputError("differentiator must be a registry name (see 'difflab list') or a "
+                     f"difflab.Differentiator, not {type(differentiator).__name__}")
+
+
+def start_point(x0, name: str = "x0") -> np.ndarray:
+    """``x0`` as a finite 1-D float64 array (a scalar becomes one element)."""
+    try:
+        x = np.array(x0, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"{name} must be numbers: {exc}") from None
+    if x.ndim > 1 or x.size == 0:
+        raise InputError(f"{name} must be a scalar or a non-empty 1-D array, got shape {x.shape}")
+    if not np.all(np.isfinite(x)):
+        raise InputError(f"{name} must be finite, got {x0!r}")
+    return x.reshape(-1)
+
+
+def positive(name: str, value, integer: bool = False):
+    """``value`` as a positive float (or int); InputError otherwise."""
+    try:
+        out = int(value) if integer else float(value)
+    except (TypeError, ValueError):
+        raise InputError(f"{name} must be a positive number, got {value!r}") from None
+    if not (np.isfinite(out) and out > 0) or (integer and out != value):
+        raise InputError(f"{name} must be a positive {'integer' if integer else 'number'}, got {value!r}")
+    return out
+
+
+class Counted:
+    """A callable that counts its calls (the honest nfev / njev / nhev)."""
+
+    def __init__(self, fn):
+        self.fn, self.calls = fn, 0
+
+    def __call__(self, *args):
+        self.calls += 1
+        return self.fn(*args)
+
+
+class Run:
+    """One solve: the differentiator, the prepared derivatives, the clock and the history.
+
+    Derivatives are prepared here, once, before the loop (``prepare``); the loop only
+    evaluates them, and each evaluation is counted.
+    """
+
+    def __init__(self, solver: str, f, x0, differentiator=None, scalar: bool = True):
+        self.start = time.perf_counter()
+        self.solver = solver
+        self.function = as_function(f)
+        self.x0 = start_point(x0)
+        self.d = resolve(differentiator) if differentiator is not None else None
+        self.setup_seconds = 0.0
+        self.scalar = scalar
+        self.f = Counted(self._value)
+        self.derivatives: dict[str, Counted] = {}
+        self.xs, self.funs = [], []
+        self.info: dict = {}
+
+    # ------------------------------------------------------------------ evaluation
+    def _value(self, x):
+        out = np.asarray(self.function(x), dtype=np.float64)
+        if self.scalar:
+            if out.size != 1:
+                raise InputError(f"{self.solver}: {self.function.name} must return a scalar, "
+                                 f"got shape {out.shape}")
+            return float(out.reshape(()))
+        return out.reshape(-1)
+
+    def function_value(self, x):
+        """``f(x)`` outside the count (for histories a peer's callback asks for)."""
+        return self._value(np.asarray(x, dtype=np.float64))
+
+    def derivative(self, kind: str, function=None):
+        """``kind`` (gradient, hessian, jacobian) of ``function`` (default: the solver's),
+        prepared now at x0's shape; the time it takes here goes to ``setup_seconds`` (nothing
+        when the differentiator had it prepared already)."""
+        function = self.function if function is None else function
+        start = time.perf_counter()
+        try:
+            derivative = getattr(self.d, kind)(function)
+            derivative.prepare(self.x0)
+        except NotSupported as exc:
+            raise InputError(f"{self.solver} needs the {kind} of {function.name}, and "
+                             f"differentiator {self.d.name!r} cannot give it: {exc}") from exc
+        self.setup_seconds += time.perf_counter() - start
+        return derivative
+
+    def prepare(self, kind: str) -> Counted:
+        """The solver's ``kind``, prepared before the loop and counted in it."""
+        counted = Counted(self.derivative(kind))
+        self.derivatives[kind] = counted
+        return counted
+
+    def record(self, x, fun):
+        self.xs.append(np.array(x, dtype=np.float64))
+        self.funs.append(fun)
+
+    # ------------------------------------------------------------------ result
+    def result(self, x, fun, nit, success, message, **info) -> OptimizeResult:
+        calls = {k: c.calls for k, c in self.derivatives.items()}
+        history = {"x": np.array(self.xs), "fun": np.array(self.funs)}
+        return OptimizeResult(
+            x=x, fun=fun, nit=int(nit), nfev=self.f.calls,
+            njev=sum(n for k, n in calls.items() if k != "hessian"), nhev=calls.get("hessian", 0),
+            success=bool(success), message=message, history=history, method=self.solver,
+            differentiator=self.d.name if self.d is not None else "",
+            seconds=time.perf_counter() - self.start, setup_seconds=self.setup_seconds,
+            info={**self.info, **info})
+
+
+def finite(*values) -> bool:
+    """True when every value is finite (scalars or arrays)."""
+    return all(np.all(np.isfinite(v)) for v in values)

@@ -1,0 +1,92 @@
+"""``difflab solve``: the table, the peers, the crawl report, the plot and its refusal."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import difflab
+from difflab.cli import SUBCOMMANDS, _Parser, solve
+
+
+def run_solve(*argv):
+    parser = _Parser(prog="difflab solve")
+    solve.add_arguments(parser)
+    return solve.run(parser.parse_args(list(argv)))
+
+
+def test_solve_is_the_registered_subcommand():
+    assert SUBCOMMANDS["solve"][0] == "solve"
+
+
+def test_linreg_table_lists_solvers_and_peers(capsys, monkeypatch):
+    from difflab.console import console
+
+    monkeypatch.setattr(console, "_width", 250)
+    assert run_solve("linreg", "--data", "brazing", "--solvers", "lstsq,gd,newton",
+                     "--differentiator", "reverse") == 0
+    out = capsys.readouterr().out
+    for words in ("least squares (SVD)", "gradient descent", "newton", "BFGS", "Newton-CG", "iterations",
+                  "seconds", "distance to", "condition number 1"):
+        assert words in out
+
+
+def test_linreg_json_distances_are_measured_to_lstsq(capsys):
+    assert run_solve("linreg", "--solvers", "lstsq,gd,newton", "-d", "forward", "--json") == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["schema"] == "difflab.solve/1" and doc["differentiator"] == "forward"
+    rows = {r["solver"]: r for r in doc["records"]}
+    assert list(rows) == ["lstsq", "gd", "newton", "bfgs", "newton-cg"]
+    assert rows["newton"]["result"]["nit"] == 1 and rows["newton"]["result"]["nhev"] == 1
+    assert all(r["distance"] < 1e-6 for r in rows.values())
+    assert all(r["result"]["success"] for r in rows.values())
+
+
+def test_raw_inputs_report_the_crawl(capsys):
+    assert run_solve("linreg", "--raw", "--solvers", "gd", "--no-peers", "--max-iter", "500", "--json") == 0
+    doc = json.loads(capsys.readouterr().out)
+    (gd,) = doc["records"]
+    assert not gd["result"]["success"] and gd["distance"] > 0.1
+    assert "condition number 2.68e+09" in doc["note"] and "crawls" in doc["note"]
+
+
+def test_rosenbrock_newton_with_sympy(capsys):
+    try:
+        difflab.method_class("sympy")
+    except ImportError as exc:
+        pytest.skip(f"sympy method not importable yet: {exc}")
+    assert run_solve("rosenbrock", "--solver", "newton", "--differentiator", "sympy", "--json") == 0
+    doc = json.loads(capsys.readouterr().out)
+    newton = doc["records"][0]
+    assert newton["solver"] == "newton" and newton["result"]["success"]
+    assert np.max(np.abs(np.array(newton["result"]["x"]) - 1.0)) < 1e-8
+
+
+def test_plot_is_written_and_not_overwritten(tmp_path, capsys):
+    path = tmp_path / "convergence.png"
+    assert run_solve("worked", "-d", "forward", "--plot", str(path)) == 0
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    before = path.stat().st_mtime_ns
+    with pytest.raises(difflab.InputError, match="exists; pass --force"):
+        run_solve("worked", "-d", "forward", "--plot", str(path))
+    assert path.stat().st_mtime_ns == before
+    assert run_solve("worked", "-d", "forward", "--plot", str(path), "--force") == 0
+
+
+@pytest.mark.parametrize("argv, words", [
+    (("rosenbrock", "--solvers", "lstsq"), "needs the linreg data problem"),
+    (("expfit", "--solvers", "newton"), "needs a scalar objective"),
+    (("linreg", "--solvers", "gd,simplex"), "unknown solver"),
+    (("linreg", "--differentiator", "nope"), "unknown method"),
+])
+def test_bad_requests_are_input_errors(argv, words):
+    with pytest.raises(difflab.InputError, match=words):
+        run_solve(*argv)
+
+
+def test_expfit_runs_gauss_newton_beside_scipy(capsys):
+    assert run_solve("expfit", "-d", "forward", "--json") == 0
+    rows = {r["solver"]: r for r in json.loads(capsys.readouterr().out)["records"]}
+    assert set(rows) == {"gauss-newton", "lm", "scipy-lsq"}
+    assert np.allclose(rows["gauss-newton"]["result"]["x"], rows["scipy-lsq"]["result"]["x"], atol=1e-8)
