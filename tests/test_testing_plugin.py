@@ -1,0 +1,75 @@
+"""The pytest plugin, tested the way a user meets it: pytest run on a generated test file."""
+import importlib.metadata
+import subprocess
+import sys
+import textwrap
+
+USER_TESTS = textwrap.dedent('''
+    import numpy as np
+    import difflab
+
+    def rosen(x):
+        xp = difflab.namespace(x)
+        return xp.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
+
+    def rosen_grad(x):
+        g = np.zeros_like(x)
+        g[:-1] = -400.0 * x[:-1] * (x[1:] - x[:-1] ** 2) - 2.0 * (1.0 - x[:-1])
+        g[1:] += 200.0 * (x[1:] - x[:-1] ** 2)
+        return g
+
+    def rosen_grad_wrong(x):
+        return rosen_grad(x) * np.array([1.0, 1.0 + 1e-4, 1.0])
+
+    def test_right_gradient(gradcheck):
+        report = gradcheck(difflab.Function(rosen, gradient=rosen_grad), [0.3, 0.7, 1.2])
+        assert [m.method for m in report.methods] == METHODS
+
+    def test_wrong_gradient(gradcheck):
+        gradcheck(difflab.Function(rosen, gradient=rosen_grad_wrong), [0.3, 0.7, 1.2])
+''')
+
+
+def _pytest(tmp_path, *args, methods):
+    path = tmp_path / "test_user_gradients.py"
+    path.write_text(f"METHODS = {methods!r}\n" + USER_TESTS)
+    plugin = [] if _entry_point() else ["-p", "difflab.testing.plugin"]
+    return subprocess.run([sys.executable, "-m", "pytest", str(path), "-p", "no:cacheprovider",
+                           "-q", *plugin, *args], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=300)
+
+
+def _entry_point():
+    return [ep for ep in importlib.metadata.entry_points(group="pytest11") if ep.name == "difflab"]
+
+
+def test_registered_as_a_pytest11_entry_point():
+    (ep,) = _entry_point()
+    assert ep.value == "difflab.testing.plugin"
+
+
+def test_one_passing_one_failing_test_with_the_option(tmp_path):
+    result = _pytest(tmp_path, "--difflab-methods", "manual,reverse", methods=["manual", "reverse"])
+    out = result.stdout
+    assert result.returncode == 1, out + result.stderr
+    assert "1 failed, 1 passed" in out
+    assert "test_wrong_gradient" in out and "AssertionError" in out
+    assert "value = the method under test" in out and "reference = the oracle" in out
+    failing = [line for line in out.splitlines() if line.rstrip().endswith(" fail")]
+    assert failing and failing[0].split()[1:3] == ["manual", "[1]"]  # after pytest's "E"
+
+
+def test_ini_option_sets_the_methods(tmp_path):
+    (tmp_path / "pytest.ini").write_text("[pytest]\ndifflab_methods = manual, forward\n")
+    result = _pytest(tmp_path, "-k", "right", methods=["manual", "forward"])
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 passed" in result.stdout
+
+
+def test_importing_the_plugin_is_cheap():
+    code = ("import sys, difflab.testing.plugin; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+            "('torch', 'tensorflow', 'jax', 'mpmath', 'sympy') or m == 'difflab.testing.check'))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
