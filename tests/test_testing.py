@@ -17,16 +17,8 @@ OWN = ["reverse", "forward"]
 
 
 # ---------------------------------------------------------------------- functions and derivatives
-def rosen(x):
-    xp = difflab.namespace(x)
-    return xp.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
-
-
-def rosen_grad(x):
-    g = np.zeros_like(x)
-    g[:-1] = -400.0 * x[:-1] * (x[1:] - x[:-1] ** 2) - 2.0 * (1.0 - x[:-1])
-    g[1:] += 200.0 * (x[1:] - x[:-1] ** 2)
-    return g
+ROSEN = difflab.functions.get("rosenbrock", dim=5)     # with hand-written gradient and Hessian
+rosen, rosen_grad, rosen_hess = ROSEN.fn, ROSEN.gradient, ROSEN.hessian
 
 
 def rosen_grad_missing_term(x):
@@ -43,10 +35,6 @@ def scaled(fn, index, factor):
         out[index] *= factor
         return out
     return wrong
-
-
-def rosen_hess(x):
-    return difflab.get("forward").hessian(rosen)(x)
 
 
 def field(x):
