@@ -18,7 +18,7 @@ import sys
 from ..differentiator import DTYPES
 from ..environment import one_line
 from ..errors import InputError
-from .compare import DERIVATIVES, parse_methods, parse_point, positive_int
+from .compare import DERIVATIVES, _print_table, _progress, parse_methods, parse_point, positive_int
 
 SCHEMA = "difflab.check/1"
 #: Components shown below the per-method table.
@@ -55,8 +55,12 @@ def run(args) -> int:
         check_method_names(methods)
     x = parse_point(args.at)
     function = load_target(args.target)
-    report = check_methods(function, x, methods, args.derivative, args.rtol, args.atol,
-                           args.points, args.seed, dtype=args.dtype, kinks="ignore")
+    total = None if methods is None else len(methods) * args.points
+    with _progress(total) as bar:
+        bar.describe("checking")
+        report = check_methods(function, x, methods, args.derivative, args.rtol, args.atol,
+                               args.points, args.seed, dtype=args.dtype, kinks="ignore",
+                               on_result=lambda name: (bar.describe(name), bar.advance()))
     if args.json:
         print(json.dumps(to_json(report, args.target, args.dtype), indent=2, allow_nan=False))
     else:
@@ -169,12 +173,11 @@ def components_table(report, limit: int = WORST_ROWS):
 def _print(report) -> None:
     from ..console import console
 
-    console.print(methods_table(report))
+    _print_table(methods_table(report))
     if report.failures or report.kinks:
-        console.print(components_table(report))
+        _print_table(components_table(report))
     if report.kinks:
         console.print("[unsupported]kink:[/unsupported] the one-sided derivatives differ at "
                       "this point; values between them are accepted", soft_wrap=True)
     verdict = "[success]all methods agree[/success]" if report.ok else "[failed]disagreement[/failed]"
     console.print(verdict)
-

@@ -154,7 +154,7 @@ def _compare(candidate: Candidate, ref: Reference, value, error, point: int, rto
 
 
 def _run(function: Function, kind: str, candidates: list, points: list, rtol, atol,
-         kinks: str, seed: int) -> CheckReport:
+         kinks: str, seed: int, on_result: Optional[Callable] = None) -> CheckReport:
     if kinks not in KINK_POLICIES:
         raise InputError(f"kinks must be one of {', '.join(KINK_POLICIES)}, not {kinks!r}")
     report = CheckReport(function.name, kind, points, f"difflab.reference, mpmath at {DIGITS} digits",
@@ -174,18 +174,18 @@ def _run(function: Function, kind: str, candidates: list, points: list, rtol, at
             try:
                 value, error = c.evaluate(xr.astype(c.dtype))
                 rows, res.tolerance_model = _compare(c, refs[key], value, error, p, rtol, atol)
+                _classify_kinks(function, kind, refs[key].x, rows, kink_cache.setdefault(key, {}))
+                report.rows.extend(rows)
             except NotSupported as exc:
                 res.status, res.message = "unsupported", str(exc)
-                continue
             except InputError:
                 raise
             except Exception as exc:  # noqa: BLE001 - a method that raises is a result
                 if not c.catch and not isinstance(exc, ValueError):
                     raise
                 res.status, res.message = "error", one_line(exc)
-                continue
-            _classify_kinks(function, kind, refs[key].x, rows, kink_cache.setdefault(key, {}))
-            report.rows.extend(rows)
+            if on_result is not None:
+                on_result(c.name)
     for res in results.values():
         if res.status == "ok" and any(r.method == res.method and r.status == "fail" for r in report.rows):
             res.status = "fail"
@@ -261,17 +261,19 @@ def _conclude(report: CheckReport, kinks: str) -> CheckReport:
 
 # ====================================================================== methods vs the oracle
 def check_methods(f, x, methods=None, derivative: str = "gradient", rtol=None, atol=None,
-                  points: int = 1, seed: int = 0, *, dtype=None, kinks: str = "warn") -> CheckReport:
+                  points: int = 1, seed: int = 0, *, dtype=None, kinks: str = "warn",
+                  on_result: Optional[Callable] = None) -> CheckReport:
     """Compare difflab methods on ``f`` with the oracle; return the :class:`CheckReport`.
 
-    The arguments are those of :func:`assert_gradients_agree`, which raises where this returns.
+    The arguments are those of :func:`assert_gradients_agree`, which raises where this
+    returns; ``on_result(method name)`` is called after each method at each point.
     """
     if derivative not in DERIVATIVES:
         raise InputError(f"derivative must be one of {', '.join(DERIVATIVES)}, not {derivative!r}")
     function = as_function(f)
     pts = _points(function, x, points, seed)
     candidates = method_candidates(function, derivative, methods, _dtype_of(x, dtype))
-    return _run(function, derivative, candidates, pts, rtol, atol, kinks, seed)
+    return _run(function, derivative, candidates, pts, rtol, atol, kinks, seed, on_result)
 
 
 def assert_gradients_agree(f, x, methods=None, derivative: str = "gradient", rtol=None, atol=None,
