@@ -27,7 +27,7 @@ _EXPORTS = {
     "assert_gradients_agree": "check", "check_methods": "check", "check_gradient": "check",
     "check_jacobian": "check", "check_hessian": "check", "check_jvp": "check",
     "check_vjp": "check", "KinkWarning": "check",
-    "CheckReport": "report", "Row": "report", "MethodResult": "report",
+    "CheckReport": "report", "Row": "report", "MethodOutcome": "report",
 }
 
 __all__ = list(_EXPORTS)

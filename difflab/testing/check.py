@@ -28,7 +28,7 @@ from ..namespaces import namespace
 from ..oracle import DERIVATIVES
 from . import tolerance as tol
 from .kinks import one_sided
-from .report import CheckReport, MethodResult, Row
+from .report import CheckReport, MethodOutcome, Row
 
 #: Working precision of the oracle.
 DIGITS = 50
@@ -161,7 +161,7 @@ def _run(function: Function, kind: str, candidates: list, points: list, rtol, at
         raise InputError(f"kinks must be one of {', '.join(KINK_POLICIES)}, not {kinks!r}")
     report = CheckReport(function.name, kind, points, f"difflab.reference, mpmath at {DIGITS} digits",
                          fail_on_kinks=kinks == "fail")
-    results = {c.name: MethodResult(c.name, "ok", c.dtype) for c in candidates}
+    results = {c.name: MethodOutcome(c.name, "ok", c.dtype) for c in candidates}
     refs: dict = {}
     kink_cache: dict = {}
     for p, x in enumerate(points):
@@ -433,7 +433,7 @@ def _check_directions(function, fn, name, kind, pts, directions, rtol, atol, see
     report = CheckReport(function.name, f"{kind} (random directions u.J.v)", pts,
                          f"difflab.reference, mpmath at {DIGITS} digits, along each direction",
                          fail_on_kinks=kinks == "fail")
-    result = MethodResult(name, "ok", dtype or "float64")
+    result = MethodOutcome(name, "ok", dtype or "float64")
     for p, x in enumerate(pts):
         m = None if kind in ("gradient", "hessian") else int(np.size(function(x)))
         for k in range(int(directions)):

@@ -1,7 +1,7 @@
 """The records a gradient check produces, and the table an ``AssertionError`` shows.
 
 A :class:`CheckReport` holds one :class:`Row` per derivative component (or per random
-direction) per method per point, and one :class:`MethodResult` per method. Everything a
+direction) per method per point, and one :class:`MethodOutcome` per method. Everything a
 failure message, the ``difflab check`` table and its JSON show is computed from these.
 """
 from __future__ import annotations
@@ -52,7 +52,7 @@ class Row:
 
 
 @dataclass
-class MethodResult:
+class MethodOutcome:
     """What happened to one method: its status, a message, and how its tolerance was set.
 
     ``status`` is ``"ok"``, ``"fail"`` (some row failed), ``"unsupported"`` (the method
@@ -80,7 +80,7 @@ class CheckReport:
     worst_index : tuple or None
         The index of the row with the largest error relative to its tolerance.
     rows : list of Row
-    methods : list of MethodResult
+    methods : list of MethodOutcome
     """
 
     function: str
