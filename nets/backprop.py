@@ -29,12 +29,11 @@ def value_and_gradient(model, theta, batch):
     if g is None:
         raise ValueError(f"the loss {model.loss.name!r} has no hand-derived gradient, so the 'manual' "
                          "differentiator cannot train with it; choose an AD method such as 'reverse'")
-    value = float(model.loss(batch.y, y_pred))
+    value = float(model.loss(batch.y, y_pred)) + sum(float(t) for t in model.penalties(NUMPY, weights))
     grads = [None] * len(model.layers)
     for i in reversed(range(len(model.layers))):
         layer, w = model.layers[i], weights[i]
         g, grads[i] = layer.backward(w, caches[i], g)
-        value += float(layer.penalty(NUMPY, w))
         grads[i] = [gw + gp for gw, gp in zip(grads[i], layer.penalty_gradients(w))]
     return value, model.parameters.flatten_gradients(grads)
 

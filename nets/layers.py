@@ -92,7 +92,8 @@ class Layer:
 
     # Weight penalties: none by default.
     def penalty(self, xp, weights):
-        return 0.0
+        """The layer's term of the loss, or None when it has none."""
+        return None
 
     def penalty_gradients(self, weights):
         return [np.zeros(spec.shape) for spec in self.weight_specs]
@@ -161,7 +162,7 @@ class Dense(Layer):
 
     def penalty(self, xp, weights):
         reg = self.kernel_regularizer
-        return 0.0 if reg is None else reg.penalty(xp, weights[0])
+        return None if reg is None else reg.penalty(xp, weights[0])
 
     def penalty_gradients(self, weights):
         grads = super().penalty_gradients(weights)

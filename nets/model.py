@@ -154,11 +154,17 @@ class Sequential:
         batch = self.batch
         weights = self.parameters.unflatten(theta, xp)
         out = xp.asarray(batch.x)
-        total = 0.0
         for layer, w in zip(self.layers, weights):
             out = layer.call(xp, w, out, batch)
-            total = total + layer.penalty(xp, w)
-        return self.loss(batch.y, out) + total
+        loss = self.loss(batch.y, out)
+        for term in self.penalties(xp, weights):
+            loss = loss + term
+        return loss
+
+    def penalties(self, xp, weights) -> list:
+        """The weight-penalty terms of the layers that have one (kernel regularisers)."""
+        terms = (layer.penalty(xp, w) for layer, w in zip(self.layers, weights))
+        return [t for t in terms if t is not None]
 
     # ------------------------------------------------------------------ training
     def fit(self, x, y, epochs=1, batch_size=None, shuffle=True, validation_data=None,
@@ -266,7 +272,7 @@ class Sequential:
         theta = self.parameters.theta
         weights = self.parameters.unflatten(theta)
         y_pred = self.forward(NUMPY, theta, batch)
-        loss = float(self.loss(y, y_pred)) + sum(float(l.penalty(NUMPY, w)) for l, w in zip(self.layers, weights))
+        loss = float(self.loss(y, y_pred)) + sum(float(t) for t in self.penalties(NUMPY, weights))
         return {"loss": loss, **{name: fn(y, y_pred) for name, fn in self.metrics}}
 
     # ------------------------------------------------------------------ input checks

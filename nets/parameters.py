@@ -42,7 +42,9 @@ class Parameters:
                     weights.append(frozen if xp is None else xp.asarray(frozen))
                     continue
                 piece = theta[offset:offset + int(np.prod(spec.shape))]
-                weights.append(piece.reshape(spec.shape) if xp is None else xp.reshape(piece, spec.shape))
+                if len(spec.shape) > 1:  # a bias is its slice as it is: one operation fewer to trace
+                    piece = piece.reshape(spec.shape) if xp is None else xp.reshape(piece, spec.shape)
+                weights.append(piece)
             out.append(weights)
         return out
 
