@@ -137,10 +137,12 @@ class Sequential:
             raise RuntimeError("compile the model before training or evaluating it")
 
     # ------------------------------------------------------------------ the objective
-    def forward(self, xp, theta, batch):
+    def forward(self, xp, theta, batch, weights=None):
         """The network's output for ``batch`` with trainable parameters ``theta``, in ``xp``."""
+        if weights is None:
+            weights = self.parameters.unflatten(theta, xp)
         out = xp.asarray(batch.x)
-        for layer, w in zip(self.layers, self.parameters.unflatten(theta, xp)):
+        for layer, w in zip(self.layers, weights):
             out = layer.call(xp, w, out, batch)
         return out
 
@@ -153,10 +155,7 @@ class Sequential:
         xp = difflab.namespace(theta)
         batch = self.batch
         weights = self.parameters.unflatten(theta, xp)
-        out = xp.asarray(batch.x)
-        for layer, w in zip(self.layers, weights):
-            out = layer.call(xp, w, out, batch)
-        loss = self.loss(batch.y, out)
+        loss = self.loss(batch.y, self.forward(xp, theta, batch, weights))
         for term in self.penalties(xp, weights):
             loss = loss + term
         return loss
@@ -270,8 +269,8 @@ class Sequential:
     def _evaluate_prepared(self, x, y):
         batch = Batch(x, y)
         theta = self.parameters.theta
-        weights = self.parameters.unflatten(theta)
-        y_pred = self.forward(NUMPY, theta, batch)
+        weights = self.parameters.unflatten(theta, NUMPY)
+        y_pred = self.forward(NUMPY, theta, batch, weights)
         loss = float(self.loss(y, y_pred)) + sum(float(t) for t in self.penalties(NUMPY, weights))
         return {"loss": loss, **{name: fn(y, y_pred) for name, fn in self.metrics}}
 
