@@ -1,0 +1,219 @@
+"""``difflab swell``, ``difflab accuracy``, ``difflab speed``: the experiments.
+
+One module for three subcommands (``TAKES_COMMAND_NAME``): each has its arguments and its
+runner in :data:`COMMANDS`. Every one takes ``--json`` (the study's stable schema),
+``--plot FILE.png`` (refusing to overwrite without ``--force``), shows a progress bar on
+stderr while it works, and lists the machine and library versions with its tables.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+from pathlib import Path
+
+TAKES_COMMAND_NAME = True
+
+
+# ---------------------------------------------------------------------- arguments
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print the records as JSON (stable schema)")
+    parser.add_argument("--plot", metavar="FILE.png", default=None, help="write the figure")
+    parser.add_argument("--force", action="store_true", help="overwrite an existing --plot file")
+
+
+def _swell_arguments(parser):
+    parser.add_argument("--cases", default=None, metavar="A,B",
+                        help="logistic-map, nested, product, mlp-width, mlp-depth (default: all)")
+    parser.add_argument("--quick", action="store_true", help="small sizes only (seconds)")
+    parser.add_argument("--simplify-cap", type=float, default=2.0, metavar="SECONDS",
+                        help="time allowed to sympy.simplify per size; 0 skips it (default: 2)")
+    parser.add_argument("--repeat", type=int, default=5, help="timing repetitions (median)")
+
+
+def _accuracy_arguments(parser):
+    parser.add_argument("--function", default=None,
+                        help="catalogue name or expression (default: classic, "
+                             "exp(x)/sqrt(sin(x)^3 + cos(x)^3))")
+    parser.add_argument("--at", default=None, metavar="X[,Y...]", help="the point (default: 1.5)")
+    parser.add_argument("--dim", type=int, default=None, help="size, for catalogue functions that scale")
+    parser.add_argument("--dtypes", default="float64,float32", metavar="A,B")
+    parser.add_argument("--no-table", action="store_true",
+                        help="skip the catalogue-wide table of correct digits")
+    parser.add_argument("--table-methods", default=None, metavar="A,B",
+                        help="methods for the digits table (default: every available one)")
+
+
+def _speed_arguments(parser):
+    parser.add_argument("--function", default="rosenbrock", help="catalogue name (default: rosenbrock)")
+    parser.add_argument("--dims", default="10,100,1000,10000", metavar="N,N",
+                        help="sizes for the gradient study (default: 10,100,1000,10000)")
+    parser.add_argument("--methods", default=None, metavar="A,B",
+                        help="methods (default: every available one)")
+    parser.add_argument("--repeat", type=int, default=5, help="timing repetitions (median)")
+    parser.add_argument("--budget", type=float, default=3.0, metavar="SECONDS",
+                        help="time one method may take at one size before it is skipped (default: 3)")
+    parser.add_argument("--parts", default="gradient,jacobian,setup,hessian", metavar="A,B",
+                        help="which parts: gradient, jacobian, setup, hessian (default: all)")
+
+
+def add_arguments(parser: argparse.ArgumentParser, name: str) -> None:
+    COMMANDS[name][0](parser)
+    _common(parser)
+
+
+def run(args) -> int:
+    return COMMANDS[args.command][1](args)
+
+
+# ---------------------------------------------------------------------- runners
+def _run_swell(args) -> int:
+    from experiments import swell
+
+    cases = _names(args.cases)
+    sizes = swell.QUICK_SIZES if args.quick else None
+    _check_plot(args)
+    with _progress() as progress:
+        result = swell.run(cases, sizes, simplify_cap=args.simplify_cap,
+                           repeat=_positive(args.repeat, "--repeat"), progress=progress)
+    return _report(args, result, "swell_tables")
+
+
+def _run_accuracy(args) -> int:
+    from experiments import accuracy
+
+    from ..errors import InputError
+
+    at = _floats(args.at, "--at") if args.at is not None else None
+    dtypes = _names(args.dtypes) or list(accuracy.DTYPES)
+    bad = [d for d in dtypes if d not in accuracy.DTYPES]
+    if bad:
+        raise InputError(f"--dtypes: {', '.join(bad)}; choose from {', '.join(accuracy.DTYPES)}")
+    if args.dim is not None:
+        _positive(args.dim, "--dim")
+    _check_plot(args)
+    with _progress() as progress:
+        result = accuracy.run(args.function, at, args.dim, dtypes=dtypes, table=not args.no_table,
+                              table_methods=_names(args.table_methods), progress=progress)
+    return _report(args, result, "accuracy_tables")
+
+
+def _run_speed(args) -> int:
+    from experiments import speed
+
+    from ..errors import InputError
+
+    dims = [_positive(d, "--dims") for d in _ints(args.dims, "--dims")]
+    parts = _names(args.parts) or []
+    unknown = set(parts) - {"gradient", "jacobian", "setup", "hessian"}
+    if unknown:
+        raise InputError(f"--parts: unknown {', '.join(sorted(unknown))}")
+    _check_plot(args)
+    with _progress() as progress:
+        result = speed.run(
+            args.function, dims if "gradient" in parts else (), _names(args.methods),
+            repeat=_positive(args.repeat, "--repeat"), budget=args.budget,
+            jacobian_ns=speed.JACOBIAN_NS if "jacobian" in parts else (),
+            setup_dims=speed.SETUP_DIMS if "setup" in parts else (),
+            hessian_dims=speed.HESSIAN_DIMS if "hessian" in parts else (), progress=progress)
+    return _report(args, result, "speed_tables")
+
+
+#: subcommand -> (add its arguments, run it)
+COMMANDS = {"swell": (_swell_arguments, _run_swell),
+            "accuracy": (_accuracy_arguments, _run_accuracy),
+            "speed": (_speed_arguments, _run_speed)}
+
+
+# ---------------------------------------------------------------------- output
+def _report(args, result, tables_name) -> int:
+    from experiments import records, tables
+
+    from ..console import console, error_console
+
+    if args.plot:
+        from experiments.plots import plot
+
+        written = plot(result, args.plot)
+        (error_console if args.json else console).print(f"[muted]wrote {written}[/muted]")
+    if args.json:
+        print(records.dumps(result.to_dict()))
+        return 0
+    for table in getattr(tables, tables_name)(result):
+        console.print(tables.to_rich(table))
+        console.print()
+    console.print(f"[muted]{records.environment_line(result.environment)}[/muted]", soft_wrap=True)
+    return 0
+
+
+def _check_plot(args) -> None:
+    from ..errors import InputError
+
+    if not args.plot:
+        return
+    path = Path(args.plot)
+    if path.suffix.lower() not in (".png", ".pdf", ".svg"):
+        raise InputError(f"--plot wants a .png, .pdf or .svg file, not {path.name}")
+    if path.exists() and not args.force:
+        raise InputError(f"{path} exists; pass --force to overwrite it")
+
+
+@contextlib.contextmanager
+def _progress():
+    """A rich progress bar on stderr (on a terminal), as the studies' progress callback."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from ..console import error_console, is_interactive
+
+    with Progress(TextColumn("{task.description:<36}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=error_console, transient=True,
+                  disable=not is_interactive()) as bar:
+        task = bar.add_task("starting", total=None)
+
+        def progress(description: str = "", advance: float = 0, total=None):
+            fields = {}
+            if total is not None:
+                fields["total"] = (bar.tasks[0].total or 0) + total
+            if description:
+                fields["description"] = description
+            bar.update(task, advance=advance, **fields)
+
+        yield progress
+
+
+# ---------------------------------------------------------------------- parsing
+def _names(text):
+    if text is None:
+        return None
+    return [t.strip() for t in str(text).split(",") if t.strip()]
+
+
+def _floats(text, option):
+    from ..errors import InputError
+
+    try:
+        values = [float(t) for t in _names(text)]
+    except ValueError:
+        raise InputError(f"{option} wants comma-separated numbers, not {text!r}") from None
+    if not values or not all(v == v and abs(v) != float("inf") for v in values):
+        raise InputError(f"{option} wants finite numbers, not {text!r}")
+    return values
+
+
+def _ints(text, option):
+    from ..errors import InputError
+
+    out = []
+    for v in _floats(text, option):
+        if v != int(v):
+            raise InputError(f"{option} wants whole numbers, not {v:g}")
+        out.append(int(v))
+    return out
+
+
+def _positive(value, option):
+    from ..errors import InputError
+
+    if isinstance(value, bool) or int(value) != value or value < 1:
+        raise InputError(f"{option} must be a positive whole number, not {value!r}")
+    return int(value)
+

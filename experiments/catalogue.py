@@ -1,0 +1,45 @@
+"""Finding functions for the studies: a ``difflab.functions`` name, or an expression.
+
+``lookup(spec, dim)`` resolves a catalogue name (with its ``dim`` where it scales), else a
+SymPy-parsable expression (``Function.from_expression``).
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+import numpy as np
+
+
+def names() -> list[str]:
+    """Every catalogue name."""
+    from difflab import functions
+
+    return functions.names()
+
+
+def default_names() -> list[str]:
+    """The catalogue's scalar functions at their default sizes (the comparison set)."""
+    from difflab import functions
+
+    return [f.name for f in functions.default_set()]
+
+
+def lookup(spec: str, dim: Optional[int] = None):
+    """A ``difflab.Function`` for a catalogue name (at ``dim`` where it scales) or an expression."""
+    import difflab
+    from difflab import functions
+
+    if spec in functions.names():
+        return functions.get(spec, dim)
+    try:
+        return difflab.Function.from_expression(spec)
+    except difflab.InputError:
+        raise difflab.InputError(f"{spec!r} is neither a catalogue function "
+                                 f"({', '.join(functions.names())}) nor an expression") from None
+
+
+def point(f, dim: Optional[int] = None, seed: int = 0) -> np.ndarray:
+    """A test point of size ``dim`` (or the function's own default)."""
+    if dim is None:
+        return f.default_point()
+    return np.asarray(f.sample(np.random.default_rng(seed), dim), dtype=np.float64)

@@ -1,0 +1,357 @@
+"""Speed: what a derivative costs, method by method, all timed in the same run.
+
+(a) ``rows``: the gradient of one function (default rosenbrock) at each size n, for every
+    available method: ``f_seconds`` (the plain NumPy function), ``setup_seconds`` (tracing,
+    differentiating, compiling: once per shape), ``call_seconds`` (per call, median of
+    repeated timings) and ``ratio = call_seconds / f_seconds``. A method whose next size is
+    predicted (from its own growth so far) to take longer than the time budget is skipped
+    there and beyond, and the prediction is recorded in ``skipped``.
+(b) ``jacobian``: difflab's forward vs reverse Jacobian of ``x -> sin(A tanh(x))``, R^n -> R^m,
+    as m/n varies with n m fixed: forward mode pays per input, reverse per output, so the
+    faster one changes where m/n crosses about 1 (``crossover``).
+(c) ``setup``: the setup / per-call split of the methods that compile (sympy's lambdify,
+    ``jax.jit``, ``tf.function``) beside the tracing ones, with how many calls the setup
+    is worth.
+(d) ``hessian``: Hessians by every method that has them, by size.
+
+``run`` returns records and prints nothing. JSON: ``difflab.speed/1`` with ``function``
+and ``rows`` (exactly as (a)), plus ``skipped``, ``jacobian``, ``crossover``, ``setup``,
+``hessian``, ``repeat``, ``timer``, ``environment``.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Optional, Sequence
+
+import numpy as np
+
+from .records import available_methods, environment, median_time, progress_noop, timer_name
+
+SCHEMA = "difflab.speed/1"
+DIMS = (10, 100, 1000, 10000)
+JACOBIAN_SIZE = 1024                      # n * m for the Jacobian study
+JACOBIAN_NS = (2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
+SETUP_METHODS = (("sympy", {}), ("jax", {"jit": True}), ("tensorflow", {"jit": True}),
+                 ("jax", {}), ("tensorflow", {}), ("torch", {}), ("autograd", {}),
+                 ("reverse", {}))
+SETUP_DIMS = (100,)
+HESSIAN_DIMS = (5, 20, 50)
+HESSIAN_METHODS = ("forward", "reverse", "fd-central", "fd-complex", "sympy", "autograd",
+                   "torch", "jax", "tensorflow")
+
+
+# ---------------------------------------------------------------------- records
+@dataclasses.dataclass
+class SpeedRow:
+    method: str
+    dim: int
+    f_seconds: float
+    setup_seconds: float
+    call_seconds: float
+    ratio: float
+
+
+@dataclasses.dataclass
+class Skipped:
+    method: str
+    dim: int
+    reason: str
+    estimate_seconds: Optional[float] = None     # predicted seconds per call, when skipped for time
+
+
+@dataclasses.dataclass
+class JacobianRow:
+    method: str
+    n: int
+    m: int
+    setup_seconds: float
+    call_seconds: float
+
+
+@dataclasses.dataclass
+class SetupRow:
+    method: str
+    dim: int
+    setup_seconds: float
+    call_seconds: float
+    calls_per_setup: float                        # setup_seconds / call_seconds
+
+
+@dataclasses.dataclass
+class HessianRow:
+    method: str
+    dim: int
+    setup_seconds: float
+    call_seconds: float
+    how: str
+
+
+@dataclasses.dataclass
+class SpeedResult:
+    function: str
+    rows: list
+    skipped: list
+    jacobian: list
+    setup: list
+    hessian: list
+    repeat: int
+    timer: str
+    environment: dict
+
+    def crossover(self) -> Optional[float]:
+        """m/n where forward and reverse Jacobians cost the same (log-interpolated), or None."""
+        return jacobian_crossover(self.jacobian)
+
+    def to_dict(self) -> dict:
+        as_dicts = lambda rows: [dataclasses.asdict(r) for r in rows]  # noqa: E731
+        return {"schema": SCHEMA, "function": self.function, "rows": as_dicts(self.rows),
+                "skipped": as_dicts(self.skipped), "jacobian": as_dicts(self.jacobian),
+                "crossover": self.crossover(), "setup": as_dicts(self.setup),
+                "hessian": as_dicts(self.hessian), "repeat": self.repeat, "timer": self.timer,
+                "environment": self.environment}
+
+
+# ---------------------------------------------------------------------- helpers
+def _available(name) -> bool:
+    return name in available_methods()
+
+
+def _prepared(method, kind, f, x, options=None):
+    """``(derivative, setup seconds)`` after one warm call; raises what the method raises."""
+    import difflab
+
+    d = getattr(difflab.get(method, **(options or {})), kind)(f)
+    setup = d.prepare(x)
+    d(x) if kind != "jvp" else None
+    return d, setup
+
+
+def _label(method, options):
+    return method + "".join(f" ({k}={v})" for k, v in (options or {}).items())
+
+
+def _predict(history, dim) -> tuple[float, float]:
+    """Predicted (setup, call) seconds at ``dim`` from ``[(dim, setup, call), ...]``.
+
+    Through the last two points a power law (exponent clipped to [0, 3] for the setup and
+    [1, 3] for calls, which at least grow with the input they read); from one point, setup
+    constant and calls linear.
+    """
+    d1, s1, c1 = history[-1]
+    if len(history) < 2:
+        return s1, c1 * dim / d1
+    d0, s0, c0 = history[-2]
+    span = math.log(d1 / d0)
+
+    def grow(a, b, low):
+        k = min(3.0, max(low, math.log(max(b, 1e-12) / max(a, 1e-12)) / span))
+        return b * (dim / d1) ** k
+    return grow(s0, s1, 0.0), grow(c0, c1, 1.0)
+
+
+def _warm(method, function, kind="gradient", options=None):
+    """One throwaway derivative at n = 2, so that importing a framework is not counted as setup."""
+    try:
+        f = sized(function, 2)
+        x = _point(f, 2)
+        _prepared(method, kind, f, x, options)
+    except Exception:  # the real measurement reports what goes wrong
+        pass
+
+
+# ---------------------------------------------------------------------- (a) gradients
+def gradient_rows(function, dims, methods, repeat, budget, progress):
+    import difflab
+
+    rows, skipped = [], []
+    history: dict[str, list] = {m: [] for m in methods}
+    out_of_time: dict[str, float] = {}
+    for method in methods:
+        _warm(method, function)
+    for dim in dims:
+        f = sized(function, dim)
+        x = _point(f, dim)
+        f_seconds = median_time(lambda: f(x), repeat=repeat)
+        for method in methods:
+            progress(f"speed: {method} n={dim}")
+            if method in out_of_time:
+                est = _predict(history[method], dim)[1] if history[method] else None
+                skipped.append(Skipped(method, dim, "over the time budget at a smaller size", est))
+            elif history[method] and sum(p := _predict(history[method], dim)) * (repeat + 2) > budget:
+                out_of_time[method] = p[1]
+                skipped.append(Skipped(method, dim, f"predicted {p[0]:.2g} s setup + {p[1]:.2g} s "
+                                       f"per call exceeds the {budget:g} s budget", p[1]))
+            else:
+                try:
+                    d, setup = _prepared(method, "gradient", f, x)
+                    call = median_time(lambda: d(x), repeat=repeat)
+                    history[method].append((dim, setup, call))
+                    rows.append(SpeedRow(method, dim, f_seconds, setup, call, call / f_seconds))
+                except difflab.NotSupported as exc:
+                    out_of_time[method] = math.nan
+                    skipped.append(Skipped(method, dim, f"unsupported: {exc}"))
+                except Exception as exc:  # one method failing must not stop the study
+                    out_of_time[method] = math.nan
+                    skipped.append(Skipped(method, dim, f"error: {type(exc).__name__}: {exc}"))
+            progress(advance=1)
+    return rows, skipped
+
+
+def sized(function: str, dim: int):
+    """The function at ``dim`` inputs (catalogue functions scale; others must already fit)."""
+    import difflab
+
+    from .catalogue import lookup
+
+    f = lookup(function, dim)
+    if f.dim is not None and f.dim != dim:
+        raise difflab.InputError(f"{function} takes {f.dim} inputs, not {dim}; change --dims")
+    return f
+
+
+def _point(f, dim, seed=0):
+    rng = np.random.default_rng(seed)
+    try:
+        return np.asarray(f.sample(rng, dim), dtype=np.float64)
+    except Exception:
+        return rng.uniform(-1.0, 1.0, size=dim)
+
+
+# ---------------------------------------------------------------------- (b) Jacobians
+def jacobian_map(n: int, m: int):
+    """``x -> sin(A tanh(x))`` with a fixed A of shape (m, n): R^n -> R^m."""
+    import difflab
+
+    a = np.random.default_rng(n * 7919 + m).normal(size=(m, n)) / math.sqrt(n)
+
+    def f(x):
+        xp = difflab.namespace(x)
+        return xp.sin(xp.asarray(a) @ xp.tanh(x))
+    f.__name__ = f"map_{n}_to_{m}"
+    return difflab.Function(f, name=f"sin(A tanh(x)), R^{n} -> R^{m}", dim=n)
+
+
+def jacobian_rows(ns, size, repeat, progress, methods=("forward", "reverse")):
+    rows = []
+    for n in ns:
+        m = max(1, size // n)
+        f = jacobian_map(n, m)
+        x = np.linspace(-1.0, 1.0, n)
+        for method in methods:
+            progress(f"speed: {method} jacobian {n}->{m}")
+            try:
+                d, setup = _prepared(method, "jacobian", f, x)
+                rows.append(JacobianRow(method, n, m, setup, median_time(lambda: d(x), repeat=repeat)))
+            except Exception:
+                pass
+            progress(advance=1)
+    return rows
+
+
+def jacobian_crossover(rows) -> Optional[float]:
+    """The m/n at which forward/reverse time crosses 1, log-interpolated; None if it never does."""
+    by = {}
+    for r in rows:
+        by.setdefault((r.n, r.m), {})[r.method] = r.call_seconds
+    pts = sorted((m / n, math.log(t["forward"] / t["reverse"]))
+                 for (n, m), t in by.items() if "forward" in t and "reverse" in t)
+    for (r0, l0), (r1, l1) in zip(pts, pts[1:]):
+        if l0 == 0:
+            return r0
+        if (l0 > 0) != (l1 > 0):
+            w = l0 / (l0 - l1)
+            return float(math.exp(math.log(r0) + w * (math.log(r1) - math.log(r0))))
+    return None
+
+
+# ---------------------------------------------------------------------- (c) setup split
+def setup_rows(function, dims, repeat, progress, methods=SETUP_METHODS):
+    rows, skipped = [], []
+    for method, options in methods:
+        _warm(method, function, "gradient", options)
+    for dim in dims:
+        f = sized(function, dim)
+        x = _point(f, dim)
+        for method, options in methods:
+            label = _label(method, options)
+            progress(f"speed: setup {label} n={dim}")
+            if not _available(method):
+                skipped.append(Skipped(label, dim, "not available"))
+            else:
+                try:
+                    d, setup = _prepared(method, "gradient", f, x, options)
+                    call = median_time(lambda: d(x), repeat=repeat)
+                    rows.append(SetupRow(label, dim, setup, call, setup / call))
+                except Exception as exc:
+                    skipped.append(Skipped(label, dim, f"setup study: {type(exc).__name__}: {exc}"))
+            progress(advance=1)
+    return rows, skipped
+
+
+# ---------------------------------------------------------------------- (d) Hessians
+def hessian_rows(function, dims, repeat, budget, progress, methods=HESSIAN_METHODS):
+    rows, skipped = [], []
+    history: dict[str, list] = {m: [] for m in methods}
+    dropped: set = set()
+    for method in methods:
+        _warm(method, function, "hessian")
+    for dim in dims:
+        f = sized(function, dim)
+        x = _point(f, dim)
+        for method in methods:
+            progress(f"speed: hessian {method} n={dim}")
+            label = f"{method} hessian"
+            if method in dropped:
+                pass
+            elif not _available(method):
+                dropped.add(method)
+                skipped.append(Skipped(label, dim, "not available"))
+            elif history[method] and sum(p := _predict(history[method], dim)) * (repeat + 2) > budget:
+                dropped.add(method)
+                skipped.append(Skipped(label, dim, f"predicted {p[0]:.2g} s setup + {p[1]:.2g} s "
+                                       f"per call exceeds the {budget:g} s budget", p[1]))
+            else:
+                try:
+                    d, setup = _prepared(method, "hessian", f, x)
+                    call = median_time(lambda: d(x), repeat=repeat)
+                    history[method].append((dim, setup, call))
+                    rows.append(HessianRow(method, dim, setup, call, d.how))
+                except Exception as exc:  # recorded, and the method dropped from larger sizes
+                    dropped.add(method)
+                    skipped.append(Skipped(label, dim, f"{type(exc).__name__}: {exc}"))
+            progress(advance=1)
+    return rows, skipped
+
+
+# ---------------------------------------------------------------------- the study
+def run(function: str = "rosenbrock", dims: Sequence[int] = DIMS,
+        methods: Optional[Sequence[str]] = None, repeat: int = 5, budget: float = 3.0,
+        jacobian_ns: Sequence[int] = JACOBIAN_NS, jacobian_size: int = JACOBIAN_SIZE,
+        setup_dims: Sequence[int] = SETUP_DIMS, hessian_dims: Sequence[int] = HESSIAN_DIMS,
+        progress=progress_noop) -> SpeedResult:
+    """All four parts; a part with no sizes (``jacobian_ns=()``, ...) is left out.
+
+    ``budget`` is the seconds one method may spend at one size (setup plus the repeated
+    calls, as predicted from the smaller sizes) before it is skipped.
+    """
+    import difflab
+
+    for dim in (*dims, *setup_dims, *hessian_dims):
+        sized(function, dim)          # a bad function or size: one clear error before timing
+    if methods is None:
+        methods = available_methods()
+    else:
+        for m in methods:
+            difflab.method_class(m)   # unknown names: one clear error before any timing
+    setup_plan = [(m, o) for m, o in SETUP_METHODS if m in methods]
+    hessian_plan = [m for m in HESSIAN_METHODS if m in methods]
+    total = (len(dims) * len(methods) + 2 * len(jacobian_ns) + len(setup_dims) * len(setup_plan)
+             + len(hessian_dims) * len(hessian_plan))
+    progress("speed", total=total)
+    rows, skipped = gradient_rows(function, dims, list(methods), repeat, budget, progress)
+    jac = jacobian_rows(jacobian_ns, jacobian_size, repeat, progress)
+    setup, skipped_setup = setup_rows(function, setup_dims, repeat, progress, setup_plan)
+    hess, skipped_hess = hessian_rows(function, hessian_dims, repeat, budget, progress, hessian_plan)
+    return SpeedResult(function, rows, skipped + skipped_setup + skipped_hess, jac, setup, hess,
+                       repeat, timer_name(), environment())

@@ -1,0 +1,222 @@
+"""Tables of the three studies, built once as plain data and rendered two ways.
+
+``swell_tables(result)``, ``accuracy_tables(result)`` and ``speed_tables(result)`` return
+:class:`Table` records (a title, headers, rows of strings, a note); :func:`to_rich` makes a
+``rich`` table for the terminal and :func:`to_markdown` a Markdown table for
+docs/results.md. Pure functions: tests call them without a terminal.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Optional, Sequence
+
+from difflab.timing import format_seconds
+
+
+@dataclasses.dataclass
+class Table:
+    title: str
+    headers: list
+    rows: list
+    note: str = ""
+
+
+def _num(v, fmt="{:,}") -> str:
+    return "—" if v is None else fmt.format(v)
+
+
+def _sci(v) -> str:
+    return "—" if v is None else ("0" if v == 0 else f"{v:.1e}")
+
+
+def _digits(v) -> str:
+    return "—" if v is None else f"{v:.1f}"
+
+
+# ---------------------------------------------------------------------- swell
+def swell_tables(result) -> list[Table]:
+    from .swell import COUNTS
+
+    out = []
+    for case in result.cases:
+        rows = [[str(r.n), _num(r.function_ops), _num(r.symbolic_ops), _num(r.symbolic_cse_ops),
+                 _num(r.simplified_ops), _num(r.ad_tape_ops), format_seconds(r.diff_seconds),
+                 format_seconds(r.compile_seconds), format_seconds(r.eval_seconds),
+                 format_seconds(r.reverse_seconds)] for r in case.rows]
+        out.append(Table(f"{case.name}: {case.description}",
+                         ["n", "f ops", "diff ops", "cse ops", "simplified", "tape", "diff",
+                          "compile", "sympy eval", "reverse eval"], rows))
+    growth_rows = []
+    for case in result.cases:
+        growth = {g.quantity: g for g in case.growth()}
+        growth_rows.append([case.name] + [growth[q].describe() for q in COUNTS])
+    out.append(Table("Growth with n (least-squares fits on the larger sizes)",
+                     ["case", "f", "sympy.diff", "after cse", "simplified", "reverse tape"],
+                     growth_rows,
+                     f"simplify capped at {result.simplify_cap:g} s per size (— where capped). "
+                     "Tape entries are array operations (an MLP layer is a few entries)."))
+    return out
+
+
+# ---------------------------------------------------------------------- accuracy
+def accuracy_tables(result) -> list[Table]:
+    models = {(t.method, t.dtype): t for t in result.theory}
+    rows = []
+    for b in result.best:
+        t = models.get((b.method, b.dtype))
+        rows.append([b.method, b.dtype, _sci(b.step), _sci(b.error),
+                     _sci(t.step) if t else "—", _sci(t.error) if t else "—"])
+    x = ", ".join(f"{v:g}" for v in result.x)
+    out = [Table(f"Best step per finite-difference method: {result.function} at x = {x}",
+                 ["method", "dtype", "best h", "error there", "model h*", "model error"], rows,
+                 "Relative error against the oracle; steps h = 1e-1 ... 1e-20, four per decade. "
+                 "fd-complex's model optimum is the largest h at which it is reached.")]
+    est = _richardson_estimate(result)
+    if est:
+        out.append(est)
+    if result.digits:
+        out.extend(digits_tables(result.digits))
+    return out
+
+
+def _richardson_estimate(result) -> Optional[Table]:
+    """fd-richardson's own error estimate beside its true error, at a few steps."""
+    curves = {(c.method, c.dtype): c for c in result.curves}
+    rows = []
+    for dtype in dict.fromkeys(c.dtype for c in result.curves):
+        true, est = curves.get(("fd-richardson", dtype)), curves.get(("fd-richardson-estimate", dtype))
+        if not (true and est):
+            continue
+        for h, e, b in list(zip(true.steps, true.errors, est.errors))[::8]:
+            ok = "yes" if (e is not None and b is not None and b >= e) else "no"
+            rows.append([dtype, _sci(h), _sci(e), _sci(b), ok])
+    if not rows:
+        return None
+    return Table("fd-richardson: its error estimate vs its true error",
+                 ["dtype", "largest step", "true error", "estimate", "bounds it"], rows)
+
+
+def digits_tables(cells) -> list[Table]:
+    """Correct digits, functions x methods, one table per dtype."""
+    out = []
+    for dtype in dict.fromkeys(c.dtype for c in cells):
+        mine = [c for c in cells if c.dtype == dtype]
+        methods = list(dict.fromkeys(c.method for c in mine))
+        functions = list(dict.fromkeys(c.function for c in mine))
+        cell = {(c.function, c.method): c for c in mine}
+        rows = [[f] + [_digit_cell(cell.get((f, m))) for m in methods] for f in functions]
+        out.append(Table(f"Correct digits of the gradient, {dtype} (oracle: 50-digit forward mode)",
+                         ["function"] + methods, rows,
+                         "— unsupported or failed (the method says why: `difflab compare FUNCTION`)."))
+    return out
+
+
+def _digit_cell(c) -> str:
+    if c is None:
+        return ""
+    if c.status != "ok":
+        return "—"
+    return _digits(c.digits)
+
+
+# ---------------------------------------------------------------------- speed
+def speed_tables(result) -> list[Table]:
+    out = []
+    dims = sorted({r.dim for r in result.rows} | {s.dim for s in result.skipped
+                                                   if not s.method.endswith("hessian") and "(" not in s.method})
+    methods = list(dict.fromkeys(r.method for r in result.rows))
+    cell = {(r.method, r.dim): r for r in result.rows}
+    skip = {(s.method, s.dim): s for s in result.skipped}
+    f_row = ["f itself"] + [format_seconds(next((r.f_seconds for r in result.rows if r.dim == d), None))
+                            for d in dims]
+    rows = [f_row]
+    for m in methods + [m for m in dict.fromkeys(s.method for s in result.skipped)
+                        if m not in methods and " " not in m]:
+        row = [m]
+        for d in dims:
+            r, s = cell.get((m, d)), skip.get((m, d))
+            if r is not None:
+                row.append(f"{format_seconds(r.call_seconds)} ({r.ratio:.3g}x)")
+            elif s is not None and s.estimate_seconds is not None and math.isfinite(s.estimate_seconds):
+                row.append(f"skipped (~{format_seconds(s.estimate_seconds)})")
+            elif s is not None:
+                row.append("skipped")
+            else:
+                row.append("")
+        rows.append(row)
+    out.append(Table(f"(a) Gradient of {result.function}: seconds per call (ratio to f)",
+                     ["method"] + [f"n = {d:,}" for d in dims], rows,
+                     "Median of repeated timings; setup (tracing, compiling) excluded. "
+                     "skipped (~t): predicted per-call time past the time budget."))
+    setup_rows = [[r.method, f"{r.dim:,}", format_seconds(r.setup_seconds)] for r in result.rows
+                  if r.setup_seconds > 1e-3]
+    if setup_rows:
+        out.append(Table("(a) Setup of the gradient where it is not negligible (> 1 ms)",
+                         ["method", "n", "setup"], setup_rows))
+    if result.jacobian:
+        by = {}
+        for r in result.jacobian:
+            by.setdefault((r.n, r.m), {})[r.method] = r.call_seconds
+        rows = []
+        for (n, m), t in sorted(by.items(), key=lambda kv: kv[0][1] / kv[0][0], reverse=True):
+            fw, rv = t.get("forward"), t.get("reverse")
+            faster = "—" if fw is None or rv is None else ("forward" if fw < rv else "reverse")
+            ratio = "—" if fw is None or rv is None else f"{rv / fw:.3g}"
+            rows.append([f"{n:,}", f"{m:,}", f"{m / n:.3g}", format_seconds(fw), format_seconds(rv),
+                         ratio, faster])
+        cross = result.crossover()
+        out.append(Table("(b) Jacobian of sin(A tanh(x)), R^n -> R^m, n m fixed: forward vs reverse",
+                         ["n", "m", "m/n", "forward", "reverse", "reverse/forward", "faster"], rows,
+                         "Crossover at m/n ~ " + (f"{cross:.3g}" if cross else "— (no crossover in range)")))
+    if result.setup:
+        rows = [[r.method, f"{r.dim:,}", format_seconds(r.setup_seconds),
+                 format_seconds(r.call_seconds), f"{r.calls_per_setup:,.0f}"] for r in result.setup]
+        out.append(Table("(c) Setup vs per-call cost (gradient)",
+                         ["method", "n", "setup", "per call", "calls per setup"], rows))
+    if result.hessian:
+        hdims = sorted({r.dim for r in result.hessian})
+        hm = list(dict.fromkeys(r.method for r in result.hessian))
+        cell = {(r.method, r.dim): r for r in result.hessian}
+        rows = [[m, next(r.how for r in result.hessian if r.method == m)]
+                + [format_seconds(cell[(m, d)].call_seconds) if (m, d) in cell else "skipped" for d in hdims]
+                for m in hm]
+        out.append(Table(f"(d) Hessian of {result.function}: seconds per call",
+                         ["method", "how"] + [f"n = {d}" for d in hdims], rows))
+    notes = [[s.method, f"{s.dim:,}", s.reason] for s in result.skipped
+             if not s.reason.startswith("over the time budget at a smaller")]
+    if notes:
+        out.append(Table("Skipped", ["method", "n", "why"], notes))
+    return out
+
+
+# ---------------------------------------------------------------------- renderers
+def to_rich(table: Table):
+    from rich.table import Table as RichTable
+
+    t = RichTable(title=table.title, caption=table.note or None, title_justify="left",
+                  caption_justify="left")
+    for i, h in enumerate(table.headers):
+        t.add_column(h, style="method" if i == 0 else None, justify="left" if i == 0 else "right")
+    for row in table.rows:
+        t.add_row(*[_escape(c) for c in row])
+    return t
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(str(text))
+
+
+def to_markdown(table: Table, heading: str = "####") -> str:
+    lines = [f"{heading} {table.title}", "", "| " + " | ".join(table.headers) + " |",
+             "|" + "|".join("---" if i == 0 else "---:" for i in range(len(table.headers))) + "|"]
+    lines += ["| " + " | ".join(str(c).replace("|", "\\|") for c in row) + " |" for row in table.rows]
+    if table.note:
+        lines += ["", table.note]
+    return "\n".join(lines) + "\n"
+
+
+def render_all(tables: Sequence[Table]) -> str:
+    return "\n".join(to_markdown(t) for t in tables)

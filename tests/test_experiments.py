@@ -1,0 +1,215 @@
+"""The experiments: schemas, swell counts against SymPy, FD steps against theory, speed records.
+
+Every study runs here at tiny sizes; the real run is ``make experiments``.
+"""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import difflab.cli as cli
+from experiments import accuracy, plots, records, speed, swell, tables
+
+SWELL_ROW = {"n", "function_ops", "symbolic_ops", "symbolic_cse_ops", "simplified_ops",
+             "ad_tape_ops", "diff_seconds", "compile_seconds", "eval_seconds", "reverse_seconds"}
+SPEED_ROW = {"method", "dim", "f_seconds", "setup_seconds", "call_seconds", "ratio"}
+
+
+@pytest.fixture(scope="module")
+def swell_result():
+    return swell.run(["logistic-map", "product"], {"logistic-map": (1, 2, 3, 4, 5), "product": (2, 3, 4)},
+                     simplify_cap=1.0, repeat=1)
+
+
+@pytest.fixture(scope="module")
+def accuracy_result():
+    return accuracy.run(table=False)
+
+
+@pytest.fixture(scope="module")
+def speed_result():
+    return speed.run("rosenbrock", dims=(4, 16), methods=["reverse", "fd-central"], repeat=1,
+                     jacobian_ns=(2, 8, 32), jacobian_size=32, setup_dims=(), hessian_dims=(3,))
+
+
+# ---------------------------------------------------------------------- swell
+def test_swell_schema_is_exact(swell_result):
+    doc = json.loads(records.dumps(swell_result.to_dict()))
+    assert set(doc) == {"schema", "cases", "environment"}
+    assert doc["schema"] == "difflab.swell/1"
+    assert [c["name"] for c in doc["cases"]] == ["logistic-map", "product"]
+    for case in doc["cases"]:
+        assert set(case) == {"name", "rows"}
+        for row in case["rows"]:
+            assert set(row) == SWELL_ROW
+
+
+def test_swell_counts_agree_with_sympy(swell_result):
+    sympy = pytest.importorskip("sympy")
+    x = sympy.Symbol("x")
+    rows = {r.n: r for r in swell_result.cases[0].rows}
+    for n in (3, 5):
+        l = x
+        for _ in range(n - 1):
+            l = 4.0 * l * (1.0 - l)
+        d = sympy.diff(l, x)
+        replacements, reduced = sympy.cse([d])
+        assert rows[n].function_ops == sympy.count_ops(l)
+        assert rows[n].symbolic_ops == sympy.count_ops(d)
+        assert rows[n].symbolic_cse_ops == (sympy.count_ops([r for _, r in replacements])
+                                            + sympy.count_ops(reduced))
+    xs = sympy.symbols("x0:4")
+    p = xs[0] * xs[1] * xs[2] * xs[3]
+    product4 = swell_result.cases[1].rows[-1]
+    assert product4.symbolic_ops == sympy.count_ops([sympy.diff(p, s) for s in xs])
+
+
+def test_swell_tape_grows_linearly_while_the_derivative_swells(swell_result):
+    rows = swell_result.cases[0].rows
+    tape = [r.ad_tape_ops for r in rows]
+    assert len(set(np.diff(tape))) == 1                      # a fixed number of entries per step
+    assert rows[-1].symbolic_ops > 4 * rows[-1].symbolic_cse_ops
+    assert all(r.eval_seconds > 0 and r.reverse_seconds > 0 for r in rows)
+
+
+def test_growth_fit_tells_power_from_exponential():
+    ns = list(range(1, 11))
+    exp = records.fit_growth("y", ns, [3 * 2.0 ** n for n in ns])
+    assert exp.model == "exponential" and exp.ratio_per_step == pytest.approx(2.0)
+    power = records.fit_growth("y", ns, [5 * n ** 2 for n in ns])
+    assert power.model == "power" and power.slope == pytest.approx(2.0)
+    assert records.fit_growth("y", [1, 2], [None, None]).model == "n/a"
+
+
+# ---------------------------------------------------------------------- accuracy
+def test_accuracy_schema_is_exact(accuracy_result):
+    doc = json.loads(records.dumps(accuracy_result.to_dict()))
+    assert set(doc) == {"schema", "function", "x", "curves", "best", "theory", "environment"}
+    assert doc["schema"] == "difflab.accuracy/1" and doc["x"] == [1.5]
+    methods = {(c["method"], c["dtype"]) for c in doc["curves"]}
+    for m in accuracy.FD_METHODS + ("fd-richardson-estimate",):
+        assert {(m, "float64"), (m, "float32")} <= methods
+    for c in doc["curves"]:
+        assert set(c) == {"method", "dtype", "steps", "errors"}
+        assert len(c["steps"]) == len(c["errors"])
+        assert c["steps"][0] == pytest.approx(1e-1) and c["steps"][-1] == pytest.approx(1e-20)
+    for b in doc["best"]:
+        assert set(b) == {"method", "dtype", "step", "error"}
+
+
+def _best(result, method, dtype="float64"):
+    return next(b for b in result.best if b.method == method and b.dtype == dtype)
+
+
+def test_fd_best_steps_sit_where_floating_point_theory_puts_them(accuracy_result):
+    fwd = _best(accuracy_result, "fd-forward")
+    assert 1e-10 < fwd.step < 1e-6 and 1e-10 < fwd.error < 1e-6          # ~1e-8 at h ~1e-8
+    central = _best(accuracy_result, "fd-central")
+    assert 1e-7 < central.step < 1e-4 and 1e-13 < central.error < 1e-9  # ~1e-10..1e-11 at ~1e-5
+    assert _best(accuracy_result, "fd-complex").error <= 1e-15           # ~1e-16
+    assert _best(accuracy_result, "fd-five-point").error < central.error
+    # float32: the same stencils, errors of float32 size
+    assert 1e-6 < _best(accuracy_result, "fd-forward", "float32").error < 1e-2
+
+
+def test_fd_model_optimum_is_the_textbook_one(accuracy_result):
+    model = {(t.method, t.dtype): t for t in accuracy_result.theory}
+    assert 1e-9 < model[("fd-forward", "float64")].step < 1e-7
+    assert 1e-6 < model[("fd-central", "float64")].step < 1e-4
+    assert model[("fd-complex", "float64")].error == pytest.approx(np.finfo(np.float64).eps)
+
+
+def test_digits_table_ranks_exact_methods_above_differences():
+    cells = accuracy.digits_table(["rosenbrock"], ["reverse", "fd-central"], ("float64", "float32"))
+    digits = {(c.method, c.dtype): c.digits for c in cells}
+    assert digits[("reverse", "float64")] >= 14
+    assert 6 <= digits[("fd-central", "float64")] <= 13
+    assert digits[("reverse", "float32")] < 9
+
+
+# ---------------------------------------------------------------------- speed
+def test_speed_schema_and_rows(speed_result):
+    doc = json.loads(records.dumps(speed_result.to_dict()))
+    assert doc["schema"] == "difflab.speed/1" and doc["function"] == "rosenbrock"
+    assert {"schema", "function", "rows"} <= set(doc)
+    assert {(r["method"], r["dim"]) for r in doc["rows"]} == {(m, d) for m in ("reverse", "fd-central")
+                                                              for d in (4, 16)}
+    for r in doc["rows"]:
+        assert set(r) == SPEED_ROW
+        assert r["f_seconds"] > 0 and r["call_seconds"] > 0 and r["setup_seconds"] >= 0
+        assert r["ratio"] == pytest.approx(r["call_seconds"] / r["f_seconds"])
+    assert {r["method"] for r in doc["hessian"]} == {"reverse", "fd-central"}
+
+
+def test_jacobian_crossover_is_interpolated():
+    rows = [speed.JacobianRow("forward", n, m, 0.0, t) for n, m, t in ((2, 32, 1.0), (32, 2, 4.0))]
+    rows += [speed.JacobianRow("reverse", n, m, 0.0, t) for n, m, t in ((2, 32, 4.0), (32, 2, 1.0))]
+    assert speed.jacobian_crossover(rows) == pytest.approx(1.0)
+    assert speed.jacobian_crossover(rows[:1] + rows[2:3]) is None
+
+
+def test_slow_methods_are_skipped_with_an_estimate():
+    result = speed.run("rosenbrock", dims=(4, 64, 4096), methods=["fd-five-point"], repeat=1,
+                       budget=1e-4, jacobian_ns=(), setup_dims=(), hessian_dims=())
+    assert [r.dim for r in result.rows] == [4]
+    skipped = [s for s in result.skipped if s.method == "fd-five-point"]
+    assert [s.dim for s in skipped] == [64, 4096]
+    assert skipped[0].estimate_seconds > result.rows[0].call_seconds
+
+
+# ---------------------------------------------------------------------- reports and plots
+def test_tables_and_plots(tmp_path, swell_result, accuracy_result, speed_result):
+    for result, build in ((swell_result, tables.swell_tables), (accuracy_result, tables.accuracy_tables),
+                          (speed_result, tables.speed_tables)):
+        text = tables.render_all(build(result))
+        assert text.startswith("#### ") and "|---|" in text
+        path = plots.plot(result, tmp_path / f"{type(result).__name__}.png")
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_json_has_no_nan():
+    assert records.to_jsonable({"a": [1.0, float("nan"), np.float32(2)], "b": float("inf")}) == \
+        {"a": [1.0, None, 2.0], "b": None}
+
+
+# ---------------------------------------------------------------------- the command line
+@pytest.fixture
+def main(monkeypatch):
+    subs = {k: v for k, v in cli.SUBCOMMANDS.items() if k in ("swell", "accuracy", "speed")}
+    monkeypatch.setattr(cli, "SUBCOMMANDS", subs)
+    return cli.main
+
+
+def test_cli_swell_json(main, capsys):
+    assert main(["swell", "--quick", "--cases", "product", "--simplify-cap", "0", "--repeat", "1",
+                 "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["schema"] == "difflab.swell/1" and doc["cases"][0]["name"] == "product"
+
+
+def test_cli_accuracy_table_lists_versions(main, capsys, tmp_path):
+    plot = tmp_path / "acc.png"
+    assert main(["accuracy", "--no-table", "--dtypes", "float64", "--plot", str(plot)]) == 0
+    out = capsys.readouterr().out
+    assert "fd-central" in out and "numpy" in out and plot.exists()
+    assert main(["accuracy", "--no-table", "--plot", str(plot)]) == 2        # no overwrite
+    assert "--force" in capsys.readouterr().err
+
+
+def test_cli_speed_json(main, capsys):
+    assert main(["speed", "--dims", "4,8", "--methods", "reverse", "--repeat", "1",
+                 "--parts", "gradient", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["schema"] == "difflab.speed/1" and len(doc["rows"]) == 2
+
+
+@pytest.mark.parametrize("argv", [["speed", "--dims", "0"], ["speed", "--dims", "ten"],
+                                  ["speed", "--methods", "nope", "--parts", "gradient"],
+                                  ["accuracy", "--at", "nan"], ["accuracy", "--function", "((", "--no-table"],
+                                  ["swell", "--cases", "nope"], ["speed", "--parts", "everything"]])
+def test_cli_bad_input_is_one_line(main, capsys, argv):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error:") and "Traceback" not in err
