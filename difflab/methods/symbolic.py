@@ -1,0 +1,215 @@
+"""The ``sympy`` method: trace the function with symbols, differentiate, CSE, compile.
+
+1. *Trace*: call the function on a NumPy object array of real SymPy symbols;
+   ``difflab.namespace`` gives the SymPy namespace, so the result is an expression.
+   An ``if``/``while`` on a symbolic value cannot be decided: that is reported as
+   :class:`~difflab.NotSupported` (data-dependent control flow), never guessed.
+2. *Differentiate*: ``sympy.diff`` per variable (twice for the Hessian, upper triangle).
+3. *Eliminate common subexpressions*: ``sympy.cse`` over all derivative entries at once.
+4. *Compile*: ``sympy.lambdify`` to one NumPy function returning every entry; floats are
+   passed as exact rationals, so constants reach the compiled code bit for bit.
+
+All of this happens once per function and input size (the base class caches evaluators per
+shape). :meth:`Sympy.expression_sizes` reports the sizes and timings of each stage for the
+expression-swell experiment. See docs/symbolic.md.
+"""
+from __future__ import annotations
+
+import contextlib
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..differentiator import Differentiator
+from ..errors import InputError, NotSupported
+from ..function import as_function
+
+#: The kinds the symbolic pipeline builds; jvp and vjp come from the Jacobian.
+SYMBOLIC_KINDS = ("gradient", "value_and_gradient", "jacobian", "hessian")
+
+
+@dataclass
+class SymbolicDerivative:
+    """Every stage of one symbolic derivative: expressions, their CSE form, timings."""
+
+    kind: str
+    n: int
+    outputs: list        # the traced function, one expression per output
+    entries: list        # the derivative entries handed to cse (Hessian: upper triangle)
+    replacements: list   # cse's (symbol, subexpression) pairs
+    reduced: list        # cse's entries written with the replacements
+    symbols: tuple
+    trace_seconds: float
+    diff_seconds: float
+    cse_seconds: float
+
+    def compile(self):
+        """One NumPy function ``x -> list of entries``; returns it and the seconds it took."""
+        import sympy
+
+        start = time.perf_counter()
+        exact = lambda e: e.xreplace({f: sympy.Rational(f) for f in e.atoms(sympy.Float)})  # noqa: E731
+        replacements = [(s, exact(e)) for s, e in self.replacements]
+        reduced = [exact(sympy.sympify(e)) for e in self.reduced]
+        fn = sympy.lambdify([list(self.symbols)], reduced, modules=[{"select": _select}, "numpy"],
+                            printer=_printer(), cse=lambda _: (replacements, reduced),
+                            docstring_limit=0)
+        return fn, time.perf_counter() - start
+
+
+class Sympy(Differentiator):
+    """Symbolic differentiation with SymPy, compiled to NumPy with ``lambdify``."""
+
+    name = "sympy"
+    family = "symbolic"
+    library = "sympy"
+    exact = True
+    native = frozenset(SYMBOLIC_KINDS)
+    options: dict = {}
+
+    # ------------------------------------------------------------------ public extras
+    def expression_sizes(self, f, n: int, kind: str = "gradient") -> dict:
+        """Sizes and timings of the symbolic derivative of ``f`` at input size ``n``.
+
+        Returns
+        -------
+        dict
+            ``function_ops`` (``sympy.count_ops`` of the traced function),
+            ``symbolic_ops`` (of the raw, unsimplified derivative entries),
+            ``symbolic_cse_ops`` (after ``cse``, its replacements included),
+            ``cse_replacements``, ``entries``, and the seconds spent in each stage:
+            ``trace_seconds``, ``diff_seconds``, ``cse_seconds``, ``compile_seconds``.
+        """
+        import sympy
+
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+            raise InputError(f"n must be a positive integer, not {n!r}")
+        if kind not in SYMBOLIC_KINDS:
+            raise InputError(f"kind must be one of {', '.join(SYMBOLIC_KINDS)}, not {kind!r}")
+        function = as_function(f)
+        with _too_deep(kind, function):
+            sd = self._differentiate(kind, function, int(n))
+            _, compile_seconds = sd.compile()
+        return {
+            "n": int(n), "kind": kind, "entries": len(sd.entries),
+            "function_ops": int(sympy.count_ops(sd.outputs)),
+            "symbolic_ops": int(sympy.count_ops(sd.entries)),
+            "symbolic_cse_ops": int(sympy.count_ops([e for _, e in sd.replacements])
+                                    + sympy.count_ops(sd.reduced)),
+            "cse_replacements": len(sd.replacements),
+            "trace_seconds": sd.trace_seconds, "diff_seconds": sd.diff_seconds,
+            "cse_seconds": sd.cse_seconds, "compile_seconds": compile_seconds,
+        }
+
+    # ------------------------------------------------------------------ the interface
+    def _build(self, kind, function, x):
+        with _too_deep(kind, function):
+            fn, _ = self._differentiate(kind, function, x.size).compile()
+        n, dtype = x.size, x.dtype
+        entries = lambda x: np.asarray(fn(x), dtype=dtype).reshape(-1)  # noqa: E731
+        if kind == "value_and_gradient":
+            def value_and_gradient(x):
+                out = entries(x)
+                return out[0], out[1:]
+            return value_and_gradient
+        if kind == "hessian":
+            upper = np.triu_indices(n)
+            def hessian(x):
+                out = np.empty((n, n), dtype=dtype)
+                out[upper] = out[upper[::-1]] = entries(x)
+                return out
+            return hessian
+        return entries
+
+    # ------------------------------------------------------------------ the pipeline
+    def _differentiate(self, kind, function, n) -> SymbolicDerivative:
+        import sympy
+
+        symbols = sympy.symbols(f"x0:{n}", real=True)
+        start = time.perf_counter()
+        outputs = self._trace(function, symbols)
+        traced = time.perf_counter()
+        entries = _derivative_entries(kind, outputs, symbols, function.name)
+        differentiated = time.perf_counter()
+        replacements, reduced = sympy.cse(entries)
+        return SymbolicDerivative(kind, n, outputs, entries, replacements, reduced, symbols,
+                                  traced - start, differentiated - traced,
+                                  time.perf_counter() - differentiated)
+
+    def _trace(self, function, symbols) -> list:
+        import sympy
+
+        try:
+            out = function(np.array(symbols, dtype=object))
+        except TypeError as exc:
+            text = str(exc)
+            if "truth value" in text or "Relational" in text:
+                raise NotSupported(
+                    "data-dependent control flow", self.name,
+                    f"{function.name} branches on a value of x (an if or while on a symbol: "
+                    f"{text}); SymPy cannot decide it, so use AD or finite differences") from None
+            if "convert" in text and "float" in text:
+                raise NotSupported(
+                    "conversion to a number", self.name,
+                    f"{function.name} turns a value of x into a Python number ({text}); "
+                    "a symbol has no numeric value") from None
+            raise
+        return [sympy.sympify(e) for e in np.asarray(out, dtype=object).reshape(-1)]
+
+
+@contextlib.contextmanager
+def _too_deep(kind, function):
+    """SymPy's tree algorithms recurse; an expression deeper than Python allows is reported."""
+    try:
+        yield
+    except RecursionError:
+        raise NotSupported(kind, "sympy", f"the expression of {function.name} is too deep for "
+                                          "SymPy's recursive algorithms") from None
+
+
+def _printer():
+    """NumPy's printer, printing ``Heaviside`` as ``numpy.heaviside``.
+
+    SymPy's code printers rewrite ``Heaviside`` as a ``Piecewise``; for the derivative of a
+    ``Max``/``Min`` of k arguments that rewrite nests k conditions deep and takes seconds
+    to minutes to print. ``numpy.heaviside(t, 1/2)`` is the same function.
+    """
+    from sympy import S
+    from sympy.printing.numpy import NumPyPrinter
+
+    class Printer(NumPyPrinter):
+        def _print_Heaviside(self, expr):
+            at_zero = expr.args[1] if len(expr.args) > 1 else S.Half
+            return (f"{self._module_format('numpy.heaviside')}"
+                    f"({self._print(expr.args[0])}, {self._print(at_zero)})")
+
+    # the settings lambdify gives its own printer
+    return Printer({"fully_qualified_modules": False, "inline": True,
+                    "allow_unknown_functions": True, "user_functions": {"select": "select"}})
+
+
+def _select(condlist, choicelist, default=0):
+    """``numpy.select`` for lambdified Piecewise: SymPy nests a ``select`` as a *condition*
+    (from the derivative of Max/Min of several arguments), which returns 0/1 floats where
+    NumPy 2 insists on booleans."""
+    return np.select([np.asarray(c).astype(bool) for c in condlist], choicelist, default)
+
+
+def _derivative_entries(kind, outputs, symbols, name) -> list:
+    """The derivative's entries, row-major: gradient (n), Jacobian (m*n), Hessian (upper)."""
+    import sympy
+
+    if kind == "jacobian":
+        return [sympy.diff(f, s) for f in outputs for s in symbols]
+    if len(outputs) != 1:
+        raise InputError(f"{kind} of {name}: the function must be scalar-valued, "
+                         f"it has {len(outputs)} outputs")
+    f = outputs[0]
+    gradient = [sympy.diff(f, s) for s in symbols]
+    if kind == "gradient":
+        return gradient
+    if kind == "value_and_gradient":
+        return [f] + gradient
+    return [sympy.diff(gradient[i], symbols[j])
+            for i in range(len(symbols)) for j in range(i, len(symbols))]
