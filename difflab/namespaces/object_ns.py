@@ -77,6 +77,11 @@ class ObjectNamespace(NumpyNamespace):
             return np.asarray(out, dtype=object).reshape((1,) * x.ndim) if keepdims else out
         return self._ufunc(op, 2).reduce(x, axis=axis, keepdims=keepdims)
 
+    def clip(self, x, lo, hi):
+        """Through maximum and minimum, which SymPy keeps symbolic (np.clip compares)."""
+        out = x if lo is None else self.maximum(x, lo)
+        return out if hi is None else self.minimum(out, hi)
+
     def logsumexp(self, x, axis=None, keepdims=False):
         # Arbitrary exponent range (mpmath) or exact symbols (sympy): no shift needed.
         return self.log(np.sum(self.exp(x), axis=axis, keepdims=keepdims))
