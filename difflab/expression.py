@@ -46,8 +46,6 @@ def _compile(expr, index):
     """A closure tree evaluating ``expr`` with namespace ops; built once, called per point."""
     import sympy
 
-    from .namespaces import namespace
-
     if expr in index:
         i = index[expr]
         return lambda x: x[i]

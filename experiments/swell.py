@@ -24,7 +24,6 @@ from __future__ import annotations
 import dataclasses
 import signal
 import threading
-import time
 from typing import Callable, Optional, Sequence
 
 import numpy as np

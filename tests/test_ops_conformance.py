@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 
 import difflab
-from difflab.namespaces import MPMATH, NUMPY
 from difflab.ops import OPS
 from difflab.registry import exact_methods
 

@@ -87,35 +87,13 @@ def linreg(data: str = "brazing", standardize: bool = True) -> Problem:
               "L": float(eig[-1]), "mu": float(eig[0]), "standardize": standardize})
 
 
-def rosenbrock_fn(x):
-    xp = namespace(x)
-    return xp.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
-
-
-def _rosen_grad(x):
-    g = np.zeros_like(x)
-    d = x[1:] - x[:-1] ** 2
-    g[:-1] = -400.0 * x[:-1] * d - 2.0 * (1.0 - x[:-1])
-    g[1:] += 200.0 * d
-    return g
-
-
-def _rosen_hess(x):
-    n = len(x)
-    H = np.zeros((n, n))
-    i = np.arange(n - 1)
-    H[i, i] = 1200.0 * x[:-1] ** 2 - 400.0 * x[1:] + 2.0
-    H[i + 1, i + 1] += 200.0
-    H[i, i + 1] = H[i + 1, i] = -400.0 * x[:-1]
-    return H
-
-
 def rosenbrock(dim: int = 2) -> Problem:
     """SciPy's ``rosen`` from the classic start (-1.2, 1, 1, ...)."""
+    from .. import functions
+
     x0 = np.ones(dim)
     x0[0] = -1.2
-    f = Function(rosenbrock_fn, name="rosenbrock", gradient=_rosen_grad, hessian=_rosen_hess,
-                 dim=dim, x0=x0, description="sum 100 (x[i+1] - x[i]^2)^2 + (1 - x[i])^2")
+    f = functions.get("rosenbrock", dim=dim)
     return Problem(name="rosenbrock", f=f, x0=x0, solution=np.ones(dim), learning_rate=1e-3,
                    description=f"Rosenbrock's valley, n = {dim}")
 
