@@ -58,20 +58,12 @@ def test_shuffled_minibatches_give_the_same_trajectory(method):
     """Batches change at every step: a method that kept the first batch's data in its
     preparation (a trace, a compiled graph) would drift from backprop here."""
     require(method)
-    # sympy cannot decide the clip inside the cross-entropy (a value-dependent branch): mse.
     runs = []
     for name in ("manual", method):
-        model = xor_model(name, loss="mse")
+        model = xor_model(name)
         model.fit(*load_xor(), epochs=3, batch_size=2, verbose=0)
         runs.append(flat(model))
     np.testing.assert_allclose(runs[1], runs[0], rtol=0, atol=1e-12)
-
-
-def test_sympy_refuses_the_clipped_cross_entropy_with_the_reason():
-    require("sympy")
-    model = xor_model("sympy")
-    with pytest.raises(difflab.NotSupported, match="sympy"):
-        model.fit(*load_xor(), epochs=1, verbose=0)
 
 
 def test_sympy_warns_that_big_networks_are_not_for_it():
