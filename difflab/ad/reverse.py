@@ -31,6 +31,12 @@ class Node(Traced):
 class Tape(list):
     """The recorded operations, in execution order. ``len(tape)`` counts them."""
 
+    def close(self) -> None:
+        """Drop the nodes: nodes point at their tape, so this breaks the reference cycle and
+        frees the recorded arrays at once instead of at the next garbage collection."""
+        self.clear()
+        self.inputs = None
+
     def backward(self, output: Node, seed, release: bool = False) -> None:
         """Send ``seed`` (the cotangent of ``output``) to every node, in reverse order.
 
@@ -181,13 +187,16 @@ def vjp(f, x):
     leaf = tape.inputs
     value = out.value if _is_recorded(out, tape) else out
 
-    def pullback(u, release=False):
+    def pullback(u, last=False):
+        """``u^T J``; with ``last=True`` the sweep frees the tape as it goes (no more calls)."""
         if not _is_recorded(out, tape):
             return np.zeros(shape_of(x))
         seed = u if shape_of(u) == shape_of(value) else namespace(u).reshape(u, shape_of(value))
         leaf.grad = None
-        tape.backward(out, seed, release)
+        tape.backward(out, seed, release=last)
         grad = leaf.grad
+        if last:
+            tape.close()
         return grad if grad is not None else np.zeros(shape_of(x))
 
     return value, pullback
@@ -199,7 +208,7 @@ def value_and_gradient(f, x):
     if len(shape_of(value)) and int(np.prod(shape_of(value))) != 1:
         raise InputError(f"gradient needs a scalar-valued function; this one returns shape "
                          f"{shape_of(value)} (use jacobian)")
-    return value, pullback(np.ones(shape_of(value), dtype=_dtype(value)), release=True)
+    return value, pullback(np.ones(shape_of(value), dtype=_dtype(value)), last=True)
 
 
 def gradient(f, x):
@@ -211,7 +220,7 @@ def jacobian(f, x):
     value, pullback = vjp(f, x)
     m = int(np.prod(shape_of(value)))
     eye = np.eye(m, dtype=_dtype(value)).reshape((m,) + shape_of(value))
-    rows = [pullback(e) for e in eye]
+    rows = [pullback(e, last=i == m - 1) for i, e in enumerate(eye)]
     return namespace(*rows).stack(rows, axis=0) if rows else np.zeros((0, shape_of(x)[0]))
 
 
