@@ -1,0 +1,117 @@
+"""What the four framework methods share: lazy import, distribution lookup, compute dtype.
+
+Nothing here imports a framework. The methods import theirs inside ``_build`` through
+:func:`import_framework`, so ``import difflab``, ``difflab list`` and ``available()`` stay
+light; the namespaces read the compute dtype from :func:`compute_dtype` so that
+``xp.asarray(data)`` brings float data in at the precision the method computes in.
+"""
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import importlib
+import importlib.metadata
+import importlib.util
+
+import numpy as np
+
+from ..differentiator import Differentiator
+from ..errors import NotSupported
+
+_COMPUTE_DTYPE: contextvars.ContextVar = contextvars.ContextVar("difflab_compute_dtype", default=None)
+
+
+def compute_dtype():
+    """The float dtype of the difflab computation now running (``np.float64``/``np.float32``),
+    or None outside one (then ``xp.asarray`` keeps the data's own dtype)."""
+    return _COMPUTE_DTYPE.get()
+
+
+@contextlib.contextmanager
+def computing_in(dtype):
+    """Within the block, namespaces bring float data in as ``dtype``."""
+    token = _COMPUTE_DTYPE.set(np.dtype(dtype))
+    try:
+        yield
+    finally:
+        _COMPUTE_DTYPE.reset(token)
+
+
+def float_dtype_for(data, default=None):
+    """The dtype ``asarray`` should give ``data``: the compute dtype for floats, else None."""
+    kind = np.asarray(data).dtype.kind if not hasattr(data, "dtype") else np.dtype(data.dtype).kind
+    if kind == "f":
+        return compute_dtype() or default
+    return None
+
+
+def installed_distribution(candidates) -> str | None:
+    """The first of ``candidates`` (distribution names) that is installed, from metadata only."""
+    for name in candidates:
+        try:
+            importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+        return name
+    return None
+
+
+def import_framework(module: str, method: str, kind: str = "derivatives"):
+    """Import ``module`` or raise NotSupported saying why (not installed, import error)."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise NotSupported(kind, method, f"importing {module} failed: {exc}") from None
+
+
+class FrameworkMethod(Differentiator):
+    """Base of the framework methods: metadata-only availability, one ``_build`` per kind.
+
+    Subclasses set ``modules`` (the top-level modules that must be importable) and
+    ``distributions`` (candidate distribution names, first installed wins) and implement
+    ``_make_<kind>(function, x)`` for each native kind.
+    """
+
+    family = "automatic"
+    native = frozenset({"gradient", "value_and_gradient", "jacobian", "hessian", "jvp", "vjp"})
+    modules: tuple = ()
+    distributions: tuple = ()
+
+    @classmethod
+    def availability(cls) -> tuple[bool, str]:
+        if installed_distribution(cls.distributions) is None:
+            first, *others = cls.distributions
+            return False, f"{first} is not installed" + (f" (nor {', '.join(others)})" if others else "")
+        for module in cls.modules:
+            try:
+                found = importlib.util.find_spec(module) is not None
+            except (ImportError, ValueError):
+                found = False
+            if not found:
+                return False, f"{module} is installed as a distribution but cannot be found on sys.path"
+        return True, ""
+
+    @classmethod
+    def version(cls) -> str | None:
+        name = installed_distribution(cls.distributions)
+        return importlib.metadata.version(name) if name else None
+
+    def _build(self, kind, function, x):
+        ok, reason = self.availability()
+        if not ok:
+            raise NotSupported(kind, self.name, reason)
+        maker = getattr(self, f"_make_{kind}", None)
+        if maker is None:
+            raise NotSupported(kind, self.name)
+        evaluate = maker(function, x)
+        # Warm-up: tracing, graph building and compilation land in Derivative.setup_seconds.
+        probe = [x] if kind not in ("jvp", "vjp") else [x, self._probe_vector(kind, function, x)]
+        evaluate(*probe)
+        return evaluate
+
+    def _probe_vector(self, kind, function, x):
+        if kind == "jvp":
+            return np.ones_like(x)
+        with computing_in(self.dtype):
+            m = int(np.size(np.asarray(function(x))))
+        return np.ones(m, dtype=self.dtype) if m != 1 else np.ones((), dtype=self.dtype)

@@ -1,0 +1,120 @@
+"""``jax``: ``jax.grad`` and friends behind the common interface, in 64-bit.
+
+``grad``, ``value_and_grad``, ``jacrev`` (or ``jacfwd``), ``hessian`` (``jacfwd`` over
+``jacrev``), ``jvp`` and ``vjp``. The function computes through
+:mod:`difflab.namespaces.jax_ns`.
+
+64-bit without touching the user's settings: tracing and every call run inside JAX's
+thread-local ``enable_x64`` context manager (``jax.enable_x64`` in current JAX,
+``jax.experimental.enable_x64`` in older releases), so ``jax.config.jax_enable_x64`` keeps
+whatever value the user gave it. Only a JAX with neither falls back to flipping the global
+flag, and says so in ``describe()``. float32 runs with 64-bit types disabled, as JAX's default.
+
+With ``jit=True`` each derivative is ``jax.jit``-compiled in ``_build`` (one warm-up call),
+so compile time lands in ``setup_seconds``; without it JAX dispatches op by op.
+"""
+from __future__ import annotations
+
+import contextlib
+
+import numpy as np
+
+from ..errors import InputError, NotSupported
+from ._framework import FrameworkMethod, computing_in, import_framework
+
+
+class Jax(FrameworkMethod):
+    """JAX on CPU, float64 through a local ``enable_x64`` context.
+
+    Options
+    -------
+    jit : bool
+        ``jax.jit`` each derivative (compiled once per input shape, during setup).
+    jacobian : {"reverse", "forward"}
+        ``jax.jacrev`` or ``jax.jacfwd``.
+    """
+
+    name = "jax"
+    library = "jax"
+    distributions = ("jax",)
+    modules = ("jax", "jaxlib")
+    options = {"jit": False, "jacobian": "reverse"}
+
+    def __init__(self, dtype="float64", **options):
+        super().__init__(dtype=dtype, **options)
+        if self.options["jacobian"] not in ("reverse", "forward"):
+            raise InputError(f"jax: jacobian must be 'reverse' or 'forward', not {self.options['jacobian']!r}")
+        self.x64_mode = None
+
+    def _jax(self):
+        return import_framework("jax", self.name)
+
+    def _x64(self):
+        """A context manager giving 64-bit types (or not, for float32) to this thread only."""
+        jax = self._jax()
+        want = self.dtype == np.float64
+        manager = getattr(jax, "enable_x64", None)  # a config State usable as a context manager
+        if manager is not None and callable(manager):
+            self.x64_mode = "jax.enable_x64 context manager (thread-local)"
+            return manager(want)
+        try:
+            from jax.experimental import disable_x64, enable_x64
+        except ImportError:  # no local switch: the global flag is the only way left
+            self.x64_mode = "jax.config.update('jax_enable_x64', True) (global: this JAX has no local switch)"
+            jax.config.update("jax_enable_x64", True)
+            return contextlib.nullcontext()
+        self.x64_mode = "jax.experimental.enable_x64 context manager (thread-local)"
+        return enable_x64() if want else disable_x64()
+
+    def _call(self, op):
+        """Evaluate ``op`` on the NumPy inputs inside the x64 context (jit-compiled if asked)."""
+        jax = self._jax()
+        dtype = self.dtype
+        if self.options["jit"]:
+            op = jax.jit(op)
+
+        def evaluate(*args):
+            with self._x64(), computing_in(dtype):
+                try:
+                    out = op(*args)
+                except jax.errors.ConcretizationTypeError as exc:
+                    if not self.options["jit"]:
+                        raise
+                    raise NotSupported("Python control flow on traced values", "jax (jit=True)",
+                                       f"jax.jit traces without values; use jit=False or lax.cond/"
+                                       f"while_loop ({type(exc).__name__})") from None
+                if isinstance(out, tuple):
+                    return tuple(np.array(o, copy=True) for o in out)
+                return np.array(out, copy=True)
+        return evaluate
+
+    def _make_gradient(self, function, x):
+        return self._call(self._jax().grad(function.fn))
+
+    def _make_value_and_gradient(self, function, x):
+        return self._call(self._jax().value_and_grad(function.fn))
+
+    def _make_jacobian(self, function, x):
+        jax = self._jax()
+        jac = jax.jacrev if self.options["jacobian"] == "reverse" else jax.jacfwd
+        return self._call(jac(function.fn))
+
+    def _make_hessian(self, function, x):
+        return self._call(self._jax().hessian(function.fn))
+
+    def _make_jvp(self, function, x):
+        jax = self._jax()
+        return self._call(lambda x, v: jax.jvp(function.fn, (x,), (v,))[1])
+
+    def _make_vjp(self, function, x):
+        jax = self._jax()
+
+        def vjp(x, u):
+            value, pullback = jax.vjp(function.fn, x)
+            return pullback(u.reshape(value.shape).astype(value.dtype))[0]
+        return self._call(vjp)
+
+    def describe(self) -> dict:
+        out = super().describe()
+        out["x64"] = self.x64_mode or "jax.enable_x64 context, chosen when first used"
+        return out

@@ -1,0 +1,185 @@
+"""``tensorflow``: ``tf.GradientTape`` and ``tf.autodiff.ForwardAccumulator`` behind the interface.
+
+- gradient, value_and_gradient, vjp: one ``GradientTape`` (``output_gradients`` for the VJP);
+- jacobian: ``tape.jacobian`` (vectorised with ``pfor``; with ``pfor=False`` a *persistent*
+  tape runs one backward pass per output in a ``while_loop``);
+- hessian: nested tapes, ``outer.jacobian(inner.gradient(y, x), x)``;
+- jvp: ``tf.autodiff.ForwardAccumulator`` (true forward mode).
+
+The function computes through :mod:`difflab.namespaces.tensorflow_ns`; while it runs, ``@``
+on tensors follows NumPy (vectors included), see :func:`_numpy_matmul_operator`. With ``jit=True``
+each derivative is a ``tf.function`` with a fixed input signature, traced into a graph in
+``_build`` (so the time lands in ``setup_seconds``); ``jit="xla"`` also compiles with XLA.
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+
+import numpy as np
+
+from ..errors import InputError
+from ._framework import FrameworkMethod, computing_in, import_framework, installed_distribution
+
+#: Distributions that install the ``tensorflow`` module, in the order difflab looks for them.
+TENSORFLOW_DISTRIBUTIONS = ("tensorflow", "tensorflow-cpu", "tensorflow-macos", "tensorflow-intel",
+                            "tf-nightly", "tf-nightly-cpu")
+
+
+class TensorFlow(FrameworkMethod):
+    """TensorFlow 2 (eager by default), tensors of the method's dtype.
+
+    Options
+    -------
+    jit : {False, True, "xla"}
+        Wrap each derivative in ``tf.function`` (graph mode), optionally XLA-compiled.
+    pfor : bool
+        Vectorise ``tape.jacobian`` (default) or loop over outputs with a persistent tape.
+    """
+
+    name = "tensorflow"
+    library = installed_distribution(TENSORFLOW_DISTRIBUTIONS) or "tensorflow"
+    distributions = TENSORFLOW_DISTRIBUTIONS
+    modules = ("tensorflow",)
+    options = {"jit": False, "pfor": True}
+
+    def __init__(self, dtype="float64", **options):
+        super().__init__(dtype=dtype, **options)
+        if self.options["jit"] not in (False, True, "xla"):
+            raise InputError(f"tensorflow: jit must be False, True or 'xla', not {self.options['jit']!r}")
+
+    def _tf(self):
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ banner quiet
+        tf = import_framework("tensorflow", self.name)
+        logger = tf.get_logger()
+        if not any(isinstance(f, _QuietAutographOnImportlib) for f in logger.filters):
+            logger.addFilter(_QuietAutographOnImportlib())
+        return tf
+
+    def _call(self, op, x, n_vectors=0, vector_shape=None):
+        """Evaluate ``op`` on tensors made from the NumPy inputs (graph-compiled if ``jit``)."""
+        tf = self._tf()
+        dtype = self.dtype
+        tf_dtype = tf.as_dtype(dtype)
+        if self.options["jit"]:
+            signature = [tf.TensorSpec(x.shape, tf_dtype)]
+            signature += [tf.TensorSpec(vector_shape, tf_dtype)] * n_vectors
+            op = tf.function(op, input_signature=signature, jit_compile=self.options["jit"] == "xla",
+                             reduce_retracing=True)
+
+        def evaluate(x, *vectors):
+            if vector_shape is not None:
+                vectors = [np.reshape(v, vector_shape) for v in vectors]
+            with computing_in(dtype), _numpy_matmul_operator():
+                out = op(*(tf.constant(a, dtype=tf_dtype) for a in (x, *vectors)))
+            if isinstance(out, tuple):
+                return tuple(np.array(o.numpy(), copy=True) for o in out)
+            return np.array(out.numpy(), copy=True)
+        return evaluate
+
+    @staticmethod
+    def _gradient(tf, function, x):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = function.fn(x)
+        return y, tape.gradient(y, x, unconnected_gradients=tf.UnconnectedGradients.ZERO)
+
+    def _make_gradient(self, function, x):
+        tf = self._tf()
+        return self._call(lambda x: self._gradient(tf, function, x)[1], x)
+
+    def _make_value_and_gradient(self, function, x):
+        tf = self._tf()
+        return self._call(lambda x: self._gradient(tf, function, x), x)
+
+    def _make_jacobian(self, function, x):
+        tf = self._tf()
+        pfor = self.options["pfor"]
+
+        def jacobian(x):
+            with tf.GradientTape(persistent=not pfor) as tape:
+                tape.watch(x)
+                y = function.fn(x)
+            return tape.jacobian(y, x, experimental_use_pfor=pfor,
+                                 unconnected_gradients=tf.UnconnectedGradients.ZERO)
+        return self._call(jacobian, x)
+
+    def _make_hessian(self, function, x):
+        tf = self._tf()
+        pfor = self.options["pfor"]
+
+        def hessian(x):
+            with tf.GradientTape(persistent=not pfor) as outer:
+                outer.watch(x)
+                _, g = self._gradient(tf, function, x)
+            return outer.jacobian(g, x, experimental_use_pfor=pfor,
+                                  unconnected_gradients=tf.UnconnectedGradients.ZERO)
+        return self._call(hessian, x)
+
+    def _make_jvp(self, function, x):
+        tf = self._tf()
+
+        def jvp(x, v):
+            with tf.autodiff.ForwardAccumulator(primals=x, tangents=v) as acc:
+                y = function.fn(x)
+            return acc.jvp(y, unconnected_gradients=tf.UnconnectedGradients.ZERO)
+        return self._call(jvp, x, 1, x.shape)
+
+    def _make_vjp(self, function, x):
+        tf = self._tf()
+        with computing_in(self.dtype):
+            out_shape = np.shape(np.asarray(function.fn(x)))
+
+        def vjp(x, u):
+            with tf.GradientTape() as tape:
+                tape.watch(x)
+                y = function.fn(x)
+            return tape.gradient(y, x, output_gradients=tf.reshape(u, tf.shape(y)),
+                                 unconnected_gradients=tf.UnconnectedGradients.ZERO)
+        # u arrives as the output's size, flat, or as a 0-d array for scalar outputs.
+        size = int(np.prod(out_shape))
+        return self._call(vjp, x, 1, (size,) if out_shape else ())
+
+
+@contextlib.contextmanager
+def _numpy_matmul_operator():
+    """NumPy's ``@`` on tensors while difflab evaluates.
+
+    TensorFlow's ``tensor @ tensor`` is ``tf.linalg.matmul``, which needs rank >= 2 operands,
+    so ``W @ x`` and ``x @ x`` on vectors fail. For the duration of a difflab evaluation
+    ``tf.Tensor.__matmul__``/``__rmatmul__`` are the namespace's ``matmul`` (NumPy semantics,
+    vectors included); the originals are put back afterwards. Every other operator, and
+    TensorFlow's dtype promotion, stay TensorFlow's own.
+    """
+    import tensorflow as tf
+
+    from ..namespaces.tensorflow_ns import NAMESPACE
+
+    cls = tf.Tensor
+    saved = {name: cls.__dict__.get(name) for name in ("__matmul__", "__rmatmul__")}
+    cls.__matmul__ = lambda a, b: NAMESPACE.matmul(a, b)
+    cls.__rmatmul__ = lambda a, b: NAMESPACE.matmul(b, a)
+    try:
+        yield
+    finally:
+        for name, original in saved.items():
+            if original is None:
+                delattr(cls, name)
+            else:
+                setattr(cls, name, original)
+
+
+class _QuietAutographOnImportlib(logging.Filter):
+    """Drop two TensorFlow warnings about its own internals, not about the user's code.
+
+    - AutoGraph cannot convert ``importlib`` internals (frozen, no source), which
+      ``difflab.namespace`` uses to find a namespace module; it runs them as they are, rightly.
+    - Eager ``tape.jacobian`` wraps its ``pfor`` loop in a new ``tf.function`` on every call
+      and then warns about retracing; that cost is TensorFlow's eager Jacobian, documented
+      in docs/frameworks.md (``jit=True`` traces once).
+    """
+
+    def filter(self, record):
+        message = record.getMessage()
+        return "_gcd_import" not in message and "pfor.<locals>" not in message

@@ -1,0 +1,74 @@
+"""JAX as a difflab namespace: ``jax.numpy`` on arrays and tracers.
+
+Imported only when ``difflab.namespace`` meets a JAX array or tracer, so JAX is loaded by
+then. ``jax.numpy`` follows NumPy, so nearly every op is the function of the same name;
+``sigmoid``, ``softmax`` and ``logsumexp`` are ``jax.nn``'s own.
+"""
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ..methods._framework import float_dtype_for
+from ..ops import Namespace
+
+#: difflab op name -> jax.numpy (or jax.nn) function.
+JAX_FUNCTIONS = {
+    "sin": jnp.sin, "cos": jnp.cos, "tan": jnp.tan, "arcsin": jnp.arcsin, "arccos": jnp.arccos,
+    "arctan": jnp.arctan, "sinh": jnp.sinh, "cosh": jnp.cosh, "tanh": jnp.tanh, "exp": jnp.exp,
+    "expm1": jnp.expm1, "log": jnp.log, "log1p": jnp.log1p, "sqrt": jnp.sqrt, "abs": jnp.abs,
+    "square": jnp.square, "maximum": jnp.maximum, "minimum": jnp.minimum, "sum": jnp.sum,
+    "prod": jnp.prod, "mean": jnp.mean, "max": jnp.max, "min": jnp.min, "matmul": jnp.matmul,
+    "dot": jnp.dot, "where": jnp.where, "broadcast_to": jnp.broadcast_to,
+    "sigmoid": jax.nn.sigmoid, "logsumexp": jax.nn.logsumexp, "softmax": jax.nn.softmax,
+    "stop_gradient": jax.lax.stop_gradient,
+}
+
+
+class JaxNamespace(Namespace):
+    """``jax.numpy`` with NumPy's argument conventions."""
+
+    name = "jax"
+
+    def asarray(self, data, dtype=None):
+        if isinstance(data, jax.Array):
+            return data if dtype is None else data.astype(dtype)
+        arr = np.asarray(data)
+        return jnp.asarray(arr, dtype=dtype or float_dtype_for(arr))
+
+    def zeros(self, shape):
+        return jnp.zeros(shape, dtype=float_dtype_for(0.0))
+
+    def ones(self, shape):
+        return jnp.ones(shape, dtype=float_dtype_for(0.0))
+
+    def zeros_like(self, x):
+        return jnp.zeros_like(x)
+
+    def ones_like(self, x):
+        return jnp.ones_like(x)
+
+    def clip(self, x, lo=None, hi=None):
+        return jnp.clip(x, lo, hi)
+
+    def reshape(self, x, shape):
+        return jnp.reshape(x, shape)
+
+    def transpose(self, x, axes=None):
+        return jnp.transpose(x, axes)
+
+    def stack(self, arrays, axis=0):
+        return jnp.stack(list(arrays), axis=axis)
+
+    def concatenate(self, arrays, axis=0):
+        return jnp.concatenate(list(arrays), axis=axis)
+
+    def shape(self, x):
+        return tuple(jnp.shape(x))
+
+
+for _op, _fn in JAX_FUNCTIONS.items():
+    setattr(JaxNamespace, _op, staticmethod(_fn))
+
+NAMESPACE = JaxNamespace()

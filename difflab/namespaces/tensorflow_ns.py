@@ -1,0 +1,163 @@
+"""TensorFlow as a difflab namespace: plain ``tf`` ops on eager or graph tensors.
+
+Imported only when ``difflab.namespace`` meets a TensorFlow tensor, so TensorFlow is loaded
+by then. Plain ops are used rather than ``tf.experimental.numpy``, whose NumPy behaviour is a
+global switch (``experimental_enable_numpy_behavior``) that difflab will not flip for the
+user. Names follow NumPy (``arcsin`` -> ``tf.math.asin``, ``sum`` -> ``tf.reduce_sum``);
+``sigmoid``, ``softmax`` and ``logsumexp`` are TensorFlow's own.
+
+TensorFlow converts NumPy operands to the tensor's dtype, so ``ndarray * tensor`` works;
+``xp.asarray(data)`` is still the documented way to bring data in.
+"""
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+
+from ..methods._framework import float_dtype_for
+from ..ops import Namespace
+
+#: difflab op name -> TensorFlow function of one tensor.
+TF_UNARY = {
+    "sin": tf.math.sin, "cos": tf.math.cos, "tan": tf.math.tan, "arcsin": tf.math.asin,
+    "arccos": tf.math.acos, "arctan": tf.math.atan, "sinh": tf.math.sinh, "cosh": tf.math.cosh,
+    "tanh": tf.math.tanh, "exp": tf.math.exp, "expm1": tf.math.expm1, "log": tf.math.log,
+    "log1p": tf.math.log1p, "sqrt": tf.math.sqrt, "abs": tf.math.abs, "square": tf.math.square,
+    "sigmoid": tf.math.sigmoid,
+}
+
+#: difflab reduction -> TensorFlow reduction (``axis``, ``keepdims`` as in NumPy).
+TF_REDUCTIONS = {
+    "sum": tf.math.reduce_sum, "prod": tf.math.reduce_prod, "mean": tf.math.reduce_mean,
+    "max": tf.math.reduce_max, "min": tf.math.reduce_min, "logsumexp": tf.math.reduce_logsumexp,
+}
+
+
+class TensorFlowNamespace(Namespace):
+    """Plain TensorFlow with NumPy's names and argument conventions."""
+
+    name = "tensorflow"
+
+    # ------------------------------------------------------------------ constants
+    def asarray(self, data, dtype=None):
+        if tf.is_tensor(data):
+            return data if dtype is None else tf.cast(data, tf.as_dtype(np.dtype(dtype)))
+        arr = np.asarray(data)
+        dtype = dtype or float_dtype_for(arr)
+        return tf.constant(arr if dtype is None else arr.astype(dtype))
+
+    def zeros(self, shape):
+        return tf.zeros(_shape(shape), dtype=tf.as_dtype(float_dtype_for(0.0, np.float64)))
+
+    def ones(self, shape):
+        return tf.ones(_shape(shape), dtype=tf.as_dtype(float_dtype_for(0.0, np.float64)))
+
+    def zeros_like(self, x):
+        return tf.zeros_like(self.asarray(x))
+
+    def ones_like(self, x):
+        return tf.ones_like(self.asarray(x))
+
+    def stop_gradient(self, x):
+        return tf.stop_gradient(x)
+
+    def shape(self, x):
+        return tuple(x.shape) if tf.is_tensor(x) else np.shape(x)
+
+    # ------------------------------------------------------------------ elementwise
+    def maximum(self, a, b):
+        return tf.math.maximum(*self._pair(a, b))
+
+    def minimum(self, a, b):
+        return tf.math.minimum(*self._pair(a, b))
+
+    def where(self, cond, a, b):
+        a, b = self._pair(a, b)
+        return tf.where(self.asarray(cond), a, b)
+
+    def clip(self, x, lo=None, hi=None):
+        x = self.asarray(x)
+        if lo is not None:
+            x = tf.math.maximum(x, self._like(lo, x))
+        if hi is not None:
+            x = tf.math.minimum(x, self._like(hi, x))
+        return x
+
+    def softmax(self, x, axis=-1):
+        return tf.nn.softmax(self.asarray(x), axis=axis)
+
+    # ------------------------------------------------------------------ structure
+    def matmul(self, a, b):
+        a, b = self._pair(a, b)
+        if a.shape.rank >= 2 and b.shape.rank >= 2:
+            return tf.linalg.matmul(a, b)
+        if a.shape.rank == 0 or b.shape.rank == 0:
+            raise ValueError("matmul: input operand does not have enough dimensions")
+        # NumPy semantics for vectors: contract the last axis of a with the first-or-second-last of b.
+        return tf.tensordot(a, b, axes=[[a.shape.rank - 1], [max(b.shape.rank - 2, 0)]])
+
+    def dot(self, a, b):
+        a, b = self._pair(a, b)
+        if a.shape.rank == 0 or b.shape.rank == 0:
+            return a * b
+        return tf.tensordot(a, b, axes=[[a.shape.rank - 1], [max(b.shape.rank - 2, 0)]])
+
+    def reshape(self, x, shape):
+        return tf.reshape(self.asarray(x), _shape(shape))
+
+    def transpose(self, x, axes=None):
+        return tf.transpose(self.asarray(x), perm=None if axes is None else list(axes))
+
+    def stack(self, arrays, axis=0):
+        return tf.stack(self._all(arrays), axis=axis)
+
+    def concatenate(self, arrays, axis=0):
+        return tf.concat(self._all(arrays), axis=axis)
+
+    def broadcast_to(self, x, shape):
+        return tf.broadcast_to(self.asarray(x), _shape(shape))
+
+    # ------------------------------------------------------------------ helpers
+    def _like(self, value, ref):
+        if tf.is_tensor(value):
+            return value
+        if tf.is_tensor(ref) and ref.dtype.is_floating and np.asarray(value).dtype.kind in "fiub":
+            return tf.constant(np.asarray(value), dtype=ref.dtype)
+        return self.asarray(value)
+
+    def _pair(self, a, b):
+        if tf.is_tensor(a):
+            return a, self._like(b, a)
+        b = self.asarray(b)
+        return self._like(a, b), b
+
+    def _all(self, arrays):
+        arrays = list(arrays)
+        ref = next((a for a in arrays if tf.is_tensor(a)), None)
+        return [self._like(a, ref) for a in arrays]
+
+
+def _shape(shape):
+    return [shape] if isinstance(shape, int) else [int(s) for s in shape]
+
+
+def _unary(fn):
+    def method(self, x):
+        return fn(self.asarray(x))
+    method.__name__ = fn.__name__
+    return method
+
+
+def _reduction(fn):
+    def method(self, x, axis=None, keepdims=False):
+        return fn(self.asarray(x), axis=axis, keepdims=keepdims)
+    method.__name__ = fn.__name__
+    return method
+
+
+for _op, _fn in TF_UNARY.items():
+    setattr(TensorFlowNamespace, _op, _unary(_fn))
+for _op, _fn in TF_REDUCTIONS.items():
+    setattr(TensorFlowNamespace, _op, _reduction(_fn))
+
+NAMESPACE = TensorFlowNamespace()

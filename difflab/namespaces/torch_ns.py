@@ -1,0 +1,191 @@
+"""PyTorch as a difflab namespace: ``torch`` functions on tensors (plain or ``torch.func``-wrapped).
+
+Imported only when ``difflab.namespace`` meets a tensor, so torch is loaded by then. NumPy
+spellings are translated (``arcsin`` -> ``torch.asin``, ``axis`` -> ``dim``, ``keepdims`` ->
+``keepdim``). ``sigmoid``, ``softmax`` and ``logsumexp`` are torch's own.
+
+PyTorch does not take NumPy arrays as operands of a differentiated tensor (``ndarray *
+tensor`` raises): bring closed-over data in with ``xp.asarray(data)``.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from ..methods._framework import float_dtype_for
+from ..ops import Namespace
+
+#: difflab op name -> torch function of one tensor.
+TORCH_UNARY = {
+    "sin": torch.sin, "cos": torch.cos, "tan": torch.tan, "arcsin": torch.asin,
+    "arccos": torch.acos, "arctan": torch.atan, "sinh": torch.sinh, "cosh": torch.cosh,
+    "tanh": torch.tanh, "exp": torch.exp, "expm1": torch.expm1, "log": torch.log,
+    "log1p": torch.log1p, "sqrt": torch.sqrt, "abs": torch.abs, "square": torch.square,
+    "sigmoid": torch.sigmoid,
+}
+
+_NUMPY_TO_TORCH = {np.dtype(np.float64): torch.float64, np.dtype(np.float32): torch.float32}
+
+
+class TorchNamespace(Namespace):
+    """``torch`` with NumPy's names and argument conventions."""
+
+    name = "torch"
+
+    # ------------------------------------------------------------------ constants
+    def asarray(self, data, dtype=None):
+        if isinstance(data, torch.Tensor):
+            return data if dtype is None else data.to(_torch_dtype(dtype))
+        arr = np.asarray(data)
+        dtype = dtype or float_dtype_for(arr)
+        return torch.as_tensor(arr, dtype=_torch_dtype(dtype) if dtype is not None else None)
+
+    def zeros(self, shape):
+        return torch.zeros(_shape(shape), dtype=_torch_dtype(float_dtype_for(0.0, np.float64)))
+
+    def ones(self, shape):
+        return torch.ones(_shape(shape), dtype=_torch_dtype(float_dtype_for(0.0, np.float64)))
+
+    def zeros_like(self, x):
+        return torch.zeros_like(self.asarray(x))
+
+    def ones_like(self, x):
+        return torch.ones_like(self.asarray(x))
+
+    def stop_gradient(self, x):
+        return x.detach() if isinstance(x, torch.Tensor) else x
+
+    def shape(self, x):
+        return tuple(x.shape) if isinstance(x, torch.Tensor) else np.shape(x)
+
+    # ------------------------------------------------------------------ elementwise
+    def maximum(self, a, b):
+        a, b = self._pair(a, b)
+        return torch.maximum(a, b)
+
+    def minimum(self, a, b):
+        a, b = self._pair(a, b)
+        return torch.minimum(a, b)
+
+    def where(self, cond, a, b):
+        a, b = self._pair(a, b)
+        return torch.where(self.asarray(cond), a, b)
+
+    def clip(self, x, lo=None, hi=None):
+        x = self.asarray(x)
+        lo = lo if lo is None or isinstance(lo, (int, float)) else self._like(lo, x)
+        hi = hi if hi is None or isinstance(hi, (int, float)) else self._like(hi, x)
+        return torch.clamp(x, lo, hi)
+
+    # ------------------------------------------------------------------ reductions
+    def sum(self, x, axis=None, keepdims=False):
+        return self._reduce(torch.sum, x, axis, keepdims)
+
+    def mean(self, x, axis=None, keepdims=False):
+        return self._reduce(torch.mean, x, axis, keepdims)
+
+    def max(self, x, axis=None, keepdims=False):
+        return self._reduce(torch.amax, x, axis, keepdims)
+
+    def min(self, x, axis=None, keepdims=False):
+        return self._reduce(torch.amin, x, axis, keepdims)
+
+    def logsumexp(self, x, axis=None, keepdims=False):
+        return self._reduce(torch.logsumexp, x, axis, keepdims)
+
+    def prod(self, x, axis=None, keepdims=False):
+        x = self.asarray(x)
+        if axis is None:
+            out = torch.prod(x.reshape(-1))
+            return out.reshape((1,) * x.ndim) if keepdims else out
+        for a in sorted((a % x.ndim for a in _axes(axis)), reverse=True):
+            x = torch.prod(x, dim=a, keepdim=keepdims)
+        return x
+
+    def softmax(self, x, axis=-1):
+        return torch.softmax(self.asarray(x), dim=axis)
+
+    # ------------------------------------------------------------------ structure
+    def matmul(self, a, b):
+        a, b = self._pair(a, b)
+        return torch.matmul(a, b)
+
+    def dot(self, a, b):
+        a, b = self._pair(a, b)
+        if a.ndim == 0 or b.ndim == 0:
+            return a * b
+        if b.ndim <= 2:
+            return torch.matmul(a, b)
+        return torch.tensordot(a, b, dims=([a.ndim - 1], [b.ndim - 2]))
+
+    def reshape(self, x, shape):
+        return torch.reshape(self.asarray(x), _shape(shape))
+
+    def transpose(self, x, axes=None):
+        x = self.asarray(x)
+        return x.permute(*(reversed(range(x.ndim)) if axes is None else axes))
+
+    def stack(self, arrays, axis=0):
+        return torch.stack(self._all(arrays), dim=axis)
+
+    def concatenate(self, arrays, axis=0):
+        return torch.cat(self._all(arrays), dim=axis)
+
+    def broadcast_to(self, x, shape):
+        return torch.broadcast_to(self.asarray(x), _shape(shape))
+
+    # ------------------------------------------------------------------ helpers
+    def _reduce(self, fn, x, axis, keepdims):
+        x = self.asarray(x)
+        if axis is None:
+            out = fn(x.reshape(-1), dim=0)
+            return out.reshape((1,) * x.ndim) if keepdims else out
+        return fn(x, dim=_axes(axis), keepdim=keepdims)
+
+    def _like(self, value, ref):
+        """``value`` as a tensor, floats in ``ref``'s dtype when ``ref`` is a float tensor."""
+        if isinstance(value, torch.Tensor):
+            return value
+        if isinstance(ref, torch.Tensor) and ref.is_floating_point() and np.asarray(value).dtype.kind in "fiub":
+            return torch.as_tensor(np.asarray(value), dtype=ref.dtype)
+        return self.asarray(value)
+
+    def _pair(self, a, b):
+        if isinstance(a, torch.Tensor):
+            return a, self._like(b, a)
+        b = self.asarray(b)
+        return self._like(a, b), b
+
+    def _all(self, arrays):
+        arrays = list(arrays)
+        ref = next((a for a in arrays if isinstance(a, torch.Tensor)), None)
+        return [self._like(a, ref) for a in arrays]
+
+
+def _torch_dtype(dtype):
+    if dtype is None:
+        return None
+    if isinstance(dtype, torch.dtype):
+        return dtype
+    return _NUMPY_TO_TORCH.get(np.dtype(dtype)) or torch.from_numpy(np.zeros(0, dtype=dtype)).dtype
+
+
+def _axes(axis):
+    return (axis,) if isinstance(axis, int) else tuple(axis)
+
+
+def _shape(shape):
+    return (shape,) if isinstance(shape, int) else tuple(int(s) for s in shape)
+
+
+def _unary(fn):
+    def method(self, x):
+        return fn(self.asarray(x))
+    method.__name__ = fn.__name__
+    return method
+
+
+for _op, _fn in TORCH_UNARY.items():
+    setattr(TorchNamespace, _op, _unary(_fn))
+
+NAMESPACE = TorchNamespace()
