@@ -275,6 +275,9 @@ class Derivative:
 
     def _check_x(self, x):
         dtype = self.differentiator.dtype
+        if _is_complex(x):
+            raise InputError("x must be real: write a function of complex z on Re z and Im z "
+                             "as separate real inputs (docs/frameworks.md, Complex inputs)")
         try:
             arr = np.asarray(x, dtype=dtype)
         except (TypeError, ValueError) as exc:
@@ -299,6 +302,13 @@ class Derivative:
         if self.kind == "jvp":
             return _as_float64(result, None, self).reshape(-1)
         return _as_float64(result, shape, self)
+
+
+def _is_complex(x):
+    try:
+        return np.iscomplexobj(x)
+    except (TypeError, ValueError):
+        return False
 
 
 def _as_float64(value, shape, derivative):

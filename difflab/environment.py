@@ -41,6 +41,9 @@ def method_info(name: str) -> MethodInfo:
     except Exception as exc:  # a broken or missing plug-in module is a row, not a crash
         return MethodInfo(name, None, False, f"cannot load: {one_line(exc)}", None, None)
     available, reason = cls.availability()
+    if cls.library is None:  # difflab's own: the version is difflab's
+        from . import __version__
+        return MethodInfo(name, cls.family, bool(available), reason, "difflab", __version__)
     return MethodInfo(name, cls.family, bool(available), reason, cls.library, cls.version())
 
 

@@ -16,19 +16,19 @@ ENTRY_POINT_GROUP = "difflab.differentiators"
 
 #: Registry name -> "module:Class", in the order reports list methods.
 BUILTIN_METHODS = {
-    "manual": "difflab.methods.manual:Manual",
-    "fd-forward": "difflab.methods.finite_differences:ForwardDifference",
-    "fd-central": "difflab.methods.finite_differences:CentralDifference",
-    "fd-five-point": "difflab.methods.finite_differences:FivePointDifference",
-    "fd-complex": "difflab.methods.finite_differences:ComplexStep",
-    "fd-richardson": "difflab.methods.finite_differences:Richardson",
-    "sympy": "difflab.methods.symbolic:Sympy",
-    "forward": "difflab.methods.own_ad:Forward",
-    "reverse": "difflab.methods.own_ad:Reverse",
-    "autograd": "difflab.methods.autograd_backend:Autograd",
-    "tensorflow": "difflab.methods.tensorflow_backend:TensorFlow",
-    "torch": "difflab.methods.torch_backend:Torch",
-    "jax": "difflab.methods.jax_backend:Jax",
+    "manual": "difflab.backends.manual:Manual",
+    "fd-forward": "difflab.backends.finite_differences:ForwardDifference",
+    "fd-central": "difflab.backends.finite_differences:CentralDifference",
+    "fd-five-point": "difflab.backends.finite_differences:FivePointDifference",
+    "fd-complex": "difflab.backends.finite_differences:ComplexStep",
+    "fd-richardson": "difflab.backends.finite_differences:Richardson",
+    "sympy": "difflab.backends.symbolic:Sympy",
+    "forward": "difflab.backends.own_ad:Forward",
+    "reverse": "difflab.backends.own_ad:Reverse",
+    "autograd": "difflab.backends.autograd_backend:Autograd",
+    "tensorflow": "difflab.backends.tensorflow_backend:TensorFlow",
+    "torch": "difflab.backends.torch_backend:Torch",
+    "jax": "difflab.backends.jax_backend:Jax",
 }
 
 _extra: dict[str, str] = {}

@@ -104,7 +104,7 @@ def methods_table(infos: Sequence[MethodInfo]) -> Table:
         status = Text("yes", style="ok") if info.available else Text(f"no: {info.reason}",
                                                                      style="unsupported")
         table.add_row(info.name, info.family or "?", status,
-                      info.library or ("difflab" if info.family else "?"),
+                      info.library or "?",
                       info.version or "")
     return table
 

@@ -17,7 +17,7 @@ import pytest
 from scipy.optimize import rosen, rosen_der, rosen_hess
 
 import difflab
-from difflab.methods._framework import FrameworkMethod, installed_distribution
+from difflab.backends._framework import FrameworkMethod, installed_distribution
 from difflab.ops import Namespace
 
 #: registry name -> top-level module it needs.
@@ -397,7 +397,7 @@ def test_describe_and_options(framework):
 
 
 def test_tensorflow_distribution_found_from_metadata():
-    from difflab.methods.tensorflow_backend import TENSORFLOW_DISTRIBUTIONS, TensorFlow
+    from difflab.backends.tensorflow_backend import TENSORFLOW_DISTRIBUTIONS, TensorFlow
 
     installed = installed_distribution(TENSORFLOW_DISTRIBUTIONS)
     if installed is None:

@@ -61,7 +61,7 @@ def test_entry_point_group_is_read(monkeypatch):
     from difflab import registry
 
     class EP:
-        name, value = "from-entry-point", "difflab.methods.own_ad:Reverse"
+        name, value = "from-entry-point", "difflab.backends.own_ad:Reverse"
 
     monkeypatch.setattr(registry.importlib.metadata, "entry_points",
                         lambda group: [EP] if group == registry.ENTRY_POINT_GROUP else [])
@@ -87,6 +87,9 @@ def test_outputs_are_float64_numpy_and_inputs_are_checked():
         d.gradient(cubic)([1.0, np.nan])
     with pytest.raises(difflab.InputError, match="1-D"):
         d.gradient(cubic)(np.ones((2, 2)))
+    for z in (np.array([1.0 + 2.0j, 3.0]), [1.0, 2j]):
+        with pytest.raises(difflab.InputError, match="must be real"):
+            d.gradient(cubic)(z)
     with pytest.raises(difflab.InputError, match="scalar-valued"):
         difflab.get("reverse").gradient(lambda x: x * 2.0)(np.ones(3))
 

@@ -8,7 +8,7 @@
   Hessians as the stencil applied twice), counting evaluations.
 
 The methods ``fd-forward``, ``fd-central``, ``fd-five-point``, ``fd-complex`` and
-``fd-richardson`` (:mod:`difflab.methods.finite_differences`) are thin adapters over these.
+``fd-richardson`` (:mod:`difflab.backends.finite_differences`) are thin adapters over these.
 """
 from .core import FDEstimate
 from .stencils import CENTRAL, FIVE_POINT, FORWARD, STENCILS, Stencil
