@@ -21,6 +21,16 @@ console = make_console()
 error_console = make_console(stderr=True)
 
 
+def print_table(table) -> None:
+    """Print a rich renderable: on a terminal at its width; piped (a file, a test), at the
+    table's natural width, so that no column is squeezed or dropped."""
+    if console.is_terminal:
+        console.print(table)
+        return
+    natural = make_console(width=10_000).measure(table).maximum
+    make_console(width=max(console.width, natural)).print(table)
+
+
 def digits_style(digits: float | None) -> str:
     """Colour for a count of correct digits: green >= 12, yellow >= 6, red below."""
     if digits is None:

@@ -26,7 +26,7 @@ def compile_expression(text: str):
     try:
         expr = parse_expr(text, transformations=transformations, evaluate=True)
     except Exception as exc:  # SymPy raises many kinds here
-        raise InputError(f"cannot parse expression {text!r}: {type(exc).__name__}: {exc}") from None
+        raise InputError(f"cannot parse expression {text!r}: {_parse_problem(text, exc)}") from None
     if not isinstance(expr, sympy.Expr):
         raise InputError(f"{text!r} is not an expression")
     symbols = sorted(expr.free_symbols, key=lambda s: s.name)
@@ -75,3 +75,16 @@ def _call(op, *args):
     from .namespaces import namespace
 
     return getattr(namespace(*args), op)(*args)
+
+
+def _parse_problem(text: str, exc: Exception) -> str:
+    """What is wrong with ``text``, in words: unbalanced brackets first, else SymPy's reason."""
+    depth = 0
+    for ch in text:
+        depth += {"(": 1, ")": -1}.get(ch, 0)
+        if depth < 0:
+            return "a ')' without its '('"
+    if depth > 0:
+        return f"{depth} unclosed '('"
+    reason = str(exc).splitlines()[0] if str(exc) else ""
+    return f"{type(exc).__name__}: {reason}" if reason else type(exc).__name__

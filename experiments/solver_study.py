@@ -142,6 +142,17 @@ def fmt(x, spec=".2e"):
     return "" if x is None else format(x, spec)
 
 
+def _finish(fig, ax, path, which="major"):
+    """Grid, legend, tight layout; save at 120 dpi and free the figure."""
+    import matplotlib.pyplot as plt
+
+    ax.grid(True, which=which, alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
 def plots(img: Path, tables, scaling, worked_runs, root_runs, modes):
     import matplotlib
 
@@ -160,43 +171,27 @@ def plots(img: Path, tables, scaling, worked_runs, root_runs, modes):
                     label=f"{label} inputs, cond(Hessian) = {s['problem'].info['cond_hessian']:.3g}")
     ax.set(xlabel="iteration", ylabel="relative distance to lstsq", xscale="symlog",
            title="Plain gradient descent, step 1/(2L): scaling decides everything")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(img / "solvers_gd_scaling.png", dpi=120)
-    plt.close(fig)
+    _finish(fig, ax, img / "solvers_gd_scaling.png", which="both")
 
     fig, ax = plt.subplots(figsize=(7, 4.2))
     for label, res in worked_runs.items():
         ax.plot(res.history["x"][:, 0], marker=".", label=label)
     ax.axhline(-1.0, color="k", lw=0.6)
     ax.set(xlabel="epoch", ylabel="w", title="The seeds' loss (w + 1)^2 from w0 = 5")
-    ax.grid(True, alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(img / "solvers_worked.png", dpi=120)
-    plt.close(fig)
+    _finish(fig, ax, img / "solvers_worked.png")
 
     fig, ax = plt.subplots(figsize=(7, 4.2))
     for label, (res, root) in root_runs.items():
         ax.semilogy(np.maximum(np.abs(res.history["x"][:, 0] - root), 1e-17), marker=".", label=label)
     ax.set(xlabel="iteration", ylabel="|x - root|", title="newton_root: quadratic at a simple root, linear at a multiple one")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(img / "solvers_newton_root.png", dpi=120)
-    plt.close(fig)
+    _finish(fig, ax, img / "solvers_newton_root.png", which="both")
 
     fig, ax = plt.subplots(figsize=(7, 4.2))
     for label, m in modes.items():
         ax.semilogy(np.maximum(m["distances"], 1e-17), label=label)
     ax.set(xlabel="epoch", ylabel="relative distance to lstsq",
            title="Batch, mini-batch and stochastic descent on standardised brazing")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(img / "solvers_batch_modes.png", dpi=120)
-    plt.close(fig)
+    _finish(fig, ax, img / "solvers_batch_modes.png", which="both")
 
 
 def report(tables, rows, scaling, worked_runs, root_runs, modes) -> str:

@@ -206,3 +206,18 @@ def test_compare_without_function_json_has_one_comparison_per_function(capsys, t
         assert r["value"] == pytest.approx([2.0, 4.0, 6.0], rel=1e-15)
     second = doc["comparisons"][1]["results"][0]["value"]
     assert second == pytest.approx([math.cos(0.5) * 2.0, math.sin(0.5)], rel=1e-15)
+
+
+def test_piped_tables_keep_every_column(capsys):
+    from rich.table import Table
+
+    from difflab.console import print_table
+
+    headers = [f"method-number-{i:02d}" for i in range(20)]  # ~320 columns: wider than any default
+    table = Table()
+    for h in headers:
+        table.add_column(h)
+    table.add_row(*["15.8"] * len(headers))
+    print_table(table)
+    out = capsys.readouterr().out
+    assert all(h in out for h in headers)

@@ -18,7 +18,7 @@ import sys
 from ..differentiator import DTYPES
 from ..environment import one_line
 from ..errors import InputError
-from .compare import DERIVATIVES, _print_table, _progress, parse_methods, parse_point, positive_int
+from .compare import DERIVATIVES, _progress, parse_methods, parse_point, positive_int
 
 SCHEMA = "difflab.check/1"
 #: Components shown below the per-method table.
@@ -171,11 +171,11 @@ def components_table(report, limit: int = WORST_ROWS):
 
 
 def _print(report) -> None:
-    from ..console import console
+    from ..console import console, print_table
 
-    _print_table(methods_table(report))
+    print_table(methods_table(report))
     if report.failures or report.kinks:
-        _print_table(components_table(report))
+        print_table(components_table(report))
     if report.kinks:
         console.print("[unsupported]kink:[/unsupported] the one-sided derivatives differ at "
                       "this point; values between them are accepted", soft_wrap=True)

@@ -18,8 +18,6 @@ from ..errors import InputError
 
 DERIVATIVES = ("gradient", "jacobian", "hessian")
 NUMBER_LIST = re.compile(r"^-(\d|\.\d)[\d.,eE+\- ]*$")
-#: Table width when the output is not a terminal (a file, a pipe, a test).
-PIPE_WIDTH = 160
 
 
 def positive_int(text: str) -> int:
@@ -137,6 +135,7 @@ def _catalogue():
 # ---------------------------------------------------------------------- running
 def _run_one(args, function, x, methods) -> int:
     from ..comparison import compare
+    from ..console import print_table
     from ..report import comparison_table
 
     with _progress(len(methods)) as progress:
@@ -146,12 +145,13 @@ def _run_one(args, function, x, methods) -> int:
     if args.json:
         _print_json(comparison.to_dict())
     else:
-        _print_table(comparison_table(comparison))
+        print_table(comparison_table(comparison))
     return 0
 
 
 def _run_catalogue(args, methods) -> int:
     from ..comparison import compare, comparisons_to_dict
+    from ..console import print_table
     from ..report import matrix_table
 
     catalogue = _catalogue()
@@ -168,16 +168,8 @@ def _run_catalogue(args, methods) -> int:
     if args.json:
         _print_json(comparisons_to_dict(comparisons))
     else:
-        _print_table(matrix_table(comparisons))
+        print_table(matrix_table(comparisons))
     return 0
-
-
-def _print_table(table) -> None:
-    """On a terminal at its width; piped, wide enough that no column is squeezed."""
-    from ..console import console, make_console
-
-    out = console if console.is_terminal else make_console(width=max(console.width, PIPE_WIDTH))
-    out.print(table)
 
 
 def _print_json(document: dict) -> None:

@@ -128,7 +128,7 @@ COMMANDS = {"swell": (_swell_arguments, _run_swell),
 def _report(args, result, tables_name) -> int:
     from experiments import records, tables
 
-    from ..console import console, error_console
+    from ..console import console, error_console, print_table
 
     if args.plot:
         from experiments.plots import plot
@@ -139,7 +139,7 @@ def _report(args, result, tables_name) -> int:
         print(records.dumps(result.to_dict()))
         return 0
     for table in getattr(tables, tables_name)(result):
-        console.print(tables.to_rich(table))
+        print_table(tables.to_rich(table))
         console.print()
     console.print(f"[muted]{records.environment_line(result.environment)}[/muted]", soft_wrap=True)
     return 0

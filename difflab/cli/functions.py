@@ -12,7 +12,7 @@ def add_arguments(parser) -> None:
 def run(args) -> int:
     import importlib
 
-    from ..console import console
+    from ..console import print_table
     from ..errors import InputError
     from ..report import functions_table
 
@@ -23,5 +23,5 @@ def run(args) -> int:
             functions.append(catalogue.get(name, dim=args.dim))
         except InputError:  # a fixed-size function: shown at its own size
             functions.append(catalogue.get(name))
-    console.print(functions_table(functions))
+    print_table(functions_table(functions))
     return 0

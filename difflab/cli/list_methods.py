@@ -14,7 +14,7 @@ def add_arguments(parser) -> None:
 def run(args) -> int:
     from dataclasses import asdict
 
-    from ..console import console
+    from ..console import print_table
     from ..environment import method_infos
     from ..report import methods_table
 
@@ -22,5 +22,5 @@ def run(args) -> int:
     if args.json:
         print(json.dumps([asdict(i) for i in infos], indent=2))
     else:
-        console.print(methods_table(infos))
+        print_table(methods_table(infos))
     return 0

@@ -41,7 +41,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args) -> int:
-    from ..console import console
+    from ..console import console, print_table
     from ..errors import InputError
     from ..solvers import compare
     from ..solvers.problems import PROBLEMS
@@ -77,7 +77,7 @@ def run(args) -> int:
                           "info": problem.info, "note": note,
                           "records": [r.to_dict() for r in records]}, indent=1))
     else:
-        console.print(compare.render_table(problem, records, differentiator.name))
+        print_table(compare.render_table(problem, records, differentiator.name))
         if note:
             console.print(note, style="muted" if all(r.result.success for r in records) else None)
     if args.plot:

@@ -49,7 +49,7 @@ class TrainRun:
 
 
 def run(args) -> int:
-    from ..console import console
+    from ..console import console, print_table
 
     names = _names(args.differentiators or args.differentiator)
     hidden = _hidden(args.hidden)
@@ -64,7 +64,7 @@ def run(args) -> int:
         runs = [train_one(task, name, hidden, args) for name in names]
     except (ValueError, FloatingPointError) as exc:
         raise InputError(str(exc)) from None
-    console.print(results_table(task, runs, args))
+    print_table(results_table(task, runs, args))
     if args.plot:
         plot_losses(task, runs, args.plot)
         console.print(f"[muted]loss curves written to {args.plot}[/muted]")
