@@ -1,10 +1,10 @@
 """Opt-in allocator tuning for large reverse-mode sweeps (glibc only).
 
 A tape keeps every intermediate array alive until the backward sweep, so a gradient at
-n = 1e5 holds a few dozen 800 kB arrays at once. When they are freed, glibc returns the
-memory to the operating system (heap trimming), and the next gradient pays a page fault for
-every 4 kB page it touches again: at n = 1e5 that is most of the cost of a sweep. Plain
-NumPy code frees its temporaries one at a time and rarely crosses the trim threshold.
+n = 1e5 holds a few dozen 800 kB arrays at once. Blocks that size are mapped fresh from
+the operating system (above glibc's mmap threshold) and returned when freed, so every 4 kB
+page touched is a page fault: at n = 1e5 that is most of the cost of a sweep, and of plain
+NumPy code on the same arrays (about 5x in both; docs/methods.md has the figures).
 
 :func:`retain_freed_memory` asks glibc to keep up to ``megabytes`` of freed memory in the
 process instead. It changes the whole process's allocator, so difflab never calls it on its

@@ -164,13 +164,13 @@ def main(argv=None) -> int:
     parser.add_argument("--json", metavar="FILE", default=None, help="also write the records as JSON")
     parser.add_argument("--repeat", type=int, default=41, help="samples per peer (median)")
     args = parser.parse_args(argv)
-    from difflab.console import console
+    from difflab.console import console, print_table
 
     from .tables import to_rich
 
     result = run(repeat=args.repeat)
     for t in tables(result):
-        console.print(to_rich(t))
+        print_table(to_rich(t))
     console.print(f"[muted]{environment_line(result.environment)}[/muted]", soft_wrap=True)
     if args.json:
         with open(args.json, "w") as fh:

@@ -6,6 +6,8 @@ arrays inside whatever namespace is tracing it.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 
@@ -41,7 +43,7 @@ class Parameters:
                     frozen = self.frozen[i, j]
                     weights.append(frozen if xp is None else xp.asarray(frozen))
                     continue
-                piece = theta[offset:offset + int(np.prod(spec.shape))]
+                piece = theta[offset:offset + math.prod(spec.shape)]
                 if len(spec.shape) > 1:  # a bias is its slice as it is: one operation fewer to trace
                     piece = piece.reshape(spec.shape) if xp is None else xp.reshape(piece, spec.shape)
                 weights.append(piece)

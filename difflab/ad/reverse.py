@@ -7,6 +7,8 @@ come from nesting: forward mode over this sweep.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..errors import InputError
@@ -124,6 +126,13 @@ class ReverseNamespace(ADNamespace):
 
     def apply(self, name, args, params):
         rule = RULES[name]
+        if len(args) == 1 and type(args[0]) is Node and rule.differentiable is None:  # nothing to split
+            (arg,) = args
+            values = (arg.value,)
+            ans = rule.impl(namespace(arg.value), arg.value, **params)
+            node = Node(ans, arg._level, arg.tape, rule, values, params, ((0, arg),))
+            arg.tape.append(node)
+            return node
         level, active, values = self.split(args)
         ans = rule.impl(namespace(*values), *values, **params)
         if rule.differentiable is not None:
@@ -138,7 +147,8 @@ class ReverseNamespace(ADNamespace):
 
 def _vjp_elementwise(node, xp, g, i):
     partial = node.rule.partials[i](xp, node.value, *node.args, **node.params)
-    return unbroadcast(xp, scale(partial, g), shape_of(node.args[i]))
+    out, shape = scale(partial, g), shape_of(node.args[i])
+    return out if shape_of(out) == shape else unbroadcast(xp, out, shape)
 
 
 def _vjp_reduction(node, xp, g, i):
@@ -149,7 +159,21 @@ def _vjp_reduction(node, xp, g, i):
     ans_kd = node.value if keepdims else xp.reshape(node.value, kd)
     partial = node.rule.partials[0](xp, ans_kd, x, **node.params)
     out = scale(partial, g_kd)
-    return out if shape_of(out) == shape_of(x) else xp.broadcast_to(out, shape_of(x))
+    return out if shape_of(out) == shape_of(x) else _expand(xp, out, shape_of(x))
+
+
+#: Below this many elements a broadcast cotangent is materialised: a copy is cheaper than
+#: building NumPy's broadcast view, and the copy can be accumulated into in place.
+SMALL_BROADCAST = 4096
+
+
+def _expand(xp, g, shape):
+    """``g`` broadcast to ``shape``: a fresh array when small and plain, else a view."""
+    if type(g) is np.ndarray and math.prod(shape) <= SMALL_BROADCAST:
+        out = np.empty(shape, dtype=g.dtype)
+        out[...] = g
+        return out
+    return xp.broadcast_to(g, shape)
 
 
 def _vjp_linear(node, xp, g, i):

@@ -70,6 +70,8 @@ def linear(name, impl, batched, transpose, differentiable=None):
 
 # ---------------------------------------------------------------------- helpers on shapes
 def shape_of(v):
+    if type(v) is np.ndarray:  # the common case, on every recorded operation
+        return v.shape
     return tuple(getattr(v, "shape", ()))
 
 
@@ -267,6 +269,8 @@ def _matmul_jvp(xp, tangents, active, ans, a, b):
 
 def _matmul_vjp(xp, g, i, ans, a, b):
     """The cotangent of a @ b sent to a (g @ b^T) or b (a^T @ g), summed over broadcast batches."""
+    if len(shape_of(a)) == 2 and len(shape_of(b)) == 2:  # plain matrices: no batches, no reshapes
+        return g @ _swap_last(xp, b) if i == 0 else _swap_last(xp, a) @ g
     a2, b2 = _as_matrix(xp, a, True), _as_matrix(xp, b, False)
     batch = np.broadcast_shapes(shape_of(a2)[:-2], shape_of(b2)[:-2])
     g2 = xp.reshape(g, batch + (shape_of(a2)[-2], shape_of(b2)[-1]))

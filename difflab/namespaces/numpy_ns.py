@@ -26,9 +26,9 @@ class NumpyNamespace(Namespace):
 
     def logsumexp(self, x, axis=None, keepdims=False):
         x = np.asarray(x)
-        shift = np.max(x.real if x.dtype.kind == "c" else x, axis=axis, keepdims=True)
+        shift = self.max(x.real if x.dtype.kind == "c" else x, axis=axis, keepdims=True)
         shift = np.where(np.isfinite(shift), shift, 0.0)
-        out = np.log(np.sum(np.exp(x - shift), axis=axis, keepdims=True)) + shift
+        out = np.log(self.sum(np.exp(x - shift), axis=axis, keepdims=True)) + shift
         return out if keepdims else np.squeeze(out, axis=axis) if axis is not None else out.reshape(())
 
     def scatter(self, g, index, shape):
@@ -46,6 +46,33 @@ class NumpyNamespace(Namespace):
 
 for _op, _fn in NUMPY_FUNCTIONS.items():
     setattr(NumpyNamespace, _op, staticmethod(_fn))
+
+
+def _reduction_fast_path(ufunc, general):
+    """``general`` (np.sum, np.max, ...) with a direct ``ufunc.reduce`` for plain arrays: the
+    engines call these several times per operation, and NumPy's Python-level wrapper costs
+    more than the reduction on small arrays."""
+    reduce = ufunc.reduce
+
+    def reduction(x, axis=None, keepdims=False):
+        if type(x) is np.ndarray and x.size:
+            return reduce(x, axis=axis, keepdims=keepdims)
+        return general(x, axis=axis, keepdims=keepdims)
+
+    reduction.__name__ = general.__name__
+    reduction.__doc__ = f"``np.{general.__name__}`` (``np.{ufunc.__name__}.reduce`` on arrays)."
+    return staticmethod(reduction)
+
+
+def _reshape(x, shape):
+    """``np.reshape``, by the array's method where it has one."""
+    return x.reshape(shape) if type(x) is np.ndarray or isinstance(x, np.generic) else np.reshape(x, shape)
+
+
+NumpyNamespace.sum = _reduction_fast_path(np.add, np.sum)
+NumpyNamespace.max = _reduction_fast_path(np.maximum, np.max)
+NumpyNamespace.min = _reduction_fast_path(np.minimum, np.min)
+NumpyNamespace.reshape = staticmethod(_reshape)
 
 
 class ComplexStepNamespace(NumpyNamespace):
