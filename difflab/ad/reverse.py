@@ -229,7 +229,7 @@ def vjp(f, x):
 def value_and_gradient(f, x):
     """``(f(x), grad f(x))`` for a scalar ``f``: one recording, one backward sweep."""
     value, pullback = vjp(f, x)
-    if len(shape_of(value)) and int(np.prod(shape_of(value))) != 1:
+    if len(shape_of(value)) and math.prod(shape_of(value)) != 1:
         raise InputError(f"gradient needs a scalar-valued function; this one returns shape "
                          f"{shape_of(value)} (use jacobian)")
     return value, pullback(np.ones(shape_of(value), dtype=_dtype(value)), last=True)
@@ -242,7 +242,7 @@ def gradient(f, x):
 def jacobian(f, x):
     """One recording, one backward sweep per output: ``(m, n)``."""
     value, pullback = vjp(f, x)
-    m = int(np.prod(shape_of(value)))
+    m = math.prod(shape_of(value))
     eye = np.eye(m, dtype=_dtype(value)).reshape((m,) + shape_of(value))
     rows = [pullback(e, last=i == m - 1) for i, e in enumerate(eye)]
     return namespace(*rows).stack(rows, axis=0) if rows else np.zeros((0, shape_of(x)[0]))

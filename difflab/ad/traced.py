@@ -9,6 +9,7 @@ forward over forward in the oracle) free of perturbation confusion.
 from __future__ import annotations
 
 import itertools
+import math
 
 import numpy as np
 
@@ -104,7 +105,7 @@ class Traced:
 
     @property
     def size(self):
-        return int(np.prod(self.shape))
+        return math.prod(self.shape)
 
     @property
     def dtype(self):
