@@ -67,8 +67,8 @@ class Theory:
 
     method: str
     dtype: str
-    step: float
-    error: float
+    step: Optional[float]      # None where the model has no optimum (see :func:`theory`)
+    error: Optional[float]
     curve: list = dataclasses.field(repr=False, default_factory=list)
 
 
@@ -116,6 +116,15 @@ def resolve(function=None, at: Optional[Sequence[float]] = None, dim: Optional[i
         at = DEFAULT_AT if at is None else at
     f = lookup(function, dim) if isinstance(function, str) else difflab.as_function(function)
     x = f.default_point() if at is None else np.asarray(at, dtype=np.float64).reshape(-1)
+    if isinstance(function, str) and dim is None and f.dim is not None and f.dim != x.size:
+        try:   # a catalogue function that scales takes the size of --at
+            resized = lookup(function, x.size)
+        except difflab.InputError:
+            resized = f
+        f = resized if resized.dim == x.size else f
+    if (isinstance(function, str) and dim is not None and f.dim != dim
+            and function not in difflab.functions.names()):   # an expression: its own size
+        raise difflab.InputError(f"{function!r} has {f.dim} variable(s), not --dim {dim}")
     if f.dim is not None and f.dim != x.size:
         raise difflab.InputError(f"{f.name} takes {f.dim} inputs; --at gave {x.size}")
     return f, x
@@ -180,7 +189,11 @@ def best_of(curves) -> list[Best]:
 
 def theory(f, x, reference, dtypes: Sequence[str] = DTYPES,
            steps: Sequence[float] = STEPS) -> list[Theory]:
-    """Each stencil's model optimum (step, relative error) and model curve, per dtype."""
+    """Each stencil's model optimum (step, relative error) and model curve, per dtype.
+
+    Where the model has no optimum (f = 0 at x: no rounding term; f^(p+1) = 0, a polynomial
+    of low degree: no truncation term) the step and error are None and only the curve is kept.
+    """
     k = int(np.argmax(np.abs(reference)))
     size = [abs(d) for d in _derivatives(f, x, k, 5)]   # |f|, |f'|, ..., |f^(5)|
     fprime = max(size[1], 1e-300)
@@ -188,14 +201,16 @@ def theory(f, x, reference, dtypes: Sequence[str] = DTYPES,
     for dtype in dtypes:
         eps = float(np.finfo(dtype).eps)
         for method, (p, c, r) in MODELS.items():
-            dp = max(size[p + 1], 1e-300)
-            model = lambda h, p=p, c=c, r=r, dp=dp: (c * h ** p * dp + r * eps * size[0] / h) / fprime  # noqa: E731
-            h_opt = (r * eps * size[0] / (p * c * dp)) ** (1.0 / (p + 1))
-            out.append(Theory(method, dtype, h_opt, model(h_opt), [model(h) for h in steps]))
-        d3 = max(size[3], 1e-300)
+            dp, noise = size[p + 1], r * eps * size[0]
+            model = lambda h, p=p, c=c, dp=dp, noise=noise: (c * h ** p * dp + noise / h) / fprime  # noqa: E731
+            h_opt = (noise / (p * c * dp)) ** (1.0 / (p + 1)) if dp > 0 and noise > 0 else None
+            out.append(Theory(method, dtype, h_opt, None if h_opt is None else model(h_opt),
+                              [model(h) for h in steps]))
+        d3 = size[3]
         complex_model = lambda h: (h * h * d3 / 6.0 + eps * fprime) / fprime  # noqa: E731
-        h_opt = math.sqrt(6.0 * eps * fprime / d3)
-        out.append(Theory("fd-complex", dtype, h_opt, eps, [complex_model(h) for h in steps]))
+        h_opt = math.sqrt(6.0 * eps * fprime / d3) if d3 > 0 and size[1] > 0 else None
+        out.append(Theory("fd-complex", dtype, h_opt, None if h_opt is None else eps,
+                          [complex_model(h) for h in steps]))
     return out
 
 
@@ -253,7 +268,11 @@ def run(function=None, at: Optional[Sequence[float]] = None, dim: Optional[int] 
         table_methods: Optional[Sequence[str]] = None, progress=progress_noop) -> AccuracyResult:
     """The step study on one function (default exp(x)/sqrt(sin(x)^3 + cos(x)^3) at 1.5) and,
     with ``table``, the catalogue-wide digits table."""
+    import difflab
+
     f, x = resolve(function, at, dim)
+    for m in (*methods, *(table_methods or ())):
+        difflab.method_class(m)   # unknown names: one clear error before any work
     progress("accuracy", total=len(methods) * len(dtypes))
     reference, curves = step_study(f, x, methods, dtypes, steps, progress)
     models = [t for t in theory(f, x, reference, dtypes, steps) if t.method in methods]

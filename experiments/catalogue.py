@@ -31,6 +31,12 @@ def lookup(spec: str, dim: Optional[int] = None):
 
     if spec in functions.names():
         return functions.get(spec, dim)
+    if spec.isidentifier():   # a name, not a formula: as `difflab compare`, an unknown function
+        import difflib
+
+        close = difflib.get_close_matches(spec, functions.names(), n=3)
+        hint = f"did you mean {', '.join(close)}?" if close else f"known: {', '.join(functions.names())}"
+        raise difflab.InputError(f"unknown function {spec!r}; {hint} (or give an expression such as 'sin(x)*y')")
     try:
         return difflab.Function.from_expression(spec)
     except difflab.InputError:

@@ -91,7 +91,8 @@ def plot_accuracy(result, path) -> Path:
             colour = colours.get(t.method, "grey")
             steps = result.curves[0].steps
             ax.plot(steps, [max(v, floor) for v in t.curve], "--", lw=0.8, color=colour, alpha=0.6)
-            ax.plot([t.step], [max(t.error, floor)], "*", ms=11, color=colour, mec="k", mew=0.5)
+            if t.step is not None:
+                ax.plot([t.step], [max(t.error, floor)], "*", ms=11, color=colour, mec="k", mew=0.5)
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_ylim(floor / 2, 10.0)

@@ -21,6 +21,7 @@ and ``rows`` (exactly as (a)), plus ``skipped``, ``jacobian``, ``crossover``, ``
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from typing import Optional, Sequence
 
@@ -204,10 +205,26 @@ def sized(function: str, dim: int):
 
     from .catalogue import lookup
 
-    f = lookup(function, dim)
+    f = lookup(function) if fixed_dim(function) is not None else lookup(function, dim)
     if f.dim is not None and f.dim != dim:
         raise difflab.InputError(f"{function} takes {f.dim} inputs, not {dim}; change --dims")
     return f
+
+
+@functools.lru_cache(maxsize=64)
+def fixed_dim(function: str) -> Optional[int]:
+    """The number of inputs of a function that does not scale with n (an expression, the
+    classic, the logistic map, whose size is its number of terms), or None where it does."""
+    import difflab
+
+    from .catalogue import lookup
+
+    f = lookup(function)           # an unknown name or a bad expression: its InputError
+    try:
+        scales = len({lookup(function, n).dim for n in (2, 3, 100)}) > 1
+    except difflab.InputError:     # "a function of 1 variable; drop --dim"
+        scales = False
+    return None if scales or f.dim is None else f.dim
 
 
 def _point(f, dim, seed=0):

@@ -201,8 +201,8 @@ def cse_ops(expressions) -> int:
     return int(sympy.count_ops([rhs for _, rhs in replacements]) + sympy.count_ops(reduced))
 
 
-class _Timeout(Exception):
-    pass
+class _Timeout(BaseException):
+    """Not an Exception: SymPy's own ``except Exception`` clauses must not swallow the alarm."""
 
 
 def simplified_ops(expressions, cap: float) -> Optional[int]:
@@ -210,7 +210,7 @@ def simplified_ops(expressions, cap: float) -> Optional[int]:
     (or where no timer can interrupt: outside the main thread)."""
     import sympy
 
-    if cap <= 0 or threading.current_thread() is not threading.main_thread():
+    if not cap > 0 or threading.current_thread() is not threading.main_thread():
         return None
 
     def on_alarm(signum, frame):
@@ -288,11 +288,15 @@ def run(cases: Optional[Sequence[str]] = None, sizes: Optional[dict] = None,
     progress("swell", total=sum(len(s) for _, s in plan))
     out = []
     for case, ns in plan:
-        rows = []
+        rows, capped_at = [], None
         for n in ns:
             progress(f"swell: {case.name} n={n}")
             f, dim = case.build(n)
-            rows.append(measure(f, dim, case.point(dim), n, simplify_cap, repeat))
+            # capped at a smaller size: a larger one would only spend the cap again
+            cap = 0.0 if capped_at is not None and n >= capped_at else simplify_cap
+            rows.append(measure(f, dim, case.point(dim), n, cap, repeat))
+            if rows[-1].simplified_ops is None and cap > 0:
+                capped_at = n if capped_at is None else min(capped_at, n)
             progress(advance=1)
         out.append(SwellCase(case.name, case.description, rows))
     return SwellResult(out, simplify_cap, environment())

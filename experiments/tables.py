@@ -70,8 +70,10 @@ def accuracy_tables(result) -> list[Table]:
     x = ", ".join(f"{v:g}" for v in result.x)
     out = [Table(f"Best step per finite-difference method: {result.function} at x = {x}",
                  ["method", "dtype", "best h", "error there", "model h*", "model error"], rows,
-                 "Relative error against the oracle; steps h = 1e-1 ... 1e-20, four per decade. "
-                 "fd-complex's model optimum is the largest h at which it is reached.")]
+                 "Relative error against the oracle; steps h = 1e-1 ... 1e-20, four per decade "
+                 "(a real stencil's step below the spacing of floats at x is raised to that spacing). "
+                 "fd-complex's model optimum is the largest h at which it is reached; "
+                 "— where the model has no optimum.")]
     est = _richardson_estimate(result)
     if est:
         out.append(est)

@@ -29,6 +29,18 @@ USER_MODULE = textwrap.dedent('''
         return xp.sum(xp.maximum(x, 0.0))
 
     NOT_A_FUNCTION = 3
+
+    def raises(x):
+        raise RuntimeError("boom")
+
+    def log_sum(x):
+        xp = difflab.namespace(x)
+        return xp.sum(xp.log(x))
+
+    def returns_text(x):
+        return "a"
+
+    sized = difflab.Function(rosen, dim=3)
 ''')
 
 
@@ -95,6 +107,12 @@ def test_a_py_file_path_works_too(user_dir, capsys):
     (["user_losses:rosen", "--at", "1,x"], "--at takes comma-separated numbers"),
     (["user_losses:rosen", "--at", "1,2", "--methods", "revers"], "unknown method 'revers'"),
     (["missing.py:rosen", "--at", "1"], "no such file"),
+    (["user_losses:raises", "--at", "1,2"], "raises fails at x = [1. 2.]: RuntimeError: boom"),
+    (["user_losses:log_sum", "--at", "-1,2"], "log_sum is not finite at x"),
+    (["user_losses:returns_text", "--at", "1"], "returned 'a', not numbers"),
+    (["user_losses:sized", "--at", "1,2"], "--at has 2 value(s), user_losses:sized takes 3"),
+    (["user_losses:rosen", "--at", "1,2", "--rtol", "nan"], "rtol must be a finite number"),
+    (["user_losses:rosen", "--at", "1,2", "--atol", "-1"], "atol must be a finite number"),
 ])
 def test_bad_input_exit_2_with_one_line(user_dir, capsys, argv, message):
     code = main(["check", *argv])
@@ -102,6 +120,41 @@ def test_bad_input_exit_2_with_one_line(user_dir, capsys, argv, message):
     assert code == 2
     assert message in err.replace("\n", " ")
     assert "Traceback" not in err
+
+
+def test_a_negative_first_coordinate_is_a_point_not_an_option(user_dir, capsys):
+    code = main(["check", "user_losses:rosen", "--at", "-1,2", "--methods", "reverse", "--json"])
+    assert code == 0
+    assert json.loads(capsys.readouterr().out)["points"] == [[-1.0, 2.0]]
+
+
+def test_a_py_file_imports_its_neighbours_and_may_hold_dataclasses(tmp_path, monkeypatch, capsys):
+    folder = tmp_path / "elsewhere"
+    folder.mkdir()
+    (folder / "helper_constants.py").write_text("SCALE = 2.0\n")
+    (folder / "json.py").write_text(textwrap.dedent('''
+        from dataclasses import dataclass
+        import difflab
+        import helper_constants
+
+        @dataclass
+        class Weights:
+            a: float = 1.5
+
+        def loss(x):
+            xp = difflab.namespace(x)
+            return xp.sum(x ** 2) * Weights().a * helper_constants.SCALE
+    '''))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr("sys.path", list(__import__("sys").path))
+    try:
+        code = main(["check", "elsewhere/json.py:loss", "--at", "1,2", "--methods", "reverse", "--json"])
+    finally:
+        for name in ("_difflab_check_json", "helper_constants"):
+            __import__("sys").modules.pop(name, None)
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    assert json.loads(out.out)["ok"] is True  # and the real json module still works
 
 
 def test_missing_at_is_a_usage_error(user_dir, capsys):

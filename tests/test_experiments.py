@@ -208,8 +208,81 @@ def test_cli_speed_json(main, capsys):
 @pytest.mark.parametrize("argv", [["speed", "--dims", "0"], ["speed", "--dims", "ten"],
                                   ["speed", "--methods", "nope", "--parts", "gradient"],
                                   ["accuracy", "--at", "nan"], ["accuracy", "--function", "((", "--no-table"],
-                                  ["swell", "--cases", "nope"], ["speed", "--parts", "everything"]])
+                                  ["swell", "--cases", "nope"], ["speed", "--parts", "everything"],
+                                  ["speed", "--parts", ","], ["speed", "--budget", "-1"],
+                                  ["speed", "--budget", "nan"], ["speed", "--repeat", "0"],
+                                  ["speed", "--function", "nope"], ["speed", "--function", "rosenbrok"],
+                                  ["speed", "--function", "x**2*y", "--dims", "3", "--parts", "gradient"],
+                                  ["accuracy", "--function", "nope", "--no-table"],
+                                  ["accuracy", "--function", "x**2*y", "--dim", "3", "--no-table"],
+                                  ["accuracy", "--at", "1,2", "--no-table"],
+                                  ["accuracy", "--table-methods", "nope", "--dtypes", "float64"],
+                                  ["swell", "--simplify-cap", "nan", "--quick"],
+                                  ["swell", "--simplify-cap", "-1", "--quick"], ["swell", "--repeat", "0"]])
 def test_cli_bad_input_is_one_line(main, capsys, argv):
     assert main(argv) == 2
     err = capsys.readouterr().err
-    assert err.startswith("error:") and "Traceback" not in err
+    assert err.startswith("error:") and "Traceback" not in err and err.count("\n") == 1
+
+
+def test_cli_plot_path_is_checked_before_the_run(main, capsys, tmp_path, monkeypatch):
+    def never(*args, **kwargs):
+        raise AssertionError("the study ran before the --plot path was checked")
+
+    monkeypatch.setattr(accuracy, "run", never)
+    (tmp_path / "folder.png").mkdir()
+    (tmp_path / "file").write_text("")
+    for plot in (tmp_path / "folder.png", tmp_path / "file" / "a.png", tmp_path / "a.txt"):
+        assert main(["accuracy", "--no-table", "--plot", str(plot)]) == 2
+        assert capsys.readouterr().err.startswith("error:")
+
+
+def test_cli_plot_write_failure_is_one_line(main, capsys, tmp_path, monkeypatch):
+    def refuse(result, path):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(plots, "plot", refuse)
+    assert main(["speed", "--dims", "4", "--methods", "reverse", "--repeat", "1", "--parts", "gradient",
+                 "--plot", str(tmp_path / "s.png")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error:") and "Permission denied" in err and "Traceback" not in err
+
+
+def test_speed_runs_a_function_that_does_not_scale_at_its_own_size(main, capsys):
+    assert speed.fixed_dim("classic") == 1 and speed.fixed_dim("x**2*y") == 2
+    assert speed.fixed_dim("rosenbrock") is None and speed.fixed_dim("mlp-loss") is None
+    assert main(["speed", "--function", "classic", "--methods", "reverse", "--repeat", "1",
+                 "--parts", "gradient,hessian", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert [r["dim"] for r in doc["rows"]] == [1] and [r["dim"] for r in doc["hessian"]] == [1]
+
+
+def test_accuracy_resizes_a_scaling_function_to_the_point():
+    f, x = accuracy.resolve("rosenbrock", [1.0, 2.0, 0.5])
+    assert f.dim == 3 and x.tolist() == [1.0, 2.0, 0.5]
+    f, _ = accuracy.resolve("logistic-map", [0.3])   # its size is its number of terms
+    assert f.dim == 1 and f.name == accuracy.resolve("logistic-map")[0].name
+
+
+def test_accuracy_model_without_an_optimum_is_none_not_a_crash():
+    # sin at 0: f = 0, so no rounding term; x^2 + 1: f''' = 0, so no truncation term
+    for expr, at in (("sin(x)", 0.0), ("x**2 + 1", 0.7)):
+        result = accuracy.run(expr, [at], methods=("fd-central", "fd-complex"), dtypes=("float64",),
+                              steps=(1e-2, 1e-6), table=False)
+        model = {t.method: t for t in result.theory}
+        assert model["fd-central"].step is None and model["fd-central"].error is None
+        assert all(np.isfinite(v) for t in result.theory for v in t.curve)
+        json.loads(records.dumps(result.to_dict()))
+        tables.render_all(tables.accuracy_tables(result))
+
+
+def test_simplify_is_not_retried_past_its_cap(monkeypatch):
+    calls = []
+
+    def capped(expressions, cap):
+        calls.append(cap)
+        return None
+
+    monkeypatch.setattr(swell, "simplified_ops", capped)
+    swell.run(["nested"], {"nested": (1, 2, 3)}, simplify_cap=1.0, repeat=1)
+    assert calls == [1.0, 0.0, 0.0]

@@ -234,7 +234,7 @@ def test_bad_step_is_an_input_error(name, bad):
 def test_other_option_errors():
     with pytest.raises(difflab.InputError):
         difflab.get("fd-central", levels=4)  # only fd-richardson has levels
-    for bad in (2, 0, 3.5, "six"):
+    for bad in (2, 0, 3.5, "six", 18):
         with pytest.raises(difflab.InputError):
             difflab.get("fd-richardson", levels=bad)
     with pytest.raises(difflab.InputError):
@@ -249,3 +249,19 @@ def test_numeric_step_is_used(point):
     # central difference of x^3: 3x^2 + h^2 exactly
     assert difflab.get("fd-central", step=0.125).gradient(f)(x)[0] == pytest.approx(3 + 0.125 ** 2)
     assert difflab.get("fd-forward", step=2.0 ** -10).describe()["options"] == {"step": 2.0 ** -10}
+
+
+@pytest.mark.parametrize("name", FD)
+@pytest.mark.parametrize("bad", [1e-50, 1e39])
+def test_step_the_dtype_cannot_hold_is_an_input_error(name, bad):
+    with pytest.raises(difflab.InputError, match="float32"):
+        difflab.get(name, dtype="float32", step=bad)
+    difflab.get(name, step=bad)  # float64 holds it
+
+
+@pytest.mark.parametrize("levels", [3, 10, 17])
+def test_richardson_takes_every_allowed_number_of_levels(levels):
+    x = np.array([0.4, -1.1])
+    est = difflab.get("fd-richardson", levels=levels).estimate(analytic, x)
+    assert est.evaluations == 2 * x.size * levels
+    assert np.all(np.abs(est.value - difflab.reference(analytic, x)) <= est.error)

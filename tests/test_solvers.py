@@ -168,6 +168,15 @@ def test_newton_modifies_an_indefinite_hessian_and_still_descends():
     assert np.all(np.diff(res.history["fun"]) < 0)
 
 
+def test_newton_says_when_it_stopped_at_a_saddle():
+    # f = x^2 - y^2 from (1, 0): every (shifted) step goes downhill along y = 0, into the saddle
+    res = solvers.newton(lambda v: v[0] ** 2 - v[1] ** 2, [1.0, 0.0], "reverse")
+    assert np.allclose(res.x, 0.0, atol=1e-8)
+    assert "saddle point" in res.message and res.info["last_hessian_shift"] > 0
+    ok = solvers.newton(rosenbrock().f, [-1.2, 1.0], "manual")
+    assert "saddle" not in ok.message and ok.info["last_hessian_shift"] == 0
+
+
 def test_newton_non_convergence_is_reported_not_raised():
     res = solvers.newton(rosenbrock().f, [-1.2, 1.0], "manual", max_iter=3)
     assert not res.success and "max_iter (3)" in res.message and res.nit == 3
@@ -188,7 +197,16 @@ def test_newton_root_double_root_converges_linearly_and_says_so():
     assert res.info["ratio"] == pytest.approx(0.5, abs=1e-6)  # e_{k+1} = e_k / 2 exactly
     assert res.info["multiplicity"] == pytest.approx(2.0, abs=1e-4)
     assert "linearly" in res.message and "multiplicity about 2.0" in res.message
+    assert "|g|^(1/2)" in res.message
     assert abs(res.x - 1.0) < 1e-5  # a double root is only accurate to sqrt(tol)
+
+
+def test_newton_root_triple_root_reports_the_cube_root_accuracy():
+    res = solvers.newton_root(lambda x: (x - 1.0) ** 3, 3.0, "forward", tol=1e-15)
+    assert res.success and res.info["convergence"] == "linear"
+    assert res.info["ratio"] == pytest.approx(2.0 / 3.0, abs=1e-6)
+    assert "multiplicity about 3.0" in res.message and "|g|^(1/3)" in res.message
+    assert 1e-7 < abs(res.x - 1.0) < 1e-4  # the cube root of the residual, not the residual
 
 
 def test_newton_root_vector_system():
@@ -207,15 +225,20 @@ def test_newton_root_wants_a_square_system():
 
 
 # --------------------------------------------------------------------------- gauss-newton
-@pytest.mark.parametrize("damping", [None, True])
-def test_gauss_newton_matches_scipy_least_squares(damping):
+def scipy_expfit():
+    """SciPy's tightly converged exponential fit, with the Jacobian written out here."""
     from scipy.optimize import least_squares as scipy_lsq
 
-    problem = expfit()
-    t, y = problem.data
-    peer = scipy_lsq(lambda p: p[0] * np.exp(p[1] * t) - y, problem.x0,
+    t, y = expfit().data
+    return scipy_lsq(lambda p: p[0] * np.exp(p[1] * t) - y, expfit().x0,
                      jac=lambda p: np.column_stack([np.exp(p[1] * t), p[0] * t * np.exp(p[1] * t)]),
                      xtol=1e-15, ftol=1e-15, gtol=1e-15)
+
+
+@pytest.mark.parametrize("damping", [None, True])
+def test_gauss_newton_matches_scipy_least_squares(damping):
+    problem = expfit()
+    peer = scipy_expfit()
     res = solvers.gauss_newton(problem.f, problem.x0, "manual", damping=damping)
     assert res.success, res.message
     np.testing.assert_allclose(res.x, peer.x, rtol=0, atol=1e-8)
@@ -226,16 +249,24 @@ def test_gauss_newton_matches_scipy_least_squares(damping):
 @pytest.mark.parametrize("name", EXACT)
 def test_gauss_newton_with_each_exact_method(name):
     problem = expfit()
-    ref = solvers.gauss_newton(problem.f, problem.x0, "manual").x
     res = solvers.gauss_newton(problem.f, problem.x0, method(name), damping=True)
-    np.testing.assert_allclose(res.x, ref, atol=1e-8)
+    assert res.success, res.message
+    np.testing.assert_allclose(res.x, scipy_expfit().x, rtol=0, atol=1e-8)
 
 
 def test_levenberg_marquardt_survives_a_start_where_gauss_newton_needs_care():
     problem = expfit()
     res = solvers.gauss_newton(problem.f, [5.0, 1.0], "manual", damping=True)
-    ref = solvers.gauss_newton(problem.f, problem.x0, "manual").x
-    assert res.success and np.allclose(res.x, ref, atol=1e-8)
+    assert res.success and np.allclose(res.x, scipy_expfit().x, rtol=0, atol=1e-8)
+    # rejected trial steps count as iterations and keep x: one history row per iteration
+    assert res.nfev > res.njev and len(res.history["x"]) == res.nit + 1
+
+
+def test_the_expfit_reference_is_scipy_with_an_exact_jacobian():
+    # a finite-difference Jacobian would leave the reference ~1e-10 off: the distances would
+    # then measure the reference's error, not the solvers'
+    ref = compare.reference(expfit())
+    np.testing.assert_allclose(ref, scipy_expfit().x, rtol=0, atol=1e-13)
 
 
 # --------------------------------------------------------------------------- data-driven descent
@@ -277,8 +308,20 @@ def test_data_descent_rejects_bad_data():
 def test_scipy_peers_get_the_same_derivatives(peer):
     res = solvers.scipy_minimize(rosenbrock().f, [-1.2, 1.0], peer, "manual", tol=1e-10)
     assert res.success and np.allclose(res.x, 1.0, atol=1e-6)
-    assert res.njev == res.info["scipy_njev"] or peer == "BFGS"
+    # difflab's own counts of the calls SciPy made agree with SciPy's
+    assert (res.nfev, res.njev) == (res.info["scipy_nfev"], res.info["scipy_njev"])
     assert res.nhev == (res.info["scipy_nhev"] if peer == "Newton-CG" else 0)
+    assert len(res.history["x"]) == res.nit + 1
+
+
+def test_scipy_least_squares_peer_counts_and_history():
+    problem = expfit()
+    res = solvers.scipy_least_squares(problem.f, problem.x0, "manual")
+    assert res.success
+    np.testing.assert_allclose(res.x, scipy_expfit().x, rtol=0, atol=1e-9)
+    assert (res.nfev, res.njev) == (res.info["scipy_nfev"], res.info["scipy_njev"])
+    np.testing.assert_array_equal(res.history["x"][0], problem.x0)
+    np.testing.assert_array_equal(res.history["x"][-1], res.x)
 
 
 # --------------------------------------------------------------------------- bad input
@@ -301,8 +344,21 @@ def test_a_differentiator_without_hessians_is_named_in_the_error():
 
 
 def test_manual_without_a_hand_written_hessian():
-    with pytest.raises(difflab.InputError, match="'manual' cannot give it"):
-        solvers.newton(lambda x: x[0] ** 2, [1.0], "manual")
+    f = difflab.Function(lambda x: x[0] ** 2, name="f", gradient=lambda x: 2.0 * x)
+    with pytest.raises(difflab.InputError, match="newton needs the hessian of f.*'manual' cannot give it"):
+        solvers.newton(f, [1.0], "manual")
+    assert solvers.gradient_descent(f, [1.0], "manual", learning_rate=0.5).x == pytest.approx([0.0])
+
+
+@pytest.mark.parametrize("solve", [
+    lambda p: solvers.newton(p.f, np.zeros(3), "reverse"),
+    lambda p: solvers.gradient_descent(p.f, np.zeros(3), "manual"),
+    lambda p: solvers.scipy_minimize(p.f, np.zeros(3), "BFGS", "reverse"),
+    lambda p: solvers.data_gradient_descent(mse_rows, p.data, np.zeros(3), "reverse"),
+])
+def test_a_start_of_the_wrong_size_is_one_clear_error(solve):
+    with pytest.raises(difflab.InputError, match=r"cannot be evaluated at x0 \(size 3.*size 3 is different from 5"):
+        solve(linreg())
 
 
 @pytest.mark.parametrize("x0, words", [([np.nan, 1.0], "finite"), ([[1.0, 2.0]], "1-D"),
@@ -314,6 +370,7 @@ def test_bad_starts(x0, words):
 
 @pytest.mark.parametrize("kwargs, words", [(dict(learning_rate=-1.0), "learning_rate"),
                                            (dict(momentum=1.0), "momentum"),
+                                           (dict(momentum="fast"), "momentum must be a number"),
                                            (dict(max_iter=2.5), "max_iter"),
                                            (dict(differentiator="no-such-method"), "unknown method"),
                                            (dict(differentiator=3), "registry name")])

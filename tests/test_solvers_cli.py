@@ -90,3 +90,39 @@ def test_expfit_runs_gauss_newton_beside_scipy(capsys):
     rows = {r["solver"]: r for r in json.loads(capsys.readouterr().out)["records"]}
     assert set(rows) == {"gauss-newton", "lm", "scipy-lsq"}
     assert np.allclose(rows["gauss-newton"]["result"]["x"], rows["scipy-lsq"]["result"]["x"], atol=1e-8)
+
+
+def test_a_zero_learning_rate_is_refused_not_replaced_by_the_default():
+    with pytest.raises(difflab.InputError, match="learning_rate must be a positive number, got 0"):
+        run_solve("worked", "--lr", "0")
+
+
+def test_a_plot_into_a_missing_folder_is_refused_before_any_solver_runs(monkeypatch):
+    from difflab.solvers import compare
+
+    ran = []
+    monkeypatch.setattr(compare, "run_solvers", lambda *a, **k: ran.append(a))
+    with pytest.raises(difflab.InputError, match="folder no-such-folder does not exist"):
+        run_solve("worked", "--plot", "no-such-folder/convergence.png")
+    assert not ran
+
+
+def test_max_iter_reaches_newton_and_gauss_newton(capsys):
+    assert run_solve("rosenbrock", "--solvers", "newton", "--no-peers", "--max-iter", "3", "--json") == 0
+    (newton,) = json.loads(capsys.readouterr().out)["records"]
+    assert newton["result"]["nit"] == 3 and not newton["result"]["success"]
+    assert "max_iter (3)" in newton["result"]["message"]
+    assert run_solve("expfit", "--solvers", "lm", "--no-peers", "--max-iter", "2", "--json") == 0
+    (lm,) = json.loads(capsys.readouterr().out)["records"]
+    assert lm["result"]["nit"] == 2 and not lm["result"]["success"]
+
+
+def test_each_solver_prepares_its_own_derivatives(capsys):
+    # with one shared differentiator the peers would get the first solver's SymPy work for free
+    try:
+        difflab.method_class("sympy")
+    except ImportError as exc:
+        pytest.skip(f"sympy method not importable yet: {exc}")
+    assert run_solve("worked", "-d", "sympy", "--json") == 0
+    records = json.loads(capsys.readouterr().out)["records"]
+    assert len(records) == 4 and all(r["result"]["setup_seconds"] > 0 for r in records)

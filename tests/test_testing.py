@@ -4,7 +4,6 @@ Wrong derivatives are made on purpose (off by a factor 1 + 1e-4, a missing term,
 transposed Jacobian); correct ones are checked in float64 and float32; kinks are reported
 as kinks.
 """
-import warnings
 
 import numpy as np
 import pytest
@@ -156,6 +155,53 @@ def test_bad_input_is_an_input_error():
         assert_gradients_agree(rosen, [1.0, np.nan])
     with pytest.raises(difflab.InputError, match="mpmath"):  # plain NumPy: the oracle cannot run it
         check_gradient(lambda x: np.sum(np.sin(x)), np.cos, X)
+    with pytest.raises(difflab.InputError, match="mpmath"):
+        check_gradient(lambda x: np.sum(np.sin(x)), np.cos, X, directions=2)
+
+
+def log_sum(x):
+    xp = difflab.namespace(x)
+    return xp.sum(xp.log(x))
+
+
+def sqrt_sum(x):
+    xp = difflab.namespace(x)
+    return xp.sum(xp.sqrt(x))
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: check_methods(log_sum, [-1.0, 2.0], methods=["reverse"]), "not finite"),
+    (lambda: check_gradient(log_sum, lambda x: 1 / x, [-1.0, 2.0], directions=2), "not finite"),
+    (lambda: check_methods(sqrt_sum, [0.0, 2.0], methods=["reverse"]), "may not exist"),
+    (lambda: check_methods(lambda x: None, [1.0, 2.0], methods=["reverse"]), "returned None"),
+    (lambda: check_methods(lambda x: x[0] * 1j, [1.0, 2.0], methods=["reverse"]), "complex"),
+    (lambda: check_methods(lambda x: "a", [1.0], methods=["reverse"]), "not numbers"),
+    (lambda: check_methods(rosen, [[1.0, 2.0]], methods=["reverse"]), "1-D"),
+    (lambda: check_methods(rosen, [], methods=["reverse"]), "empty"),
+    (lambda: check_methods(ROSEN, X[:3], methods=["reverse"]), "x has 3 value"),
+    (lambda: check_methods(rosen, X, methods=["reverse"], rtol=-1.0), "rtol"),
+    (lambda: check_gradient(rosen, rosen_grad, X, atol=float("nan")), "atol"),
+    (lambda: check_gradient(rosen, rosen_grad, X, atol=float("nan"), directions=2), "atol"),
+])
+def test_points_without_a_derivative_and_bad_values_are_input_errors(call, message):
+    """Before the fix, f = None "agreed" everywhere and a NaN rtol failed every component."""
+    with pytest.raises(difflab.InputError, match=message):
+        call()
+
+
+def arcsin_sum(x):
+    xp = difflab.namespace(x)
+    return xp.sum(xp.arcsin(x))
+
+
+def test_condition_is_measured_inside_the_domain_next_to_its_edge():
+    """x (1 + 1e-7) leaves arcsin's domain at 1 - 1e-8: the tolerance must stay finite."""
+    x = np.array([0.5, 1.0 - 1e-8])
+    report = check_methods(arcsin_sum, x, methods=["reverse"])
+    assert report.ok and all(np.isfinite(r.tolerance) for r in report.rows)
+    exact = lambda x: 1.0 / np.sqrt(1.0 - x ** 2)
+    assert check_gradient(arcsin_sum, exact, x, directions=2).ok
+    assert not check_gradient(arcsin_sum, scaled(exact, 1, 1 + 1e-4), x).ok
 
 
 # ---------------------------------------------------------------------- float32
@@ -245,6 +291,15 @@ def test_a_gradient_that_raises_propagates_a_method_that_raises_is_a_row():
 
     with pytest.raises(RuntimeError, match="boom"):
         check_gradient(rosen, broken, X)
+
+    def value_error(x):
+        raise ValueError("my own bug")
+
+    for x in (X, X.astype(np.float32)):  # float32: no dtype probe call before the check
+        with pytest.raises(ValueError, match="my own bug"):
+            check_gradient(rosen, value_error, x)
+        with pytest.raises(ValueError, match="my own bug"):
+            check_gradient(rosen, value_error, x, directions=2)
     report = check_methods(difflab.Function(rosen, gradient=broken), X, methods=["manual", "reverse"])
     assert not report.ok and report.methods[0].status == "error"
     assert "RuntimeError: boom" in str(report)
@@ -267,6 +322,35 @@ def test_random_directions_for_large_n():
     for index in (0, 137, 299):  # one component in 300 off by 1e-4 shows in every direction
         bad = check_gradient(big, scaled(big_grad, index, 1 + 1e-4), x, directions=2)
         assert not bad.ok and len(bad.failures) == 2
+
+
+def test_random_directions_in_float32():
+    seen = []
+
+    def grad32(x):
+        seen.append(np.asarray(x).dtype)
+        return rosen_grad(np.asarray(x, dtype=np.float32))
+
+    report = check_gradient(rosen, grad32, X.astype(np.float32), directions=3)
+    assert report.ok and report.methods[0].dtype == "float32"
+    assert set(seen) == {np.dtype(np.float32)}  # the user's function sees the float32 point
+    # float32 output, float64 point: judged in float32 (was float64, from u and v)
+    assert check_gradient(rosen, grad32, X, directions=3).methods[0].dtype == "float32"
+    assert not check_gradient(rosen, lambda x: rosen_grad(np.float32(x)).astype(float), X,
+                              directions=3).ok
+    assert not check_gradient(rosen, scaled(rosen_grad, 1, 1 + 1e-3), X.astype(np.float32),
+                              directions=3).ok
+
+
+@pytest.mark.parametrize("grad, message", [
+    (lambda x: None, "returned None"),
+    (lambda x: "abc", "not an array of numbers"),
+    (lambda x: np.ones(4), "returned shape (4,), expected (5,)"),
+])
+def test_random_directions_bad_output_is_an_error_row(grad, message):
+    report = check_gradient(rosen, grad, X, directions=2)
+    assert not report.ok and report.methods[0].status == "error"
+    assert message in report.methods[0].message
 
 
 def test_directional_jacobian_hessian_jvp_vjp():
@@ -301,8 +385,7 @@ def test_relu_and_abs_at_zero_are_reported_as_kinks():
 def test_user_gradient_at_a_kink_between_the_sides_passes_outside_fails():
     x = np.array([0.0, 0.0, 1.0])
     between = lambda x: np.array([0.25, 1.5, 1.0])   # d/dx0 in [0, 1]; d/dx1 in [-1, 2]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", KinkWarning)
+    with pytest.warns(KinkWarning, match="kink at"):
         report = check_gradient(relu_abs, between, x)
     assert report.ok and {r.index for r in report.kinks} == {(0,), (1,)}
     row = next(r for r in report.kinks if r.index == (1,))

@@ -66,6 +66,15 @@ def test_ini_option_sets_the_methods(tmp_path):
     assert "1 passed" in result.stdout
 
 
+def test_pyproject_list_sets_the_methods(tmp_path):
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.pytest.ini_options]\ndifflab_methods = ["manual", "forward"]\n')
+    result = _pytest(tmp_path, "-k", "right", "-W", "error::pytest.PytestWarning",
+                     methods=["manual", "forward"])
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 passed" in result.stdout
+
+
 def test_importing_the_plugin_is_cheap():
     code = ("import sys, difflab.testing.plugin; "
             "print(sorted(m for m in sys.modules if m.split('.')[0] in "

@@ -16,7 +16,7 @@ from ..differentiator import Differentiator
 from ..errors import InputError
 from ..fd import core, richardson, steps
 from ..fd.core import FDEstimate, Sampler
-from ..fd.stencils import CENTRAL, FIVE_POINT, FORWARD, Stencil
+from ..fd.stencils import CENTRAL, FIVE_POINT, FORWARD, MAX_TERMS, Stencil
 
 #: Derivative kinds :meth:`FiniteDifference.estimate` answers, and their order.
 ESTIMATE_KINDS = {"gradient": 1, "jacobian": 1, "hessian": 2}
@@ -35,7 +35,7 @@ class FiniteDifference(Differentiator):
 
     def __init__(self, dtype: str = "float64", **options):
         super().__init__(dtype, **options)
-        self.options["step"] = steps.check_step(self.options["step"])
+        self.options["step"] = steps.check_step(self.options["step"], dtype=self.dtype)
 
     # ------------------------------------------------------------------ public extras
     def estimate(self, f, x, kind: str = "gradient") -> FDEstimate:
@@ -198,7 +198,10 @@ class Richardson(FiniteDifference):
 
     def __init__(self, dtype: str = "float64", **options):
         super().__init__(dtype, **options)
-        self.options["levels"] = steps.check_count(self.options["levels"], "levels", low=3)
+        # one error term removed per level after the first; past a dozen levels the steps
+        # are 2^-levels smaller and the noise the eliminations amplify wins anyway
+        self.options["levels"] = steps.check_count(self.options["levels"], "levels", low=3,
+                                                   high=MAX_TERMS + 1)
 
     def _compute(self, function, x, order, error, scale):
         levels = self.options["levels"]

@@ -16,6 +16,8 @@ expression-swell experiment. See docs/symbolic.md.
 from __future__ import annotations
 
 import contextlib
+import sys
+import threading
 import time
 from dataclasses import dataclass
 
@@ -141,13 +143,14 @@ class Sympy(Differentiator):
         import sympy
 
         try:
-            out = function(np.array(symbols, dtype=object))
+            with _branches_refused():
+                out = function(np.array(symbols, dtype=object))
         except TypeError as exc:
             text = str(exc)
             if "truth value" in text or "Relational" in text:
                 raise NotSupported(
                     "data-dependent control flow", self.name,
-                    f"{function.name} branches on a value of x (an if or while on a symbol: "
+                    f"{function.name} branches on a value of x (an if, while or == on a symbol: "
                     f"{text}); SymPy cannot decide it, so use AD or finite differences") from None
             if "convert" in text and "float" in text:
                 raise NotSupported(
@@ -156,6 +159,70 @@ class Sympy(Differentiator):
                     "a symbol has no numeric value") from None
             raise
         return [sympy.sympify(e) for e in np.asarray(out, dtype=object).reshape(-1)]
+
+
+#: Modules whose code may test a SymPy value for truth or compare it with a number while a
+#: function is traced: SymPy's own algorithms do so; the traced function may not.
+_TRUSTED = ("sympy", "difflab.namespaces")
+_NUMBERS = (int, float, complex, np.number, np.bool_)
+_guard = threading.local()          # .active: this thread is tracing
+_installed = {"depth": 0, "eq": None, "ne": None}
+_install_lock = threading.Lock()
+
+
+def _refused(frame) -> bool:
+    """Is this thread tracing, and is ``frame`` the traced function's own code?"""
+    if not getattr(_guard, "active", False):
+        return False
+    module = frame.f_globals.get("__name__", "")
+    return not any(module == t or module.startswith(t + ".") for t in _TRUSTED)
+
+
+def _truth(self):
+    if self.free_symbols and _refused(sys._getframe(1)):
+        raise TypeError(f"cannot determine truth value of {self} (an if or while on it)")
+    return True
+
+
+def _equal(self, other):
+    if isinstance(other, _NUMBERS) and self.free_symbols and _refused(sys._getframe(1)):
+        raise TypeError(f"cannot determine truth value of {self} == {other}")
+    return _installed["eq"](self, other)
+
+
+def _unequal(self, other):
+    if isinstance(other, _NUMBERS) and self.free_symbols and _refused(sys._getframe(1)):
+        raise TypeError(f"cannot determine truth value of {self} != {other}")
+    return _installed["ne"](self, other)
+
+
+@contextlib.contextmanager
+def _branches_refused():
+    """While tracing, ``if``/``while`` on a symbolic value and ``==``/``!=`` between one and a
+    number raise ``TypeError`` (-> :class:`NotSupported`) in the traced function's own code.
+
+    SymPy itself refuses ``x0 > 0`` (a ``Relational`` has no truth value) but answers
+    ``bool(x0)`` with True and ``x0 == 0`` with False (structural equality), so ``if x[0]:``
+    or ``if x[0] == 0:`` would silently take one branch for every x. Calls from SymPy's own
+    frames (and other threads) keep the usual meaning.
+    """
+    from sympy import Basic
+
+    with _install_lock:
+        if _installed["depth"] == 0:
+            _installed["eq"], _installed["ne"] = Basic.__eq__, Basic.__ne__
+            Basic.__bool__, Basic.__eq__, Basic.__ne__ = _truth, _equal, _unequal
+        _installed["depth"] += 1
+    was_active, _guard.active = getattr(_guard, "active", False), True
+    try:
+        yield
+    finally:
+        _guard.active = was_active
+        with _install_lock:
+            _installed["depth"] -= 1
+            if _installed["depth"] == 0:
+                del Basic.__bool__
+                Basic.__eq__, Basic.__ne__ = _installed["eq"], _installed["ne"]
 
 
 @contextlib.contextmanager

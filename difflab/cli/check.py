@@ -18,7 +18,7 @@ import sys
 from ..differentiator import DTYPES
 from ..environment import one_line
 from ..errors import InputError
-from .compare import DERIVATIVES, _progress, parse_methods, parse_point, positive_int
+from .compare import DERIVATIVES, NUMBER_LIST, _progress, parse_methods, parse_point, positive_int
 
 SCHEMA = "difflab.check/1"
 #: Components shown below the per-method table.
@@ -26,6 +26,8 @@ WORST_ROWS = 10
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    # "--at -1,2" is a point, not an option (as in 'difflab compare')
+    parser._negative_number_matcher = NUMBER_LIST
     parser.add_argument("target", metavar="MODULE:FUNCTION",
                         help="where your function lives: mypkg.losses:loss or path/to/file.py:loss "
                              "(a plain callable written with difflab.namespace, or a difflab.Function)")
@@ -55,6 +57,9 @@ def run(args) -> int:
         check_method_names(methods)
     x = parse_point(args.at)
     function = load_target(args.target)
+    dim = getattr(function, "dim", None)
+    if isinstance(dim, int) and x.size != dim:
+        raise InputError(f"--at has {x.size} value(s), {args.target} takes {dim}")
     total = None if methods is None else len(methods) * args.points
     with _progress(total) as bar:
         bar.describe("checking")
@@ -93,14 +98,26 @@ def _import(module_name: str):
     if module_name.endswith(".py") and not os.path.isfile(module_name):
         raise InputError(f"no such file: {module_name}")
     try:
-        if module_name.endswith(".py"):
-            name = os.path.splitext(os.path.basename(module_name))[0]
-            spec = importlib.util.spec_from_file_location(name, module_name)
-            module = importlib.util.module_from_spec(spec)
-            spec.loader.exec_module(module)
-            return module
         if os.getcwd() not in sys.path:
             sys.path.insert(0, os.getcwd())
+        if module_name.endswith(".py"):
+            # as 'python path/to/file.py' would: its folder first on the path (for the modules
+            # next to it), and the module in sys.modules (dataclasses and pickle look it up)
+            folder = os.path.dirname(os.path.abspath(module_name))
+            if folder not in sys.path:
+                sys.path.insert(0, folder)
+            name = os.path.splitext(os.path.basename(module_name))[0]
+            if name in sys.modules:  # never shadow a module already loaded (a file named json.py)
+                name = f"_difflab_check_{name}"
+            spec = importlib.util.spec_from_file_location(name, module_name)
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[name] = module
+            try:
+                spec.loader.exec_module(module)
+            except BaseException:
+                sys.modules.pop(name, None)
+                raise
+            return module
         return importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
         if exc.name and module_name.startswith(exc.name):

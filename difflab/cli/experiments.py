@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import math
+import os
 from pathlib import Path
 
 TAKES_COMMAND_NAME = True
@@ -44,9 +46,11 @@ def _accuracy_arguments(parser):
 
 
 def _speed_arguments(parser):
-    parser.add_argument("--function", default="rosenbrock", help="catalogue name (default: rosenbrock)")
-    parser.add_argument("--dims", default="10,100,1000,10000", metavar="N,N",
-                        help="sizes for the gradient study (default: 10,100,1000,10000)")
+    parser.add_argument("--function", default="rosenbrock",
+                        help="catalogue name or expression (default: rosenbrock)")
+    parser.add_argument("--dims", default=None, metavar="N,N",
+                        help="sizes for the gradient study (default: 10,100,1000,10000; "
+                             "a function that does not scale: its own size)")
     parser.add_argument("--methods", default=None, metavar="A,B",
                         help="methods (default: every available one)")
     parser.add_argument("--repeat", type=int, default=5, help="timing repetitions (median)")
@@ -71,9 +75,10 @@ def _run_swell(args) -> int:
 
     cases = _names(args.cases)
     sizes = swell.QUICK_SIZES if args.quick else None
+    cap = _seconds(args.simplify_cap, "--simplify-cap", zero=True)
     _check_plot(args)
     with _progress() as progress:
-        result = swell.run(cases, sizes, simplify_cap=args.simplify_cap,
+        result = swell.run(cases, sizes, simplify_cap=cap,
                            repeat=_positive(args.repeat, "--repeat"), progress=progress)
     return _report(args, result, "swell_tables")
 
@@ -102,19 +107,28 @@ def _run_speed(args) -> int:
 
     from ..errors import InputError
 
-    dims = [_positive(d, "--dims") for d in _ints(args.dims, "--dims")]
+    known = ("gradient", "jacobian", "setup", "hessian")
     parts = _names(args.parts) or []
-    unknown = set(parts) - {"gradient", "jacobian", "setup", "hessian"}
-    if unknown:
-        raise InputError(f"--parts: unknown {', '.join(sorted(unknown))}")
+    unknown = set(parts) - set(known)
+    if unknown or not parts:
+        raise InputError(f"--parts: {'unknown ' + ', '.join(sorted(unknown)) if unknown else 'nothing given'}"
+                         f"; choose from {', '.join(known)}")
+    repeat = _positive(args.repeat, "--repeat")
+    budget = _seconds(args.budget, "--budget")
+    own = speed.fixed_dim(args.function)   # a function that does not scale runs at its own size
+    if args.dims is None:
+        dims = list(speed.DIMS) if own is None else [own]
+    else:
+        dims = [_positive(d, "--dims") for d in _ints(args.dims, "--dims")]
+    other = lambda default: default if own is None else (own,)  # noqa: E731
     _check_plot(args)
     with _progress() as progress:
         result = speed.run(
             args.function, dims if "gradient" in parts else (), _names(args.methods),
-            repeat=_positive(args.repeat, "--repeat"), budget=args.budget,
+            repeat=repeat, budget=budget,
             jacobian_ns=speed.JACOBIAN_NS if "jacobian" in parts else (),
-            setup_dims=speed.SETUP_DIMS if "setup" in parts else (),
-            hessian_dims=speed.HESSIAN_DIMS if "hessian" in parts else (), progress=progress)
+            setup_dims=other(speed.SETUP_DIMS) if "setup" in parts else (),
+            hessian_dims=other(speed.HESSIAN_DIMS) if "hessian" in parts else (), progress=progress)
     return _report(args, result, "speed_tables")
 
 
@@ -133,8 +147,13 @@ def _report(args, result, tables_name) -> int:
     if args.plot:
         from experiments.plots import plot
 
-        written = plot(result, args.plot)
-        (error_console if args.json else console).print(f"[muted]wrote {written}[/muted]")
+        from ..errors import InputError
+
+        try:
+            written = plot(result, args.plot)
+        except OSError as exc:
+            raise InputError(f"cannot write --plot {args.plot}: {exc.strerror or exc}") from None
+        (error_console if args.json else console).print(f"[muted]wrote {_escape(written)}[/muted]")
     if args.json:
         print(records.dumps(result.to_dict()))
         return 0
@@ -153,8 +172,17 @@ def _check_plot(args) -> None:
     path = Path(args.plot)
     if path.suffix.lower() not in (".png", ".pdf", ".svg"):
         raise InputError(f"--plot wants a .png, .pdf or .svg file, not {path.name}")
+    if path.is_dir():
+        raise InputError(f"--plot {path} is a directory; give a file name such as {path / 'figure.png'}")
     if path.exists() and not args.force:
         raise InputError(f"{path} exists; pass --force to overwrite it")
+    # The figure is written after the run: find out now whether it can be.
+    folder = path.absolute().parent
+    while not folder.exists():
+        folder = folder.parent
+    if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK) or (
+            path.exists() and not os.access(path, os.W_OK)):
+        raise InputError(f"cannot write --plot {path}: permission denied or not a folder ({folder})")
 
 
 @contextlib.contextmanager
@@ -208,6 +236,22 @@ def _ints(text, option):
             raise InputError(f"{option} wants whole numbers, not {v:g}")
         out.append(int(v))
     return out
+
+
+def _seconds(value, option, zero=False):
+    """A finite number of seconds, positive (or, with ``zero``, at least 0)."""
+    from ..errors import InputError
+
+    if not math.isfinite(value) or value < 0 or (value == 0 and not zero):
+        wanted = "a finite number >= 0" if zero else "a positive finite number"
+        raise InputError(f"{option} must be {wanted} of seconds, not {value:g}")
+    return float(value)
+
+
+def _escape(text) -> str:
+    from rich.markup import escape
+
+    return escape(str(text))
 
 
 def _positive(value, option):

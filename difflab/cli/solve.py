@@ -52,6 +52,8 @@ def run(args) -> int:
             raise InputError(f"{plot} exists; pass --force to overwrite it")
         if plot.suffix.lower() not in (".png", ".pdf", ".svg"):
             raise InputError(f"--plot wants a .png, .pdf or .svg file, not {plot.name}")
+        if not plot.parent.is_dir():  # say so now, not after every solver has run
+            raise InputError(f"--plot: the folder {plot.parent} does not exist")
     if args.problem == "linreg":
         problem = PROBLEMS["linreg"](data=args.data, standardize=not args.raw)
     else:
@@ -67,8 +69,10 @@ def run(args) -> int:
     from ..solvers._common import resolve
 
     differentiator = resolve(args.differentiator)  # an unknown name fails here, before any work
+    # each solver resolves the name afresh, so each prepares (and pays for) its own derivatives:
+    # a shared instance would hand the later solvers the first one's SymPy or tracing work for free
     with console.status("solving ...") as status:
-        records = compare.run_solvers(problem, names, differentiator, options,
+        records = compare.run_solvers(problem, names, args.differentiator, options,
                                       progress=lambda name: status.update(f"solving: {name}"))
     note = compare.crawl_note(problem, records)
     if args.json:

@@ -17,6 +17,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
+#: How many terms of a stencil's error expansion Richardson extrapolation can remove.
+MAX_TERMS = 16
+
+
 @dataclass(frozen=True)
 class Stencil:
     """A first-derivative stencil with its error model.
@@ -57,7 +61,7 @@ class Stencil:
     def error_exponents(self) -> tuple:
         """Powers of h in the truncation error: (2, 4, 6, ...) or (1, 2, 3, ...)."""
         step = 2 if self.symmetric else 1
-        return tuple(self.order + step * k for k in range(8))
+        return tuple(self.order + step * k for k in range(MAX_TERMS))
 
     def optimal_step(self, eps: float, derivative: int = 1) -> float:
         """The error-optimal relative step for a first (1) or second (2) derivative."""

@@ -15,8 +15,9 @@ from ..errors import InputError
 AUTO = "auto"
 
 
-def check_step(value, option: str = "step"):
-    """``"auto"`` or a positive finite number; anything else is an :class:`InputError`."""
+def check_step(value, option: str = "step", dtype=None):
+    """``"auto"`` or a positive finite number (in ``dtype``, when given: not rounded to 0 or
+    inf there); anything else is an :class:`InputError`."""
     if isinstance(value, str):
         if value == AUTO:
             return value
@@ -25,13 +26,22 @@ def check_step(value, option: str = "step"):
         raise InputError(f"{option} must be 'auto' or a positive number, not {value!r}")
     if not math.isfinite(float(value)) or float(value) <= 0.0:
         raise InputError(f"{option} must be a positive finite number, not {value!r}")
+    if dtype is not None:
+        with np.errstate(over="ignore"):
+            rounded = float(np.asarray(value, dtype=dtype))
+        if rounded == 0.0 or not math.isfinite(rounded):
+            info = np.finfo(dtype)
+            raise InputError(f"{option} {float(value):g} rounds to {rounded:g} in {np.dtype(dtype).name}; "
+                             f"take one between {float(info.tiny):.3g} and {float(info.max):.3g}")
     return float(value)
 
 
-def check_count(value, option: str, low: int = 1):
-    """An integer option of at least ``low``."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        raise InputError(f"{option} must be an integer >= {low}, not {value!r}")
+def check_count(value, option: str, low: int = 1, high: int = None):
+    """An integer option of at least ``low`` (and at most ``high``, when given)."""
+    if (isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low
+            or (high is not None and value > high)):
+        wanted = f"from {low} to {high}" if high is not None else f">= {low}"
+        raise InputError(f"{option} must be an integer {wanted}, not {value!r}")
     return int(value)
 
 

@@ -88,6 +88,20 @@ class Run:
             return float(out.reshape(()))
         return out.reshape(-1)
 
+    def first_value(self, counted: bool = True):
+        """``f(x0)`` (counted unless told), before any derivative is prepared: a function that
+        cannot be evaluated at ``x0`` (most often an ``x0`` of the wrong size) is bad input,
+        said in one line rather than as a traceback from deep inside the solver."""
+        try:
+            return self.f(self.x0) if counted else self.function_value(self.x0)
+        except InputError:
+            raise
+        except (ValueError, IndexError) as exc:
+            dim = getattr(self.function, "dim", None)
+            hint = f"; it was built for {dim} inputs" if dim and dim != self.x0.size else ""
+            raise InputError(f"{self.solver}: {self.function.name} cannot be evaluated at x0 "
+                             f"(size {self.x0.size}{hint}): {exc}") from exc
+
     def function_value(self, x):
         """``f(x)`` outside the count (for histories a peer's callback asks for)."""
         return self._value(np.asarray(x, dtype=np.float64))

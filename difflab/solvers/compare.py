@@ -34,7 +34,8 @@ class Options:
 
 
 def _lr(problem, o):
-    return o.learning_rate or problem.learning_rate
+    # ``is None``, not ``or``: a learning rate of 0 is refused by the solver, not swapped silently
+    return problem.learning_rate if o.learning_rate is None else o.learning_rate
 
 
 def _lstsq(method):
@@ -75,11 +76,13 @@ SOLVERS: dict[str, Solver] = {
         p.f, p.x0, d, learning_rate=_lr(p, o), schedule=o.schedule, momentum=o.momentum,
         max_iter=o.max_iter, tol=o.tol)),
     "sgd": Solver("stochastic gradient descent", "data", _sgd),
-    "newton": Solver("newton", "minimize", lambda p, d, o: newton(p.f, p.x0, d, max_iter=500, tol=o.tol)),
+    "newton": Solver("newton", "minimize", lambda p, d, o: newton(p.f, p.x0, d, max_iter=o.max_iter, tol=o.tol)),
     "gauss-newton": Solver("gauss-newton", "residuals",
-                           lambda p, d, o: gauss_newton(p.f, p.x0, d, tol=o.tol * 1e-2)),
+                           lambda p, d, o: gauss_newton(p.f, p.x0, d, max_iter=o.max_iter,
+                                                          tol=o.tol * 1e-2)),
     "lm": Solver("levenberg-marquardt", "residuals",
-                 lambda p, d, o: gauss_newton(p.f, p.x0, d, damping=True, tol=o.tol * 1e-2)),
+                 lambda p, d, o: gauss_newton(p.f, p.x0, d, damping=True, max_iter=o.max_iter,
+                                                tol=o.tol * 1e-2)),
     "bfgs": Solver("scipy BFGS", "minimize", lambda p, d, o: scipy_minimize(
         p.f, p.x0, "BFGS", d, tol=o.tol, max_iter=o.max_iter), peer=True),
     "newton-cg": Solver("scipy Newton-CG", "minimize", lambda p, d, o: scipy_minimize(
@@ -121,14 +124,20 @@ def parse_solvers(text: str) -> list[str]:
 
 
 def reference(problem: Problem) -> np.ndarray:
-    """The answer distances are measured to: the problem's, or SciPy's tight least squares."""
+    """The answer distances are measured to: the problem's, or SciPy's tight least squares.
+
+    SciPy gets the problem's hand-written Jacobian where it has one: with its default
+    finite-difference Jacobian the reference itself would be ~1e-10 off, and every solver's
+    "distance" would measure that error instead of its own.
+    """
     if problem.solution is not None:
         return problem.solution
     from scipy.optimize import least_squares as scipy_lsq
 
     fn = problem.f
-    return scipy_lsq(lambda x: np.asarray(fn(x), dtype=float), problem.x0, xtol=1e-15, ftol=1e-15,
-                     gtol=1e-15).x
+    jac = fn.jacobian if fn.jacobian is not None else "3-point"
+    return scipy_lsq(lambda x: np.asarray(fn(x), dtype=float), problem.x0, jac=jac, xtol=1e-15,
+                     ftol=1e-15, gtol=1e-15).x
 
 
 def run_solvers(problem: Problem, names, differentiator="reverse", options: Options | None = None,
@@ -203,7 +212,10 @@ def _distance_style(distance):
 
 
 def plot_convergence(problem: Problem, records, path, title: str | None = None) -> None:
-    """Distance to the reference against iteration, one line per solver, log scale."""
+    """Distance to the reference against iteration, one line per solver, log scale (the SciPy
+    peers dashed, so a peer that retraces a solver's path does not hide it)."""
+    import textwrap
+
     import matplotlib
 
     matplotlib.use("Agg")
@@ -215,13 +227,14 @@ def plot_convergence(problem: Problem, records, path, title: str | None = None) 
         if r.distances is None or len(r.distances) < 2:
             continue
         ax.semilogy(np.arange(len(r.distances)), np.maximum(r.distances, floor), marker="." if
-                    len(r.distances) < 60 else None, label=r.label + (" (peer)" if r.peer else ""))
+                    len(r.distances) < 60 else None, linestyle="--" if r.peer else "-",
+                    label=r.label + (" (peer)" if r.peer else ""))
     longest = max((len(r.distances) for r in records if r.distances is not None), default=0)
     if longest > 200:  # a crawling solver would squeeze the fast ones against the axis
         ax.set_xscale("symlog", linthresh=10)
     ax.set_xlabel("iteration")
     ax.set_ylabel("relative distance to the answer")
-    ax.set_title(title or problem.description)
+    ax.set_title(textwrap.fill(title or problem.description, 70), fontsize=10)
     ax.grid(True, which="both", alpha=0.3)
     ax.legend()
     fig.tight_layout()

@@ -37,7 +37,7 @@ def gauss_newton(residuals, x0, differentiator="reverse", damping=None, max_iter
     lam = _initial_lambda(damping)
     run = Run("levenberg-marquardt" if lam is not None else "gauss-newton", residuals, x0,
               differentiator, scalar=False)
-    r = run.f(run.x0)
+    r = run.first_value()
     if r.size < run.x0.size:
         raise InputError(f"gauss_newton needs at least as many residuals as unknowns: "
                          f"{run.function.name} gives {r.size} for {run.x0.size} unknowns")
@@ -84,7 +84,7 @@ def gauss_newton(residuals, x0, differentiator="reverse", damping=None, max_iter
                     lam, nu = lam * nu, 2.0 * nu
             if accepted:
                 x, r, cost, J = x_new, r_new, cost_new, None
-                run.record(x, cost)
+            run.record(x, cost)  # a rejected step keeps x: the history has nit + 1 rows either way
             if small_step:
                 return done(k + 1, True, f"step {np.linalg.norm(dx):.2e} below xtol after {k + 1} steps "
                             f"(gradient norm {gnorm:.2e})")

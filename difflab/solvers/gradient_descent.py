@@ -41,9 +41,9 @@ def gradient_descent(f, x0, differentiator="reverse", learning_rate: float = 0.1
     lr = make_schedule(schedule, positive("learning_rate", learning_rate))
     run = Run("gradient descent", f, x0, differentiator)
     run.info["learning_rate"] = lr(0)
-    grad = run.prepare("gradient")
     x = run.x0
-    fx = run.f(x)
+    fx = run.first_value()
+    grad = run.prepare("gradient")
     run.record(x, fx)
     velocity = np.zeros_like(x)
     with np.errstate(over="ignore", invalid="ignore"):
@@ -114,13 +114,13 @@ def data_gradient_descent(loss, data, x0, differentiator="reverse", learning_rat
 
     full = Function(lambda w: loss(w, *arrays), name=getattr(loss, "__name__", "loss"))
     run = Run(f"{mode} gradient descent", full, x0, differentiator)
+    fx = run.first_value()
     # the full-data gradient serves batch steps and the tolerance test; the others use samples'
     full_grad = run.prepare("gradient") if mode == "batch" or tol is not None else None
     sample_grads = None if mode == "batch" else _sample_gradients(run, loss, arrays)
 
     rng = np.random.default_rng(seed)
     x = run.x0
-    fx = run.f(x)
     run.record(x, fx)
     velocity = np.zeros_like(x)
     with np.errstate(over="ignore", invalid="ignore"):
@@ -180,7 +180,10 @@ def _data(data):
 
 
 def _momentum(momentum):
-    momentum = float(momentum)
+    try:
+        momentum = float(momentum)
+    except (TypeError, ValueError):
+        raise InputError(f"momentum must be a number in [0, 1), got {momentum!r}") from None
     if not 0.0 <= momentum < 1.0:
         raise InputError(f"momentum must be in [0, 1), got {momentum!r}")
     return momentum

@@ -33,11 +33,11 @@ def newton(f, x0, differentiator="reverse", max_iter: int = 100, tol: float = 1e
     """
     max_iter, tol = positive("max_iter", max_iter, integer=True), positive("tol", tol)
     run = Run("newton", f, x0, differentiator)
-    grad, hess = run.prepare("gradient"), run.prepare("hessian")
     x = run.x0
-    fx = run.f(x)
+    fx = run.first_value()
+    grad, hess = run.prepare("gradient"), run.prepare("hessian")
     run.record(x, fx)
-    modified, halvings = 0, 0
+    modified, halvings, shift = 0, 0, 0.0
     with np.errstate(over="ignore", invalid="ignore"):
         for k in range(max_iter + 1):
             g = grad(x)
@@ -46,8 +46,11 @@ def newton(f, x0, differentiator="reverse", max_iter: int = 100, tol: float = 1e
             if not finite(fx, g):
                 return run.result(x, fx, k, False, f"f or its gradient is not finite at step {k}", **info)
             if gnorm <= tol:
-                return run.result(x, fx, k, True, f"gradient norm {gnorm:.2e} <= tol {tol:g} after "
-                                  f"{k} steps", **info)
+                message = f"gradient norm {gnorm:.2e} <= tol {tol:g} after {k} steps"
+                if shift > 0:  # the last Hessian seen was indefinite: a stationary point, maybe no minimum
+                    message += ("; but the last Hessian was not positive definite (shifted by "
+                                f"{shift:.2e}): x may be a saddle point, not a minimum")
+                return run.result(x, fx, k, True, message, last_hessian_shift=shift, **info)
             if k == max_iter:
                 return run.result(x, fx, k, False, f"max_iter ({max_iter}) reached with gradient "
                                   f"norm {gnorm:.2e} > tol {tol:g}", **info)
@@ -117,7 +120,7 @@ def newton_root(g, x0, differentiator="reverse", tol: float = 1e-12, max_iter: i
     max_iter, tol = positive("max_iter", max_iter, integer=True), positive("tol", tol)
     scalar = np.ndim(x0) == 0
     run = Run("newton root", g, x0, differentiator, scalar=False)
-    r = run.f(run.x0)
+    r = run.first_value()
     if r.shape != run.x0.shape:
         raise InputError(f"newton_root needs as many equations as unknowns: {run.function.name} "
                          f"maps {run.x0.size} inputs to {r.size} outputs (use gauss_newton for "
@@ -128,9 +131,10 @@ def newton_root(g, x0, differentiator="reverse", tol: float = 1e-12, max_iter: i
     def done(success, message, k):
         info = convergence(steps)
         if success and info["convergence"] == "linear":
+            m = info["multiplicity"]
             message += (f"; converged only linearly (step ratio {info['ratio']:.2f}): a multiple root, "
-                        f"multiplicity about {info['multiplicity']:.1f}, where x is accurate to about "
-                        "the square root of the residual")
+                        f"multiplicity about {m:.1f}, where x is accurate only to about |g|^(1/{m:.0f}), "
+                        "not to the residual")
         out = run.result(x, r, k, success, message, **info)
         if scalar:
             out.x, out.fun = float(x[0]), float(r[0])

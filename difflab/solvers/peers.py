@@ -25,8 +25,8 @@ def scipy_minimize(f, x0, method: str = "BFGS", differentiator="reverse", tol: f
         raise InputError(f"unknown SciPy peer {method!r}; choose from {', '.join(PEER_METHODS)}")
     tol, max_iter = positive("tol", tol), positive("max_iter", max_iter, integer=True)
     run = Run(f"scipy {method}", f, x0, differentiator)
+    run.record(run.x0, run.first_value(counted=False))  # outside the count: nfev is SciPy's calls
     derivatives = {kind: run.prepare(kind) for kind in PEER_METHODS[method]}
-    run.record(run.x0, run.function_value(run.x0))
 
     def callback(xk, *_):
         run.record(xk, run.function_value(xk))
@@ -42,13 +42,32 @@ def scipy_minimize(f, x0, method: str = "BFGS", differentiator="reverse", tol: f
 
 def scipy_least_squares(residuals, x0, differentiator="reverse", tol: float = 1e-10):
     """``scipy.optimize.least_squares`` (trust-region reflective) with the differentiator's
-    Jacobian; ``tol`` is its ``gtol``, with ``ftol`` and ``xtol`` at 1e-15."""
+    Jacobian; ``tol`` is its ``gtol``, with ``ftol`` and ``xtol`` at 1e-15. The history holds
+    the start and, where SciPy has ``least_squares(callback=)`` (1.16 and later), every
+    iterate; with an older SciPy only the start and the answer."""
+    import inspect
+
     from scipy.optimize import least_squares
 
+    tol = positive("tol", tol)
     run = Run("scipy least_squares", residuals, x0, differentiator, scalar=False)
+    r0 = run.first_value(counted=False)  # outside the count: nfev is SciPy's calls
+    run.record(run.x0, 0.5 * float(r0 @ r0))
     jac = run.prepare("jacobian")
+    extra, iterations = {}, []
+    if "callback" in inspect.signature(least_squares).parameters:
+        def callback(intermediate_result):
+            iterations.append(1)
+            run.record(np.asarray(intermediate_result.x), float(intermediate_result.cost))
+
+        extra["callback"] = callback
     with np.errstate(over="ignore", invalid="ignore"):
-        out = least_squares(run.f, run.x0, jac=jac, gtol=positive("tol", tol), ftol=1e-15, xtol=1e-15)
-    run.record(np.asarray(out.x), float(out.cost))
-    return run.result(np.asarray(out.x), float(out.cost), jac.calls, bool(out.success), str(out.message),
-                      residuals=out.fun)
+        out = least_squares(run.f, run.x0, jac=jac, gtol=tol, ftol=1e-15, xtol=1e-15, **extra)
+    if not np.array_equal(run.xs[-1], out.x):
+        run.record(np.asarray(out.x), float(out.cost))
+    # nit: SciPy's iterations (one callback each); without the callback, the accepted steps:
+    # SciPy evaluates the Jacobian at the start and after each accepted step
+    nit = len(iterations) if extra else max(jac.calls - 1, 0)
+    return run.result(np.asarray(out.x), float(out.cost), nit, bool(out.success),
+                      str(out.message), residuals=out.fun, scipy_nfev=int(out.nfev),
+                      scipy_njev=int(out.njev or 0))

@@ -62,25 +62,97 @@ def exact_reference(function: Function, x: np.ndarray, kind: str, condition: boo
     """The oracle's derivative at ``x``, plus what the tolerance model needs."""
     from ..oracle import reference as oracle
 
-    try:
-        f_value = function(x)
-    except Exception as exc:  # noqa: BLE001 - the user's function fails at this point
-        raise InputError(f"{function.name} fails at x = {np.array2string(x, threshold=8)}: "
-                         f"{one_line(exc)}") from exc
-    try:
-        value = np.asarray(oracle(function, x, derivative=kind, digits=DIGITS), dtype=float)
-    except (InputError, NotSupported):
-        raise
-    except Exception as exc:  # noqa: BLE001 - the function does not run on mpmath numbers
-        raise InputError(f"the oracle cannot run {function.name} on mpmath numbers ({one_line(exc)}); "
-                         f"write it with xp = difflab.namespace(x)") from exc
+    f_value = _value_at(function, x)
+    value = _oracle(function, x, kind, lambda: oracle(function, x, derivative=kind, digits=DIGITS))
     kappa = None
     if condition:
         signs = np.random.default_rng(seed).choice([-1.0, 1.0], size=x.size)
-        moved = oracle(function, x * (1 + tol.CONDITION_STEP * signs), derivative=kind, digits=DIGITS)
-        kappa = np.abs(np.asarray(moved, dtype=float) - value) / tol.CONDITION_STEP
+        kappa = _condition(lambda y: oracle(function, y, derivative=kind, digits=DIGITS), x, value, signs)
     lower = oracle(function, x, derivative="gradient", digits=DIGITS) if kind == "hessian" else f_value
     return Reference(x, value, kappa, tol.floor_scale(value, lower, x), ORDER.get(kind, 1))
+
+
+def _condition(evaluate: Callable, x: np.ndarray, value, signs) -> np.ndarray:
+    """kappa: ``|r(x (1 + step sigma)) - r(x)| / step``, measured with the oracle.
+
+    Where the moved point leaves the function's domain (arcsin next to 1) the mirrored
+    move ``-sigma`` is used; per component the larger of the finite measurements counts,
+    and a component neither measures gets 0.
+    """
+    found = []
+    for direction in (signs, -signs):
+        try:
+            moved = np.asarray(evaluate(x * (1 + tol.CONDITION_STEP * direction)), dtype=float)
+        except Exception:  # noqa: BLE001 - the moved point is outside the domain
+            continue
+        found.append(np.abs(moved - value) / tol.CONDITION_STEP)
+        if np.all(np.isfinite(found[-1])):
+            break
+    if not found:
+        return np.zeros_like(np.asarray(value, dtype=float))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN components
+        kappa = np.nanmax(np.where(np.isfinite(found), found, np.nan), axis=0)
+    return np.where(np.isfinite(kappa), kappa, 0.0)
+
+
+def _value_at(function: Function, x: np.ndarray) -> np.ndarray:
+    """``f(x)`` as floats; an InputError where it raises, is not made of numbers or not finite."""
+    where = _where(x)
+    try:
+        with np.errstate(all="ignore"):  # a NaN or infinity is reported below, in one line
+            f_value = function(x)
+    except Exception as exc:  # noqa: BLE001 - the user's function fails at this point
+        raise InputError(f"{function.name} fails at {where}: {one_line(exc)}") from exc
+    f_value = _real_values(f_value, f"{function.name} at {where}")
+    if not np.all(np.isfinite(f_value)):
+        raise InputError(f"{function.name} is not finite at {where} (f = "
+                         f"{np.array2string(f_value, threshold=8)}): no derivative to check there")
+    return f_value
+
+
+def _oracle(function: Function, x: np.ndarray, kind: str, call: Callable):
+    """``call()`` (an oracle evaluation), its failures and non-finite results an InputError."""
+    try:
+        value = np.asarray(call(), dtype=float)
+    except (InputError, NotSupported):
+        raise
+    except (TypeError, AttributeError) as exc:  # the function does not run on mpmath numbers
+        raise InputError(f"the oracle cannot run {function.name} on mpmath numbers ({one_line(exc)}); "
+                         f"write it with xp = difflab.namespace(x)") from exc
+    except Exception as exc:  # noqa: BLE001 - a pole or a domain error at this point
+        raise InputError(f"the oracle fails on {function.name} at {_where(x)} ({one_line(exc)}): "
+                         f"the {kind} may not exist there") from exc
+    if not np.all(np.isfinite(value)):
+        raise InputError(f"the exact {kind} of {function.name} is not finite at {_where(x)}: "
+                         f"the derivative does not exist there")
+    return value
+
+
+def _where(x) -> str:
+    return f"x = {np.array2string(np.asarray(x), threshold=8)}"
+
+
+def _real_values(values, what: str) -> np.ndarray:
+    """``values`` as a float array, or an InputError naming what was returned instead."""
+    arr = np.asarray(values)
+    if arr.dtype == object and any(v is None for v in arr.flat):
+        raise InputError(f"{what} returned {_describe(values)}, not numbers")
+    if np.iscomplexobj(arr):
+        raise InputError(f"{what} returned complex values; difflab checks real functions")
+    try:
+        return np.asarray(arr, dtype=float)
+    except (TypeError, ValueError):
+        raise InputError(f"{what} returned {_describe(values)}, not numbers") from None
+
+
+def _describe(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else f"a {type(value).__name__}"
+
+
+class _BadOutput(ValueError):
+    """A derivative of the wrong shape or not made of numbers: a result row, not a crash."""
 
 
 # ====================================================================== the compared side
@@ -131,10 +203,15 @@ def _method_evaluator(d, function, kind):
 
 # ====================================================================== comparing
 def _compare(candidate: Candidate, ref: Reference, value, error, point: int, rtol, atol) -> tuple:
-    value = np.asarray(value, dtype=float)
+    if np.iscomplexobj(value):
+        raise _BadOutput("returned complex values")
+    try:
+        value = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        raise _BadOutput(f"returned {_describe(value)}, not an array of numbers") from None
     if value.shape != ref.value.shape:
         if np.squeeze(value).shape != np.squeeze(ref.value).shape:
-            raise ValueError(f"returned shape {value.shape}, the reference has shape "
+            raise _BadOutput(f"returned shape {value.shape}, the reference has shape "
                              f"{ref.value.shape}" + (" (transposed?)" if value.shape[::-1] == ref.value.shape else ""))
         value = value.reshape(ref.value.shape)
     if candidate.family == "numeric":
@@ -159,6 +236,7 @@ def _run(function: Function, kind: str, candidates: list, points: list, rtol, at
          kinks: str, seed: int, on_result: Optional[Callable] = None) -> CheckReport:
     if kinks not in KINK_POLICIES:
         raise InputError(f"kinks must be one of {', '.join(KINK_POLICIES)}, not {kinks!r}")
+    _check_tolerances(rtol, atol)
     report = CheckReport(function.name, kind, points, f"difflab.reference, mpmath at {DIGITS} digits",
                          fail_on_kinks=kinks == "fail")
     results = {c.name: MethodOutcome(c.name, "ok", c.dtype) for c in candidates}
@@ -183,7 +261,7 @@ def _run(function: Function, kind: str, candidates: list, points: list, rtol, at
             except InputError:
                 raise
             except Exception as exc:  # noqa: BLE001 - a method that raises is a result
-                if not c.catch and not isinstance(exc, ValueError):
+                if not c.catch and not isinstance(exc, _BadOutput):
                     raise
                 res.status, res.message = "error", one_line(exc)
             if on_result is not None:
@@ -228,13 +306,34 @@ def _mark(row: Row, sides) -> None:
         row.status = "kink"
 
 
+def _check_tolerances(rtol, atol) -> None:
+    for name, value in (("rtol", rtol), ("atol", atol)):
+        if value is None:
+            continue
+        try:
+            ok = np.isfinite(float(value)) and float(value) >= 0
+        except (TypeError, ValueError):
+            ok = False
+        if not ok:
+            raise InputError(f"{name} must be a finite number >= 0, not {value!r}")
+
+
 def _points(function: Function, x, points: int, seed: int) -> list:
+    if np.iscomplexobj(x):
+        raise InputError("x must be real; difflab checks real functions")
     try:
-        x = np.asarray(x, dtype=float).reshape(-1)
+        x = np.asarray(x, dtype=float)
     except (TypeError, ValueError) as exc:
         raise InputError(f"x must be a 1-D array of numbers: {exc}") from None
+    if x.ndim > 1:
+        raise InputError(f"x must be a 1-D point, not an array of shape {x.shape}")
+    x = x.reshape(-1)
+    if not x.size:
+        raise InputError("x is empty")
     if not np.all(np.isfinite(x)):
         raise InputError("x contains NaN or infinity")
+    if function.dim is not None and x.size != function.dim:
+        raise InputError(f"x has {x.size} value(s), {function.name} takes {function.dim}")
     if int(points) < 1:
         raise InputError(f"points must be at least 1, not {points}")
     rng = np.random.default_rng(seed)
@@ -322,18 +421,26 @@ def assert_gradients_agree(f, x, methods=None, derivative: str = "gradient", rto
 
 # ====================================================================== the user's own derivative
 def _check_user(f, fn, x, kind, rtol, atol, points, seed, dtype, kinks, directions) -> CheckReport:
+    if kinks not in KINK_POLICIES:
+        raise InputError(f"kinks must be one of {', '.join(KINK_POLICIES)}, not {kinks!r}")
+    if not callable(fn):
+        raise InputError(f"the {kind} to check must be a function, not {type(fn).__name__}")
     function = as_function(f)
     pts = _points(function, x, points, seed)
     dtype = _dtype_of(x, dtype)
     name = getattr(fn, "__name__", "<lambda>")
     name = f"your {kind}" if name == "<lambda>" else name
     if directions is not None or kind in ("jvp", "vjp"):
-        return _check_directions(function, fn, name, kind, pts, directions or 3, rtol, atol,
-                                 seed, dtype, kinks)
-    if dtype is None:  # the precision the user's function computes in, from its output
-        dtype = "float32" if np.asarray(fn(pts[0])).dtype == np.float32 else "float64"
-    candidate = Candidate(name, lambda x: (fn(x), None), dtype, "manual", catch=False)
-    return _run(function, kind, [candidate], pts, rtol, atol, kinks, seed)
+        report = _check_directions(function, fn, name, kind, pts, directions or 3, rtol, atol,
+                                   seed, dtype, kinks)
+    else:
+        if dtype is None:  # the precision the user's function computes in, from its output
+            dtype = "float32" if np.asarray(fn(pts[0])).dtype == np.float32 else "float64"
+        candidate = Candidate(name, lambda x: (fn(x), None), dtype, "manual", catch=False)
+        report = _run(function, kind, [candidate], pts, rtol, atol, kinks, seed)
+    if report.kinks and kinks == "warn":  # as assert_gradients_agree does
+        warnings.warn(KinkWarning(report.message()), stacklevel=3)
+    return report
 
 
 def check_gradient(f, grad, x, *, rtol=None, atol=None, points: int = 1, seed: int = 0,
@@ -389,25 +496,40 @@ def check_vjp(f, vjp, x, *, directions: int = 3, rtol=None, atol=None, points: i
 
 
 # ====================================================================== random directions
-#: kind -> the user's u.J.v and its rounding scale sum |u| |J| |v|, from their function.
+#: kind -> (the user's output at x, u, v; its factors of u.J.v). ``fn`` gets x, u and v in
+#: the precision it is checked in; the product is formed in float64 from its output.
 PRODUCTS = {
-    "gradient": lambda fn, x, u, v: _dot(np.reshape(fn(x), -1), v),
-    "jacobian": lambda fn, x, u, v: _dot(u, np.reshape(fn(x), (u.size, v.size)), v),
-    "hessian": lambda fn, x, u, v: _dot(u, np.reshape(fn(x), (u.size, v.size)), v),
-    "jvp": lambda fn, x, u, v: _dot(u, np.reshape(fn(x, v), -1)),
-    "vjp": lambda fn, x, u, v: _dot(np.reshape(fn(x, u if u.size > 1 else u.reshape(())), -1), v),
+    "gradient": lambda fn, x, u, v: (fn(x), lambda out: [np.reshape(out, -1), v]),
+    "jacobian": lambda fn, x, u, v: (fn(x), lambda out: [u, np.reshape(out, (u.size, v.size)), v]),
+    "hessian": lambda fn, x, u, v: (fn(x), lambda out: [u, np.reshape(out, (u.size, v.size)), v]),
+    "jvp": lambda fn, x, u, v: (fn(x, v), lambda out: [u, np.reshape(out, -1)]),
+    "vjp": lambda fn, x, u, v: (fn(x, u if u.size > 1 else u.reshape(())),
+                                lambda out: [np.reshape(out, -1), v]),
 }
 
 
-def _dot(*factors):
-    """(product, the same product of absolute values, dtype of the user's numbers)."""
-    dtype = np.result_type(*[np.asarray(a).dtype for a in factors])
-    arrays = [np.asarray(a, dtype=float) for a in factors]
-    value = arrays[0]
-    scale = np.abs(arrays[0])
-    for a in arrays[1:]:
-        value, scale = value @ a, scale @ np.abs(a)
-    return float(value), float(scale), "float32" if dtype == np.float32 else "float64"
+def _product(kind, fn, x, u, v, dtype):
+    """(u.J.v from the user's function, the same product of absolute values, the dtype of
+    the user's output). With ``dtype`` the function gets x, u, v in that precision."""
+    cast = (lambda a: a) if dtype is None else (lambda a: None if a is None else a.astype(dtype))
+    out, factors = PRODUCTS[kind](fn, cast(x), cast(u), cast(v))
+    if out is None or np.iscomplexobj(out):
+        raise _BadOutput("returned complex values" if out is not None else "returned None")
+    seen = "float32" if np.asarray(out).dtype == np.float32 else "float64"
+    try:
+        arrays = [np.asarray(a, dtype=float) for a in factors(out)]
+        value, scale = arrays[0], np.abs(arrays[0])
+        for a in arrays[1:]:
+            value, scale = value @ a, scale @ np.abs(a)
+        return float(value), float(scale), seen
+    except (TypeError, ValueError):
+        shape = getattr(out, "shape", None)
+        if shape is None:
+            raise _BadOutput(f"returned {_describe(out)}, not an array of numbers") from None
+        n = np.size(v)
+        expected = {"gradient": (n,), "vjp": (n,), "hessian": (n, n),
+                    "jacobian": (np.size(u), n), "jvp": (np.size(u),)}[kind]
+        raise _BadOutput(f"returned shape {tuple(shape)}, expected {expected}") from None
 
 
 def _directional_reference(function, x, kind, u, v):
@@ -429,22 +551,33 @@ def _directional_reference(function, x, kind, u, v):
 def _check_directions(function, fn, name, kind, pts, directions, rtol, atol, seed, dtype, kinks):
     if int(directions) < 1:
         raise InputError(f"directions must be at least 1, not {directions}")
+    _check_tolerances(rtol, atol)
     rng = np.random.default_rng(seed)
     report = CheckReport(function.name, f"{kind} (random directions u.J.v)", pts,
                          f"difflab.reference, mpmath at {DIGITS} digits, along each direction",
                          fail_on_kinks=kinks == "fail")
     result = MethodOutcome(name, "ok", dtype or "float64")
+    # with a dtype, x, u and v are rounded to it: the numbers the user's function really sees
+    rounded = (lambda a: a) if dtype is None else (lambda a: None if a is None else a.astype(dtype).astype(float))
+    t = None
     for p, x in enumerate(pts):
-        m = None if kind in ("gradient", "hessian") else int(np.size(function(x)))
+        x = rounded(x)
+        f_value = _value_at(function, x)
+        m = None if kind in ("gradient", "hessian") else int(f_value.size)
         for k in range(int(directions)):
-            v = _unit(rng, x.size)
-            u = _unit(rng, x.size) if kind == "hessian" else (None if m is None else _unit(rng, m))
-            value, scale, seen = PRODUCTS[kind](fn, x, u, v)
+            v = rounded(_unit(rng, x.size))
+            u = rounded(_unit(rng, x.size) if kind == "hessian" else (None if m is None else _unit(rng, m)))
+            try:
+                value, scale, seen = _product(kind, fn, x, u, v, dtype)
+            except _BadOutput as exc:
+                result.status, result.message = "error", str(exc)
+                report.methods = [result]
+                return report
             result.dtype = dtype or seen
-            exact = _directional_reference(function, x, kind, u, v)
+            exact = float(_oracle(function, x, kind, lambda: _directional_reference(function, x, kind, u, v)))
             signs = rng.choice([-1.0, 1.0], size=x.size)
-            moved = _directional_reference(function, x * (1 + tol.CONDITION_STEP * signs), kind, u, v)
-            kappa = abs(moved - exact) / tol.CONDITION_STEP
+            kappa = float(_condition(lambda y: _directional_reference(function, y, kind, u, v),
+                                     x, exact, signs))
             t = tol.rounding(result.dtype, kappa, scale, rtol, atol, ORDER.get(kind, 1))
             tolerance = float(t(np.array(exact)))
             err = abs(value - exact) if np.isfinite(value) else float("inf")
@@ -456,7 +589,7 @@ def _check_directions(function, fn, name, kind, pts, directions, rtol, atol, see
                 readout = None if kind == "hessian" else u
                 _mark(row, one_sided(function.fn, x, v, readout, second))
             report.rows.append(row)
-    result.tolerance_model = t.model + " (s: sum |u| |J| |v|)"
+    result.tolerance_model = "" if t is None else t.model + " (s: sum |u| |J| |v|)"
     if any(r.status == "fail" for r in report.rows):
         result.status = "fail"
     report.methods = [result]

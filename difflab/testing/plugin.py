@@ -25,12 +25,16 @@ def pytest_addoption(parser):
     group.addoption(OPTION, action="store", default=None, metavar="A,B,...", dest=INI,
                     help="comma-separated methods the gradcheck fixture compares with the "
                          "oracle (default: every available exact method, plus manual)")
-    parser.addini(INI, "default for --difflab-methods", default="")
+    # "args": a list in pyproject.toml, or "manual, reverse" in an ini file (split and
+    # joined again by configured_methods)
+    parser.addini(INI, "default for --difflab-methods", type="args", default=[])
 
 
 def configured_methods(config):
     """The methods chosen on the command line or in the ini file, or None for the default."""
     text = config.getoption(INI) or config.getini(INI)
+    if isinstance(text, (list, tuple)):  # difflab_methods = ["manual", "reverse"] in pyproject.toml
+        text = ",".join(map(str, text))
     names = [m.strip() for m in str(text or "").split(",") if m.strip()]
     return names or None
 
