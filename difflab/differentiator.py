@@ -18,6 +18,7 @@ import numpy as np
 
 from .errors import InputError, NotSupported
 from .function import Function, as_function
+from .precision import computing_in
 
 #: The derivative kinds, in the order reports list them.
 KINDS = ("gradient", "value_and_gradient", "jacobian", "hessian", "jvp", "vjp")
@@ -257,7 +258,8 @@ class Derivative:
         ev = self._evaluators.get(x.shape)
         if ev is None:
             start = time.perf_counter()
-            ev = self.differentiator._evaluator(self.kind, self.function, x)
+            with computing_in(self.differentiator.dtype):
+                ev = self.differentiator._evaluator(self.kind, self.function, x)
             self.setup_seconds = time.perf_counter() - start
             self._evaluators[x.shape] = ev
         return ev
@@ -270,7 +272,9 @@ class Derivative:
         vectors = [np.asarray(v, dtype=self.differentiator.dtype) for v in vectors]
         if self.kind == "jvp" and vectors[0].shape != x.shape:
             raise InputError(f"jvp: v has shape {vectors[0].shape}, x has {x.shape}")
-        result = self._evaluator_for(x)(x, *vectors)
+        evaluate = self._evaluator_for(x)
+        with computing_in(self.differentiator.dtype):  # closed-over float data follows dtype
+            result = evaluate(x, *vectors)
         return self._finish(result, x)
 
     def _check_x(self, x):

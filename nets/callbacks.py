@@ -6,6 +6,7 @@ A callback gets ``on_train_begin(logs)``, ``on_epoch_begin(epoch, logs)``,
 """
 from __future__ import annotations
 
+import os
 import time
 
 import numpy as np
@@ -74,21 +75,25 @@ class _Monitor(Callback):
 
 
 class EarlyStopping(_Monitor):
-    """Stop when ``monitor`` has not improved for ``patience`` epochs."""
+    """Stop when ``monitor`` has not improved for ``patience`` epochs.
+
+    With ``restore_best_weights`` the model ends ``fit`` with the weights of its best epoch,
+    whether training stopped early or ran all its epochs (Keras 3's behaviour).
+    """
 
     def __init__(self, monitor="val_loss", min_delta=0.0, patience=0, mode="auto",
                  restore_best_weights=False):
         super().__init__(monitor, mode, min_delta)
         self.patience, self.restore_best_weights = int(patience), bool(restore_best_weights)
-        self.wait, self.stopped_epoch, self.best_weights = 0, 0, None
+        self.wait, self.stopped_epoch, self.best_epoch, self.best_weights = 0, 0, 0, None
 
     def on_train_begin(self, logs=None):
-        self.best, self.wait, self.stopped_epoch, self.best_weights = None, 0, 0, None
+        self.best, self.wait, self.stopped_epoch, self.best_epoch, self.best_weights = None, 0, 0, 0, None
 
     def on_epoch_end(self, epoch, logs=None):
         value = self._current(logs)
         if self._improved(value):
-            self.best, self.wait = value, 0
+            self.best, self.best_epoch, self.wait = value, epoch, 0
             if self.restore_best_weights:
                 self.best_weights = self.model.get_weights()
             return
@@ -96,8 +101,10 @@ class EarlyStopping(_Monitor):
         if self.wait >= self.patience:
             self.stopped_epoch = epoch
             self.model.stop_training = True
-            if self.restore_best_weights and self.best_weights is not None:
-                self.model.set_weights(self.best_weights)
+
+    def on_train_end(self, logs=None):
+        if self.restore_best_weights and self.best_weights is not None:
+            self.model.set_weights(self.best_weights)
 
 
 class ModelCheckpoint(_Monitor):
@@ -109,7 +116,10 @@ class ModelCheckpoint(_Monitor):
     def __init__(self, filepath, monitor="val_loss", save_best_only=False, mode="auto",
                  save_weights_only=False):
         super().__init__(monitor, mode)
-        self.filepath, self.save_best_only = str(filepath), bool(save_best_only)
+        self.filepath, self.save_best_only = os.fspath(filepath), bool(save_best_only)
+        if not self.filepath.endswith(".npz"):  # refused now, not after the first epoch
+            raise ValueError(f"ModelCheckpoint saves .npz files; give a filepath ending in .npz, "
+                             f"not {self.filepath!r}")
         self.save_weights_only = bool(save_weights_only)
 
     def on_epoch_end(self, epoch, logs=None):
@@ -118,7 +128,11 @@ class ModelCheckpoint(_Monitor):
             if not self._improved(value):
                 return
             self.best = value
-        path = self.filepath.format(epoch=epoch + 1, **(logs or {}))
+        try:
+            path = self.filepath.format(epoch=epoch + 1, **(logs or {}))
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ValueError(f"ModelCheckpoint filepath {self.filepath!r} cannot be filled in ({exc!r}); "
+                             f"it may name {{epoch}} and the logged {', '.join(logs or {})}") from None
         self.model.save(path, include_optimizer=not self.save_weights_only)
 
 

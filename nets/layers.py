@@ -107,7 +107,11 @@ class Layer:
 
 
 def _positive_int(value, what):
-    if int(value) != value or value < 1:
+    try:
+        ok = int(value) == value and value >= 1
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
         raise ValueError(f"{what} must be a positive integer, got {value!r}")
     return int(value)
 
@@ -160,13 +164,14 @@ class Dense(Layer):
         grads = [x.T @ gz] + ([gz.sum(axis=0)] if self.use_bias else [])
         return gz @ weights[0].T, grads
 
+    # As in Keras 3, only a trainable kernel is penalised: a frozen layer adds nothing to the loss.
     def penalty(self, xp, weights):
         reg = self.kernel_regularizer
-        return None if reg is None else reg.penalty(xp, weights[0])
+        return None if reg is None or not self.trainable else reg.penalty(xp, weights[0])
 
     def penalty_gradients(self, weights):
         grads = super().penalty_gradients(weights)
-        if self.kernel_regularizer is not None:
+        if self.kernel_regularizer is not None and self.trainable:
             grads[0] = self.kernel_regularizer.gradient(weights[0])
         return grads
 
@@ -208,8 +213,12 @@ class Dropout(Layer):
 
     def __init__(self, rate, name=None, input_dim=None, input_shape=None):
         super().__init__(name, input_dim, input_shape)
-        if not 0.0 <= rate < 1.0:
-            raise ValueError(f"Dropout rate must be in [0, 1), got {rate}")
+        try:
+            ok = not isinstance(rate, (str, bytes)) and 0.0 <= float(rate) < 1.0
+        except (TypeError, ValueError):
+            ok = False
+        if not ok:
+            raise ValueError(f"Dropout rate must be in [0, 1), got {rate!r}")
         self.rate = float(rate)
 
     def draw_mask(self, rng, n):

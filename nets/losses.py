@@ -4,7 +4,9 @@ Each loss is written once with ``difflab.namespace`` (what every difflab method
 differentiates) and carries its hand-derived gradient with respect to the predictions
 (what the ``manual`` path uses). Cross-entropies take probabilities, as Keras does by
 default, and clip them to ``[EPSILON, 1 - EPSILON]``; ``categorical_crossentropy`` first
-rescales each row to sum to one, as Keras does.
+rescales each row to sum to one, as Keras does. (Keras's TensorFlow backend alone switches
+to the logits when the probabilities come straight from a sigmoid or softmax; it agrees
+with this until a probability leaves the clipping range.)
 
 Any callable ``loss(y_true, y_pred)`` written with ``difflab.namespace`` works as a loss;
 it may return one value per sample or a scalar. It has no hand-derived gradient unless it
@@ -60,6 +62,8 @@ class Loss:
 
 
 def _finite_array(a, what):
+    if a is None:
+        raise ValueError(f"{what} is missing (got None)")
     try:
         arr = np.asarray(a, dtype=float)
     except (TypeError, ValueError) as exc:

@@ -22,7 +22,12 @@ METRICS = {"accuracy": ("accuracy", accuracy), "acc": ("accuracy", accuracy),
 
 
 def get(metric):
-    """``(history key, fn(y_true, y_pred) -> float)`` from a name or a callable."""
+    """``(history key, fn(y_true, y_pred) -> float)`` from a name or a callable.
+
+    As in Keras, a name is logged under the string given: ``metrics=["acc"]`` fills
+    ``history.history["acc"]``.
+    """
     if callable(metric):
         return getattr(metric, "__name__", "metric"), metric
-    return lookup("metric", metric, METRICS)
+    _, fn = lookup("metric", metric, METRICS)
+    return metric, fn

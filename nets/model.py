@@ -289,7 +289,7 @@ class Sequential:
         if len(x) == 0:
             raise ValueError("x has no samples")
         if not self.built:
-            self.build(self.layers[0].input_dim or x.shape[1])
+            self.build((self.layers[0].input_dim if self.layers else None) or x.shape[1])
         if x.shape[1] != self.input_dim:
             raise ValueError(f"x has {x.shape[1]} features but the model takes {self.input_dim}")
         return x

@@ -52,5 +52,8 @@ def get(reg):
     if reg is None or isinstance(reg, Regularizer):
         return reg
     if isinstance(reg, dict):
+        unknown = set(reg) - {"l1", "l2"}
+        if unknown:
+            raise ValueError(f"a regularizer config takes l1 and l2, not {', '.join(sorted(unknown))}")
         return Regularizer(**reg)
     return lookup("regularizer", reg, REGULARIZERS)()

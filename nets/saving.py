@@ -29,7 +29,7 @@ def save_model(model: Sequential, path, overwrite=True, include_optimizer=True) 
         builtin = type(model.loss) in losses.LOSSES.values()
         config["compile"] = {
             "loss": model.loss.name if builtin else None,
-            "metrics": [name for name, fn in model.metrics if name in metrics_module.METRICS],
+            "metrics": [name for name, fn in model.metrics if name.lower() in metrics_module.METRICS],
             "differentiator": model.differentiator,
             "optimizer": model.optimizer.get_config() if include_optimizer else None,
             "optimizer_iterations": model.optimizer.iterations if include_optimizer else 0,
@@ -41,7 +41,13 @@ def save_model(model: Sequential, path, overwrite=True, include_optimizer=True) 
 
 def load_model(path) -> Sequential:
     """A model saved by :meth:`Sequential.save`, compiled again when its loss was built in."""
-    with np.load(os.fspath(path), allow_pickle=False) as data:
+    try:
+        archive = np.load(os.fspath(path), allow_pickle=False)
+    except ValueError:  # NumPy's "contains pickled data" for any file that is not .npy/.npz
+        raise ValueError(f"{path} is not a nets model (not an .npz archive)") from None
+    if not hasattr(archive, "files"):
+        raise ValueError(f"{path} is not a nets model (a single .npy array, not an .npz archive)")
+    with archive as data:
         try:
             config = json.loads(str(data["config"]))
         except KeyError:

@@ -265,3 +265,29 @@ def test_richardson_takes_every_allowed_number_of_levels(levels):
     est = difflab.get("fd-richardson", levels=levels).estimate(analytic, x)
     assert est.evaluations == 2 * x.size * levels
     assert np.all(np.abs(est.value - difflab.reference(analytic, x)) <= est.error)
+
+
+@pytest.mark.parametrize("case", ["maximum", "abs", "max", "min-axis", "clip"])
+def test_complex_step_takes_the_symmetric_subgradient_at_ties(case):
+    """On an exact tie fd-complex makes AD's choice (closed forms below), not one side's."""
+    def f(x):
+        xp = difflab.namespace(x)
+        if case == "maximum":
+            return xp.sum(xp.maximum(x, 0.0))
+        if case == "abs":
+            return xp.sum(xp.abs(x))
+        if case == "max":
+            return xp.max(x)
+        if case == "min-axis":
+            return xp.sum(xp.min(xp.reshape(x, (2, 2)), axis=1))
+        return xp.sum(xp.clip(x, 0.0, 1.0))
+
+    points = {"maximum": [0.0, 1.0, -1.0, 0.0], "abs": [0.0, 2.0, -3.0, 0.0],
+              "max": [1.0, 1.0, 0.5, -2.0], "min-axis": [1.0, 1.0, 0.5, 2.0],
+              "clip": [0.0, 1.0, 0.5, 2.0]}
+    expected = {"maximum": [0.5, 1.0, 0.0, 0.5], "abs": [0.0, 1.0, -1.0, 0.0],
+                "max": [0.5, 0.5, 0.0, 0.0], "min-axis": [0.5, 0.5, 1.0, 0.0],
+                "clip": [1.0, 1.0, 1.0, 0.0]}
+    x = np.array(points[case])
+    assert np.array_equal(difflab.get("fd-complex").gradient(f)(x), expected[case])
+    assert np.array_equal(difflab.get("reverse").gradient(f)(x), expected[case])

@@ -136,3 +136,26 @@ def test_an_unimplemented_op_is_not_supported_naming_op_and_backend():
 
     with pytest.raises(difflab.NotSupported, match="partial-backend does not support arcsin"):
         Partial().arcsin(1.0)
+
+
+@pytest.mark.parametrize("name", ["forward", "reverse", "fd-central", "fd-complex", "sympy"])
+def test_float32_data_brought_in_stays_float32(name):
+    """Closed-over float64 data must not promote a float32 evaluation back to float64."""
+    W = np.random.default_rng(0).normal(size=(6, 3))
+    seen = []
+
+    def f(x):
+        xp = difflab.namespace(x)
+        data = xp.asarray(W)
+        seen.append(getattr(data, "dtype", None))
+        return xp.sum(xp.tanh(data @ x) ** 2)
+
+    x = np.array([0.3, -0.2, 0.5])
+    got = difflab.get(name, dtype="float32").gradient(f)(x)
+    numeric = [d for d in seen if d is not None and d != np.dtype(object)]
+    exact = difflab.reference(f, x)
+    error = np.max(np.abs(got - exact)) / np.max(np.abs(exact))
+    assert numeric and all(d in (np.float32, np.complex64) for d in numeric), seen
+    assert error > 1e-12  # a float32 computation cannot be float64-exact ...
+    assert error < 1e-3   # ... but is float32-sized
+    assert difflab.namespace(W).asarray(W).dtype == np.float64  # outside an evaluation: untouched

@@ -25,6 +25,16 @@ def test_keras_layout_glorot_uniform_and_zero_biases():
     assert np.array_equal(small().get_weights()[0], kernel)  # the seed fixes the weights
 
 
+def test_kernels_are_glorot_uniform_not_just_bounded():
+    # Glorot uniform on (300, 200): U(-l, l) with l = sqrt(6 / 500); its variance is l^2 / 3.
+    kernel = nets.Sequential([nets.Dense(200, input_dim=300)], seed=0).get_weights()[0]
+    limit = np.sqrt(6 / 500)
+    assert kernel.shape == (300, 200)
+    assert limit * 0.999 < np.abs(kernel).max() <= limit
+    assert np.var(kernel) == pytest.approx(limit ** 2 / 3, rel=0.02)
+    assert abs(np.mean(kernel)) < 0.01 * limit
+
+
 def test_summary_counts_parameters():
     model = small()
     assert model.count_params() == 4 * 8 + 8 + 8 * 3 + 3
@@ -103,6 +113,10 @@ def test_optimizers_by_name_and_schedule():
     (lambda: small(metrics=["precision"]), "unknown metric 'precision'"),
     (lambda: nets.Dense(3, kernel_regularizer="l3"), "unknown regularizer 'l3'"),
     (lambda: nets.Dropout(1.5), r"Dropout rate must be in \[0, 1\)"),
+    (lambda: nets.Dropout(None), r"Dropout rate must be in \[0, 1\), got None"),
+    (lambda: nets.Dense(None), "units must be a positive integer, got None"),
+    (lambda: nets.Dense(3, kernel_regularizer={"l3": 0.1}), "regularizer config takes l1 and l2, not l3"),
+    (lambda: nets.ModelCheckpoint("best.keras"), "ending in .npz"),
 ])
 def test_unknown_names_raise_value_errors_naming_the_problem(build, message):
     with pytest.raises(ValueError, match=message):
@@ -117,6 +131,7 @@ def test_unknown_names_raise_value_errors_naming_the_problem(build, message):
     (np.full((5, 4), np.nan), np.zeros(5), "x contains NaN"),
     (np.ones((5, 4)), np.array([0, 1, np.nan, 1, 1]), "y contains NaN"),
     (np.ones(4), np.zeros(1), r"x must be 2-D \(samples, features\)"),
+    (np.ones((5, 4)), None, "y is missing"),
 ])
 def test_bad_data_raises_value_errors_naming_the_problem(x, y, message):
     with pytest.raises(ValueError, match=message):
@@ -145,3 +160,34 @@ def test_divergence_is_reported_not_hidden():
     x, y = load_sales(n=32)
     with pytest.raises(FloatingPointError, match="diverged"):
         model.fit(1e3 * x, y, epochs=50, verbose=0)
+
+
+def test_a_model_without_layers_says_so():
+    model = nets.Sequential()
+    model.compile(optimizer="sgd", loss="mse")
+    with pytest.raises(ValueError, match="the model has no layers"):
+        model.fit(np.ones((3, 2)), np.ones(3), verbose=0)
+
+
+def test_loading_a_file_that_is_not_a_model_is_a_value_error(tmp_path):
+    junk = tmp_path / "junk.npz"
+    junk.write_bytes(b"not a zip archive")
+    with pytest.raises(ValueError, match="is not a nets model"):
+        nets.load_model(junk)
+    other = tmp_path / "other.npz"
+    np.savez(other, a=np.ones(3))
+    with pytest.raises(ValueError, match="no 'config' entry"):
+        nets.load_model(other)
+
+
+def test_a_frozen_layer_adds_no_weight_penalty():
+    """Keras 3 regularises trainable weights only: freezing a layer drops its penalty."""
+    x, y = load_sales(n=16)
+    losses = []
+    for trainable in (True, False):
+        model = nets.Sequential([nets.Dense(3, input_dim=2, kernel_regularizer=nets.regularizers.L2(0.5),
+                                            trainable=trainable), nets.Dense(1)], seed=0)
+        model.compile(optimizer="sgd", loss="mse")
+        losses.append(model.evaluate(x, y))
+        kernel = model.get_weights()[0]
+    assert losses[0] - losses[1] == pytest.approx(0.5 * np.sum(kernel ** 2), rel=1e-12)

@@ -62,6 +62,15 @@ def test_bad_input_is_one_line_and_exit_2(capsys, argv, message):
     assert message in err and "Traceback" not in err and len(err.strip().splitlines()) <= 2
 
 
+def test_a_plot_into_a_missing_folder_is_refused_before_training(capsys, tmp_path):
+    code, out, err = run(capsys, "--dataset", "xor", "--epochs", "2", "--quiet",
+                         "--plot", str(tmp_path / "missing" / "loss.png"))
+    assert code == 2 and "does not exist" in err and "Traceback" not in err
+    assert out == ""  # nothing trained, no table printed
+    code, out, err = run(capsys, "--dataset", "xor", "--epochs", "2", "--quiet", "--plot", str(tmp_path))
+    assert code == 2 and "ending in .png" in err
+
+
 def test_results_table_is_a_pure_function():
     class Args:
         hidden, activation, optimizer, epochs, batch_size = "16", "relu", "adam", 3, 16

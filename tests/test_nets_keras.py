@@ -73,3 +73,26 @@ def test_optimizer_updates_match_keras(keras, ours, theirs, request):
         mine.step(theta, g)
         keras_opt.apply_gradients([(keras.ops.convert_to_tensor(g), variable)])
     np.testing.assert_allclose(theta, keras.ops.convert_to_numpy(variable), rtol=0, atol=atol)
+
+
+def test_loss_and_activation_values_match_keras(keras):
+    """Every built-in loss and activation against Keras's own functions (away from the clip,
+    where Keras's TensorFlow backend switches to logits after a sigmoid or softmax)."""
+    rng = np.random.default_rng(0)
+    z = 2.0 * rng.normal(size=(6, 3))
+    p_sigmoid = 1.0 / (1.0 + np.exp(-z))
+    p_softmax = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
+    y_unit = rng.uniform(size=(6, 3))
+    cases = [("mse", rng.normal(size=(6, 3)), p_sigmoid), ("mae", rng.normal(size=(6, 3)), p_sigmoid),
+             ("binary_crossentropy", y_unit, p_sigmoid),
+             ("categorical_crossentropy", y_unit / y_unit.sum(axis=1, keepdims=True), p_softmax),
+             ("sparse_categorical_crossentropy", rng.integers(0, 3, size=6), p_softmax)]
+    t = keras.ops.convert_to_tensor
+    for name, y, p in cases:
+        ours = nets.losses.get(name)
+        theirs = keras.ops.convert_to_numpy(keras.losses.get(name)(t(y), t(p)))
+        assert float(ours(ours.prepare_targets(y, 3), p)) == pytest.approx(float(np.mean(theirs)), rel=1e-13), name
+    for name in nets.activations.ACTIVATIONS:
+        theirs = keras.ops.convert_to_numpy(keras.activations.get(name)(t(z)))
+        rtol = 1e-7 if name == "leaky_relu" else 1e-14  # Keras keeps the slope 0.2 in float32
+        np.testing.assert_allclose(nets.activations.get(name)(z), theirs, rtol=rtol, atol=0, err_msg=name)

@@ -152,3 +152,41 @@ def test_progress_bar_and_per_epoch_lines(capsys):
     model = xor_model("manual")
     model.fit(*load_xor(), epochs=2, verbose=2)
     assert "epoch 2/2" in capsys.readouterr().err
+
+
+def test_early_stopping_restores_the_best_weights_even_without_stopping():
+    """Keras 3 restores the best epoch's weights at the end of fit, stopped early or not."""
+    (x, y), (xv, yv) = load_iris()
+    model = iris_model()
+    seen = []
+
+    class Remember(nets.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            seen.append((logs["val_loss"], model.get_weights()))
+
+    stop = nets.EarlyStopping(monitor="val_loss", patience=100, restore_best_weights=True)
+    model.compile(optimizer=nets.optimizers.SGD(3.0), loss="sparse_categorical_crossentropy")  # erratic
+    model.fit(x, y, epochs=8, validation_data=(xv, yv), callbacks=[Remember(), stop], verbose=0)
+    assert stop.stopped_epoch == 0 and len(seen) == 8
+    best = min(range(8), key=lambda k: seen[k][0])
+    assert best != 7, "the test needs a run whose last epoch is not its best"
+    assert stop.best_epoch == best
+    for a, b in zip(model.get_weights(), seen[best][1]):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_model_checkpoint_refuses_a_bad_filepath_before_training(tmp_path):
+    with pytest.raises(ValueError, match="ending in .npz"):
+        nets.ModelCheckpoint(str(tmp_path / "best.h5"))
+    (x, y), _ = load_iris()
+    model = iris_model()
+    checkpoint = nets.ModelCheckpoint(str(tmp_path / "m-{val_acc:.2f}.npz"), monitor="loss")
+    with pytest.raises(ValueError, match=r"cannot be filled in.*logged loss, accuracy"):
+        model.fit(x, y, epochs=1, callbacks=[checkpoint], verbose=0)
+
+
+def test_metrics_are_logged_under_the_name_given():
+    model = xor_model("manual")
+    model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["acc", "mean_absolute_error"])
+    history = model.fit(*load_xor(), epochs=1, verbose=0)
+    assert set(history.history) == {"loss", "acc", "mean_absolute_error"}  # as Keras logs them

@@ -14,6 +14,7 @@ import math
 import numpy as np
 
 from ..ops import Namespace
+from ..precision import compute_dtype, float_dtype_for
 from .rules import RULES
 
 _levels = itertools.count(1)
@@ -149,20 +150,21 @@ class ADNamespace(Namespace):
         return level, active, values
 
     # ---- constructors: constants --------------------------------------------------------
+    # Float data comes in at the evaluation's precision (difflab.precision).
     def asarray(self, data, dtype=None):
-        return data if isinstance(data, Traced) else np.asarray(data, dtype=dtype)
+        return data if isinstance(data, Traced) else np.asarray(data, dtype=dtype or float_dtype_for(data))
 
     def zeros(self, shape):
-        return np.zeros(shape)
+        return np.zeros(shape, dtype=compute_dtype() or np.float64)
 
     def ones(self, shape):
-        return np.ones(shape)
+        return np.ones(shape, dtype=compute_dtype() or np.float64)
 
     def zeros_like(self, x):
-        return np.zeros(np.shape(strip(x)))
+        return self.zeros(np.shape(strip(x)))
 
     def ones_like(self, x):
-        return np.ones(np.shape(strip(x)))
+        return self.ones(np.shape(strip(x)))
 
     def stop_gradient(self, x):
         return strip(x)

@@ -2,13 +2,11 @@
 
 Nothing here imports a framework. The methods import theirs inside ``_build`` through
 :func:`import_framework`, so ``import difflab``, ``difflab list`` and ``available()`` stay
-light; the namespaces read the compute dtype from :func:`compute_dtype` so that
-``xp.asarray(data)`` brings float data in at the precision the method computes in.
+light. The compute dtype (:mod:`difflab.precision`) is set for every method by
+:class:`difflab.Derivative`; it is re-exported here for the framework methods.
 """
 from __future__ import annotations
 
-import contextlib
-import contextvars
 import importlib
 import importlib.metadata
 import importlib.util
@@ -17,32 +15,7 @@ import numpy as np
 
 from ..differentiator import Differentiator
 from ..errors import NotSupported
-
-_COMPUTE_DTYPE: contextvars.ContextVar = contextvars.ContextVar("difflab_compute_dtype", default=None)
-
-
-def compute_dtype():
-    """The float dtype of the difflab computation now running (``np.float64``/``np.float32``),
-    or None outside one (then ``xp.asarray`` keeps the data's own dtype)."""
-    return _COMPUTE_DTYPE.get()
-
-
-@contextlib.contextmanager
-def computing_in(dtype):
-    """Within the block, namespaces bring float data in as ``dtype``."""
-    token = _COMPUTE_DTYPE.set(np.dtype(dtype))
-    try:
-        yield
-    finally:
-        _COMPUTE_DTYPE.reset(token)
-
-
-def float_dtype_for(data, default=None):
-    """The dtype ``asarray`` should give ``data``: the compute dtype for floats, else None."""
-    kind = np.asarray(data).dtype.kind if not hasattr(data, "dtype") else np.dtype(data.dtype).kind
-    if kind == "f":
-        return compute_dtype() or default
-    return None
+from ..precision import compute_dtype, computing_in, float_dtype_for  # noqa: F401 (re-exported)
 
 
 def installed_distribution(candidates) -> str | None:

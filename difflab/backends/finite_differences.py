@@ -17,6 +17,7 @@ from ..errors import InputError
 from ..fd import core, richardson, steps
 from ..fd.core import FDEstimate, Sampler
 from ..fd.stencils import CENTRAL, FIVE_POINT, FORWARD, MAX_TERMS, Stencil
+from ..precision import computing_in
 
 #: Derivative kinds :meth:`FiniteDifference.estimate` answers, and their order.
 ESTIMATE_KINDS = {"gradient": 1, "jacobian": 1, "hessian": 2}
@@ -61,7 +62,8 @@ class FiniteDifference(Differentiator):
             raise InputError(f"estimate: kind must be one of {', '.join(ESTIMATE_KINDS)}, not {kind!r}")
         derivative = self._derivative(kind, f)
         x = derivative._check_x(x)
-        est = self._derive(derivative.function, x, ESTIMATE_KINDS[kind], error=True)
+        with computing_in(self.dtype):
+            est = self._derive(derivative.function, x, ESTIMATE_KINDS[kind], error=True)
         if kind != "jacobian" and est.value.shape[0] != 1:
             raise InputError(f"estimate: the {kind} needs a scalar function; "
                              f"{derivative.function.name} has {est.value.shape[0]} outputs")

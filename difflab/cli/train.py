@@ -91,8 +91,13 @@ def _hidden(text):
 def _check_plot_path(path, force):
     if not path.lower().endswith(".png"):
         raise InputError(f"--plot writes a PNG; give a file name ending in .png, not {path!r}")
+    if os.path.isdir(path):
+        raise InputError(f"--plot {path} is a directory; give a file name ending in .png")
     if os.path.exists(path) and not force:
         raise InputError(f"{path} already exists; pass --force to overwrite it")
+    folder = os.path.dirname(path) or "."
+    if not os.path.isdir(folder):  # found now, not after every run has trained
+        raise InputError(f"--plot: the folder {folder} does not exist")
 
 
 def build_model(task, hidden, args):

@@ -11,7 +11,7 @@ import numpy as np
 from autograd.scipy.special import expit, logsumexp as _logsumexp
 from autograd.tracer import getval
 
-from ..backends._framework import float_dtype_for
+from ..precision import float_dtype_for
 from ..ops import Namespace
 
 #: difflab op name -> autograd.numpy function.

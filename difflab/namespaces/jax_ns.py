@@ -10,7 +10,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..backends._framework import float_dtype_for
+from ..precision import float_dtype_for
 from ..ops import Namespace
 
 #: difflab op name -> jax.numpy (or jax.nn) function.

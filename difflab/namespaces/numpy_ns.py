@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..ops import Namespace
+from ..precision import compute_dtype, float_dtype_for
 
 #: difflab op name -> NumPy function, where the two agree exactly.
 NUMPY_FUNCTIONS = {
@@ -13,8 +14,8 @@ NUMPY_FUNCTIONS = {
     "square": np.square, "maximum": np.maximum, "minimum": np.minimum, "sum": np.sum,
     "prod": np.prod, "mean": np.mean, "max": np.max, "min": np.min, "matmul": np.matmul,
     "dot": np.dot, "reshape": np.reshape, "transpose": np.transpose, "stack": np.stack,
-    "concatenate": np.concatenate, "where": np.where, "clip": np.clip, "asarray": np.asarray,
-    "zeros": np.zeros, "ones": np.ones, "zeros_like": np.zeros_like, "ones_like": np.ones_like,
+    "concatenate": np.concatenate, "where": np.where, "clip": np.clip,
+    "zeros_like": np.zeros_like, "ones_like": np.ones_like,
     "broadcast_to": np.broadcast_to,
 }
 
@@ -23,6 +24,20 @@ class NumpyNamespace(Namespace):
     """Plain NumPy (float arrays); the inner arithmetic of difflab's own engines."""
 
     name = "numpy"
+
+    # Float data comes in at the evaluation's precision (difflab.precision); outside a
+    # difflab evaluation these are NumPy's own.
+    @staticmethod
+    def asarray(data, dtype=None):
+        return np.asarray(data, dtype=dtype or float_dtype_for(data))
+
+    @staticmethod
+    def zeros(shape):
+        return np.zeros(shape, dtype=compute_dtype() or np.float64)
+
+    @staticmethod
+    def ones(shape):
+        return np.ones(shape, dtype=compute_dtype() or np.float64)
 
     def logsumexp(self, x, axis=None, keepdims=False):
         x = np.asarray(x)
@@ -79,44 +94,66 @@ class ComplexStepNamespace(NumpyNamespace):
     """NumPy over complex arrays, with non-analytic operations complexified the standard way.
 
     For the complex-step derivative f'(x) = Im f(x + ih) / h the function must be analytic
-    in the perturbation. ``abs``, ``maximum``, ``minimum``, ``clip`` and comparisons are made
-    so by deciding on the real part (Martins, Sturdza and Alonso, 2003).
+    in the perturbation. ``abs``, ``maximum``, ``minimum``, ``max``, ``min``, ``clip`` and
+    comparisons are made so by deciding on the real part (Martins, Sturdza and Alonso, 2003).
+    Where that decision is a tie, the perturbations are averaged, so ``fd-complex`` takes
+    the same one-sided choices as difflab's AD: half to each side of a ``maximum``/``minimum``
+    tie, split evenly among tied entries of ``max``/``min``, ``abs'(0) = 0``, and ``clip``
+    passing the derivative on its closed interval.
     """
 
     name = "complex-step"
 
     @staticmethod
     def abs(x):
-        return np.where(np.real(x) < 0, -x, x)
+        re = np.real(x)
+        return np.where(re < 0, -x, np.where(re > 0, x, re + 0j * re))
 
     @staticmethod
     def maximum(a, b):
-        return np.where(np.real(a) >= np.real(b), a, b)
+        return _pick_by_real(a, b, np.greater)
 
     @staticmethod
     def minimum(a, b):
-        return np.where(np.real(a) <= np.real(b), a, b)
+        return _pick_by_real(a, b, np.less)
 
     def clip(self, x, lo, hi):
-        return self.minimum(self.maximum(x, lo), hi)
+        x = np.asarray(x)
+        if lo is not None:
+            x = np.where(np.real(x) < np.real(lo), lo, x)
+        if hi is not None:
+            x = np.where(np.real(x) > np.real(hi), hi, x)
+        return x
 
     @staticmethod
     def max(x, axis=None, keepdims=False):
-        return _select_by_real(x, np.argmax, axis, keepdims)
+        return _extreme_by_real(x, np.max, axis, keepdims)
 
     @staticmethod
     def min(x, axis=None, keepdims=False):
-        return _select_by_real(x, np.argmin, axis, keepdims)
+        return _extreme_by_real(x, np.min, axis, keepdims)
 
 
-def _select_by_real(x, arg, axis, keepdims):
+def _pick_by_real(a, b, wins):
+    """``a`` where its real part wins, ``b`` where b's does, on a tie the real part with the
+    mean of the two perturbations (the symmetric subgradient)."""
+    ra, rb = np.real(a), np.real(b)
+    tie = ra + 0.5j * (np.imag(a) + np.imag(b))
+    return np.where(wins(ra, rb), a, np.where(wins(rb, ra), b, tie))
+
+
+def _extreme_by_real(x, extreme, axis, keepdims):
+    """The entry with the extreme real part; tied entries share the perturbation evenly."""
     x = np.asarray(x)
-    if axis is None:
-        out = x.reshape(-1)[arg(np.real(x).reshape(-1))]
-        return out.reshape((1,) * x.ndim) if keepdims else out
-    idx = np.expand_dims(arg(np.real(x), axis=axis), axis)
-    out = np.take_along_axis(x, idx, axis=axis)
-    return out if keepdims else np.squeeze(out, axis=axis)
+    re = np.real(x)
+    target = extreme(re, axis=axis, keepdims=True)
+    hit = re == target
+    perturbation = np.sum(np.where(hit, np.imag(x), 0.0), axis=axis, keepdims=True) / np.sum(
+        hit, axis=axis, keepdims=True)
+    out = target + 1j * perturbation
+    if keepdims:
+        return out
+    return np.squeeze(out, axis=axis) if axis is not None else out.reshape(())
 
 
 def _is_basic(index) -> bool:

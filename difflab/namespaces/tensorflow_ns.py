@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from ..backends._framework import float_dtype_for
+from ..precision import float_dtype_for
 from ..ops import Namespace
 
 #: difflab op name -> TensorFlow function of one tensor.

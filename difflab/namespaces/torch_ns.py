@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..backends._framework import float_dtype_for
+from ..precision import float_dtype_for
 from ..ops import Namespace
 
 #: difflab op name -> torch function of one tensor.

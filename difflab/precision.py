@@ -1,0 +1,46 @@
+"""The precision a difflab evaluation computes in, for data a function brings in itself.
+
+A function closes over data (weights, targets) as float64 NumPy arrays and brings it in with
+``xp.asarray(data)``. Under ``difflab.get(name, dtype="float32")`` that data must not
+promote the computation back to float64, or the float32 figures would be float64 figures in
+disguise. Every evaluation therefore runs inside :func:`computing_in`, and every namespace's
+``asarray``/``zeros``/``ones`` give float data the dtype :func:`float_dtype_for` names.
+Outside an evaluation nothing changes: ``xp.asarray`` keeps the data's own dtype.
+"""
+from __future__ import annotations
+
+import contextlib
+import contextvars
+
+import numpy as np
+
+_COMPUTE_DTYPE: contextvars.ContextVar = contextvars.ContextVar("difflab_compute_dtype", default=None)
+
+
+def compute_dtype():
+    """The float dtype of the difflab evaluation now running (``np.float64``/``np.float32``),
+    or None outside one."""
+    return _COMPUTE_DTYPE.get()
+
+
+@contextlib.contextmanager
+def computing_in(dtype):
+    """Within the block, namespaces bring float data in as ``dtype``."""
+    token = _COMPUTE_DTYPE.set(np.dtype(dtype))
+    try:
+        yield
+    finally:
+        _COMPUTE_DTYPE.reset(token)
+
+
+def float_dtype_for(data, default=None):
+    """The dtype ``asarray`` should give ``data``: the compute dtype for real floats, else None
+    (integers, booleans, complex and object data keep their own)."""
+    dtype = getattr(data, "dtype", None)
+    try:
+        kind = np.asarray(data).dtype.kind if dtype is None else np.dtype(dtype).kind
+    except TypeError:  # a framework dtype NumPy does not know
+        return None
+    if kind == "f":
+        return compute_dtype() or default
+    return None
