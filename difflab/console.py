@@ -44,7 +44,9 @@ def digits_style(digits: float | None) -> str:
 
 def fail(message: str, code: int = 2) -> int:
     """Print one clear error line on stderr and return the exit code."""
-    error_console.print(f"[failed]error:[/failed] {message}", soft_wrap=True)
+    from rich.markup import escape
+
+    error_console.print(f"[failed]error:[/failed] {escape(message)}", soft_wrap=True)
     return code
 
 

@@ -221,3 +221,9 @@ def test_piped_tables_keep_every_column(capsys):
     print_table(table)
     out = capsys.readouterr().out
     assert all(h in out for h in headers)
+
+
+def test_error_lines_keep_square_brackets(capsys):
+    assert main(["compare", "x[0] +"]) == 2
+    err = capsys.readouterr().err
+    assert "'x[0] +'" in err and err.count("\n") == 1

@@ -55,6 +55,7 @@ def test_plot_is_written_and_never_overwritten_without_force(capsys, tmp_path):
     (["--hidden", "16,x"], "--hidden takes comma-separated layer sizes"),
     (["--epochs", "0"], "must be positive"),
     (["--plot", "loss.pdf"], "ending in .png"),
+    (["--differentiator", "reverse", "--differentiators", "manual,torch"], "not both"),
 ])
 def test_bad_input_is_one_line_and_exit_2(capsys, argv, message):
     code, out, err = run(capsys, "--quiet", "--epochs", "2", *argv)

@@ -18,7 +18,7 @@ from ..errors import InputError
 def add_arguments(parser) -> None:
     parser.add_argument("--dataset", default="iris",
                         help="iris, digits, xor, points, sales or brazing (default iris)")
-    parser.add_argument("--differentiator", default="reverse",
+    parser.add_argument("--differentiator", default=None,
                         help="the difflab method that computes gradients (default reverse; "
                              "'manual' is hand-derived backprop)")
     parser.add_argument("--differentiators", metavar="A,B,...",
@@ -51,7 +51,9 @@ class TrainRun:
 def run(args) -> int:
     from ..console import console, print_table
 
-    names = _names(args.differentiators or args.differentiator)
+    if args.differentiator is not None and args.differentiators is not None:
+        raise InputError("give --differentiator (one method) or --differentiators (several), not both")
+    names = _names(args.differentiators or args.differentiator or "reverse")
     hidden = _hidden(args.hidden)
     if args.epochs < 1 or args.batch_size < 1:
         raise InputError("--epochs and --batch-size must be positive")
