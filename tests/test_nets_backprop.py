@@ -81,19 +81,25 @@ def _data(n_out, loss, seed=0):
     return x, rng.normal(size=(7, n_out))
 
 
+def _every_layer_kind(activation, loss, hidden, seed):
+    """Dense with l2, dropout, Dense with l1, a separate Activation, and the loss's output layer."""
+    output = "softmax" if "categorical" in loss else "sigmoid" if loss == "binary_crossentropy" else "linear"
+    model = nets.Sequential([
+        nets.Dense(hidden[0], activation=activation, input_dim=3, kernel_regularizer="l2"),
+        nets.Dropout(0.3),
+        nets.Dense(hidden[1], kernel_regularizer=nets.regularizers.L1(0.02)),
+        nets.Activation(activation),
+        nets.Dense(3, activation=output),
+    ], seed=seed)
+    model.compile(optimizer="sgd", loss=loss)
+    return model
+
+
 @pytest.mark.parametrize("activation", sorted(nets.activations.ACTIVATIONS))
 @pytest.mark.parametrize("loss", ["mse", "mae", "binary_crossentropy", "categorical_crossentropy",
                                   "sparse_categorical_crossentropy"])
 def test_backprop_matches_reverse_mode(activation, loss):
-    output = "softmax" if "categorical" in loss else "sigmoid" if loss == "binary_crossentropy" else "linear"
-    model = nets.Sequential([
-        nets.Dense(5, activation=activation, input_dim=3, kernel_regularizer="l2"),
-        nets.Dropout(0.3),
-        nets.Dense(4, kernel_regularizer=nets.regularizers.L1(0.02)),
-        nets.Activation(activation),
-        nets.Dense(3, activation=output),
-    ], seed=1)
-    model.compile(optimizer="sgd", loss=loss)
+    model = _every_layer_kind(activation, loss, hidden=(5, 4), seed=1)
     (v_manual, g_manual), (v_reverse, g_reverse) = _gradients(model, *_data(3, loss))
     assert v_manual == pytest.approx(v_reverse, rel=1e-13)
     np.testing.assert_allclose(g_manual, g_reverse, rtol=1e-10, atol=1e-13)
@@ -107,15 +113,7 @@ def test_backprop_matches_the_oracle(activation, loss):
     one of the methods under test."""
     from difflab.oracle import reference
 
-    output = "softmax" if "categorical" in loss else "sigmoid" if loss == "binary_crossentropy" else "linear"
-    model = nets.Sequential([
-        nets.Dense(4, activation=activation, input_dim=3, kernel_regularizer="l2"),
-        nets.Dropout(0.3),
-        nets.Dense(3, kernel_regularizer=nets.regularizers.L1(0.02)),
-        nets.Activation(activation),
-        nets.Dense(3, activation=output),
-    ], seed=2)
-    model.compile(optimizer="sgd", loss=loss)
+    model = _every_layer_kind(activation, loss, hidden=(4, 3), seed=2)
     x, y = model._check_data(*_data(3, loss, seed=5))
     model.batch = model._training_batch(x, y)
     theta = model.parameters.theta.copy()
