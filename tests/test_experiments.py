@@ -286,3 +286,16 @@ def test_simplify_is_not_retried_past_its_cap(monkeypatch):
     monkeypatch.setattr(swell, "simplified_ops", capped)
     swell.run(["nested"], {"nested": (1, 2, 3)}, simplify_cap=1.0, repeat=1)
     assert calls == [1.0, 0.0, 0.0]
+
+
+def test_cse_tape_verdict_separates_linear_from_quadratic_ratios():
+    from types import SimpleNamespace
+
+    from experiments.refresh_results import cse_tracks_tape
+
+    def case(pairs):
+        return SimpleNamespace(rows=[SimpleNamespace(symbolic_cse_ops=c, ad_tape_ops=t) for c, t in pairs])
+
+    assert cse_tracks_tape(case([(3 * n + 2, n) for n in range(1, 11)])) is True
+    assert cse_tracks_tape(case([(n * n, n) for n in range(1, 11)])) is False
+    assert cse_tracks_tape(case([(1, 1), (2, 2)])) is None
