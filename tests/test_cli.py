@@ -227,3 +227,16 @@ def test_error_lines_keep_square_brackets(capsys):
     assert main(["compare", "x[0] +"]) == 2
     err = capsys.readouterr().err
     assert "'x[0] +'" in err and err.count("\n") == 1
+
+
+def test_warnings_on_the_command_line_are_one_line(capsys):
+    import warnings
+
+    from difflab.cli import _warnings_as_lines
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        with _warnings_as_lines():
+            warnings.warn("expect minutes per batch [sympy]", UserWarning)
+    err = capsys.readouterr().err
+    assert err.strip() == "warning: expect minutes per batch [sympy]"

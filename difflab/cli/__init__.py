@@ -6,8 +6,10 @@ input is one line on stderr and exit code 2, never a traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import sys
+import warnings
 
 #: subcommand -> (module under difflab.cli, one-line help)
 SUBCOMMANDS = {
@@ -62,6 +64,25 @@ def _version() -> str:
     return f"difflab {__version__}"
 
 
+@contextlib.contextmanager
+def _warnings_as_lines():
+    """On the command line a warning is one line on stderr ("warning: ..."), not Python's
+    two-line form with the source line that raised it."""
+    from ..console import error_console
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        from rich.markup import escape
+
+        error_console.print(f"[unsupported]warning:[/unsupported] {escape(str(message))}", soft_wrap=True)
+
+    previous = warnings.showwarning
+    warnings.showwarning = show
+    try:
+        yield
+    finally:
+        warnings.showwarning = previous
+
+
 def main(argv=None) -> int:
     from ..console import fail
     from ..errors import InputError, NotSupported
@@ -74,7 +95,8 @@ def main(argv=None) -> int:
     if args._module is None:
         return fail(args._broken)
     try:
-        return int(_module(args._module).run(args) or 0)
+        with _warnings_as_lines():
+            return int(_module(args._module).run(args) or 0)
     except (InputError, NotSupported, FileNotFoundError) as exc:
         return fail(str(exc))
     except KeyboardInterrupt:
