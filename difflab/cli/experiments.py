@@ -10,8 +10,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import math
-import os
-from pathlib import Path
 
 TAKES_COMMAND_NAME = True
 
@@ -165,24 +163,10 @@ def _report(args, result, tables_name) -> int:
 
 
 def _check_plot(args) -> None:
-    from ..errors import InputError
+    from ._output import check_output_file
 
-    if not args.plot:
-        return
-    path = Path(args.plot)
-    if path.suffix.lower() not in (".png", ".pdf", ".svg"):
-        raise InputError(f"--plot wants a .png, .pdf or .svg file, not {path.name}")
-    if path.is_dir():
-        raise InputError(f"--plot {path} is a directory; give a file name such as {path / 'figure.png'}")
-    if path.exists() and not args.force:
-        raise InputError(f"{path} exists; pass --force to overwrite it")
-    # The figure is written after the run: find out now whether it can be.
-    folder = path.absolute().parent
-    while not folder.exists():
-        folder = folder.parent
-    if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK) or (
-            path.exists() and not os.access(path, os.W_OK)):
-        raise InputError(f"cannot write --plot {path}: permission denied or not a folder ({folder})")
+    if args.plot:  # the figure is written after the run: find out now whether it can be
+        check_output_file(args.plot, args.force, makes_folders=True)
 
 
 @contextlib.contextmanager

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
 PROBLEM_NAMES = ("linreg", "rosenbrock", "expfit", "worked")
 
@@ -42,18 +41,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args) -> int:
     from ..console import console, print_table
-    from ..errors import InputError
+    from ._output import check_output_file
     from ..solvers import compare
     from ..solvers.problems import PROBLEMS
 
-    if args.plot:
-        plot = Path(args.plot)
-        if plot.exists() and not args.force:
-            raise InputError(f"{plot} exists; pass --force to overwrite it")
-        if plot.suffix.lower() not in (".png", ".pdf", ".svg"):
-            raise InputError(f"--plot wants a .png, .pdf or .svg file, not {plot.name}")
-        if not plot.parent.is_dir():  # say so now, not after every solver has run
-            raise InputError(f"--plot: the folder {plot.parent} does not exist")
+    if args.plot:  # checked now, not after every solver has run
+        check_output_file(args.plot, args.force)
     if args.problem == "linreg":
         problem = PROBLEMS["linreg"](data=args.data, standardize=not args.raw)
     else:

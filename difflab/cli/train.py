@@ -9,7 +9,6 @@ that prepares the method does not dominate), the final training loss and the tes
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 
 from ..errors import InputError
@@ -50,6 +49,7 @@ class TrainRun:
 
 def run(args) -> int:
     from ..console import console, print_table
+    from ._output import check_output_file
 
     if args.differentiator is not None and args.differentiators is not None:
         raise InputError("give --differentiator (one method) or --differentiators (several), not both")
@@ -58,7 +58,7 @@ def run(args) -> int:
     if args.epochs < 1 or args.batch_size < 1:
         raise InputError("--epochs and --batch-size must be positive")
     if args.plot:
-        _check_plot_path(args.plot, args.force)
+        check_output_file(args.plot, args.force, suffixes=(".png",))
     import nets
 
     try:
@@ -88,18 +88,6 @@ def _hidden(text):
     if any(n < 1 for n in sizes):
         raise InputError(f"--hidden sizes must be positive, got {text!r}")
     return sizes
-
-
-def _check_plot_path(path, force):
-    if not path.lower().endswith(".png"):
-        raise InputError(f"--plot writes a PNG; give a file name ending in .png, not {path!r}")
-    if os.path.isdir(path):
-        raise InputError(f"--plot {path} is a directory; give a file name ending in .png")
-    if os.path.exists(path) and not force:
-        raise InputError(f"{path} already exists; pass --force to overwrite it")
-    folder = os.path.dirname(path) or "."
-    if not os.path.isdir(folder):  # found now, not after every run has trained
-        raise InputError(f"--plot: the folder {folder} does not exist")
 
 
 def build_model(task, hidden, args):

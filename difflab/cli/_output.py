@@ -1,0 +1,41 @@
+"""Where a subcommand will write a file (``--plot``): checked before the work, not after it.
+
+A user's existing file is never overwritten without ``--force``, and a path that cannot be
+written (a directory, a missing folder, no permission) is one error line before any solver,
+training run or study starts.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ..errors import InputError
+
+FIGURE_SUFFIXES = (".png", ".pdf", ".svg")
+
+
+def check_output_file(path, force: bool, suffixes=FIGURE_SUFFIXES, option: str = "--plot",
+                      makes_folders: bool = False) -> Path:
+    """``path`` as a Path, or an InputError saying why it cannot be written.
+
+    ``makes_folders``: the writer creates missing folders, so only the nearest existing one
+    must be writable; otherwise the file's own folder must exist.
+    """
+    path = Path(path)
+    if path.suffix.lower() not in suffixes:
+        raise InputError(f"{option} writes a {'/'.join(s[1:].upper() for s in suffixes)} file; "
+                         f"give a file name ending in {' or '.join(suffixes)}, not {path.name!r}")
+    if path.is_dir():
+        raise InputError(f"{option} {path} is a directory; give a file name such as "
+                         f"{path / ('figure' + suffixes[0])}")
+    if path.exists() and not force:
+        raise InputError(f"{path} already exists; pass --force to overwrite it")
+    folder = path.absolute().parent
+    if not makes_folders and not folder.is_dir():
+        raise InputError(f"{option}: the folder {path.parent} does not exist")
+    while not folder.exists():
+        folder = folder.parent
+    if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK) or (
+            path.exists() and not os.access(path, os.W_OK)):
+        raise InputError(f"cannot write {option} {path}: permission denied or not a folder ({folder})")
+    return path
