@@ -44,3 +44,13 @@ def float_dtype_for(data, default=None):
     if kind == "f":
         return compute_dtype() or default
     return None
+
+
+def zeros(shape) -> np.ndarray:
+    """NumPy zeros at the evaluation's precision (float64 outside one)."""
+    return np.zeros(shape, dtype=compute_dtype() or np.float64)
+
+
+def ones(shape) -> np.ndarray:
+    """NumPy ones at the evaluation's precision (float64 outside one)."""
+    return np.ones(shape, dtype=compute_dtype() or np.float64)

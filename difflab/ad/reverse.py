@@ -147,8 +147,7 @@ class ReverseNamespace(ADNamespace):
 
 def _vjp_elementwise(node, xp, g, i):
     partial = node.rule.partials[i](xp, node.value, *node.args, **node.params)
-    out, shape = scale(partial, g), shape_of(node.args[i])
-    return out if shape_of(out) == shape else unbroadcast(xp, out, shape)
+    return unbroadcast(xp, scale(partial, g), shape_of(node.args[i]))
 
 
 def _vjp_reduction(node, xp, g, i):

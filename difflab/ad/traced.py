@@ -14,7 +14,8 @@ import math
 import numpy as np
 
 from ..ops import Namespace
-from ..precision import compute_dtype, float_dtype_for
+from .. import precision
+from ..precision import float_dtype_for
 from .rules import RULES
 
 _levels = itertools.count(1)
@@ -154,11 +155,8 @@ class ADNamespace(Namespace):
     def asarray(self, data, dtype=None):
         return data if isinstance(data, Traced) else np.asarray(data, dtype=dtype or float_dtype_for(data))
 
-    def zeros(self, shape):
-        return np.zeros(shape, dtype=compute_dtype() or np.float64)
-
-    def ones(self, shape):
-        return np.ones(shape, dtype=compute_dtype() or np.float64)
+    zeros = staticmethod(precision.zeros)
+    ones = staticmethod(precision.ones)
 
     def zeros_like(self, x):
         return self.zeros(np.shape(strip(x)))

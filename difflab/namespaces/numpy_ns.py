@@ -4,7 +4,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..ops import Namespace
-from ..precision import compute_dtype, float_dtype_for
+from .. import precision
+from ..precision import float_dtype_for
 
 #: difflab op name -> NumPy function, where the two agree exactly.
 NUMPY_FUNCTIONS = {
@@ -31,13 +32,8 @@ class NumpyNamespace(Namespace):
     def asarray(data, dtype=None):
         return np.asarray(data, dtype=dtype or float_dtype_for(data))
 
-    @staticmethod
-    def zeros(shape):
-        return np.zeros(shape, dtype=compute_dtype() or np.float64)
-
-    @staticmethod
-    def ones(shape):
-        return np.ones(shape, dtype=compute_dtype() or np.float64)
+    zeros = staticmethod(precision.zeros)
+    ones = staticmethod(precision.ones)
 
     def logsumexp(self, x, axis=None, keepdims=False):
         x = np.asarray(x)
