@@ -126,6 +126,10 @@ class Comparison:
     results: list = field(default_factory=list)
     reference_digits: int = REFERENCE_DIGITS
     reference_message: str = ""
+    #: For a function typed as an expression: its variables in ``x`` order and the formula
+    #: as parsed (None for other functions).
+    variables: Optional[tuple] = None
+    expression: Optional[str] = None
 
     @property
     def dim(self) -> int:
@@ -141,6 +145,8 @@ class Comparison:
         """The ``difflab compare --json`` document (DESIGN.md §6)."""
         return {"schema": SCHEMA, "function": self.function, "derivative": self.derivative,
                 "dim": self.dim, "dtype": self.dtype, "x": _jsonable(self.x),
+                "variables": None if self.variables is None else list(self.variables),
+                "expression": self.expression,
                 "reference": {"method": "oracle", "digits": self.reference_digits},
                 "results": [r.to_dict() for r in self.results],
                 "environment": environment()}
@@ -195,7 +201,8 @@ def compare(f, x, methods: Optional[Sequence[str]] = None, derivative: str = "gr
 
     reference, reference_message = _reference(function, x, derivative)
     comparison = Comparison(function.name, derivative, str(dtype), x, reference,
-                            reference_message=reference_message)
+                            reference_message=reference_message, variables=function.variables,
+                            expression=None if function.expression is None else str(function.expression))
     for name in names:
         result = run_method(name, function, x, derivative, str(dtype), reference,
                             reference_message, repeat=repeat, min_time=min_time)

@@ -70,14 +70,20 @@ class Function:
             return np.asarray(self.x0, dtype=float).reshape(-1)
         return self.sample(np.random.default_rng(0))
 
+    @property
+    def variables(self) -> Optional[tuple]:
+        """The variable names of a function made from an expression, in ``x`` order."""
+        return None if self.expression is None else self.expression.variables
+
     @classmethod
     def from_expression(cls, text: str, name: Optional[str] = None) -> "Function":
-        """A function of the SymPy-parsable ``text``, its variables in sorted order."""
-        from .expression import compile_expression
+        """The function of ``text`` in difflab's expression language (never evaluated as
+        Python; see :mod:`difflab.expression`), its variables in natural order."""
+        from .expression import compile_expression, describe
 
-        fn, symbols, expr = compile_expression(text)
-        return cls(fn, name=name or text, dim=len(symbols), expression=expr,
-                   description=f"f({', '.join(map(str, symbols))}) = {expr}")
+        fn, expression = compile_expression(text)
+        return cls(fn, name=name or text, dim=len(expression.variables), expression=expression,
+                   description=describe(expression))
 
 
 def as_function(f) -> Function:

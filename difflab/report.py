@@ -36,7 +36,14 @@ def digits_text(digits: Optional[float]) -> Text:
 
 
 def comparison_title(comparison: Comparison) -> str:
+    """``gradient of rosenbrock at x = [...]``; an expression shows its parsed formula and
+    which value of ``--at`` went to which variable."""
     x = comparison.x
+    if comparison.variables is not None:
+        names = ", ".join(comparison.variables)
+        values = ", ".join(f"{v:.4g}" for v in x)
+        return (f"{comparison.derivative} of f({names}) = {comparison.expression} "
+                f"at ({names}) = ({values}) ({comparison.dtype})")
     shown = ", ".join(f"{v:.4g}" for v in x[:4]) + (", …" if x.size > 4 else "")
     return (f"{comparison.derivative} of {comparison.function} at x = [{shown}] "
             f"(n = {comparison.dim}, {comparison.dtype})")

@@ -1,7 +1,7 @@
 """Finding functions for the studies: a ``difflab.functions`` name, or an expression.
 
 ``lookup(spec, dim)`` resolves a catalogue name (with its ``dim`` where it scales), else a
-SymPy-parsable expression (``Function.from_expression``).
+expression in difflab's own grammar (``Function.from_expression``).
 """
 from __future__ import annotations
 

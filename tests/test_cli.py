@@ -18,7 +18,7 @@ from difflab.cli import main
 
 RESULT_KEYS = {"method", "family", "status", "value", "max_abs_error", "max_rel_error",
                "setup_seconds", "call_seconds", "message"}
-COMPARISON_KEYS = {"schema", "function", "derivative", "dim", "dtype", "x", "reference",
+COMPARISON_KEYS = {"schema", "function", "derivative", "dim", "dtype", "x", "variables", "expression", "reference",
                    "results", "environment"}
 
 

@@ -35,8 +35,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     # looks like a negative number as a value, so widen its idea of one to number lists.
     parser._negative_number_matcher = NUMBER_LIST
     parser.add_argument("function", nargs="?", metavar="FUNCTION | EXPRESSION",
-                        help="a catalogue name (see 'difflab functions') or a SymPy expression "
-                             "such as 'sin(x)*exp(y) + x**2*y' (variables in sorted order); "
+                        help="a catalogue name (see 'difflab functions') or an expression "
+                             "such as 'sin(x)*exp(y) + x**2*y' (variables in natural order, x2 before x10; "
+                             "the table header shows which --at value went where); "
                              "omit to compare on the catalogue's default set")
     parser.add_argument("--at", metavar="X", help="the point, comma-separated: --at 1,2.5,-3 "
                         "(default: the function's default point)")
@@ -102,7 +103,7 @@ def parse_methods(text):
 
 def resolve_function(text: str, dim=None, at=None):
     """A catalogue function by name (sized by ``dim``, or by ``at`` where it scales), else
-    the function of a SymPy expression. A bare word that is no catalogue name is an error,
+    the function of an expression (difflab.expression). A bare word that is no catalogue name is an error,
     not a one-variable expression."""
     import difflib
 
