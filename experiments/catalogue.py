@@ -39,9 +39,9 @@ def lookup(spec: str, dim: Optional[int] = None):
         raise difflab.InputError(f"unknown function {spec!r}; {hint} (or give an expression such as 'sin(x)*y')")
     try:
         return difflab.Function.from_expression(spec)
-    except difflab.InputError:
-        raise difflab.InputError(f"{spec!r} is neither a catalogue function "
-                                 f"({', '.join(functions.names())}) nor an expression") from None
+    except difflab.InputError as exc:   # keep the parser's reason: it names the bad piece
+        raise difflab.InputError(f"{spec!r} is not a catalogue function (see 'difflab functions'), "
+                                 f"and as an expression: {exc}") from None
 
 
 def point(f, dim: Optional[int] = None, seed: int = 0) -> np.ndarray:

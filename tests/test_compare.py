@@ -22,8 +22,10 @@ from difflab.timing import Timing, format_seconds, measure
 
 RESULT_KEYS = {"method", "family", "status", "value", "max_abs_error", "max_rel_error",
                "setup_seconds", "call_seconds", "message"}
-COMPARISON_KEYS = {"schema", "function", "derivative", "dim", "dtype", "x", "reference",
-                   "results", "environment"}
+#: DESIGN.md §6's keys, plus "variables" and "expression" (issue 10: null unless the
+#: function was typed as an expression).
+COMPARISON_KEYS = {"schema", "function", "derivative", "dim", "dtype", "x", "variables",
+                   "expression", "reference", "results", "environment"}
 FAST = {"repeat": 1, "min_time": 0.0}
 
 
@@ -217,6 +219,7 @@ def test_to_dict_has_exactly_the_design_keys():
     assert doc["schema"] == SCHEMA == "difflab.compare/1"
     assert doc["reference"] == {"method": "oracle", "digits": 50}
     assert (doc["function"], doc["dim"], doc["dtype"], doc["x"]) == ("rosenbrock", 4, "float64", X.tolist())
+    assert doc["variables"] is None and doc["expression"] is None
     for r in doc["results"]:
         assert set(r) == RESULT_KEYS
     assert doc["results"][0]["value"] == pytest.approx(rosen_der(X).tolist(), rel=1e-14)
