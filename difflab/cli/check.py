@@ -2,8 +2,9 @@
 
 Imports ``FUNCTION`` from ``MODULE`` (an installed module or one in the current directory;
 ``MODULE`` may also be a ``.py`` file, imported by path), runs
-:func:`difflab.testing.check_methods` and prints one row per method and the worst components. Exit 0 when every method agrees, 1 when any
-disagrees, 2 on bad input (one line on stderr).
+:func:`difflab.testing.check_methods` and prints one row per method and the worst
+components. Exit 0 when every method agrees, 1 when any disagrees, 2 on bad input (one
+line on stderr).
 """
 from __future__ import annotations
 
@@ -152,11 +153,10 @@ def _found_elsewhere(name: str, path: str) -> bool:
 
 
 def _shadow_note(module, module_name: str) -> str:
-    """When the module imported is not the one in the current folder of the same name."""
-    top = module_name.split(".")[0]
-    local = next((c for c in (f"{top}.py", os.path.join(top, "__init__.py")) if os.path.isfile(c)), None)
+    """When the module imported is not the file of the same name in the current folder."""
+    local = module_name.replace(".", os.sep) + ".py"
     origin = getattr(module, "__file__", None) or ""
-    if local is None or os.path.abspath(origin).startswith(os.getcwd() + os.sep):
+    if not os.path.isfile(local) or os.path.abspath(origin) == os.path.abspath(local):
         return ""
     return (f" ({module_name} was imported from {origin}: an installed module comes before the "
             f"{local} of the current folder; give its path instead, such as {local}:FUNCTION)")
