@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import struct
 import subprocess
 import sys
 import textwrap
@@ -114,7 +115,9 @@ def test_a_corrupt_member_is_a_value_error(tmp_path):
     with zipfile.ZipFile(path) as archive:
         info = archive.getinfo("weight_0.npy")
     raw = bytearray(path.read_bytes())
-    raw[info.header_offset + 30 + len(info.filename) + 140] ^= 0xFF  # inside the array data
+    name_length, extra_length = struct.unpack("<HH", raw[info.header_offset + 26:info.header_offset + 30])
+    data_end = info.header_offset + 30 + name_length + extra_length + info.compress_size
+    raw[data_end - 1] ^= 0xFF  # the last byte of the array data
     path.write_bytes(bytes(raw))
     with pytest.raises(ValueError, match=r"model\.npz is damaged or truncated \(BadZipFile: Bad CRC"):
         nets.load_model(path)
