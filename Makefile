@@ -11,7 +11,7 @@ $(BIN)/python:
 	$(BIN)/python -m pip install -q --upgrade pip
 
 # PyTorch first, pinned: the CPU build lies on local disk; an unpinned torch can pull a CUDA build.
-$(STAMP): $(BIN)/python pyproject.toml
+$(STAMP): $(BIN)/python pyproject.toml setup.py
 	$(BIN)/pip install -q 'torch==2.13.0'
 	$(BIN)/pip install -q -e '.[all,test]'
 	touch $(STAMP)
@@ -28,10 +28,10 @@ test-all: $(STAMP)
 	$(BIN)/python -m pytest -m ''
 
 bench: $(STAMP)
-	$(BIN)/python -m experiments.bench_core
+	$(BIN)/python -m difflab_experiments.bench_core
 
 experiments: $(STAMP)
-	$(BIN)/python -m experiments.refresh_results
+	$(BIN)/python -m difflab_experiments.refresh_results
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

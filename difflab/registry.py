@@ -1,35 +1,16 @@
 """The method registry: name -> Differentiator class, imported only when asked for.
 
-Built-in methods are listed in :data:`BUILTIN_METHODS`; third-party packages add theirs
+Built-in methods are listed in :data:`BUILTIN_METHODS` (in :mod:`difflab.method_names`,
+which the pytest plugin reads without importing difflab); third-party packages add theirs
 through the entry-point group ``difflab.differentiators`` (``name = "pkg.module:Class"``).
 Loading a method module is light: frameworks are imported only when a derivative is built.
 """
 from __future__ import annotations
 
-import difflib
 import importlib
-import importlib.metadata
 
 from .errors import InputError
-
-ENTRY_POINT_GROUP = "difflab.differentiators"
-
-#: Registry name -> "module:Class", in the order reports list methods.
-BUILTIN_METHODS = {
-    "manual": "difflab.backends.manual:Manual",
-    "fd-forward": "difflab.backends.finite_differences:ForwardDifference",
-    "fd-central": "difflab.backends.finite_differences:CentralDifference",
-    "fd-five-point": "difflab.backends.finite_differences:FivePointDifference",
-    "fd-complex": "difflab.backends.finite_differences:ComplexStep",
-    "fd-richardson": "difflab.backends.finite_differences:Richardson",
-    "sympy": "difflab.backends.symbolic:Sympy",
-    "forward": "difflab.backends.own_ad:Forward",
-    "reverse": "difflab.backends.own_ad:Reverse",
-    "autograd": "difflab.backends.autograd_backend:Autograd",
-    "tensorflow": "difflab.backends.tensorflow_backend:TensorFlow",
-    "torch": "difflab.backends.torch_backend:Torch",
-    "jax": "difflab.backends.jax_backend:Jax",
-}
+from .method_names import BUILTIN_METHODS, ENTRY_POINT_GROUP, entry_point_methods, unknown_method
 
 _extra: dict[str, str] = {}
 _classes: dict[str, type] = {}
@@ -44,15 +25,8 @@ def register(name: str, target) -> None:
         _extra[name] = f"{target.__module__}:{target.__qualname__}"
 
 
-def _entry_points() -> dict[str, str]:
-    found = {}
-    for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
-        found.setdefault(ep.name, ep.value)
-    return found
-
-
 def _table() -> dict[str, str]:
-    return {**BUILTIN_METHODS, **_entry_points(), **_extra}
+    return {**BUILTIN_METHODS, **entry_point_methods(), **_extra}
 
 
 def methods() -> list[str]:
@@ -67,9 +41,7 @@ def method_class(name: str) -> type:
         return cls
     table = _table()
     if name not in table:
-        close = difflib.get_close_matches(str(name), table, n=3)
-        hint = f"; did you mean {', '.join(close)}?" if close else f"; known: {', '.join(table)}"
-        raise InputError(f"unknown method {name!r}{hint}")
+        raise InputError(unknown_method(name, table))
     module, _, attr = table[name].partition(":")
     cls = getattr(importlib.import_module(module), attr)
     _classes[name] = cls

@@ -13,7 +13,7 @@
 Targets (issue 2): reverse no slower than autograd at every n; reverse within 6x (aim 4x)
 of f at n = 1e5; forward faster than reverse on the R^4 -> R^64 Jacobian.
 
-``python -m experiments.bench_core [--json FILE] [--repeat N]``.
+``python -m difflab_experiments.bench_core [--json FILE] [--repeat N]``.
 """
 from __future__ import annotations
 
@@ -160,7 +160,8 @@ def tables(result: BenchResult):
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m experiments.bench_core", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m difflab_experiments.bench_core",
+                                     description=__doc__.splitlines()[0])
     parser.add_argument("--json", metavar="FILE", default=None, help="also write the records as JSON")
     parser.add_argument("--repeat", type=int, default=41, help="samples per peer (median)")
     args = parser.parse_args(argv)

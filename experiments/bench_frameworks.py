@@ -2,7 +2,7 @@
 
 Run on demand (not part of ``make test``)::
 
-    python -m experiments.bench_frameworks [--sizes 10,100000] [--json out.json]
+    python -m difflab_experiments.bench_frameworks [--sizes 10,100000] [--json out.json]
 
 For each method (``jit`` variants included where the framework has one) and size, the
 gradient of Rosenbrock is prepared once (``setup``: tracing, compiling, the framework's

@@ -1,8 +1,8 @@
 """The solver study: gradient descent vs least squares vs Newton (and Gauss-Newton), with
 every differentiator that loads here; SciPy's optimisers, fed the same derivatives, as peers.
 
-    python -m experiments.solver_study            # tables (Markdown) on stdout
-    python -m experiments.solver_study --json out/solver_study.json --img docs/img
+    python -m difflab_experiments.solver_study            # tables (Markdown) on stdout
+    python -m difflab_experiments.solver_study --json out/solver_study.json --img docs/img
 
 Writes docs/img/solvers_*.png; the tables in docs/solvers.md are this script's output.
 """

@@ -1,7 +1,7 @@
 """The training study: the same network trained with different differentiators.
 
-    python -m experiments.train_study                      # Markdown tables on stdout
-    python -m experiments.train_study --json out/train_study.json --img docs/img
+    python -m difflab_experiments.train_study                      # Markdown tables on stdout
+    python -m difflab_experiments.train_study --json out/train_study.json --img docs/img
 
 Every method starts from the same weights and sees the same batches, so the loss curves
 coincide (to rounding) and the runs differ only in how long a gradient takes. Seconds per

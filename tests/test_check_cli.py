@@ -1,9 +1,14 @@
 """``difflab check MODULE:FUNCTION --at X``: exit codes, the table, the JSON."""
 import json
+import os
+import subprocess
+import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
+import difflab
 from difflab.cli import main
 from difflab.cli.check import load_target
 
@@ -166,3 +171,56 @@ def test_missing_at_is_a_usage_error(user_dir, capsys):
 
 def test_load_target_follows_dotted_attributes(user_dir):
     assert load_target("user_losses:good.fn").__name__ == "rosen"
+
+
+SHADOWS = ("mpmath", "torch", "jax")
+
+
+@pytest.mark.parametrize("cases", [
+    [("user_mod:f", "reverse"), ("src/mymod.py:g", "forward")],
+    pytest.param([("user_mod:f", "torch")], marks=pytest.mark.slow),
+])
+def test_files_named_like_libraries_in_the_current_folder_do_not_shadow_them(tmp_path, cases):
+    """A user's mpmath.py/torch.py/jax.py beside their code: the oracle and the methods still
+    use the real libraries, with the user's module given by name or by path."""
+    for name in SHADOWS:
+        (tmp_path / f"{name}.py").write_text(f"raise RuntimeError('the user\\'s {name}.py was imported')\n")
+    (tmp_path / "user_mod.py").write_text(textwrap.dedent('''
+        import difflab
+
+        def f(x):
+            xp = difflab.namespace(x)
+            return xp.sum(xp.sin(x) * x)
+    '''))
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "helper.py").write_text("SCALE = 3.0\n")
+    (tmp_path / "src" / "mymod.py").write_text(textwrap.dedent('''
+        import difflab
+        import helper
+
+        def g(x):
+            xp = difflab.namespace(x)
+            return xp.sum(xp.exp(x)) * helper.SCALE
+    '''))
+    root = str(Path(difflab.__file__).resolve().parents[1])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([root, os.environ.get("PYTHONPATH", "")])}
+    for target, methods in cases:
+        out = subprocess.run([sys.executable, "-m", "difflab", "check", target, "--at", "0.5,1.5",
+                              "--methods", methods, "--json"], cwd=tmp_path, env=env,
+                             capture_output=True, text=True, timeout=300)
+        assert out.returncode == 0, out.stderr
+        document = json.loads(out.stdout)
+        assert document["ok"] is True
+        assert [m["method"] for m in document["methods"]] == methods.split(",")
+
+
+def test_a_module_name_taken_by_an_installed_one_says_to_give_the_path(user_dir, capsys):
+    (user_dir / "json.py").write_text("import difflab\n\ndef loss(x):\n    return difflab.namespace(x).sum(x ** 2)\n")
+    assert main(["check", "json:loss", "--at", "1,2", "--methods", "reverse"]) == 2
+    err = capsys.readouterr().err.replace("\n", " ")
+    assert "json has no 'loss'" in err and "an installed module comes before the json.py" in err
+    assert "give its path instead, such as json.py:FUNCTION" in err
+    try:
+        assert main(["check", "json.py:loss", "--at", "1,2", "--methods", "reverse"]) == 0
+    finally:
+        sys.modules.pop("_difflab_check_json", None)

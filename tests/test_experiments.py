@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import difflab.cli as cli
-from experiments import accuracy, plots, records, speed, swell, tables
+from difflab_experiments import accuracy, plots, records, speed, swell, tables
 
 SWELL_ROW = {"n", "function_ops", "symbolic_ops", "symbolic_cse_ops", "simplified_ops",
              "ad_tape_ops", "diff_seconds", "compile_seconds", "eval_seconds", "reverse_seconds"}
@@ -291,7 +291,7 @@ def test_simplify_is_not_retried_past_its_cap(monkeypatch):
 def test_cse_tape_verdict_separates_linear_from_quadratic_ratios():
     from types import SimpleNamespace
 
-    from experiments.refresh_results import cse_tracks_tape
+    from difflab_experiments.refresh_results import cse_tracks_tape
 
     def case(pairs):
         return SimpleNamespace(rows=[SimpleNamespace(symbolic_cse_ops=c, ad_tape_ops=t) for c, t in pairs])

@@ -4,6 +4,8 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 USER_TESTS = textwrap.dedent('''
     import numpy as np
     import difflab
@@ -33,7 +35,7 @@ USER_TESTS = textwrap.dedent('''
 def _pytest(tmp_path, *args, methods):
     path = tmp_path / "test_user_gradients.py"
     path.write_text(f"METHODS = {methods!r}\n" + USER_TESTS)
-    plugin = [] if _entry_point() else ["-p", "difflab.testing.plugin"]
+    plugin = [] if _entry_point() else ["-p", "difflab_pytest"]
     return subprocess.run([sys.executable, "-m", "pytest", str(path), "-p", "no:cacheprovider",
                            "-q", *plugin, *args], cwd=tmp_path, capture_output=True, text=True,
                           timeout=300)
@@ -45,7 +47,7 @@ def _entry_point():
 
 def test_registered_as_a_pytest11_entry_point():
     (ep,) = _entry_point()
-    assert ep.value == "difflab.testing.plugin"
+    assert ep.value == "difflab_pytest"  # outside the difflab package, which imports NumPy
 
 
 def test_one_passing_one_failing_test_with_the_option(tmp_path):
@@ -76,9 +78,48 @@ def test_pyproject_list_sets_the_methods(tmp_path):
 
 
 def test_importing_the_plugin_is_cheap():
-    code = ("import sys, difflab.testing.plugin; "
+    code = ("import sys, difflab_pytest; "
             "print(sorted(m for m in sys.modules if m.split('.')[0] in "
-            "('torch', 'tensorflow', 'jax', 'mpmath', 'sympy') or m == 'difflab.testing.check'))")
+            "('torch', 'tensorflow', 'jax', 'mpmath', 'sympy', 'numpy', 'difflab')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+LIGHT_TEST = textwrap.dedent('''
+    import sys
+
+    def test_nothing_heavy_was_imported():
+        heavy = sorted(m for m in sys.modules if m.split(".")[0] in ("numpy", "difflab", "mpmath", "sympy"))
+        assert heavy == []
+''')
+
+
+def test_pytest_start_up_with_the_option_imports_neither_numpy_nor_difflab(tmp_path):
+    """The plugin loads and checks --difflab-methods at start-up with the standard library only:
+    a suite that never uses the fixture pays nothing for difflab being installed."""
+    (tmp_path / "test_light.py").write_text(LIGHT_TEST)
+    plugin = [] if _entry_point() else ["-p", "difflab_pytest"]
+    result = subprocess.run([sys.executable, "-m", "pytest", "test_light.py", "-p", "no:cacheprovider", "-q",
+                             *plugin, "--difflab-methods", "reverse,torch"], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 passed" in result.stdout
+
+
+@pytest.mark.parametrize("args, ini, message", [
+    (["--difflab-methods", "reverse,revers"], None,
+     "ERROR: --difflab-methods: unknown method 'revers'; did you mean reverse?"),
+    (["--difflab-methods", ""], None, "ERROR: --difflab-methods is empty; name at least one method"),
+    (["--difflab-methods", " , "], None, "ERROR: --difflab-methods is empty; name at least one method"),
+    ([], "[pytest]\ndifflab_methods = manual, toch\n",
+     "ERROR: difflab_methods (ini file): unknown method 'toch'; did you mean torch?"),
+])
+def test_bad_methods_stop_pytest_at_start_up_with_one_line(tmp_path, args, ini, message):
+    if ini:
+        (tmp_path / "pytest.ini").write_text(ini)
+    result = _pytest(tmp_path, *args, methods=["manual", "reverse"])
+    assert result.returncode == 4, result.stdout + result.stderr  # pytest's usage-error status
+    errors = [line for line in result.stderr.splitlines() if line.strip()]
+    assert errors == [message] or (len(errors) == 1 and errors[0].startswith(message)), result.stderr
+    assert "passed" not in result.stdout and "failed" not in result.stdout  # no test ran

@@ -1,9 +1,10 @@
 """``difflab check MODULE:FUNCTION --at X``: do the methods agree with the oracle on a user's function?
 
-Imports ``FUNCTION`` from ``MODULE`` (the current directory first on the path; ``MODULE``
-may also be a ``.py`` file), runs :func:`difflab.testing.check_methods` and prints one row
-per method and the worst components. Exit 0 when every method agrees, 1 when any
-disagrees, 2 on bad input (one line on stderr).
+Imports ``FUNCTION`` from ``MODULE`` (an installed module or one in the current directory;
+``MODULE`` may also be a ``.py`` file, imported by path), runs
+:func:`difflab.testing.check_methods` and prints one row per method and the worst
+components. Exit 0 when every method agrees, 1 when any disagrees, 2 on bad input (one
+line on stderr).
 """
 from __future__ import annotations
 
@@ -86,7 +87,7 @@ def load_target(target: str):
             names = [n for n in dir(obj) if not n.startswith("_") and callable(getattr(obj, n, None))]
             close = difflib.get_close_matches(part, names, n=3)
             hint = f"; did you mean {', '.join(close)}?" if close else ""
-            raise InputError(f"{module_name} has no {attr!r}{hint}")
+            raise InputError(f"{module_name} has no {attr!r}{hint}{_shadow_note(module, module_name)}")
         obj = getattr(obj, part)
     if not callable(obj):
         raise InputError(f"{target} is a {type(obj).__name__}, not a function")
@@ -94,38 +95,71 @@ def load_target(target: str):
 
 
 def _import(module_name: str):
-    """The module, or a .py file by path; any failure is one InputError line."""
-    if module_name.endswith(".py") and not os.path.isfile(module_name):
+    """The module, or a .py file by path; any failure is one InputError line.
+
+    The user's folder (the file's, or the current one for a module name) is searched last,
+    after the installed libraries: a ``torch.py`` or ``mpmath.py`` lying beside the user's
+    code never stands in for the library that difflab's methods import.
+    """
+    is_file = module_name.endswith(".py")
+    if is_file and not os.path.isfile(module_name):
         raise InputError(f"no such file: {module_name}")
     try:
-        if os.getcwd() not in sys.path:
-            sys.path.insert(0, os.getcwd())
-        if module_name.endswith(".py"):
-            # as 'python path/to/file.py' would: its folder first on the path (for the modules
-            # next to it), and the module in sys.modules (dataclasses and pickle look it up)
-            folder = os.path.dirname(os.path.abspath(module_name))
-            if folder not in sys.path:
-                sys.path.insert(0, folder)
-            name = os.path.splitext(os.path.basename(module_name))[0]
-            if name in sys.modules:  # never shadow a module already loaded (a file named json.py)
-                name = f"_difflab_check_{name}"
-            spec = importlib.util.spec_from_file_location(name, module_name)
-            module = importlib.util.module_from_spec(spec)
-            sys.modules[name] = module
-            try:
-                spec.loader.exec_module(module)
-            except BaseException:
-                sys.modules.pop(name, None)
-                raise
-            return module
-        return importlib.import_module(module_name)
+        folders = [os.getcwd()] + ([os.path.dirname(os.path.abspath(module_name))] if is_file else [])
+        _search_last(folders)
+        return _load_file(module_name) if is_file else importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
         if exc.name and module_name.startswith(exc.name):
-            raise InputError(f"no module named {exc.name!r} (looked in the current directory "
-                             f"and on sys.path)") from None
+            raise InputError(f"no module named {exc.name!r} (looked on sys.path and in the current "
+                             f"directory)") from None
         raise InputError(f"importing {module_name} failed: {exc}") from None
     except Exception as exc:  # noqa: BLE001 - the user's module raised while importing
         raise InputError(f"importing {module_name} raised {one_line(exc)}") from None
+
+
+def _search_last(folders: list) -> None:
+    """Put ``folders`` at the end of ``sys.path``, where their modules (the user's own helpers)
+    are found but never ahead of an installed one; ``python -m`` and ``-c`` put the current
+    folder first, so it is moved, not just added."""
+    last = list(dict.fromkeys(folders))
+    sys.path[:] = [entry for entry in sys.path if os.path.abspath(entry or os.curdir) not in last] + last
+
+
+def _load_file(filename: str):
+    """A .py file imported by path, in sys.modules (dataclasses and pickle look it up) under
+    its own name unless that name belongs to another module, loaded or installed."""
+    path = os.path.abspath(filename)
+    name = os.path.splitext(os.path.basename(path))[0]
+    if not name.isidentifier() or name in sys.modules or _found_elsewhere(name, path):
+        name = "_difflab_check_" + "".join(c if c.isalnum() else "_" for c in name)
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        sys.modules.pop(name, None)
+        raise
+    return module
+
+
+def _found_elsewhere(name: str, path: str) -> bool:
+    """Whether ``import name`` finds a module other than the file at ``path``."""
+    try:
+        spec = importlib.util.find_spec(name)
+    except (ImportError, ValueError):
+        return True
+    return spec is not None and os.path.abspath(spec.origin or "") != path
+
+
+def _shadow_note(module, module_name: str) -> str:
+    """When the module imported is not the file of the same name in the current folder."""
+    local = module_name.replace(".", os.sep) + ".py"
+    origin = getattr(module, "__file__", None) or ""
+    if not os.path.isfile(local) or os.path.abspath(origin) == os.path.abspath(local):
+        return ""
+    return (f" ({module_name} was imported from {origin}: an installed module comes before the "
+            f"{local} of the current folder; give its path instead, such as {local}:FUNCTION)")
 
 
 # ---------------------------------------------------------------------- output

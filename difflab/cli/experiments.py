@@ -69,7 +69,7 @@ def run(args) -> int:
 
 # ---------------------------------------------------------------------- runners
 def _run_swell(args) -> int:
-    from experiments import swell
+    from difflab_experiments import swell
 
     cases = _names(args.cases)
     sizes = swell.QUICK_SIZES if args.quick else None
@@ -82,7 +82,7 @@ def _run_swell(args) -> int:
 
 
 def _run_accuracy(args) -> int:
-    from experiments import accuracy
+    from difflab_experiments import accuracy
 
     from ..errors import InputError
 
@@ -101,7 +101,7 @@ def _run_accuracy(args) -> int:
 
 
 def _run_speed(args) -> int:
-    from experiments import speed
+    from difflab_experiments import speed
 
     from ..errors import InputError
 
@@ -138,12 +138,12 @@ COMMANDS = {"swell": (_swell_arguments, _run_swell),
 
 # ---------------------------------------------------------------------- output
 def _report(args, result, tables_name) -> int:
-    from experiments import records, tables
+    from difflab_experiments import records, tables
 
     from ..console import console, error_console, print_table
 
     if args.plot:
-        from experiments.plots import plot
+        from difflab_experiments.plots import plot
 
         from ..errors import InputError
 

@@ -13,10 +13,10 @@ True
 
 Everything is compared with ``difflab.reference`` (mpmath at 50 digits), with tolerances
 from each method's own error model (:mod:`difflab.testing.tolerance`). The pytest plugin
-(:mod:`difflab.testing.plugin`) gives the same as a fixture, ``gradcheck``.
+(:mod:`difflab_pytest`, outside this package so that loading it imports no NumPy) gives the
+same as a fixture, ``gradcheck``, and imports this package when a test first uses it.
 
-The names load on first use: pytest imports the plugin in every run where difflab is
-installed, and that must cost next to nothing.
+The names load on first use, so ``import difflab.testing`` costs no more than ``import difflab``.
 """
 from __future__ import annotations
 
