@@ -11,7 +11,7 @@ $(BIN)/python:
 	$(BIN)/python -m pip install -q --upgrade pip
 
 # PyTorch first, pinned: the CPU build lies on local disk; an unpinned torch can pull a CUDA build.
-$(STAMP): $(BIN)/python pyproject.toml setup.py
+$(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/pip install -q 'torch==2.13.0'
 	$(BIN)/pip install -q -e '.[all,test]'
 	touch $(STAMP)

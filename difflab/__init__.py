@@ -7,28 +7,32 @@
 >>> difflab.get("reverse").gradient(rosenbrock)([1.0, 1.0])
 array([0., 0.])
 
-``import difflab`` is light: TensorFlow, PyTorch and JAX load only when a method uses them.
+``import difflab`` is light: every public name loads on first use (PEP 562), so importing
+the package (or the pytest plugin, :mod:`difflab.testing.plugin`) imports no NumPy, and
+TensorFlow, PyTorch and JAX load only when a method uses them.
 """
 from __future__ import annotations
 
 import importlib
 
-from .differentiator import KINDS, Derivative, Differentiator
 from .errors import InputError, NotSupported
-from .function import Function, as_function
-from .namespaces import namespace, register_namespace
-from .ops import OPS
-from .registry import get, method_class, methods, register
 
 __version__ = "0.1.0"
 
-__all__ = ["namespace", "register_namespace", "NotSupported", "InputError", "Function",
-           "as_function", "get", "methods", "method_class", "register", "Differentiator",
-           "Derivative", "KINDS", "OPS", "reference", "compare", "functions", "testing",
-           "solvers", "__version__"]
-
-#: Lazily loaded attributes: name -> (module, attribute or None for the module itself).
+#: Public name -> (module, attribute, or None for the module itself), loaded on first use.
 _LAZY = {
+    "namespace": (".namespaces", "namespace"),
+    "register_namespace": (".namespaces", "register_namespace"),
+    "Function": (".function", "Function"),
+    "as_function": (".function", "as_function"),
+    "get": (".registry", "get"),
+    "methods": (".registry", "methods"),
+    "method_class": (".registry", "method_class"),
+    "register": (".registry", "register"),
+    "Differentiator": (".differentiator", "Differentiator"),
+    "Derivative": (".differentiator", "Derivative"),
+    "KINDS": (".differentiator", "KINDS"),
+    "OPS": (".ops", "OPS"),
     "reference": (".oracle", "reference"),
     "compare": (".comparison", "compare"),
     "Comparison": (".comparison", "Comparison"),
@@ -36,6 +40,11 @@ _LAZY = {
     "testing": (".testing", None),
     "solvers": (".solvers", None),
 }
+
+__all__ = ["namespace", "register_namespace", "NotSupported", "InputError", "Function",
+           "as_function", "get", "methods", "method_class", "register", "Differentiator",
+           "Derivative", "KINDS", "OPS", "reference", "compare", "functions", "testing",
+           "solvers", "__version__"]
 
 
 def __getattr__(name):
@@ -46,3 +55,7 @@ def __getattr__(name):
         globals()[name] = value
         return value
     raise AttributeError(f"module 'difflab' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))

@@ -1,9 +1,8 @@
 """The built-in method table and the registered names, with the standard library only.
 
 :mod:`difflab.registry` loads methods from this table; the pytest plugin
-(:mod:`difflab_pytest`) reads it to check ``--difflab-methods`` at start-up without
-importing difflab, whose ``__init__`` imports NumPy. Keep this module free of imports
-from difflab or any third-party package.
+(:mod:`difflab.testing.plugin`) reads it to check ``--difflab-methods`` at start-up without
+importing NumPy. Keep this module free of imports from difflab or any third-party package.
 """
 from __future__ import annotations
 

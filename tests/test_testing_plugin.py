@@ -35,7 +35,7 @@ USER_TESTS = textwrap.dedent('''
 def _pytest(tmp_path, *args, methods):
     path = tmp_path / "test_user_gradients.py"
     path.write_text(f"METHODS = {methods!r}\n" + USER_TESTS)
-    plugin = [] if _entry_point() else ["-p", "difflab_pytest"]
+    plugin = [] if _entry_point() else ["-p", "difflab.testing.plugin"]
     return subprocess.run([sys.executable, "-m", "pytest", str(path), "-p", "no:cacheprovider",
                            "-q", *plugin, *args], cwd=tmp_path, capture_output=True, text=True,
                           timeout=300)
@@ -47,7 +47,7 @@ def _entry_point():
 
 def test_registered_as_a_pytest11_entry_point():
     (ep,) = _entry_point()
-    assert ep.value == "difflab_pytest"  # outside the difflab package, which imports NumPy
+    assert ep.value == "difflab.testing.plugin"
 
 
 def test_one_passing_one_failing_test_with_the_option(tmp_path):
@@ -78,19 +78,25 @@ def test_pyproject_list_sets_the_methods(tmp_path):
 
 
 def test_importing_the_plugin_is_cheap():
-    code = ("import sys, difflab_pytest; "
+    code = ("import sys, difflab.testing.plugin; "
+            f"light = {sorted(LIGHT_DIFFLAB)!r}; "
             "print(sorted(m for m in sys.modules if m.split('.')[0] in "
-            "('torch', 'tensorflow', 'jax', 'mpmath', 'sympy', 'numpy', 'difflab')))")
+            "('torch', 'tensorflow', 'jax', 'mpmath', 'sympy', 'numpy') "
+            "or (m.startswith('difflab') and m not in light)))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
 
 
-LIGHT_TEST = textwrap.dedent('''
+#: What loading the plugin may import of difflab: the lazy package and its name table.
+LIGHT_DIFFLAB = {"difflab", "difflab.errors", "difflab.method_names", "difflab.testing",
+                 "difflab.testing.plugin"}
+LIGHT_TEST = textwrap.dedent(f'''
     import sys
 
     def test_nothing_heavy_was_imported():
-        heavy = sorted(m for m in sys.modules if m.split(".")[0] in ("numpy", "difflab", "mpmath", "sympy"))
+        heavy = sorted(m for m in sys.modules if m.split(".")[0] in ("numpy", "mpmath", "sympy")
+                       or (m.startswith("difflab") and m not in {sorted(LIGHT_DIFFLAB)!r}))
         assert heavy == []
 ''')
 
@@ -99,7 +105,7 @@ def test_pytest_start_up_with_the_option_imports_neither_numpy_nor_difflab(tmp_p
     """The plugin loads and checks --difflab-methods at start-up with the standard library only:
     a suite that never uses the fixture pays nothing for difflab being installed."""
     (tmp_path / "test_light.py").write_text(LIGHT_TEST)
-    plugin = [] if _entry_point() else ["-p", "difflab_pytest"]
+    plugin = [] if _entry_point() else ["-p", "difflab.testing.plugin"]
     result = subprocess.run([sys.executable, "-m", "pytest", "test_light.py", "-p", "no:cacheprovider", "-q",
                              *plugin, "--difflab-methods", "reverse,torch"], cwd=tmp_path,
                             capture_output=True, text=True, timeout=120)

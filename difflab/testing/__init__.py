@@ -13,8 +13,8 @@ True
 
 Everything is compared with ``difflab.reference`` (mpmath at 50 digits), with tolerances
 from each method's own error model (:mod:`difflab.testing.tolerance`). The pytest plugin
-(:mod:`difflab_pytest`, outside this package so that loading it imports no NumPy) gives the
-same as a fixture, ``gradcheck``, and imports this package when a test first uses it.
+(:mod:`difflab.testing.plugin`, which imports no NumPy when pytest loads it) gives the same
+as a fixture, ``gradcheck``, and loads the checker when a test first uses it.
 
 The names load on first use, so ``import difflab.testing`` costs no more than ``import difflab``.
 """

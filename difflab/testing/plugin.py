@@ -1,9 +1,10 @@
 """pytest plugin: the ``gradcheck`` fixture and the ``--difflab-methods`` option.
 
 Registered through the ``pytest11`` entry point, so pytest loads it in every run where
-difflab is installed. Loading it must stay cheap and must never fail, so it lives outside
-the ``difflab`` package (whose ``__init__`` imports NumPy) and imports pytest and the
-standard library only; difflab's checker loads when a test first calls the fixture.
+difflab is installed. Loading it must stay cheap and must never fail: ``import difflab`` and
+``import difflab.testing`` load their names on first use, so this module brings in pytest
+and the standard library only; difflab's checker (and NumPy) load when a test first calls
+the fixture.
 
 Usage in a test::
 
@@ -16,12 +17,11 @@ names are checked once, at start-up: an unknown or empty list is a usage error.
 """
 from __future__ import annotations
 
-import functools
-import importlib.util
-import os
 import sys
 
 import pytest
+
+from difflab import method_names
 
 OPTION = "--difflab-methods"
 INI = "difflab_methods"
@@ -64,7 +64,7 @@ def checked_methods(config):
     known = registered_methods()
     for name in names:
         if name not in known:
-            message = _method_names().unknown_method(name, known)
+            message = method_names.unknown_method(name, known)
             raise pytest.UsageError(f"{source}: {message} (see 'difflab list')")
     return names
 
@@ -75,23 +75,7 @@ def registered_methods() -> list:
     registry = sys.modules.get("difflab.registry")
     if registry is not None:
         return registry.methods()
-    names = _method_names()
-    return [*names.BUILTIN_METHODS, *names.entry_point_methods()]
-
-
-@functools.lru_cache(maxsize=None)
-def _method_names():
-    """:mod:`difflab.method_names` (standard library only), loaded from its file when the
-    difflab package is not imported yet: importing it as ``difflab.method_names`` would run
-    difflab's ``__init__`` and import NumPy."""
-    module = sys.modules.get("difflab.method_names")
-    if module is None:
-        package = importlib.util.find_spec("difflab")
-        path = os.path.join(package.submodule_search_locations[0], "method_names.py")
-        spec = importlib.util.spec_from_file_location("difflab_pytest._method_names", path)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-    return module
+    return [*method_names.BUILTIN_METHODS, *method_names.entry_point_methods()]
 
 
 @pytest.fixture
