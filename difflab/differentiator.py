@@ -11,6 +11,7 @@ the Jacobian, ...) and :meth:`Differentiator.how` says how each kind was obtaine
 from __future__ import annotations
 
 import importlib.metadata
+import math
 import time
 from typing import Callable
 
@@ -273,8 +274,11 @@ class Derivative:
         if self.kind == "jvp" and vectors[0].shape != x.shape:
             raise InputError(f"jvp: v has shape {vectors[0].shape}, x has {x.shape}")
         evaluate = self._evaluator_for(x)
-        with computing_in(self.differentiator.dtype):  # closed-over float data follows dtype
+        if getattr(evaluate, "sets_precision", False):  # a compiled program sets it when tracing
             result = evaluate(x, *vectors)
+        else:
+            with computing_in(self.differentiator.dtype):  # closed-over float data follows dtype
+                result = evaluate(x, *vectors)
         return self._finish(result, x)
 
     def _check_x(self, x):
@@ -290,8 +294,9 @@ class Derivative:
             arr = arr.reshape(1)
         if arr.ndim != 1:
             raise InputError(f"x must be a 1-D array, got shape {arr.shape}")
-        if not np.all(np.isfinite(arr)):
-            raise InputError("x contains NaN or infinity")
+        if not math.isfinite(np.add.reduce(arr, None)) and not np.isfinite(arr).all():
+            raise InputError("x contains NaN or infinity")  # one sum is the cheap test; a sum
+            # that overflows with finite entries falls to the exact one
         return arr
 
     def _finish(self, result, x):

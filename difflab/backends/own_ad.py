@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from ..ad import forward, reverse
 from ..differentiator import Differentiator
+from ..errors import InputError
 
 
 class _OwnAD(Differentiator):
@@ -39,8 +40,39 @@ class Reverse(_OwnAD):
 
     One backward sweep per output, so a Jacobian costs m sweeps. Hessians exactly, by forward
     mode over the backward sweep.
+
+    With ``jit=True`` (the compiled tape, :mod:`difflab.ad.compiled`) the gradient,
+    value-and-gradient, VJP and Jacobian are traced once per input shape and run as one
+    generated flat NumPy function, guarded by the branch decisions the trace took; the
+    Hessian and the JVP stay on the tape engine, and :meth:`how` says so.
     """
 
     name = "reverse"
     engine = reverse
     native = frozenset({"gradient", "value_and_gradient", "jacobian", "hessian", "vjp"})
+    options = {"jit": False}
+
+    def __init__(self, dtype: str = "float64", **options):
+        super().__init__(dtype, **options)
+        jit = self.options["jit"]
+        if jit == "numba":
+            raise InputError("reverse: jit='numba' (fused loops) is not available in this build; "
+                             "use jit=True")
+        if jit not in (True, False):
+            raise InputError(f"reverse: jit must be True or False, not {jit!r}")
+
+    def how(self, kind: str) -> str:
+        how = super().how(kind)
+        if not self.options["jit"] or how != "native":
+            return how
+        from ..ad.compiled import COMPILED_KINDS
+
+        return "native, compiled tape" if kind in COMPILED_KINDS else "native, tape engine (not compiled)"
+
+    def _build(self, kind, function, x):
+        if self.options["jit"]:
+            from ..ad import compiled
+
+            if kind in compiled.COMPILED_KINDS:
+                return compiled.build(function.fn, kind, x)
+        return super()._build(kind, function, x)

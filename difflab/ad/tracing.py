@@ -1,0 +1,150 @@
+"""Tracing for the compiled tape: a reverse-mode recording that also notes what it decided.
+
+A flat program freezes what one run of the function saw. So besides the operations, the
+trace records everything the Python code decided on a traced value (comparisons, ``bool``,
+``int``/``float`` of a value, indices computed from values) as *guards*, and keeps track of
+data: arrays found by :mod:`trace_sources` (closed-over data), their conversions by
+``xp.asarray``, results of operations on such data alone, and plain values taken off the tape
+(``stop_gradient``, ``strip``). The code generator (:mod:`codegen`) reads it all back.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .reverse import Node, ReverseNamespace, Tape
+from .traced import new_level, strip
+from .trace_sources import Sources
+
+
+@dataclass
+class Guard:
+    """One decision taken on a traced value, checked again by every call of the program.
+
+    ``kind`` is ``"compare"`` (``op`` is ``<``, ``<=``, ..., operands ``lhs``/``rhs``) or
+    ``"value"`` (``op`` is ``bool``, ``float`` or ``int`` of ``lhs``) or ``"index"`` (an
+    index array computed from values must be the same again); ``result`` is what tracing
+    saw; ``position`` is how many operations were recorded before it.
+    """
+
+    kind: str
+    op: str
+    lhs: object
+    rhs: object
+    result: object
+    position: int
+
+
+class TraceTape(Tape):
+    """A tape that also records guards and where every non-traced array came from."""
+
+    def __init__(self, sources: Sources):
+        super().__init__()
+        self.sources = sources
+        self.guards: list[Guard] = []
+        self.values: dict[int, Node] = {}        # id(node.value) -> node (values taken off the tape)
+        self.conversions: dict[int, tuple] = {}  # id(asarray result) -> (data, dtype)
+        self.derived: dict[int, tuple] = {}      # id(result) -> (rule name, args, params)
+        self.masks: dict[int, tuple] = {}        # id(comparison array) -> (op, lhs, rhs)
+        self.keep: list = []                     # keeps every tracked object alive (ids stay unique)
+
+    def tracks(self, obj) -> bool:
+        """True when ``obj`` (a plain array) depends on the input or on closed-over data."""
+        i = id(obj)
+        return (i in self.values or i in self.sources.paths or i in self.conversions
+                or i in self.derived or i in self.masks)
+
+    def guard(self, kind, op, lhs, rhs, result):
+        self.keep.append((lhs, rhs, result))
+        self.guards.append(Guard(kind, op, lhs, rhs, result, len(self)))
+
+
+_COMPARISONS = {"__lt__": "<", "__le__": "<=", "__gt__": ">", "__ge__": ">=",
+                "__eq__": "==", "__ne__": "!="}
+
+
+class TraceNode(Node):
+    """A tape node whose comparisons and conversions to Python values become guards."""
+
+    __slots__ = ()
+
+    def __init__(self, value, level, tape, rule=None, args=(), params=None, parents=()):
+        super().__init__(value, level, tape, rule, args, params, parents)
+        tape.values[id(value)] = self
+
+    def _compare(self, op, other):
+        result = op_result = _PLAIN_COMPARE[op](strip(self), strip(other))
+        if type(result) is np.ndarray and result.size > 1:
+            self.tape.masks[id(result)] = (op, self, other)
+            self.tape.keep.append(result)
+        self.tape.guard("compare", op, self, other, op_result)
+        return result
+
+    def __bool__(self):
+        return self._convert("bool", bool)
+
+    def __float__(self):
+        return self._convert("float", float)
+
+    def __int__(self):
+        return self._convert("int", int)
+
+    __index__ = __int__
+
+    def _convert(self, op, to):
+        result = to(strip(self))
+        self.tape.guard("value", op, self, None, result)
+        return result
+
+    __hash__ = Node.__hash__
+
+
+_PLAIN_COMPARE = {"<": lambda a, b: a < b, "<=": lambda a, b: a <= b, ">": lambda a, b: a > b,
+                  ">=": lambda a, b: a >= b, "==": lambda a, b: a == b, "!=": lambda a, b: a != b}
+
+for _dunder, _op in _COMPARISONS.items():
+    setattr(TraceNode, _dunder, (lambda op: lambda self, other: self._compare(op, other))(_op))
+TraceNode.__hash__ = Node.__hash__
+
+
+class TracingNamespace(ReverseNamespace):
+    """Reverse mode over :class:`TraceNode`, keeping track of data-derived constants."""
+
+    name = "difflab-reverse-trace"
+    traced_type = TraceNode
+
+    def asarray(self, data, dtype=None):
+        out = super().asarray(data, dtype)
+        tape = _current_tape
+        if (tape is not None and out is not data and type(data) is np.ndarray
+                and tape.tracks(data)):
+            tape.conversions[id(out)] = (data, out.dtype)
+            tape.keep.append((data, out))
+        return out
+
+    def constant(self, ans, name, values, params):
+        tape = _current_tape
+        if tape is not None and any(type(v) is np.ndarray and tape.tracks(v) for v in values):
+            tape.derived[id(ans)] = (name, tuple(values), params)
+            tape.keep.append((ans, values))
+        return ans
+
+
+TRACING = TracingNamespace()
+TraceNode.namespace = TRACING
+_current_tape: TraceTape | None = None
+
+
+def trace(fn, x, sources: Sources):
+    """Run ``fn`` once on a traced ``x``: ``(output, tape)`` with the guards and data noted."""
+    global _current_tape
+    tape = TraceTape(sources)
+    leaf = TraceNode(x, new_level(), tape)
+    tape.inputs = leaf
+    previous, _current_tape = _current_tape, tape
+    try:
+        out = fn(leaf)
+    finally:
+        _current_tape = previous
+    return out, tape
