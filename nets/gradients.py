@@ -6,7 +6,12 @@ current batch, is read from ``model.batch`` rather than closed over, so one
 :class:`difflab.Function` serves the whole training run and a method's preparation (its
 cache is per function object and per input shape) is done once, not once per batch.
 
-That only holds for methods that re-run the Python function at every call. A *symbolic*
+The compiled tape (``reverse`` with ``jit=True``, the training default) runs a program
+traced once per parameter shape, and reads the batch through the same ``model.batch``
+attribute at each call: the batch is an input of the program, not a constant (a last, smaller
+batch is a second program, kept beside the first).
+
+That only holds for methods that re-run the Python function (or read its data) at every call. A *symbolic*
 method (``sympy``) traces the function once and keeps the batch's numbers as constants in
 its expression, so reusing its preparation on the next batch would silently give the
 previous batch's gradient. For such methods :class:`GradientSource` prepares once per
@@ -24,6 +29,10 @@ import difflab
 
 from .backprop import Backprop
 
+#: Options a method trains with unless compile() names them: difflab's reverse mode trains
+#: on the compiled tape (measured faster than the tape engine and than hand-written backprop
+#: per epoch on iris and digits; docs/methods.md). ``compile(..., jit=False)`` keeps the tape.
+TRAINING_DEFAULTS = {"reverse": {"jit": True}}
 #: Methods whose preparation keeps data values (by family), and how many batches to keep.
 TRACES_DATA_FAMILIES = frozenset({"symbolic"})
 PREPARED_BATCHES_KEPT = 8
@@ -36,6 +45,7 @@ class GradientSource:
 
     def __init__(self, model, name: str, **options):
         self.name = str(name)
+        options = {**TRAINING_DEFAULTS.get(self.name, {}), **options}
         self.method = difflab.get(self.name, **options)
         ok, why = self.method.availability()
         if not ok:

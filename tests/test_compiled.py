@@ -206,3 +206,37 @@ def test_large_inputs_use_persistent_buffers_and_stay_right():
     np.testing.assert_allclose(first, f.gradient(x), rtol=1e-12, atol=1e-9)
     np.testing.assert_allclose(second, f.gradient(-x), rtol=1e-12, atol=1e-9)
     assert grad._evaluators[(5000,)].evaluator.program.buffers > 0
+
+
+def test_numpy_on_data_brought_in_with_asarray_is_recomputed():
+    """``1 - y`` written with plain NumPy after ``xp.asarray(y)`` follows a rebound ``y``."""
+    holder = {"y": np.array([0.0, 1.0, 1.0])}
+
+    def bce(p):
+        xp = difflab.namespace(p)
+        y = xp.asarray(holder["y"])
+        return -xp.sum(y * xp.log(p) + (1.0 - y) * xp.log(1.0 - p))
+
+    grad = difflab.get("reverse", jit=True).gradient(bce)
+    p = np.array([0.2, 0.6, 0.7])
+    for y in (holder["y"], np.array([1.0, 0.0, 0.25])):
+        holder["y"] = y
+        np.testing.assert_allclose(grad(p), (1 - y) / (1 - p) - y / p, rtol=1e-13)
+
+
+def test_nets_train_on_the_compiled_tape_by_default_with_the_batch_as_input():
+    import nets
+    from nets.datasets import load_task
+
+    task = load_task("iris")
+    histories = {}
+    for options in ({"jit": False}, {}):
+        model = nets.Sequential([nets.Dense(8, activation="relu", input_dim=task.x_train.shape[1]),
+                                 nets.Dense(task.units, activation=task.activation)], seed=0)
+        model.compile(optimizer="adam", loss=task.loss, differentiator="reverse", **options)
+        histories[bool(options.get("jit", True))] = model.fit(
+            task.x_train, task.y_train, epochs=3, batch_size=32, verbose=0).history["loss"]
+        how = model.gradient_source.method.how("value_and_gradient")
+        assert how == ("native, compiled tape" if options.get("jit", True) else "native")
+    # 105 samples in batches of 32: three full batches and a last one of 9, each a new array
+    np.testing.assert_allclose(histories[True], histories[False], rtol=1e-12)

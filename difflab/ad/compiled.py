@@ -35,7 +35,7 @@ from .codegen import (WRITER, Builder, Expr, Symbolic, _current, _is_basic, assi
 from .reverse import Node
 from .rules import ONE, MINUS_ONE, RULES, keepdims_shape, unbroadcast
 from .trace_sources import find_sources
-from .tracing import trace
+from .tracing import DataArray, trace
 
 #: Programs kept per input shape (one per set of branch decisions seen).
 PROGRAMS_PER_SHAPE = 8
@@ -105,6 +105,8 @@ class _Writer:
         """The expression for an argument that is not traced at this level."""
         if isinstance(v, Node):
             return self.fwd[id(v)]
+        if type(v) is DataArray or id(v) in self.tape.aliases:
+            return self.data_operand(self.tape.aliases.get(id(v), v))
         if type(v) is not np.ndarray:
             if isinstance(v, (list, tuple)) and any(type(e) is np.ndarray and self.tape.tracks(e) for e in v):
                 return type(v)(self.operand(e) for e in v)
@@ -132,6 +134,30 @@ class _Writer:
             e = self.b.binary(op, self.operand(lhs), self.operand(rhs))
         else:                                        # made inside the function: a constant
             return Expr(b.constant(v), v)
+        self.data[id(v)] = e
+        return e
+
+    def data_operand(self, v):
+        """A :class:`DataArray`: recompute it from the data as the trace saw it made."""
+        known = self.data.get(id(v))
+        if known is not None:
+            return known
+        how, b = self.tape.data.get(id(v)), self.b
+        plain = v.view(np.ndarray)
+        if how is None:                              # NumPy made it some way not recorded
+            return Expr(b.constant(plain.copy()), plain)
+        if how[0] == "alias":
+            e = self.operand(how[1])
+        elif how[0] == "getitem":
+            base = self.data_operand(how[1])
+            e = b.assign(f"{base.code}[{b.literal(how[2])}]", [base], plain)
+        else:
+            _, ufunc, method, inputs, kwargs = how
+            args = [self.data_operand(i) if type(i) is DataArray else self.operand(i) for i in inputs]
+            fname = b.constant(ufunc if method == "__call__" else getattr(ufunc, method), "_f")
+            text = ", ".join([b.code(a) for a in args] + [f"{k}={b.literal(w)}" for k, w in kwargs.items()])
+            e = b.assign(f"{fname}({text})", [a for a in args if isinstance(a, Expr)], plain)
+        e.value = plain
         self.data[id(v)] = e
         return e
 
@@ -259,6 +285,7 @@ class _Writer:
         if (key in owned and type(current.value) is np.ndarray and term.shape == current.shape
                 and np.can_cast(term.dtype, current.dtype)):
             b.effect(f"{current.code} {sym}= {term.code}", [current, term], "inplace", target=current.code)
+            current.scaled = current.negated = None  # no longer what it was made as
             current.value = _PY(sym)(current.value, term.value)
             cot[key] = current
         else:
@@ -288,6 +315,7 @@ class _Writer:
         else:
             b.effect(f"_np.add.at({current.code}, {idx}, {g.code})", [current, g], "inplace",
                      target=current.code)
+        current.scaled = current.negated = None  # no longer what it was made as
         cot[key] = current
 
 

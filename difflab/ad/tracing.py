@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .reverse import Node, ReverseNamespace, Tape
-from .traced import new_level, strip
+from .traced import Traced, new_level, strip
 from .trace_sources import Sources
 
 
@@ -47,13 +47,28 @@ class TraceTape(Tape):
         self.conversions: dict[int, tuple] = {}  # id(asarray result) -> (data, dtype)
         self.derived: dict[int, tuple] = {}      # id(result) -> (rule name, args, params)
         self.masks: dict[int, tuple] = {}        # id(comparison array) -> (op, lhs, rhs)
+        self.data: dict[int, tuple] = {}         # id(DataArray) -> how it was made from data
+        self.aliases: dict[int, "DataArray"] = {}  # id(plain view) -> the DataArray it shows
         self.keep: list = []                     # keeps every tracked object alive (ids stay unique)
 
     def tracks(self, obj) -> bool:
         """True when ``obj`` (a plain array) depends on the input or on closed-over data."""
         i = id(obj)
         return (i in self.values or i in self.sources.paths or i in self.conversions
-                or i in self.derived or i in self.masks)
+                or i in self.derived or i in self.masks or i in self.data or i in self.aliases)
+
+    def wrap(self, array, how) -> "DataArray":
+        """``array`` as a :class:`DataArray` made ``how`` (NumPy on it is then recorded too)."""
+        view = np.asarray(array).view(DataArray)
+        self.data[id(view)] = how
+        self.keep.append((view, how))
+        return view
+
+    def plain(self, data: "DataArray") -> np.ndarray:
+        view = data.view(np.ndarray)
+        self.aliases[id(view)] = data
+        self.keep.append(view)
+        return view
 
     def guard(self, kind, op, lhs, rhs, result):
         self.keep.append((lhs, rhs, result))
@@ -108,6 +123,31 @@ for _dunder, _op in _COMPARISONS.items():
 TraceNode.__hash__ = Node.__hash__
 
 
+class DataArray(np.ndarray):
+    """Closed-over data brought in with ``xp.asarray`` while tracing.
+
+    Plain NumPy on it (``1.0 - y``, ``y[:, 0]``, ``y.sum()``) is recorded, so the program
+    recomputes it from the data of each call instead of freezing the result.
+    """
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        if any(isinstance(i, Traced) for i in inputs):
+            return NotImplemented
+        plain = [i.view(np.ndarray) if isinstance(i, DataArray) else i for i in inputs]
+        result = getattr(ufunc, method)(*plain, **kwargs)
+        tape = _current_tape
+        if tape is None or method not in ("__call__", "reduce") or "out" in kwargs:
+            return result
+        return tape.wrap(result, ("ufunc", ufunc, method, inputs, kwargs))
+
+    def __getitem__(self, index):
+        result = self.view(np.ndarray)[index]
+        tape = _current_tape
+        if tape is None or isinstance(index, (np.ndarray, DataArray, list)):
+            return result
+        return tape.wrap(result, ("getitem", self, index))
+
+
 class TracingNamespace(ReverseNamespace):
     """Reverse mode over :class:`TraceNode`, keeping track of data-derived constants."""
 
@@ -115,13 +155,22 @@ class TracingNamespace(ReverseNamespace):
     traced_type = TraceNode
 
     def asarray(self, data, dtype=None):
-        out = super().asarray(data, dtype)
         tape = _current_tape
-        if (tape is not None and out is not data and type(data) is np.ndarray
-                and tape.tracks(data)):
+        if type(data) is DataArray:
+            data = tape.plain(data) if tape is not None else data.view(np.ndarray)
+        out = super().asarray(data, dtype)
+        if tape is None or type(data) is not np.ndarray or not tape.tracks(data):
+            return out
+        if out is not data:
             tape.conversions[id(out)] = (data, out.dtype)
             tape.keep.append((data, out))
-        return out
+        return tape.wrap(out, ("alias", out))
+
+    def apply(self, name, args, params):
+        tape = _current_tape
+        if tape is not None and any(type(a) is DataArray for a in args):
+            args = tuple(tape.plain(a) if type(a) is DataArray else a for a in args)
+        return super().apply(name, args, params)
 
     def constant(self, ans, name, values, params):
         tape = _current_tape
