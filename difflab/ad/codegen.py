@@ -393,7 +393,7 @@ def assign_buffers(statements, live_out, builder):
         for until, key, buf in busy:
             (free.setdefault(key, []).append(buf) if until < i else still.append((until, key, buf)))
         busy = still
-        if not (s.kind == "assign" and s.fresh and (s.ufunc or s.code.startswith("_np.zeros("))):
+        if not (s.kind == "assign" and s.fresh and (s.ufunc or s.code.startswith(("_np.zeros(", "_np.empty(")))):
             continue
         v = s.value
         if type(v) is not np.ndarray or v.size < BUFFER_MIN:
@@ -413,8 +413,9 @@ def render(statements, buffers) -> list[str]:
         if s.kind == "assign" and buf is not None:
             if s.ufunc:
                 lines.append(f"{s.target} = {s.ufunc}({', '.join(s.operands)}, out={buf})")
-            else:  # zeros
-                lines.append(f"{buf}.fill(0)")
+            else:  # zeros (an uninitialised array needs no filling)
+                if s.code.startswith("_np.zeros("):
+                    lines.append(f"{buf}.fill(0)")
                 lines.append(f"{s.target} = {buf}")
         elif s.kind == "assign":
             lines.append(f"{s.target} = {s.code}")

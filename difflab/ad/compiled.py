@@ -299,6 +299,8 @@ class _Writer:
         g = b._plain(g)
         current = cot.get(key)
         dtype = np.result_type(g.dtype, np.float32)
+        if current is None and self.fill_by_slice(cot, owned, key, index, g, x, dtype):
+            return
         if not (key in owned and type(current.value) is np.ndarray and np.can_cast(g.dtype, current.dtype)):
             zeros = b.assign(f"_np.zeros({x.shape!r}, {b.constant(np.dtype(dtype))})", [],
                              np.zeros(x.shape, dtype), fresh=True)
@@ -317,6 +319,39 @@ class _Writer:
                      target=current.code)
         current.scaled = current.negated = None  # no longer what it was made as
         cot[key] = current
+
+
+    def fill_by_slice(self, cot, owned, key, index, g, x, dtype) -> bool:
+        """A first cotangent ``g`` into ``x[a:b]`` of a vector: write it, and zeros around it,
+        into an uninitialised array (one pass, not a zero fill and an add)."""
+        b = self.b
+        if not (type(index) is slice and index.step in (None, 1) and len(x.shape) == 1
+                and type(g.value) is np.ndarray and g.shape == np.zeros(x.shape)[index].shape
+                and np.can_cast(g.dtype, dtype)):
+            return False
+        start, stop, _ = index.indices(x.shape[0])
+        acc = b.assign(f"_np.empty({x.shape!r}, {b.constant(np.dtype(dtype))})", [],
+                       np.zeros(x.shape, dtype), fresh=True)
+        if start > 0:
+            b.effect(f"{acc.code}[:{start}] = 0.0", [acc], "inplace", target=acc.code)
+        if stop < x.shape[0]:
+            b.effect(f"{acc.code}[{stop}:] = 0.0", [acc], "inplace", target=acc.code)
+        neg = g.negated is not None and g.negated.fill is None and type(g.negated.value) is np.ndarray
+        scaled = g.scaled if g.scaled is not None else (
+            (-g.negated.scaled[0], g.negated.scaled[1]) if neg and g.negated.scaled is not None else None)
+        if scaled is not None and isinstance(scaled[1], Expr) and scaled[1].shape == g.shape:
+            c, base = scaled  # c * base written straight into the slice
+            b.effect(f"_np.multiply({base.code}, {b.literal(c)}, out={acc.code}[{start}:{stop}])",
+                     [acc, base], "inplace", target=acc.code)
+        elif neg:
+            b.effect(f"_np.negative({g.negated.code}, out={acc.code}[{start}:{stop}])", [acc, g.negated],
+                     "inplace", target=acc.code)
+        else:
+            b.effect(f"{acc.code}[{start}:{stop}] = {g.code}", [acc, g], "inplace", target=acc.code)
+        acc.value[index] = g.value
+        owned.add(key)
+        cot[key] = acc
+        return True
 
 
 def _PY(sym):
@@ -338,7 +373,9 @@ def _scale(b, partial, g):
             return b.filled(partial * g.fill, g.shape, g.dtype)
         if isinstance(partial, Expr) and partial.shape == g.shape and partial.dtype == g.dtype:
             if g.fill == 1.0:
-                return Expr(partial.code, partial.value)  # shared: not for in-place accumulation
+                shared = Expr(partial.code, partial.value)  # shared: not for in-place accumulation
+                shared.scaled = partial.scaled
+                return shared
             if exact_product(g.fill, 1.0) and type(partial.value) is np.ndarray:
                 return b.binary("*", partial, g.fill)
     return b.binary("*", partial, g) if isinstance(partial, Expr) or isinstance(g, Expr) else partial * g
