@@ -150,6 +150,7 @@ class Builder:
         self.statements: list[Statement] = []
         self.constants: dict[str, object] = {"_np": np, "_NP": NUMPY, "_ndarray": np.ndarray}
         self._const_ids: dict[int, str] = {}
+        self._scalars: dict[tuple, str] = {}
         self._count = 0
 
     # ---- names and literals ----------------------------------------------------------------
@@ -202,6 +203,8 @@ class Builder:
         ca, cb = self.code(a), self.code(b)
         if sym == "*" and type(a) in (int, float) and isinstance(b, Expr):
             a, b, ca, cb = b, a, cb, ca
+        if sym in ("+", "-", "*", "/"):  # a Python number meeting an array: a 0-d array of the
+            ca, cb = self.scalar_code(a, b, ca), self.scalar_code(b, a, cb)  # array's dtype converts faster
         if sym == "*" and type(b) in (int, float) and isinstance(a, Expr):
             if a.scaled is not None and exact_product(a.scaled[0], b):
                 c, base = a.scaled  # c2 * (c1 * e) -> (c1 c2) * e: one pass, and the same bits
@@ -226,6 +229,21 @@ class Builder:
                                operands=[ca])
         return self.assign(f"({ca} {sym} {cb})", [a, b], value, fresh=True,
                            ufunc=f"_np.{_UFUNC_OPS[sym]}", operands=[ca, cb])
+
+    def scalar_code(self, number, other, code):
+        """Code for ``number`` next to the array ``other``: a 0-d array of its float dtype
+        (the same value NumPy would convert the Python number to, without the conversion)."""
+        if type(number) not in (int, float) or not isinstance(other, Expr):
+            return code
+        v = other.value
+        if type(v) is not np.ndarray or v.ndim == 0 or v.dtype.kind != "f":
+            return code
+        key = (float(number), v.dtype.str)
+        name = self._scalars.get(key)
+        if name is None:
+            name = self.constant(np.asarray(number, dtype=v.dtype), "_k")
+            self._scalars[key] = name
+        return name
 
     def _plain(self, v):
         """A filled stand-in as the constant array it stands for."""

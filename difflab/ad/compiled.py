@@ -341,7 +341,8 @@ class _Writer:
             (-g.negated.scaled[0], g.negated.scaled[1]) if neg and g.negated.scaled is not None else None)
         if scaled is not None and isinstance(scaled[1], Expr) and scaled[1].shape == g.shape:
             c, base = scaled  # c * base written straight into the slice
-            b.effect(f"_np.multiply({base.code}, {b.literal(c)}, out={acc.code}[{start}:{stop}])",
+            b.effect(f"_np.multiply({base.code}, {b.scalar_code(c, base, b.literal(c))}, "
+                     f"out={acc.code}[{start}:{stop}])",
                      [acc, base], "inplace", target=acc.code)
         elif neg:
             b.effect(f"_np.negative({g.negated.code}, out={acc.code}[{start}:{stop}])", [acc, g.negated],
