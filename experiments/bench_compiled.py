@@ -167,6 +167,7 @@ def bench_setup(repeat: int, dims=DIMS) -> dict:
 def _iris_setup() -> float:
     import difflab
     import nets
+
     from .train_study import SETUPS, load_task
 
     hidden = SETUPS["iris"][0]
@@ -185,6 +186,7 @@ def _iris_setup() -> float:
 
 def bench_training(repeat: int, epochs_scale: float = 1.0) -> list:
     import nets
+
     from .train_study import SETUPS, load_task
 
     rows = []
@@ -213,10 +215,9 @@ def report(doc: dict) -> str:
              "| n | compiled | jax.jit | f | tape | compiled/jax.jit | compiled/f |", "|---|---|---|---|---|---|---|"]
     for row in doc["rosenbrock"]:
         s = row["seconds"]
-        us = lambda k: f"{s[k] * 1e6:.1f}" if k in s else "-"
+        us = [f"{s[k] * 1e6:.1f}" if k in s else "-" for k in ("compiled", "jax.jit", "f", "tape")]
         jx = f"{s['compiled'] / s['jax.jit']:.2f}" if "jax.jit" in s else "-"
-        lines.append(f"| {row['n']} | {us('compiled')} | {us('jax.jit')} | {us('f')} | {us('tape')} | {jx} | "
-                     f"{s['compiled'] / s['f']:.2f} |")
+        lines.append(f"| {row['n']} | {' | '.join(us)} | {jx} | {s['compiled'] / s['f']:.2f} |")
     for label in ("fresh", "warm"):
         a = doc["allocator"][label]
         lines.append(f"n={a['n']} {label} process: compiled/f = {a['ratio']:.2f}, minor page faults per call "

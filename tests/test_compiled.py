@@ -136,13 +136,15 @@ def test_closed_over_data_changed_in_place_and_rebound_is_seen():
         state["w"] = np.array([1.0, 2.0, 3.0])
 
 
-def test_module_level_data_rebinding_is_seen():
-    import types
+def test_module_level_data_rebinding_is_seen(tmp_path):
+    import importlib.util
 
-    module = types.ModuleType("data_module")
-    exec("import difflab\nimport numpy as np\nW = np.array([[1.0, 2.0], [3.0, 4.0]])\n"
-         "def f(x):\n    xp = difflab.namespace(x)\n    return xp.sum(xp.tanh(xp.asarray(W) @ x))\n",
-         module.__dict__)
+    path = tmp_path / "data_module.py"
+    path.write_text("import difflab\nimport numpy as np\nW = np.array([[1.0, 2.0], [3.0, 4.0]])\n"
+                    "def f(x):\n    xp = difflab.namespace(x)\n    return xp.sum(xp.tanh(xp.asarray(W) @ x))\n")
+    spec = importlib.util.spec_from_file_location("data_module", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
     grad = difflab.get("reverse", jit=True).gradient(module.f)
     x = np.array([0.3, -0.2])
     for W in (module.W, np.array([[0.5, -1.0], [2.0, 0.1]])):

@@ -18,7 +18,6 @@ from fractions import Fraction
 import numpy as np
 
 from ..namespaces import NUMPY
-from ..namespaces.numpy_ns import NUMPY_FUNCTIONS, _is_basic
 
 #: Fresh results with at least this many elements get a persistent buffer.
 BUFFER_MIN = 1024
@@ -441,6 +440,3 @@ def render(statements, buffers) -> list[str]:
             lines.append(s.code)
     return lines
 
-
-__all__ = ["Expr", "Builder", "WRITER", "Symbolic", "prune", "assign_buffers", "render",
-           "NUMPY_FUNCTIONS", "_is_basic"]

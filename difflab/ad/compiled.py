@@ -28,12 +28,22 @@ import numpy as np
 
 from ..errors import InputError
 from ..namespaces import NUMPY
+from ..namespaces.numpy_ns import _is_basic
 from ..precision import computing_in
 from . import reverse
-from .codegen import (WRITER, Builder, Expr, Symbolic, _current, _is_basic, assign_buffers, exact_product,
-                      prune, render)
+from .codegen import (
+    WRITER,
+    Builder,
+    Expr,
+    Symbolic,
+    _current,
+    assign_buffers,
+    exact_product,
+    prune,
+    render,
+)
 from .reverse import Node
-from .rules import ONE, MINUS_ONE, RULES, keepdims_shape, unbroadcast
+from .rules import MINUS_ONE, ONE, RULES, keepdims_shape, unbroadcast
 from .trace_sources import find_sources
 from .tracing import DataArray, trace
 
@@ -80,7 +90,8 @@ def compile_program(fn, x, with_cotangent_input: bool, scalar_output: bool) -> P
     body = render(statements, buffers) + [f"return {value.code}, {grad.code}"]
     source = f"def program({args}):\n" + "\n".join("    " + line for line in body) + "\n"
     namespace = dict(b.constants, _MISS=MISS)
-    exec(compile(source, f"<difflab compiled tape {next(_programs)}>", "exec"), namespace)
+    # difflab's own generated text, never user text
+    exec(compile(source, f"<difflab compiled tape {next(_programs)}>", "exec"), namespace)  # noqa: S102
     tape.close()
     return Program(namespace["program"], source, len(statements), len(set(buffers.values())),
                    value.shape)
@@ -286,7 +297,7 @@ class _Writer:
                 and np.can_cast(term.dtype, current.dtype)):
             b.effect(f"{current.code} {sym}= {term.code}", [current, term], "inplace", target=current.code)
             current.scaled = current.negated = None  # no longer what it was made as
-            current.value = _PY(sym)(current.value, term.value)
+            current.value = _combine(sym, current.value, term.value)
             cot[key] = current
         else:
             new = b.binary(sym, current, term)
@@ -355,8 +366,8 @@ class _Writer:
         return True
 
 
-def _PY(sym):
-    return (lambda a, b: a + b) if sym == "+" else (lambda a, b: a - b)
+def _combine(sym, a, b):
+    return a + b if sym == "+" else a - b
 
 
 def _is_plain_literal(v):

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .reverse import Node, ReverseNamespace, Tape
-from .traced import Traced, new_level, strip
 from .trace_sources import Sources
+from .traced import Traced, new_level, strip
 
 
 @dataclass
@@ -48,7 +48,7 @@ class TraceTape(Tape):
         self.derived: dict[int, tuple] = {}      # id(result) -> (rule name, args, params)
         self.masks: dict[int, tuple] = {}        # id(comparison array) -> (op, lhs, rhs)
         self.data: dict[int, tuple] = {}         # id(DataArray) -> how it was made from data
-        self.aliases: dict[int, "DataArray"] = {}  # id(plain view) -> the DataArray it shows
+        self.aliases: dict[int, DataArray] = {}  # id(plain view) -> the DataArray it shows
         self.keep: list = []                     # keeps every tracked object alive (ids stay unique)
 
     def tracks(self, obj) -> bool:
@@ -57,14 +57,14 @@ class TraceTape(Tape):
         return (i in self.values or i in self.sources.paths or i in self.conversions
                 or i in self.derived or i in self.masks or i in self.data or i in self.aliases)
 
-    def wrap(self, array, how) -> "DataArray":
+    def wrap(self, array, how) -> DataArray:
         """``array`` as a :class:`DataArray` made ``how`` (NumPy on it is then recorded too)."""
         view = np.asarray(array).view(DataArray)
         self.data[id(view)] = how
         self.keep.append((view, how))
         return view
 
-    def plain(self, data: "DataArray") -> np.ndarray:
+    def plain(self, data: DataArray) -> np.ndarray:
         view = data.view(np.ndarray)
         self.aliases[id(view)] = data
         self.keep.append(view)
@@ -89,11 +89,11 @@ class TraceNode(Node):
         tape.values[id(value)] = self
 
     def _compare(self, op, other):
-        result = op_result = _PLAIN_COMPARE[op](strip(self), strip(other))
+        result = _PLAIN_COMPARE[op](strip(self), strip(other))
         if type(result) is np.ndarray and result.size > 1:
             self.tape.masks[id(result)] = (op, self, other)
             self.tape.keep.append(result)
-        self.tape.guard("compare", op, self, other, op_result)
+        self.tape.guard("compare", op, self, other, result)
         return result
 
     def __bool__(self):
@@ -118,8 +118,15 @@ class TraceNode(Node):
 _PLAIN_COMPARE = {"<": lambda a, b: a < b, "<=": lambda a, b: a <= b, ">": lambda a, b: a > b,
                   ">=": lambda a, b: a >= b, "==": lambda a, b: a == b, "!=": lambda a, b: a != b}
 
+def _comparison(op):
+    def compare(self, other):
+        return self._compare(op, other)
+    compare.__name__ = op
+    return compare
+
+
 for _dunder, _op in _COMPARISONS.items():
-    setattr(TraceNode, _dunder, (lambda op: lambda self, other: self._compare(op, other))(_op))
+    setattr(TraceNode, _dunder, _comparison(_op))
 TraceNode.__hash__ = Node.__hash__
 
 
