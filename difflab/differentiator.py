@@ -19,6 +19,7 @@ import numpy as np
 from .errors import InputError, NotSupported
 from .function import Function, as_function
 from .precision import computing_in
+from .snapshot import closure_snapshot
 
 #: The derivative kinds, in the order reports list them.
 KINDS = ("gradient", "value_and_gradient", "jacobian", "hessian", "jvp", "vjp")
@@ -66,6 +67,9 @@ class Differentiator:
     #: Hessians derived as the Jacobian of the gradient only where the method's Jacobian
     #: can take a numeric black box (finite differences); AD methods implement it natively.
     hessian_of_black_box = False
+    #: True for methods whose prepared evaluators keep the data the function closed over at
+    #: preparation (a trace, a compiled graph); difflab then re-prepares when it changes.
+    freezes_closure = False
 
     def __init__(self, dtype: str = "float64", **options):
         if str(dtype) not in DTYPES:
@@ -243,6 +247,7 @@ class Derivative:
     def __init__(self, differentiator: Differentiator, kind: str, function: Function, how: str):
         self.differentiator, self.kind, self.function, self.how = differentiator, kind, function, how
         self._evaluators: dict = {}
+        self._closure = None  # what the evaluators froze, for methods that freeze (snapshot.py)
         self.setup_seconds = 0.0
 
     def __repr__(self):
@@ -255,8 +260,12 @@ class Derivative:
         return self.setup_seconds
 
     def _evaluator_for(self, x):
+        if self._closure is not None and self._closure.changed():
+            self._evaluators.clear()  # prepared from data the function no longer sees
         ev = self._evaluators.get(x.shape)
         if ev is None:
+            if not self._evaluators:
+                self._closure = closure_snapshot(self.differentiator, self.function)
             start = time.perf_counter()
             with computing_in(self.differentiator.dtype):
                 ev = self.differentiator._evaluator(self.kind, self.function, x)

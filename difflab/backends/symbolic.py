@@ -69,6 +69,7 @@ class Sympy(Differentiator):
     exact = True
     native = frozenset(SYMBOLIC_KINDS)
     options: dict = {}
+    freezes_closure = True  # closed-over data becomes constants of the traced expression
 
     # ------------------------------------------------------------------ public extras
     def expression_sizes(self, f, n: int, kind: str = "gradient") -> dict:

@@ -49,6 +49,11 @@ class TensorFlow(FrameworkMethod):
         if self.options["jit"] not in (False, True, "xla"):
             raise InputError(f"tensorflow: jit must be False, True or 'xla', not {self.options['jit']!r}")
 
+    @property
+    def freezes_closure(self) -> bool:
+        """Compiled (``jit``), closed-over data become constants of the graph; eager reads it live."""
+        return bool(self.options["jit"])
+
     def _tf(self):
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ banner quiet
         tf = import_framework("tensorflow", self.name)

@@ -1,0 +1,189 @@
+"""Data a function closes over and that changes between calls: never a stale derivative.
+
+Methods that trace or compile once (``sympy``, ``jit=True`` of jax and tensorflow) keep
+the values the function closed over at preparation; difflab notices when those change and
+prepares again. Every method is checked here against the closed form, for an array mutated
+in place, a closed-over name rebound, a module global rebound, a number and a bound
+method's attribute, over first and second derivatives.
+"""
+import importlib.util
+
+import numpy as np
+import pytest
+
+import difflab
+from difflab.snapshot import ClosureSnapshot, freezes_closure
+
+FRAMEWORK_MODULES = {"autograd": "autograd", "torch": "torch", "tensorflow": "tensorflow",
+                     "jax": "jax"}
+#: (registry name, options): every method, and the compiled variants of jax and tensorflow.
+METHODS = ([(name, {}) for name in difflab.methods() if name != "manual"]
+           + [("jax", {"jit": True}), ("tensorflow", {"jit": True})])
+TOL = {"numeric": 1e-3}   # fd-forward Hessians are good to about 3e-4 here
+
+
+def method(name, options):
+    module = FRAMEWORK_MODULES.get(name)
+    if module and importlib.util.find_spec(module) is None:
+        pytest.skip(f"{module} is not installed")
+    return difflab.get(name, **options)
+
+
+def ids(case):
+    name, options = case
+    return name + "".join(f"-{k}={v}" for k, v in options.items())
+
+
+def close(got, want, d):
+    tol = TOL.get(d.family, 1e-12)
+    np.testing.assert_allclose(got, want, rtol=tol, atol=tol)
+
+
+X = np.array([0.3, -0.7, 1.1])
+
+
+@pytest.fixture(params=METHODS, ids=ids)
+def d(request):
+    return method(*request.param)
+
+
+# ---------------------------------------------------------------------- the cases
+def closure_over(a):
+    """f(x) = sum(a x^3), closing over the array ``a``; ``rebind`` replaces it."""
+    def f(x):
+        xp = difflab.namespace(x)
+        return xp.sum(xp.asarray(a) * x ** 3)
+
+    def rebind(new):
+        nonlocal a
+        a = new
+    return f, rebind
+
+
+def grad_cubic(a, x):
+    return 3.0 * a * x ** 2
+
+
+def hess_cubic(a, x):
+    return np.diag(6.0 * a * x)
+
+
+def test_an_array_mutated_in_place_gives_the_new_derivative(d):
+    a = np.array([1.0, 2.0, 3.0])
+    f, _ = closure_over(a)
+    gradient, hessian = d.gradient(f), d.hessian(f)
+    close(gradient(X), grad_cubic(a, X), d)
+    close(hessian(X), hess_cubic(a, X), d)
+    a[1] = -5.0
+    close(gradient(X), grad_cubic(a, X), d)
+    close(hessian(X), hess_cubic(a, X), d)
+    a *= 0.5
+    close(gradient(X), grad_cubic(a, X), d)
+
+
+def test_a_rebound_closed_over_name_gives_the_new_derivative(d):
+    f, rebind = closure_over(np.array([1.0, 2.0, 3.0]))
+    gradient = d.gradient(f)
+    close(gradient(X), grad_cubic(np.array([1.0, 2.0, 3.0]), X), d)
+    new = np.array([-4.0, 0.5, 7.0])
+    rebind(new)
+    close(gradient(X), grad_cubic(new, X), d)
+    close(d.jacobian(f)(X), grad_cubic(new, X).reshape(1, -1), d)
+
+
+SCALE = 2.0
+
+
+def scaled_square(x):
+    xp = difflab.namespace(x)
+    return SCALE * xp.sum(x ** 2)
+
+
+def test_a_rebound_module_global_number_gives_the_new_derivative(d):
+    global SCALE
+    gradient = d.gradient(scaled_square)
+    try:
+        close(gradient(X), 4.0 * X, d)
+        SCALE = -3.0
+        close(gradient(X), -6.0 * X, d)
+    finally:
+        SCALE = 2.0
+
+
+class Model:
+    def __init__(self, w):
+        self.w = w
+
+    def loss(self, x):
+        xp = difflab.namespace(x)
+        return xp.sum(xp.asarray(self.w) * x ** 3)
+
+
+def test_a_bound_methods_attribute_rebound_or_mutated_gives_the_new_derivative(d):
+    model = Model(np.array([1.0, 2.0, 3.0]))
+    gradient = d.gradient(model.loss)
+    close(gradient(X), grad_cubic(model.w, X), d)
+    model.w = np.array([2.0, -1.0, 0.25])
+    close(gradient(X), grad_cubic(model.w, X), d)
+    model.w[0] = 9.0
+    close(gradient(X), grad_cubic(model.w, X), d)
+
+
+def test_a_second_input_size_after_a_change_is_prepared_from_the_new_data(d):
+    """Data changed between preparing two sizes: both sizes follow it."""
+    data = {"a": 1.0}
+
+    def f(x):
+        xp = difflab.namespace(x)
+        return data["a"] * xp.sum(x ** 2)
+
+    gradient = d.gradient(f)
+    close(gradient(X), 2.0 * X, d)
+    data["a"] = 5.0
+    close(gradient(X[:2]), 10.0 * X[:2], d)
+    close(gradient(X), 10.0 * X, d)
+
+
+# ---------------------------------------------------------------------- which methods
+def test_exactly_the_tracing_and_compiling_methods_snapshot():
+    snapshots = {ids((name, opts)) for name, opts in METHODS
+                 if freezes_closure(difflab.get(name, **opts))}
+    assert snapshots == {"sympy", "jax-jit=True", "tensorflow-jit=True"}
+
+
+def test_the_snapshot_sees_what_the_function_reaches():
+    a, b = np.zeros(3), np.ones(2)
+    table = {"k": [a, 1.5]}
+    model = Model(b)
+
+    def helper(x):
+        return x * table["k"][1]
+
+    def f(x, scale=a):
+        return helper(x) + model.loss(x) + scale
+
+    snap = ClosureSnapshot(f)
+    assert not snap.changed()
+    for change in (lambda: a.__setitem__(0, 1.0),            # a default's data
+                   lambda: table["k"].__setitem__(1, 2.5),    # a number in a list in a dict
+                   lambda: b.__setitem__(1, -1.0),            # an array on a bound object
+                   lambda: setattr(model, "w", np.ones(2))):  # an attribute rebound
+        snap = ClosureSnapshot(f)
+        change()
+        assert snap.changed()
+
+
+def test_nan_and_equal_rebinding_are_not_changes():
+    a = np.array([np.nan, 1.0])
+    k = [2.0]
+
+    def f(x):
+        return x * a + k[0]
+
+    snap = ClosureSnapshot(f)
+    k[0] = float("2.0")          # another float object, the same value
+    assert not snap.changed()    # and NaN equals itself bit for bit
+    a[1] = -0.0 + 1.0
+    assert not snap.changed()
+    a[0] = 0.0
+    assert snap.changed()
