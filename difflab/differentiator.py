@@ -11,7 +11,9 @@ the Jacobian, ...) and :meth:`Differentiator.how` says how each kind was obtaine
 from __future__ import annotations
 
 import importlib.metadata
+import threading
 import time
+from collections import OrderedDict
 from typing import Callable
 
 import numpy as np
@@ -25,6 +27,10 @@ from .snapshot import closure_snapshot
 KINDS = ("gradient", "value_and_gradient", "jacobian", "hessian", "jvp", "vjp")
 FAMILIES = ("manual", "numeric", "symbolic", "automatic")
 DTYPES = ("float64", "float32")
+#: Prepared derivatives a method keeps (the last ones asked for): each holds its function
+#: and whatever the function closes over, so the cache is bounded (16 closures over 1 GB
+#: each would still be 16 GB: keep the Derivative yourself and drop the closure when done).
+CACHE_SIZE = 16
 
 #: kind -> ways to derive it from a native kind: (needed native kind, how, builder name).
 DERIVATIONS = {
@@ -80,7 +86,8 @@ class Differentiator:
             raise InputError(f"{self.name}: unknown option(s) {', '.join(sorted(unknown))}; "
                              f"known: {', '.join(sorted(type(self).options)) or 'none'}")
         self.options = {**type(self).options, **options}
-        self._derivatives: dict = {}
+        self._derivatives: OrderedDict = OrderedDict()  # (kind, f) -> Derivative, LRU
+        self._derivatives_lock = threading.Lock()
 
     # ------------------------------------------------------------------ metadata
     @classmethod
@@ -147,19 +154,26 @@ class Differentiator:
         return self._derivative("vjp", f)
 
     def _derivative(self, kind: str, f) -> "Derivative":
-        """The prepared operator for ``f``, cached per (kind, f): preparation happens once."""
+        """The prepared operator for ``f``, cached per (kind, f) for the last
+        :data:`CACHE_SIZE` pairs: asked for again, preparation is not repeated."""
         key = (kind, f)
         try:
-            cached = self._derivatives.get(key)
+            with self._derivatives_lock:
+                cached = self._derivatives.get(key)
+                if cached is not None:
+                    self._derivatives.move_to_end(key)
+                    return cached
         except TypeError:  # an unhashable callable: prepare afresh
-            key, cached = None, None
-        if cached is not None:
-            return cached
+            key = None
         function = as_function(f)
         how = self.how(kind)  # raises NotSupported early, before any timing
         d = Derivative(self, kind, function, how)
         if key is not None:
-            self._derivatives[key] = d
+            with self._derivatives_lock:
+                d = self._derivatives.setdefault(key, d)  # another thread may have been first
+                self._derivatives.move_to_end(key)
+                while len(self._derivatives) > CACHE_SIZE:
+                    self._derivatives.popitem(last=False)
         return d
 
     # ------------------------------------------------------------------ subclass hook
