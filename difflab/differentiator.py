@@ -278,12 +278,12 @@ class Derivative:
             self._evaluators.clear()  # prepared from data the function no longer sees
         ev = self._evaluators.get(x.shape)
         if ev is None:
-            if not self._evaluators:
-                self._closure = closure_snapshot(self.differentiator, self.function)
             start = time.perf_counter()
             with computing_in(self.differentiator.dtype):
                 ev = self.differentiator._evaluator(self.kind, self.function, x)
             self.setup_seconds = time.perf_counter() - start
+            if not self._evaluators:  # recorded after the trace, which may append to a log
+                self._closure = closure_snapshot(self.differentiator, self.function)
             self._evaluators[x.shape] = ev
         return ev
 
