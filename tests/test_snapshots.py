@@ -187,3 +187,40 @@ def test_nan_and_equal_rebinding_are_not_changes():
     assert not snap.changed()
     a[0] = 0.0
     assert snap.changed()
+
+
+@pytest.mark.parametrize("make, change", [
+    (lambda: np.linspace(0.0, 1.0, 100_000), lambda a: a.__setitem__(-1, 2.0)),       # large
+    (lambda: np.ones((40, 3)).T, lambda a: a.__setitem__((2, 39), 0.5)),              # a strided view
+    (lambda: np.array(1.5), lambda a: a.fill(2.5)),                                    # 0-d
+    (lambda: np.array([1 + 2j, 3j]), lambda a: a.__setitem__(0, 1 - 2j)),              # complex
+    (lambda: np.zeros(100_000), lambda a: a.__setitem__(5, -0.0)),                     # the sign bit
+    (lambda: [float(k) for k in range(10_000)], lambda a: a.__setitem__(9_999, 0.5)),  # a list
+])
+def test_every_kind_of_array_change_is_seen(make, change):
+    a = make()
+
+    def f(x):
+        return x * a
+
+    snap = ClosureSnapshot(f)
+    assert not snap.changed()
+    change(a)
+    assert snap.changed()
+
+
+def test_a_network_trained_with_compiled_jax_follows_every_batch():
+    """nets reads the batch from ``model.batch``: compiled once, jax kept the first batch."""
+    pytest.importorskip("jax")
+    import nets
+    from nets.datasets import load_xor
+
+    weights = []
+    for name, options in (("manual", {}), ("jax", {"jit": True})):
+        model = nets.Sequential([nets.Dense(4, activation="tanh", input_dim=2),
+                                 nets.Dense(1, activation="sigmoid")], seed=1)
+        model.compile(optimizer=nets.optimizers.Adam(0.05), loss="binary_crossentropy",
+                      differentiator=name, **options)
+        model.fit(*load_xor(), epochs=3, batch_size=2, verbose=0)
+        weights.append(np.concatenate([w.ravel() for w in model.get_weights()]))
+    np.testing.assert_allclose(weights[1], weights[0], rtol=0, atol=1e-12)
