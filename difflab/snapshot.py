@@ -10,7 +10,8 @@ prepares, records what the function reaches; :class:`difflab.Derivative` asks
 
 What is followed: closure cells, the globals a function's code names (and its nested
 lambdas' and comprehensions'), defaults, bound methods' ``self``, ``functools.partial``,
-user objects' ``__dict__``, lists, tuples and dicts, and the functions reached through them;
+user objects' ``__dict__``, the attributes the code names on user classes and modules,
+lists, tuples and dicts, and the functions (and methods) reached through them;
 never into library code (NumPy, SciPy, SymPy, the frameworks, difflab itself, the standard
 library). What is compared: arrays bit for bit against a copy (NaN equals NaN, 0.0 differs
 from -0.0; about 40 us per 100 000 float64), numbers by value, everything else by identity. A reach too large to record (:data:`MAX_CHECKS`) counts as changed on every call:
@@ -84,17 +85,23 @@ class ClosureSnapshot:
 
     def _visit(self, obj, depth, names):
         """Record what can change inside ``obj``; ``names``: attribute names the code uses."""
-        if depth > MAX_DEPTH or self._too_large or isinstance(obj, SCALARS) or id(obj) in self._seen:
+        if depth > MAX_DEPTH or self._too_large or isinstance(obj, SCALARS):
             return
-        self._seen.add(id(obj))
+        # a class or module is read for the names of the code that reached it, maybe several
+        key = (id(obj), names) if isinstance(obj, (type, types.ModuleType)) else id(obj)
+        if key in self._seen:
+            return
+        self._seen.add(key)
         if isinstance(obj, np.ndarray):
             self._add(*_array_check(obj))
         elif isinstance(obj, types.FunctionType):
             if not _is_library(obj):
                 self._visit_function(obj, depth)
         elif isinstance(obj, types.MethodType):
-            self._visit(obj.__func__, depth + 1, names)
-            self._visit(obj.__self__, depth + 1, names)
+            code = getattr(obj.__func__, "__code__", None)
+            own = _global_names(code) if code is not None else names  # self.w: "w" in the code
+            self._visit(obj.__func__, depth + 1, own)
+            self._visit(obj.__self__, depth + 1, own)
         elif isinstance(obj, functools.partial):
             self._visit(obj.func, depth + 1, names)
             self._visit(obj.args, depth + 1, names)
@@ -114,16 +121,20 @@ class ClosureSnapshot:
                 self._visit(item, depth + 1, names)
         elif isinstance(obj, dict):
             self._visit_mapping(obj, depth, names)
-        elif isinstance(obj, types.ModuleType):
-            if not _is_library(obj):  # a user's module: the attributes the code reads from it
-                for name in names:
-                    value = vars(obj).get(name, _MISSING)
-                    if value is not _MISSING:
-                        self._add(_same_item, vars(obj), name, value)
-                        self._visit(value, depth + 1, names)
-        elif not isinstance(obj, type) and not _is_library(obj) and isinstance(getattr(obj, "__dict__", None), dict):
+        elif isinstance(obj, (types.ModuleType, type)):
+            if not _is_library(obj):  # a user's module or class: the attributes the code names
+                self._visit_names(vars(obj), depth, names)
+        elif not _is_library(obj) and isinstance(getattr(obj, "__dict__", None), dict):
             self._visit_mapping(obj.__dict__, depth, names)
+            self._visit(type(obj), depth + 1, names)  # class attributes and methods it names
         # anything else (library objects, classes, slots-only objects): identity, via its parent
+
+    def _visit_names(self, namespace, depth, names):
+        for name in names:
+            value = namespace.get(name, _MISSING)
+            if value is not _MISSING:
+                self._add(_same_item, namespace, name, value)
+                self._visit(value, depth + 1, names)
 
     def _visit_mapping(self, mapping, depth, names):
         self._add(_same_mapping, mapping, dict(mapping))
@@ -144,12 +155,7 @@ class ClosureSnapshot:
                 value = _MISSING
             self._add(_same_cell, cell, value)
             self._visit(value, depth + 1, names)
-        module_globals = fn.__globals__
-        for name in names:
-            value = module_globals.get(name, _MISSING)
-            if value is not _MISSING:
-                self._add(_same_item, module_globals, name, value)
-                self._visit(value, depth + 1, names)
+        self._visit_names(fn.__globals__, depth, names)
 
 
 # ---------------------------------------------------------------------- the checks

@@ -173,6 +173,30 @@ def test_the_snapshot_sees_what_the_function_reaches():
         assert snap.changed()
 
 
+class Settings:
+    scale = 2.0
+
+    def weight(self):
+        return Settings.scale
+
+
+class Scaled:
+    settings = Settings()
+
+    def loss(self, x):
+        return self.settings.weight() * x
+
+
+def test_class_attributes_and_the_methods_they_reach_are_seen():
+    snap = ClosureSnapshot(Scaled().loss)
+    assert not snap.changed()
+    Settings.scale = 3.0
+    try:
+        assert snap.changed()
+    finally:
+        Settings.scale = 2.0
+
+
 def test_nan_and_equal_rebinding_are_not_changes():
     a = np.array([np.nan, 1.0])
     k = [2.0]
