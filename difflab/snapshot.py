@@ -14,8 +14,9 @@ user objects' ``__dict__``, the attributes the code names on user classes and mo
 lists, tuples and dicts, and the functions (and methods) reached through them;
 never into library code (NumPy, SciPy, SymPy, the frameworks, difflab itself, the standard
 library). What is compared: arrays bit for bit against a copy (NaN equals NaN, 0.0 differs
-from -0.0; about 40 us per 100 000 float64), numbers by value, everything else by identity. A reach too large to record (:data:`MAX_CHECKS`) counts as changed on every call:
-slower, never stale.
+from -0.0; about 40 us per 100 000 float64), numbers by value, everything else by identity.
+A reach too large to record (:data:`MAX_CHECKS`) counts as changed on every call: slower,
+never stale.
 """
 from __future__ import annotations
 
@@ -64,7 +65,11 @@ class ClosureSnapshot:
         self._checks: list = []
         self._seen: set = set()
         self._too_large = False
-        self._visit(getattr(fn, "fn", fn) if _is_difflab_function(fn) else fn, 0, ())
+        target = fn.fn if _is_difflab_function(fn) else fn
+        if not isinstance(target, (types.FunctionType, types.MethodType, functools.partial)):
+            call = getattr(target, "__call__", None)  # a callable object: its __call__ and self
+            target = call if isinstance(call, types.MethodType) else target
+        self._visit(target, 0, ())
         del self._seen
 
     def changed(self) -> bool:

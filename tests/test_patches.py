@@ -34,7 +34,7 @@ def run_threads(*targets):
     def guarded(target):
         try:
             target()
-        except BaseException as exc:  # reported in the main thread
+        except BaseException as exc:  # noqa: BLE001 (pytest.fail too), reported in the main thread
             errors.append(exc)
 
     threads = [threading.Thread(target=guarded, args=(t,), name=f"t{i}") for i, t in enumerate(targets)]

@@ -197,6 +197,26 @@ def test_class_attributes_and_the_methods_they_reach_are_seen():
         Settings.scale = 2.0
 
 
+class Loss:
+    """A callable object: what its __call__ reads on self and on its class."""
+    offset = 1.0
+
+    def __init__(self):
+        self.w = np.ones(3)
+
+    def __call__(self, x):
+        return x * self.w + Loss.offset
+
+
+def test_a_callable_objects_data_is_seen():
+    loss = Loss()
+    for change in (lambda: loss.w.__setitem__(0, 2.0), lambda: setattr(Loss, "offset", 3.0)):
+        snap = ClosureSnapshot(loss)
+        change()
+        assert snap.changed()
+    Loss.offset = 1.0
+
+
 def test_nan_and_equal_rebinding_are_not_changes():
     a = np.array([np.nan, 1.0])
     k = [2.0]
