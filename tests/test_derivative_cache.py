@@ -21,7 +21,7 @@ def closure_over_a_megabyte(seed):
     return f, data
 
 
-@pytest.mark.parametrize("name, count", [("reverse", 300), ("sympy", 40)])
+@pytest.mark.parametrize("name, count", [("reverse", 300), ("sympy", 24)])
 def test_fresh_closures_over_a_megabyte_are_not_kept(name, count):
     d = difflab.get(name)
     x = np.array([0.5, -1.0])
