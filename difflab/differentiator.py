@@ -11,7 +11,9 @@ the Jacobian, ...) and :meth:`Differentiator.how` says how each kind was obtaine
 from __future__ import annotations
 
 import importlib.metadata
+import threading
 import time
+from collections import OrderedDict
 from typing import Callable
 
 import numpy as np
@@ -19,11 +21,16 @@ import numpy as np
 from .errors import InputError, NotSupported
 from .function import Function, as_function
 from .precision import computing_in
+from .snapshot import closure_snapshot
 
 #: The derivative kinds, in the order reports list them.
 KINDS = ("gradient", "value_and_gradient", "jacobian", "hessian", "jvp", "vjp")
 FAMILIES = ("manual", "numeric", "symbolic", "automatic")
 DTYPES = ("float64", "float32")
+#: Prepared derivatives a method keeps (the last ones asked for): each holds its function
+#: and whatever the function closes over, so the cache is bounded (16 closures over 1 GB
+#: each would still be 16 GB: keep the Derivative yourself and drop the closure when done).
+CACHE_SIZE = 16
 
 #: kind -> ways to derive it from a native kind: (needed native kind, how, builder name).
 DERIVATIONS = {
@@ -66,6 +73,9 @@ class Differentiator:
     #: Hessians derived as the Jacobian of the gradient only where the method's Jacobian
     #: can take a numeric black box (finite differences); AD methods implement it natively.
     hessian_of_black_box = False
+    #: True for methods whose prepared evaluators keep the data the function closed over at
+    #: preparation (a trace, a compiled graph); difflab then re-prepares when it changes.
+    freezes_closure = False
 
     def __init__(self, dtype: str = "float64", **options):
         if str(dtype) not in DTYPES:
@@ -76,7 +86,8 @@ class Differentiator:
             raise InputError(f"{self.name}: unknown option(s) {', '.join(sorted(unknown))}; "
                              f"known: {', '.join(sorted(type(self).options)) or 'none'}")
         self.options = {**type(self).options, **options}
-        self._derivatives: dict = {}
+        self._derivatives: OrderedDict = OrderedDict()  # (kind, f) -> Derivative, LRU
+        self._derivatives_lock = threading.Lock()
 
     # ------------------------------------------------------------------ metadata
     @classmethod
@@ -143,19 +154,26 @@ class Differentiator:
         return self._derivative("vjp", f)
 
     def _derivative(self, kind: str, f) -> "Derivative":
-        """The prepared operator for ``f``, cached per (kind, f): preparation happens once."""
+        """The prepared operator for ``f``, cached per (kind, f) for the last
+        :data:`CACHE_SIZE` pairs: asked for again, preparation is not repeated."""
         key = (kind, f)
         try:
-            cached = self._derivatives.get(key)
+            with self._derivatives_lock:
+                cached = self._derivatives.get(key)
+                if cached is not None:
+                    self._derivatives.move_to_end(key)
+                    return cached
         except TypeError:  # an unhashable callable: prepare afresh
-            key, cached = None, None
-        if cached is not None:
-            return cached
+            key = None
         function = as_function(f)
         how = self.how(kind)  # raises NotSupported early, before any timing
         d = Derivative(self, kind, function, how)
         if key is not None:
-            self._derivatives[key] = d
+            with self._derivatives_lock:
+                d = self._derivatives.setdefault(key, d)  # another thread may have been first
+                self._derivatives.move_to_end(key)
+                while len(self._derivatives) > CACHE_SIZE:
+                    self._derivatives.popitem(last=False)
         return d
 
     # ------------------------------------------------------------------ subclass hook
@@ -243,6 +261,7 @@ class Derivative:
     def __init__(self, differentiator: Differentiator, kind: str, function: Function, how: str):
         self.differentiator, self.kind, self.function, self.how = differentiator, kind, function, how
         self._evaluators: dict = {}
+        self._closure = None  # what the evaluators froze, for methods that freeze (snapshot.py)
         self.setup_seconds = 0.0
 
     def __repr__(self):
@@ -255,12 +274,16 @@ class Derivative:
         return self.setup_seconds
 
     def _evaluator_for(self, x):
+        if self._closure is not None and self._closure.changed():
+            self._evaluators.clear()  # prepared from data the function no longer sees
         ev = self._evaluators.get(x.shape)
         if ev is None:
             start = time.perf_counter()
             with computing_in(self.differentiator.dtype):
                 ev = self.differentiator._evaluator(self.kind, self.function, x)
             self.setup_seconds = time.perf_counter() - start
+            if not self._evaluators:  # recorded after the trace, which may append to a log
+                self._closure = closure_snapshot(self.differentiator, self.function)
             self._evaluators[x.shape] = ev
         return ev
 

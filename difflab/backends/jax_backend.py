@@ -46,6 +46,11 @@ class Jax(FrameworkMethod):
             raise InputError(f"jax: jacobian must be 'reverse' or 'forward', not {self.options['jacobian']!r}")
         self.x64_mode = None
 
+    @property
+    def freezes_closure(self) -> bool:
+        """Compiled (``jit``), closed-over data become constants of the graph; eager reads it live."""
+        return bool(self.options["jit"])
+
     def _jax(self):
         return import_framework("jax", self.name)
 

@@ -69,6 +69,7 @@ class Sympy(Differentiator):
     exact = True
     native = frozenset(SYMBOLIC_KINDS)
     options: dict = {}
+    freezes_closure = True  # closed-over data becomes constants of the traced expression
 
     # ------------------------------------------------------------------ public extras
     def expression_sizes(self, f, n: int, kind: str = "gradient") -> dict:
@@ -170,28 +171,34 @@ _installed = {"depth": 0, "eq": None, "ne": None}
 _install_lock = threading.Lock()
 
 
+def _tracing() -> bool:
+    """Is this thread tracing a function?"""
+    return getattr(_guard, "active", False)
+
+
 def _refused(frame) -> bool:
     """Is this thread tracing, and is ``frame`` the traced function's own code?"""
-    if not getattr(_guard, "active", False):
+    if not _tracing():
         return False
     module = frame.f_globals.get("__name__", "")
     return not any(module == t or module.startswith(t + ".") for t in _TRUSTED)
 
 
 def _truth(self):
-    if self.free_symbols and _refused(sys._getframe(1)):
+    if _tracing() and self.free_symbols and _refused(sys._getframe(1)):
         raise TypeError(f"cannot determine truth value of {self} (an if or while on it)")
-    return True
+    length = getattr(type(self), "__len__", None)  # Python's own rule for a class without __bool__
+    return True if length is None else length(self) != 0
 
 
 def _equal(self, other):
-    if isinstance(other, _NUMBERS) and self.free_symbols and _refused(sys._getframe(1)):
+    if _tracing() and isinstance(other, _NUMBERS) and self.free_symbols and _refused(sys._getframe(1)):
         raise TypeError(f"cannot determine truth value of {self} == {other}")
     return _installed["eq"](self, other)
 
 
 def _unequal(self, other):
-    if isinstance(other, _NUMBERS) and self.free_symbols and _refused(sys._getframe(1)):
+    if _tracing() and isinstance(other, _NUMBERS) and self.free_symbols and _refused(sys._getframe(1)):
         raise TypeError(f"cannot determine truth value of {self} != {other}")
     return _installed["ne"](self, other)
 
@@ -204,7 +211,9 @@ def _branches_refused():
     SymPy itself refuses ``x0 > 0`` (a ``Relational`` has no truth value) but answers
     ``bool(x0)`` with True and ``x0 == 0`` with False (structural equality), so ``if x[0]:``
     or ``if x[0] == 0:`` would silently take one branch for every x. Calls from SymPy's own
-    frames (and other threads) keep the usual meaning.
+    frames, and every call in other threads, keep SymPy's and Python's meaning (``bool`` of an
+    empty ``Tuple`` is False); the patch is installed by the first tracing thread and removed
+    by the last, under a lock with a count.
     """
     from sympy import Basic
 
