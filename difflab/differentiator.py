@@ -16,6 +16,7 @@ from typing import Callable
 
 import numpy as np
 
+from .cost import Cost, reverse_mode
 from .errors import InputError, NotSupported
 from .function import Function, as_function
 from .precision import computing_in
@@ -55,6 +56,11 @@ class Differentiator:
         True when errors are rounding only (AD, symbolic); False for finite differences.
     options : dict
         Default options; ``difflab.get(name, **options)`` overrides them.
+    costs : dict
+        Derivative kind -> :class:`difflab.cost.Cost`: what a call costs in multiples of one
+        evaluation of the function, so that ``difflab compare`` can refuse a run that would
+        take hours or all the memory before starting it. The default is a cautious
+        reverse-mode model for methods that declare none.
     """
 
     name = ""
@@ -66,6 +72,7 @@ class Differentiator:
     #: Hessians derived as the Jacobian of the gradient only where the method's Jacobian
     #: can take a numeric black box (finite differences); AD methods implement it natively.
     hessian_of_black_box = False
+    costs: dict = reverse_mode(factor=60.0, overhead=1e-3, setup_seconds=2.0)
 
     def __init__(self, dtype: str = "float64", **options):
         if str(dtype) not in DTYPES:
@@ -108,6 +115,11 @@ class Differentiator:
         return {"name": self.name, "family": self.family, "library": self.library,
                 "version": self.version(), "dtype": self.dtype.name, "exact": self.exact,
                 "options": dict(self.options), "kinds": {k: self.how(k) for k in KINDS}}
+
+    @classmethod
+    def cost(cls, kind: str) -> Cost:
+        """The cost model of ``kind`` (gradient, jacobian, hessian) for this method."""
+        return cls.costs.get(kind) or Differentiator.costs[kind]
 
     def how(self, kind: str) -> str:
         """'native' or the derivation used for ``kind``; raises NotSupported if neither."""
