@@ -99,13 +99,16 @@ class Cost:
     """A method's cost for one derivative kind, as functions of the :class:`Probe`.
 
     ``call`` and ``setup`` in seconds, ``memory`` in bytes held beyond the result (which
-    :func:`estimate` adds: 8 n, 8 m n or 8 n^2), ``basis`` the model in words.
+    :func:`estimate` adds: 8 n, 8 m n or 8 n^2), ``basis`` the model in words,
+    ``first_use`` the seconds of the method's first use in a process (importing its
+    framework), paid once, on top of the setup.
     """
 
     call: Callable[[Probe], float]
     memory: Callable[[Probe], float]
     basis: str
     setup: Callable[[Probe], float] = _zero
+    first_use: float = 0.0
 
 
 # ---------------------------------------------------------------------- model shorthands
@@ -114,15 +117,6 @@ def evaluations(count: Callable[[int, int], float], basis: str, per_eval: float 
     one evaluation's memory at a time, plus the result."""
     return Cost(call=lambda p: count(p.n, p.m) * (per_eval * p.f_seconds + EVAL_OVERHEAD),
                 memory=lambda p: 2 * p.f_bytes, basis=basis)
-
-
-def passes(count: Callable[[int, int], float], held: Callable[[int, int], float],
-           basis: str, factor: float, setup_seconds: float = 0.0) -> Cost:
-    """``count(n, m)`` traced passes of ``factor`` evaluations each, holding ``held(n, m)``
-    copies of the evaluation's memory (a tape, or the tangents of every intermediate)."""
-    return Cost(call=lambda p: count(p.n, p.m) * factor * p.f_seconds,
-                memory=lambda p: held(p.n, p.m) * p.f_bytes, basis=basis,
-                setup=lambda p: setup_seconds)
 
 
 def black_box(gradient: Callable[[int], float], hessian: Callable[[int], float],
@@ -135,7 +129,7 @@ def black_box(gradient: Callable[[int], float], hessian: Callable[[int], float],
             "hessian": evaluations(lambda n, m: hessian(n), f"{counts[1]} evaluations of f", per_eval)}
 
 
-def reverse_mode(factor: float, overhead: float = 0.0, setup_seconds: float = 0.0,
+def reverse_mode(factor: float, overhead: float = 0.0, first_use: float = 0.0,
                  tape: float = 6.0) -> dict:
     """A tape of the function swept backwards: a gradient for ``factor`` evaluations plus
     ``overhead`` seconds, holding ``tape`` copies of the evaluation's memory; a Jacobian one
@@ -144,13 +138,13 @@ def reverse_mode(factor: float, overhead: float = 0.0, setup_seconds: float = 0.
     def sweep(p):
         return overhead + factor * p.f_seconds
     return {"gradient": Cost(call=sweep, memory=lambda p: tape * p.f_bytes,
-                             basis=f"a tape, ~{factor:g} evaluations", setup=lambda p: setup_seconds),
+                             basis=f"a tape, ~{factor:g} evaluations", first_use=first_use),
             "jacobian": Cost(call=lambda p: min(p.n, p.m) * sweep(p),
                              memory=lambda p: tape * p.f_bytes * min(p.n, p.m),
-                             basis="one sweep per output", setup=lambda p: setup_seconds),
+                             basis="one sweep per output", first_use=first_use),
             "hessian": Cost(call=lambda p: (1 + p.n) * sweep(p),
                             memory=lambda p: tape * p.f_bytes * (1 + p.n),
-                            basis="n sweeps of n tangents", setup=lambda p: setup_seconds)}
+                            basis="n sweeps of n tangents", first_use=first_use)}
 
 
 def result_bytes(kind: str, p: Probe) -> float:
@@ -169,11 +163,13 @@ def timed_seconds(setup: float, call: float, repeat: int = 5, min_time: float = 
 
 def estimate(cost: Cost, kind: str, p: Probe, timed: bool = True, repeat: int = 5,
              min_time: float = 0.05) -> Estimate:
-    """The :class:`Estimate` of ``cost`` for ``kind`` on probe ``p``: setup and one call,
-    plus, when ``timed``, the repeated calls that time it as compare does."""
+    """The :class:`Estimate` of ``cost`` for ``kind`` on probe ``p`` in a fresh process
+    (first use, setup) and one call, plus, when ``timed``, the repeated calls that time it
+    as compare does."""
     result = result_bytes(kind, p)
     call = cost.call(p) + result / WRITE_BYTES_PER_SECOND
-    seconds = timed_seconds(cost.setup(p), call, repeat, min_time) if timed else cost.setup(p) + call
+    setup = cost.first_use + cost.setup(p)
+    seconds = timed_seconds(setup, call, repeat, min_time) if timed else setup + call
     return Estimate(seconds, cost.memory(p) + result, cost.basis)
 
 

@@ -72,7 +72,7 @@ class Differentiator:
     #: Hessians derived as the Jacobian of the gradient only where the method's Jacobian
     #: can take a numeric black box (finite differences); AD methods implement it natively.
     hessian_of_black_box = False
-    costs: dict = reverse_mode(factor=60.0, overhead=1e-3, setup_seconds=2.0)
+    costs: dict = reverse_mode(factor=60.0, overhead=1e-3, first_use=2.0)
 
     def __init__(self, dtype: str = "float64", **options):
         if str(dtype) not in DTYPES:

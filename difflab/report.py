@@ -18,7 +18,8 @@ from .environment import MethodInfo
 from .timing import format_seconds
 
 #: Cell text for a method that did not produce a number, by status.
-STATUS_CELLS = {"unsupported": ("—", "unsupported"), "error": ("error", "error")}
+STATUS_CELLS = {"unsupported": ("—", "unsupported"), "error": ("error", "error"),
+                "skipped": ("skipped", "skipped")}
 
 
 def format_error(error: Optional[float]) -> str:
@@ -88,7 +89,7 @@ def matrix_table(comparisons: Sequence[Comparison]) -> Table:
     for c in comparisons:
         by_method = {r.method: r for r in c.results}
         table.add_row(c.function, str(c.dim), *[matrix_cell(by_method.get(m)) for m in methods])
-    table.caption = "digits = -log10(rel. error); — unsupported"
+    table.caption = "digits = -log10(rel. error); — unsupported; skipped: over the time or memory budget"
     return table
 
 

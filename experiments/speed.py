@@ -5,7 +5,9 @@
     differentiating, compiling: once per shape), ``call_seconds`` (per call, median of
     repeated timings) and ``ratio = call_seconds / f_seconds``. A method whose next size is
     predicted (from its own growth so far) to take longer than the time budget is skipped
-    there and beyond, and the prediction is recorded in ``skipped``.
+    there and beyond, and the prediction is recorded in ``skipped``; at its first size, where
+    it has no growth yet, the prediction is its cost model's (:mod:`difflab.cost`), which
+    also skips it where the memory it would hold is over half of what is available.
 (b) ``jacobian``: difflab's forward vs reverse Jacobian of ``x -> sin(A tanh(x))``, R^n -> R^m,
     as m/n varies with n m fixed: forward mode pays per input, reverse per output, so the
     faster one changes where m/n crosses about 1 (``crossover``).
@@ -151,6 +153,26 @@ def _predict(history, dim) -> tuple[float, float]:
     return grow(s0, s1, 0.0), grow(c0, c1, 1.0)
 
 
+def _modelled(method, kind, f, x, budget, repeat) -> tuple:
+    """``(setup, call, why)``: a method's cost model at a size it has not run yet; ``why``
+    says why it is over ``budget`` seconds (setup plus ``repeat + 2`` calls) or over the
+    memory share, "" when it is not."""
+    import difflab
+    from difflab import cost
+
+    try:
+        p = cost.probe(f, x, mp_within=budget)
+    except Exception:  # the method's own run reports what is wrong with f
+        return 0.0, 0.0, ""
+    model = difflab.method_class(method).cost(kind)   # first use: paid by _warm, not here
+    setup = model.setup(p)
+    call = cost.estimate(model, kind, p, timed=False).seconds - setup - model.first_use
+    est = cost.Estimate(setup + call * (repeat + 2), model.memory(p) + cost.result_bytes(kind, p),
+                        model.basis)
+    why = est.refusal(budget, cost.default_max_bytes())
+    return setup, call, why.replace("--max-seconds or --force", "--budget") if why else ""
+
+
 def _warm(method, function, kind="gradient", options=None):
     """One throwaway derivative at n = 2, so that importing a framework is not counted as setup."""
     try:
@@ -183,6 +205,9 @@ def gradient_rows(function, dims, methods, repeat, budget, progress):
                 out_of_time[method] = p[1]
                 skipped.append(Skipped(method, dim, f"predicted {p[0]:.2g} s setup + {p[1]:.2g} s "
                                        f"per call exceeds the {budget:g} s budget", p[1]))
+            elif not history[method] and (m := _modelled(method, "gradient", f, x, budget, repeat))[2]:
+                out_of_time[method] = m[1]
+                skipped.append(Skipped(method, dim, f"cost model: {m[2]}", m[1]))
             else:
                 try:
                     d, setup = _prepared(method, "gradient", f, x)
@@ -328,6 +353,9 @@ def hessian_rows(function, dims, repeat, budget, progress, methods=HESSIAN_METHO
                 dropped.add(method)
                 skipped.append(Skipped(label, dim, f"predicted {p[0]:.2g} s setup + {p[1]:.2g} s "
                                        f"per call exceeds the {budget:g} s budget", p[1]))
+            elif not history[method] and (m := _modelled(method, "hessian", f, x, budget, repeat))[2]:
+                dropped.add(method)
+                skipped.append(Skipped(label, dim, f"cost model: {m[2]}", m[1]))
             else:
                 try:
                     d, setup = _prepared(method, "hessian", f, x)

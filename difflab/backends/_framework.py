@@ -52,7 +52,7 @@ class FrameworkMethod(Differentiator):
     distributions: tuple = ()
     #: per-operation dispatch (about 1 ms a call at small n, measured 6 to 60 evaluations'
     #: time for torch and autograd on rosenbrock) and the first import as setup
-    costs = cost.reverse_mode(factor=60.0, overhead=1e-3, setup_seconds=3.0)
+    costs = cost.reverse_mode(factor=60.0, overhead=1e-3, first_use=3.0)
 
     @classmethod
     def availability(cls) -> tuple[bool, str]:

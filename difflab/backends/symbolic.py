@@ -72,12 +72,12 @@ class Sympy(Differentiator):
     options: dict = {}
     costs = {kind: cost.Cost(call=lambda p: 2e-5 + 2e-7 * p.operations,
                              memory=lambda p: 2000.0 * p.operations,
-                             setup=lambda p: 0.5 + 1.1e-3 * p.operations ** 1.3,
+                             setup=lambda p: 1.1e-3 * p.operations ** 1.3, first_use=0.5,
                              basis="tracing, diff and CSE of ~S^1.3 for S operations")
              for kind in ("gradient", "jacobian")}
     costs["hessian"] = cost.Cost(call=lambda p: p.n * (2e-5 + 2e-7 * p.operations),
                                  memory=lambda p: 2000.0 * p.n * p.operations,
-                                 setup=lambda p: (0.5 + 1.1e-3 * p.operations ** 1.3) * (1 + 0.1 * p.n),
+                                 setup=lambda p: 1.1e-3 * p.operations ** 1.3 * (1 + 0.1 * p.n), first_use=0.5,
                                  basis="the gradient's expressions differentiated n times")
 
     # ------------------------------------------------------------------ public extras

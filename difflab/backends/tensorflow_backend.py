@@ -40,7 +40,7 @@ class TensorFlow(FrameworkMethod):
     """
 
     name = "tensorflow"
-    costs = cost.reverse_mode(factor=60.0, overhead=3e-3, setup_seconds=8.0)  # a slow first import
+    costs = cost.reverse_mode(factor=60.0, overhead=3e-3, first_use=8.0)  # a slow first import
     library = installed_distribution(TENSORFLOW_DISTRIBUTIONS) or "tensorflow"
     distributions = TENSORFLOW_DISTRIBUTIONS
     modules = ("tensorflow",)

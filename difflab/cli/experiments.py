@@ -138,10 +138,19 @@ COMMANDS = {"swell": (_swell_arguments, _run_swell),
 
 # ---------------------------------------------------------------------- output
 def _report(args, result, tables_name) -> int:
+    """The records (JSON or tables) first, then the figure: a plot that fails or is cut
+    short never costs the numbers."""
     from experiments import records, tables
 
     from ..console import console, error_console, print_table
 
+    if args.json:
+        print(records.dumps(result.to_dict()), flush=True)
+    else:
+        for table in getattr(tables, tables_name)(result):
+            print_table(tables.to_rich(table))
+            console.print()
+        console.print(f"[muted]{records.environment_line(result.environment)}[/muted]", soft_wrap=True)
     if args.plot:
         from experiments.plots import plot
 
@@ -152,13 +161,6 @@ def _report(args, result, tables_name) -> int:
         except OSError as exc:
             raise InputError(f"cannot write --plot {args.plot}: {exc.strerror or exc}") from None
         (error_console if args.json else console).print(f"[muted]wrote {_escape(written)}[/muted]")
-    if args.json:
-        print(records.dumps(result.to_dict()))
-        return 0
-    for table in getattr(tables, tables_name)(result):
-        print_table(tables.to_rich(table))
-        console.print()
-    console.print(f"[muted]{records.environment_line(result.environment)}[/muted]", soft_wrap=True)
     return 0
 
 

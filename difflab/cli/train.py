@@ -63,9 +63,18 @@ def run(args) -> int:
 
     try:
         task = nets.datasets.load_task(args.dataset, seed=args.seed)
-        runs = [train_one(task, name, hidden, args) for name in names]
     except (ValueError, FloatingPointError) as exc:
         raise InputError(str(exc)) from None
+    runs = []
+    try:
+        for name in names:
+            runs.append(train_one(task, name, hidden, args))
+    except (ValueError, FloatingPointError) as exc:
+        raise InputError(str(exc)) from None
+    except (KeyboardInterrupt, MemoryError):  # the runs that finished, then main's one line
+        if runs:
+            print_table(results_table(task, runs, args))
+        raise
     print_table(results_table(task, runs, args))
     if args.plot:
         plot_losses(task, runs, args.plot)
