@@ -184,10 +184,12 @@ def _warm(method, function, kind="gradient", options=None):
 
 
 # ---------------------------------------------------------------------- (a) gradients
-def gradient_rows(function, dims, methods, repeat, budget, progress):
+def gradient_rows(function, dims, methods, repeat, budget, progress, rows=None, skipped=None):
+    """(a); each part appends to ``rows``/``skipped`` when given, so a caller holding them
+    keeps what finished if the study is cut short."""
     import difflab
 
-    rows, skipped = [], []
+    rows, skipped = [] if rows is None else rows, [] if skipped is None else skipped
     history: dict[str, list] = {m: [] for m in methods}
     out_of_time: dict[str, float] = {}
     for method in methods:
@@ -274,8 +276,8 @@ def jacobian_map(n: int, m: int):
     return difflab.Function(f, name=f"sin(A tanh(x)), R^{n} -> R^{m}", dim=n)
 
 
-def jacobian_rows(ns, size, repeat, progress, methods=("forward", "reverse")):
-    rows = []
+def jacobian_rows(ns, size, repeat, progress, methods=("forward", "reverse"), rows=None):
+    rows = [] if rows is None else rows
     for n in ns:
         m = max(1, size // n)
         f = jacobian_map(n, m)
@@ -308,8 +310,8 @@ def jacobian_crossover(rows) -> Optional[float]:
 
 
 # ---------------------------------------------------------------------- (c) setup split
-def setup_rows(function, dims, repeat, progress, methods=SETUP_METHODS):
-    rows, skipped = [], []
+def setup_rows(function, dims, repeat, progress, methods=SETUP_METHODS, rows=None, skipped=None):
+    rows, skipped = [] if rows is None else rows, [] if skipped is None else skipped
     for method, options in methods:
         _warm(method, function, "gradient", options)
     for dim in dims:
@@ -332,8 +334,9 @@ def setup_rows(function, dims, repeat, progress, methods=SETUP_METHODS):
 
 
 # ---------------------------------------------------------------------- (d) Hessians
-def hessian_rows(function, dims, repeat, budget, progress, methods=HESSIAN_METHODS):
-    rows, skipped = [], []
+def hessian_rows(function, dims, repeat, budget, progress, methods=HESSIAN_METHODS,
+                 rows=None, skipped=None):
+    rows, skipped = [] if rows is None else rows, [] if skipped is None else skipped
     history: dict[str, list] = {m: [] for m in methods}
     dropped: set = set()
     for method in methods:
@@ -374,11 +377,12 @@ def run(function: str = "rosenbrock", dims: Sequence[int] = DIMS,
         methods: Optional[Sequence[str]] = None, repeat: int = 5, budget: float = 3.0,
         jacobian_ns: Sequence[int] = JACOBIAN_NS, jacobian_size: int = JACOBIAN_SIZE,
         setup_dims: Sequence[int] = SETUP_DIMS, hessian_dims: Sequence[int] = HESSIAN_DIMS,
-        progress=progress_noop) -> SpeedResult:
+        progress=progress_noop, on_start=None) -> SpeedResult:
     """All four parts; a part with no sizes (``jacobian_ns=()``, ...) is left out.
 
     ``budget`` is the seconds one method may spend at one size (setup plus the repeated
-    calls, as predicted from the smaller sizes) before it is skipped.
+    calls, as predicted from the smaller sizes) before it is skipped. ``on_start`` is
+    called with the result record before the timing starts; it fills in as rows finish.
     """
     import difflab
 
@@ -394,9 +398,12 @@ def run(function: str = "rosenbrock", dims: Sequence[int] = DIMS,
     total = (len(dims) * len(methods) + 2 * len(jacobian_ns) + len(setup_dims) * len(setup_plan)
              + len(hessian_dims) * len(hessian_plan))
     progress("speed", total=total)
-    rows, skipped = gradient_rows(function, dims, list(methods), repeat, budget, progress)
-    jac = jacobian_rows(jacobian_ns, jacobian_size, repeat, progress)
-    setup, skipped_setup = setup_rows(function, setup_dims, repeat, progress, setup_plan)
-    hess, skipped_hess = hessian_rows(function, hessian_dims, repeat, budget, progress, hessian_plan)
-    return SpeedResult(function, rows, skipped + skipped_setup + skipped_hess, jac, setup, hess,
-                       repeat, timer_name(), environment())
+    result = SpeedResult(function, [], [], [], [], [], repeat, timer_name(), environment())
+    if on_start is not None:
+        on_start(result)
+    gradient_rows(function, dims, list(methods), repeat, budget, progress, result.rows, result.skipped)
+    jacobian_rows(jacobian_ns, jacobian_size, repeat, progress, rows=result.jacobian)
+    setup_rows(function, setup_dims, repeat, progress, setup_plan, result.setup, result.skipped)
+    hessian_rows(function, hessian_dims, repeat, budget, progress, hessian_plan, result.hessian,
+                 result.skipped)
+    return result

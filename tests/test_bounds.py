@@ -202,7 +202,7 @@ def test_catalogue_matrix_keeps_the_finished_functions_on_ctrl_c(capsys, monkeyp
     code, out, _ = run(capsys, "compare", "--methods", "reverse", "--json")
     doc = json.loads(out)
     assert code == 130
-    assert [c["function"] for c in doc["comparisons"]][0] == calls[0]
+    assert doc["comparisons"][0]["function"] == calls[0]
     assert doc["comparisons"][0]["results"][0]["status"] == "ok"
 
 
@@ -216,6 +216,24 @@ def test_json_is_printed_before_the_plot_is_drawn(capsys, monkeypatch, tmp_path)
                        "reverse", "--repeat", "1", "--json", "--plot", str(tmp_path / "s.png"))
     assert code == 130
     assert json.loads(out)["rows"][0]["method"] == "reverse"
+
+
+def test_speed_keeps_the_finished_rows_on_ctrl_c(capsys, monkeypatch):
+    from experiments import speed
+
+    real = speed._prepared
+
+    def interrupt_the_hessians(method, kind, *args, **kwargs):
+        if kind == "hessian":
+            raise KeyboardInterrupt
+        return real(method, kind, *args, **kwargs)
+    monkeypatch.setattr(speed, "_prepared", interrupt_the_hessians)
+    code, out, err = run(capsys, "speed", "--parts", "gradient,hessian", "--dims", "4",
+                         "--methods", "reverse", "--repeat", "1", "--json")
+    doc = json.loads(out)
+    assert code == 130 and err.strip() == "error: interrupted"
+    assert [(r["method"], r["dim"]) for r in doc["rows"]] == [("reverse", 4)]
+    assert doc["hessian"] == []
 
 
 # ---------------------------------------------------------------------- nothing usable

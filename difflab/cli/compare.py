@@ -170,9 +170,10 @@ def budget(args) -> dict:
 
 def _run_one(args, function, x, methods) -> int:
     from ..comparison import compare
+    from ._output import shown_if_stopped
 
     held = []
-    with _shown_if_stopped(lambda: _show(args, held)), _progress(len(methods)) as progress:
+    with shown_if_stopped(lambda: _show(args, held)), _progress(len(methods)) as progress:
         progress.describe(function.name)
         compare(function, x, methods=methods, derivative=args.derivative, dtype=args.dtype,
                 on_result=progress.advance, on_start=held.append, on_oracle=progress.oracle,
@@ -182,13 +183,14 @@ def _run_one(args, function, x, methods) -> int:
 
 def _run_catalogue(args, methods) -> int:
     from ..comparison import compare
+    from ._output import shown_if_stopped
 
     catalogue = _catalogue()
     functions = list(catalogue.default_set())
     if args.derivative == "jacobian":
         functions += catalogue.default_set("vector")
     held = []
-    with _shown_if_stopped(lambda: _show(args, held, several=True)), \
+    with shown_if_stopped(lambda: _show(args, held, several=True)), \
             _progress(len(methods) * len(functions)) as progress:
         for f in functions:
             progress.describe(f.name)
@@ -234,16 +236,6 @@ def _why_nothing(results, comparisons) -> str:
     why = ", ".join(f"{status} {count}" for status, count in counts.most_common())
     reasons = sorted({c.reference_message for c in comparisons if c.reference is None})
     return f"{why}; {'; '.join(reasons)}" if len(reasons) == 1 else f"{why}; see the notes"
-
-
-@contextlib.contextmanager
-def _shown_if_stopped(show):
-    """On Ctrl-C or out of memory, print what finished before the error reaches main."""
-    try:
-        yield
-    except (KeyboardInterrupt, MemoryError):
-        show()
-        raise
 
 
 def _print_json(document: dict) -> None:

@@ -119,14 +119,19 @@ def _run_speed(args) -> int:
     else:
         dims = [_positive(d, "--dims") for d in _ints(args.dims, "--dims")]
     other = lambda default: default if own is None else (own,)  # noqa: E731
+    from ._output import shown_if_stopped
+
     _check_plot(args)
-    with _progress() as progress:
+    held = []
+    with shown_if_stopped(lambda: held and _print_records(args, held[0], "speed_tables")), \
+            _progress() as progress:
         result = speed.run(
             args.function, dims if "gradient" in parts else (), _names(args.methods),
             repeat=repeat, budget=budget,
             jacobian_ns=speed.JACOBIAN_NS if "jacobian" in parts else (),
             setup_dims=other(speed.SETUP_DIMS) if "setup" in parts else (),
-            hessian_dims=other(speed.HESSIAN_DIMS) if "hessian" in parts else (), progress=progress)
+            hessian_dims=other(speed.HESSIAN_DIMS) if "hessian" in parts else (), progress=progress,
+            on_start=held.append)
     return _report(args, result, "speed_tables")
 
 
@@ -137,20 +142,13 @@ COMMANDS = {"swell": (_swell_arguments, _run_swell),
 
 
 # ---------------------------------------------------------------------- output
+
 def _report(args, result, tables_name) -> int:
     """The records (JSON or tables) first, then the figure: a plot that fails or is cut
     short never costs the numbers."""
-    from experiments import records, tables
+    from ..console import console, error_console
 
-    from ..console import console, error_console, print_table
-
-    if args.json:
-        print(records.dumps(result.to_dict()), flush=True)
-    else:
-        for table in getattr(tables, tables_name)(result):
-            print_table(tables.to_rich(table))
-            console.print()
-        console.print(f"[muted]{records.environment_line(result.environment)}[/muted]", soft_wrap=True)
+    _print_records(args, result, tables_name)
     if args.plot:
         from experiments.plots import plot
 
@@ -162,6 +160,21 @@ def _report(args, result, tables_name) -> int:
             raise InputError(f"cannot write --plot {args.plot}: {exc.strerror or exc}") from None
         (error_console if args.json else console).print(f"[muted]wrote {_escape(written)}[/muted]")
     return 0
+
+
+def _print_records(args, result, tables_name) -> None:
+    """The study's JSON, or its tables and the environment line."""
+    from experiments import records, tables
+
+    from ..console import console, print_table
+
+    if args.json:
+        print(records.dumps(result.to_dict()), flush=True)
+        return
+    for table in getattr(tables, tables_name)(result):
+        print_table(tables.to_rich(table))
+        console.print()
+    console.print(f"[muted]{records.environment_line(result.environment)}[/muted]", soft_wrap=True)
 
 
 def _check_plot(args) -> None:

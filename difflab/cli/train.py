@@ -49,7 +49,7 @@ class TrainRun:
 
 def run(args) -> int:
     from ..console import console, print_table
-    from ._output import check_output_file
+    from ._output import check_output_file, shown_if_stopped
 
     if args.differentiator is not None and args.differentiators is not None:
         raise InputError("give --differentiator (one method) or --differentiators (several), not both")
@@ -67,14 +67,11 @@ def run(args) -> int:
         raise InputError(str(exc)) from None
     runs = []
     try:
-        for name in names:
-            runs.append(train_one(task, name, hidden, args))
+        with shown_if_stopped(lambda: runs and print_table(results_table(task, runs, args))):
+            for name in names:
+                runs.append(train_one(task, name, hidden, args))
     except (ValueError, FloatingPointError) as exc:
         raise InputError(str(exc)) from None
-    except (KeyboardInterrupt, MemoryError):  # the runs that finished, then main's one line
-        if runs:
-            print_table(results_table(task, runs, args))
-        raise
     print_table(results_table(task, runs, args))
     if args.plot:
         plot_losses(task, runs, args.plot)
