@@ -214,8 +214,10 @@ def compare(f, x, methods: Optional[Sequence[str]] = None, derivative: str = "gr
     names = list(registry.methods() if methods is None else methods)
     check_method_names(names)
 
+    from .oracle import COSTS as oracle_costs
+
     budget = _Budget(function, x, derivative, max_seconds, max_bytes, repeat, min_time)
-    refusal = budget.refusal(oracle_costs()[derivative], timed=False)
+    refusal = budget.refusal(oracle_costs[derivative], timed=False)
     outside = _not_finite(function, x)
     if outside:
         reference, reference_message = None, outside
@@ -240,12 +242,6 @@ def compare(f, x, methods: Optional[Sequence[str]] = None, derivative: str = "gr
         if on_result is not None:
             on_result(result)
     return comparison
-
-
-def oracle_costs() -> dict:
-    from .oracle import COSTS
-
-    return COSTS
 
 
 class _Budget:

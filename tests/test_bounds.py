@@ -236,6 +236,47 @@ def test_speed_keeps_the_finished_rows_on_ctrl_c(capsys, monkeypatch):
     assert doc["hessian"] == []
 
 
+def test_accuracy_keeps_the_finished_cells_on_ctrl_c(capsys, monkeypatch):
+    from experiments import accuracy
+
+    real, done = accuracy._digits_one, []
+
+    def interrupt_the_second_function(f, x, name, methods, dtype):
+        if done:
+            raise KeyboardInterrupt
+        done.append(name)
+        return real(f, x, name, methods, dtype)
+    monkeypatch.setattr(accuracy, "_digits_one", interrupt_the_second_function)
+    code, out, _ = run(capsys, "accuracy", "--dtypes", "float64", "--table-methods", "reverse",
+                       "--json")
+    doc = json.loads(out)
+    assert code == 130
+    assert doc["curves"] and [(d["function"], d["method"]) for d in doc["digits"]] == [(done[0], "reverse")]
+    assert doc["digits"][0]["status"] == "ok" and doc["digits"][0]["digits"] > 14
+
+
+@pytest.mark.parametrize("as_json", [True, False])
+def test_swell_keeps_the_finished_rows_on_ctrl_c(capsys, monkeypatch, as_json):
+    from experiments import swell
+
+    real, sizes = swell.measure, []
+
+    def interrupt_the_second_size(f, dim, x, n, cap, repeat):
+        if sizes:
+            raise KeyboardInterrupt
+        sizes.append(n)
+        return real(f, dim, x, n, cap, repeat)
+    monkeypatch.setattr(swell, "measure", interrupt_the_second_size)
+    code, out, _ = run(capsys, "swell", "--cases", "product", "--quick", "--repeat", "1",
+                       *(["--json"] if as_json else []))
+    assert code == 130
+    if as_json:
+        (case,) = json.loads(out)["cases"]
+        assert case["name"] == "product" and [r["n"] for r in case["rows"]] == sizes
+    else:
+        assert "product" in out
+
+
 # ---------------------------------------------------------------------- nothing usable
 def test_compare_exits_1_when_f_is_not_finite_at_the_point(capsys):
     # log of a negative number: every method's number means nothing there

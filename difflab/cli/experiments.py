@@ -74,10 +74,14 @@ def _run_swell(args) -> int:
     cases = _names(args.cases)
     sizes = swell.QUICK_SIZES if args.quick else None
     cap = _seconds(args.simplify_cap, "--simplify-cap", zero=True)
+    from ._output import shown_if_stopped
+
     _check_plot(args)
-    with _progress() as progress:
-        result = swell.run(cases, sizes, simplify_cap=cap,
-                           repeat=_positive(args.repeat, "--repeat"), progress=progress)
+    held = []
+    with shown_if_stopped(lambda: held and _print_records(args, held[0], "swell_tables")), \
+            _progress() as progress:
+        result = swell.run(cases, sizes, simplify_cap=cap, repeat=_positive(args.repeat, "--repeat"),
+                           progress=progress, on_start=held.append)
     return _report(args, result, "swell_tables")
 
 
@@ -93,10 +97,15 @@ def _run_accuracy(args) -> int:
         raise InputError(f"--dtypes: {', '.join(bad)}; choose from {', '.join(accuracy.DTYPES)}")
     if args.dim is not None:
         _positive(args.dim, "--dim")
+    from ._output import shown_if_stopped
+
     _check_plot(args)
-    with _progress() as progress:
+    held = []
+    with shown_if_stopped(lambda: held and _print_records(args, held[0], "accuracy_tables")), \
+            _progress() as progress:
         result = accuracy.run(args.function, at, args.dim, dtypes=dtypes, table=not args.no_table,
-                              table_methods=_names(args.table_methods), progress=progress)
+                              table_methods=_names(args.table_methods), progress=progress,
+                              on_start=held.append)
     return _report(args, result, "accuracy_tables")
 
 
