@@ -80,13 +80,14 @@ class Estimate:
     basis: str
 
     def refusal(self, max_seconds: float, max_bytes: float) -> str:
-        """Why this is over the budget ("" when it is not): one line naming the flags."""
-        if self.seconds > max_seconds:
-            return (f"estimated {format_duration(self.seconds)} > budget "
-                    f"{format_duration(max_seconds)} ({self.basis}); --max-seconds or --force")
+        """Why this is over the budget ("" when it is not): one line naming the flags. Memory
+        first: more time can be allowed, memory that is not there cannot."""
         if self.bytes > max_bytes:
             return (f"estimated {format_bytes(self.bytes)} of memory > "
                     f"{format_bytes(max_bytes)} available ({self.basis}); --force")
+        if self.seconds > max_seconds:
+            return (f"estimated {format_duration(self.seconds)} > budget "
+                    f"{format_duration(max_seconds)} ({self.basis}); --max-seconds or --force")
         return ""
 
 
@@ -170,7 +171,8 @@ def estimate(cost: Cost, kind: str, p: Probe, timed: bool = True, repeat: int = 
     call = cost.call(p) + result / WRITE_BYTES_PER_SECOND
     setup = cost.first_use + cost.setup(p)
     seconds = timed_seconds(setup, call, repeat, min_time) if timed else setup + call
-    return Estimate(seconds, cost.memory(p) + result, cost.basis)
+    basis = cost.basis if result < 1e8 else f"{cost.basis}; the result alone is {format_bytes(result)}"
+    return Estimate(seconds, cost.memory(p) + result, basis)
 
 
 # ---------------------------------------------------------------------- the probe
@@ -260,16 +262,21 @@ def default_max_bytes() -> float:
 
 
 def format_duration(seconds: float) -> str:
-    """``240`` -> ``"4 min"``; ``7200`` -> ``"2 h"``; ``3e7`` -> ``"350 days"``."""
-    for unit, size in (("days", 86400.0), ("h", 3600.0), ("min", 60.0)):
+    """``240`` -> ``"4 min"``; ``7200`` -> ``"2 h"``; ``3e9`` -> ``"95 years"``."""
+    for unit, size in (("years", 365.25 * 86400.0), ("days", 86400.0), ("h", 3600.0), ("min", 60.0)):
         if seconds >= 2 * size:
-            return f"{seconds / size:.2g} {unit}" if seconds < 1e6 * size else f"{seconds / size:.1e} {unit}"
-    return f"{seconds:.2g} s"
+            return f"{_short(seconds / size)} {unit}"
+    return f"{_short(seconds)} s"
 
 
 def format_bytes(count: float) -> str:
-    """``3.2e9`` -> ``"3.2 GB"``."""
+    """``3.2e9`` -> ``"3.2 GB"``; ``2.4e11`` -> ``"240 GB"``."""
     for unit, size in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
         if count >= size:
-            return f"{count / size:.2g} {unit}" if count < 1e6 * size else f"{count / size:.1e} {unit}"
+            return f"{_short(count / size)} {unit}"
     return f"{count:.0f} B"
+
+
+def _short(value: float) -> str:
+    """Two significant digits, without an exponent below 1000."""
+    return f"{value:.2g}" if value < 100 else f"{value:.0f}" if value < 1000 else f"{value:.1e}"
