@@ -18,6 +18,7 @@ from typing import Callable
 
 import numpy as np
 
+from .cost import Cost, reverse_mode
 from .errors import InputError, NotSupported
 from .function import Function, as_function
 from .precision import computing_in
@@ -62,6 +63,11 @@ class Differentiator:
         True when errors are rounding only (AD, symbolic); False for finite differences.
     options : dict
         Default options; ``difflab.get(name, **options)`` overrides them.
+    costs : dict
+        Derivative kind -> :class:`difflab.cost.Cost`: what a call costs in multiples of one
+        evaluation of the function, so that ``difflab compare`` can refuse a run that would
+        take hours or all the memory before starting it. The default is a cautious
+        reverse-mode model for methods that declare none.
     """
 
     name = ""
@@ -76,6 +82,7 @@ class Differentiator:
     #: True for methods whose prepared evaluators keep the data the function closed over at
     #: preparation (a trace, a compiled graph); difflab then re-prepares when it changes.
     freezes_closure = False
+    costs: dict = reverse_mode(factor=60.0, overhead=1e-3, first_use=2.0)
 
     def __init__(self, dtype: str = "float64", **options):
         if str(dtype) not in DTYPES:
@@ -119,6 +126,11 @@ class Differentiator:
         return {"name": self.name, "family": self.family, "library": self.library,
                 "version": self.version(), "dtype": self.dtype.name, "exact": self.exact,
                 "options": dict(self.options), "kinds": {k: self.how(k) for k in KINDS}}
+
+    @classmethod
+    def cost(cls, kind: str) -> Cost:
+        """The cost model of ``kind`` (gradient, jacobian, hessian) for this method."""
+        return cls.costs.get(kind) or Differentiator.costs[kind]
 
     def how(self, kind: str) -> str:
         """'native' or the derivation used for ``kind``; raises NotSupported if neither."""

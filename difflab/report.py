@@ -19,7 +19,8 @@ from .table_fit import set_key_columns
 from .timing import format_seconds
 
 #: Cell text for a method that did not produce a number, by status.
-STATUS_CELLS = {"unsupported": ("—", "unsupported"), "error": ("error", "error")}
+STATUS_CELLS = {"unsupported": ("—", "unsupported"), "error": ("error", "error"),
+                "skipped": ("skipped", "skipped")}
 
 
 def format_error(error: Optional[float]) -> str:
@@ -97,7 +98,7 @@ def matrix_table(comparisons: Sequence[Comparison]) -> Table:
     for c in comparisons:
         by_method = {r.method: r for r in c.results}
         table.add_row(c.function, str(c.dim), *[matrix_cell(by_method.get(m)) for m in methods])
-    table.caption = "digits = -log10(rel. error); — unsupported"
+    table.caption = "digits = -log10(rel. error); — unsupported; skipped: over the time or memory budget"
     return table
 
 

@@ -111,9 +111,16 @@ def jvp(f, x, v):
 def jacobian(f, x):
     """The Jacobian ``(m, n)`` of ``f`` at the 1-D ``x``: one pass with ``n`` tangents."""
     n = shape_of(x)[0]
+    return tangents(f, x, np.eye(n, dtype=_seed_dtype(x)))
+
+
+def tangents(f, x, seeds):
+    """``J(x) @ seeds.T``, shape ``(m, k)``: one pass with the ``k`` rows of ``seeds`` (k, n)
+    as tangents. The Jacobian's columns a block at a time, for a caller that bounds memory
+    (k tangents of every intermediate) or reports progress (the oracle)."""
     level = new_level()
-    out = f(Dual(x, np.eye(n, dtype=_seed_dtype(x)), level))
-    t = _tangent_rows(out, level, n)
+    out = f(Dual(x, seeds, level))
+    t = _tangent_rows(out, level, shape_of(seeds)[0])
     return namespace(t).transpose(t)
 
 

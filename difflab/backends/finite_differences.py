@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import cost
 from ..differentiator import Differentiator
 from ..errors import InputError
 from ..fd import core, richardson, steps
@@ -132,6 +133,7 @@ class ForwardDifference(StencilDifference):
 
     name = "fd-forward"
     stencil = FORWARD
+    costs = cost.black_box(lambda n: n + 1, lambda n: n * n / 2 + 2 * n, ("n + 1", "n^2/2"))
 
 
 class CentralDifference(StencilDifference):
@@ -139,6 +141,7 @@ class CentralDifference(StencilDifference):
 
     name = "fd-central"
     stencil = CENTRAL
+    costs = cost.black_box(lambda n: 2 * n, lambda n: 2 * n * n + 2 * n, ("2n", "2n^2"))
 
 
 class FivePointDifference(StencilDifference):
@@ -146,6 +149,7 @@ class FivePointDifference(StencilDifference):
 
     name = "fd-five-point"
     stencil = FIVE_POINT
+    costs = cost.black_box(lambda n: 4 * n, lambda n: 8 * n * n + 4 * n, ("4n", "8n^2"))
 
 
 class ComplexStep(FiniteDifference):
@@ -156,6 +160,8 @@ class ComplexStep(FiniteDifference):
     """
 
     name = "fd-complex"
+    #: complex arithmetic costs about three real evaluations
+    costs = cost.black_box(lambda n: n, lambda n: 2 * n * n, ("n complex", "2n^2 complex"), per_eval=3.0)
     #: Imaginary step per unit of max(|x_i|, 1), per dtype: tiny, but far from underflow.
     TINY = {"float64": 1e-200, "float32": 1e-20}
 
@@ -195,6 +201,7 @@ class Richardson(FiniteDifference):
 
     name = "fd-richardson"
     options = {"step": "auto", "levels": 6}
+    costs = cost.black_box(lambda n: 12 * n, lambda n: 12 * n * n, ("12n", "12n^2"))  # 6 levels
     #: The largest step per unit of max(|x_i|, 1); the smallest is this / 2^(levels - 1).
     LARGEST_STEP = 2.0 ** -3
 

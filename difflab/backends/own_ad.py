@@ -1,6 +1,7 @@
 """``forward`` and ``reverse``: difflab's own AD engines behind the common interface."""
 from __future__ import annotations
 
+from .. import cost
 from ..ad import forward, reverse
 from ..differentiator import Differentiator
 
@@ -31,6 +32,14 @@ class Forward(_OwnAD):
 
     name = "forward"
     engine = forward
+    #: n tangents of every intermediate (and the n x n identity that seeds them); a Hessian
+    #: n^2 of them. Measured on rosenbrock: 2n evaluations' time for a gradient at n = 1000.
+    costs = {kind: cost.Cost(call=lambda p: (20 + 2 * p.n) * p.f_seconds,
+                             memory=lambda p: p.n * p.f_bytes + 8.0 * p.n * p.n,
+                             basis="n tangents of every value") for kind in ("gradient", "jacobian")}
+    costs["hessian"] = cost.Cost(call=lambda p: (20 + p.n * p.n) * p.f_seconds,
+                                 memory=lambda p: p.n * p.n * p.f_bytes,
+                                 basis="n^2 tangents of every value")
     native = frozenset({"gradient", "value_and_gradient", "jacobian", "hessian", "jvp"})
 
 
@@ -43,4 +52,6 @@ class Reverse(_OwnAD):
 
     name = "reverse"
     engine = reverse
+    #: measured on rosenbrock: 5 (n = 10^6) to 25 (n <= 10^3) evaluations, a tape of 4
+    costs = cost.reverse_mode(factor=25.0)
     native = frozenset({"gradient", "value_and_gradient", "jacobian", "hessian", "vjp"})

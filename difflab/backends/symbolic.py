@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .. import cost
 from ..differentiator import Differentiator
 from ..errors import InputError, NotSupported
 from ..function import as_function
@@ -70,6 +71,15 @@ class Sympy(Differentiator):
     native = frozenset(SYMBOLIC_KINDS)
     options: dict = {}
     freezes_closure = True  # closed-over data becomes constants of the traced expression
+    costs = {kind: cost.Cost(call=lambda p: 2e-5 + 2e-7 * p.operations,
+                             memory=lambda p: 2000.0 * p.operations,
+                             setup=lambda p: 1.1e-3 * p.operations ** 1.3, first_use=0.5,
+                             basis="tracing, diff and CSE of ~S^1.3 for S operations")
+             for kind in ("gradient", "jacobian")}
+    costs["hessian"] = cost.Cost(call=lambda p: p.n * (2e-5 + 2e-7 * p.operations),
+                                 memory=lambda p: 2000.0 * p.n * p.operations,
+                                 setup=lambda p: 1.1e-3 * p.operations ** 1.3 * (1 + 0.1 * p.n), first_use=0.5,
+                                 basis="the gradient's expressions differentiated n times")
 
     # ------------------------------------------------------------------ public extras
     def expression_sizes(self, f, n: int, kind: str = "gradient") -> dict:

@@ -21,6 +21,7 @@ import threading
 
 import numpy as np
 
+from .. import cost
 from ..errors import InputError
 from ._framework import FrameworkMethod, computing_in, import_framework, installed_distribution
 
@@ -41,6 +42,7 @@ class TensorFlow(FrameworkMethod):
     """
 
     name = "tensorflow"
+    costs = cost.reverse_mode(factor=60.0, overhead=3e-3, first_use=8.0)  # a slow first import
     library = installed_distribution(TENSORFLOW_DISTRIBUTIONS) or "tensorflow"
     distributions = TENSORFLOW_DISTRIBUTIONS
     modules = ("tensorflow",)

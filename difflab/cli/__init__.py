@@ -1,7 +1,8 @@
 """The ``difflab`` command: one module per subcommand, listed in :data:`SUBCOMMANDS`.
 
 Each subcommand module defines ``add_arguments(parser)`` and ``run(args) -> int``. Bad
-input is one line on stderr and exit code 2, never a traceback.
+input is one line on stderr and exit code 2, never a traceback; so is running out of memory
+(exit 2) and Ctrl-C (exit 130), after the command has printed what it finished.
 """
 from __future__ import annotations
 
@@ -122,8 +123,11 @@ def main(argv=None) -> int:
             return int(_module(args._module).run(args) or 0)
     except (InputError, NotSupported, FileNotFoundError) as exc:
         return fail(str(exc))
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # what finished was printed by the command on its way out
         return fail("interrupted", 130)
+    except MemoryError as exc:
+        detail = f" ({exc})" if str(exc) else ""
+        return fail(f"out of memory{detail}; what finished is shown above", 2)
     except BrokenPipeError:
         return 0
 
