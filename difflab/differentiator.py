@@ -11,13 +11,16 @@ the Jacobian, ...) and :meth:`Differentiator.how` says how each kind was obtaine
 from __future__ import annotations
 
 import importlib.metadata
+import math
 import time
 from typing import Callable
 
 import numpy as np
 
+from . import boundary
 from .errors import InputError, NotSupported
 from .function import Function, as_function
+from .namespaces import namespace
 from .precision import computing_in
 
 #: The derivative kinds, in the order reports list them.
@@ -66,6 +69,8 @@ class Differentiator:
     #: Hessians derived as the Jacobian of the gradient only where the method's Jacobian
     #: can take a numeric black box (finite differences); AD methods implement it natively.
     hessian_of_black_box = False
+    #: Its derivatives may be called on values difflab's own engines trace (nested modes).
+    composes = False
 
     def __init__(self, dtype: str = "float64", **options):
         if str(dtype) not in DTYPES:
@@ -221,11 +226,19 @@ class Differentiator:
 
     def _jvp_from_jac(self, function, x):
         jac = self._evaluator("jacobian", function, x)
-        return lambda x, v: np.reshape(jac(x), (-1, x.size)) @ v
+
+        def jvp(x, v):
+            J = jac(x)
+            return namespace(J).reshape(J, (-1, x.size)) @ v
+        return jvp
 
     def _vjp_from_jac(self, function, x):
         jac = self._evaluator("jacobian", function, x)
-        return lambda x, u: np.reshape(u, (-1,)) @ np.reshape(jac(x), (-1, x.size))
+
+        def vjp(x, u):
+            J = jac(x)
+            return namespace(u).reshape(u, (-1,)) @ namespace(J).reshape(J, (-1, x.size))
+        return vjp
 
 
 class Derivative:
@@ -257,6 +270,7 @@ class Derivative:
     def _evaluator_for(self, x):
         ev = self._evaluators.get(x.shape)
         if ev is None:
+            self._check_f_at(x)  # the boundary contract, before any method runs f its own way
             start = time.perf_counter()
             with computing_in(self.differentiator.dtype):
                 ev = self.differentiator._evaluator(self.kind, self.function, x)
@@ -265,6 +279,9 @@ class Derivative:
         return ev
 
     def __call__(self, x, *vectors):
+        ns = boundary.traced(x, vectors)
+        if ns is not None:  # called inside another differentiation
+            return self._call_traced(ns, x, vectors)
         x = self._check_x(x)
         wants = 1 if self.kind in ("jvp", "vjp") else 0
         if len(vectors) != wants:
@@ -278,41 +295,52 @@ class Derivative:
         return self._finish(result, x)
 
     def _check_x(self, x):
-        dtype = self.differentiator.dtype
-        if _is_complex(x):
-            raise InputError("x must be real: write a function of complex z on Re z and Im z "
-                             "as separate real inputs (docs/frameworks.md, Complex inputs)")
-        try:
-            arr = np.asarray(x, dtype=dtype)
-        except (TypeError, ValueError) as exc:
-            raise InputError(f"x must be a 1-D array of numbers: {exc}") from None
-        if arr.ndim == 0:
-            arr = arr.reshape(1)
-        if arr.ndim != 1:
-            raise InputError(f"x must be a 1-D array, got shape {arr.shape}")
-        if not np.all(np.isfinite(arr)):
-            raise InputError("x contains NaN or infinity")
-        return arr
+        return boundary.check_x(x, self.differentiator.dtype)
+
+    def _check_f_at(self, x):
+        """``f(x)`` by NumPy must be finite numbers (one for a scalar kind): InputError if not."""
+        with computing_in(self.differentiator.dtype), np.errstate(all="ignore"):  # NaN is reported
+            value = self.function(x)
+        boundary.check_value(value, self.kind, self.function.name)
+
+    def _call_traced(self, ns, x, vectors):
+        """Evaluate on values another differentiation traces: difflab's own engines nest
+        (each call opens a higher level), every other pairing is refused."""
+        from .ad.traced import ADNamespace, strip
+
+        if not (self.differentiator.composes and isinstance(ns, ADNamespace)):
+            raise boundary.refused_trace(self, ns)
+        if isinstance(x, (list, tuple)):
+            x = ns.stack(list(x))
+        plain = self._check_x(strip(x))
+        if x.shape != plain.shape:  # a 0-d x, as a 1-vector
+            x = ns.reshape(x, plain.shape)
+        evaluate = self._evaluator_for(plain)
+        with computing_in(self.differentiator.dtype):
+            result = evaluate(x, *vectors)
+        if self.kind in ("jvp", "jacobian"):
+            return namespace(result).reshape(result, (-1,) if self.kind == "jvp" else (-1, plain.size))
+        return result
 
     def _finish(self, result, x):
         n = x.size
         if self.kind == "value_and_gradient":
             value, grad = result
-            return float(np.real(np.asarray(value))), _as_float64(grad, (n,), self)
+            boundary.check_finite(value, self.function.name)
+            return float(np.real(np.asarray(value))), self._finite(_as_float64(grad, (n,), self), x)
         shape = {"gradient": (n,), "hessian": (n, n), "vjp": (n,)}.get(self.kind)
         if self.kind == "jacobian":
             out = np.asarray(_as_float64(result, None, self))
-            return out.reshape(-1, n)
+            return self._finite(out.reshape(-1, n), x)
         if self.kind == "jvp":
-            return _as_float64(result, None, self).reshape(-1)
-        return _as_float64(result, shape, self)
+            return self._finite(_as_float64(result, None, self).reshape(-1), x)
+        return self._finite(_as_float64(result, shape, self), x)
 
-
-def _is_complex(x):
-    try:
-        return np.iscomplexobj(x)
-    except (TypeError, ValueError):
-        return False
+    def _finite(self, out, x):
+        """A non-finite derivative is returned only where f itself is finite at x."""
+        if not math.isfinite(np.add.reduce(out, axis=None)) and not np.isfinite(out).all():
+            self._check_f_at(x)
+        return out
 
 
 def _as_float64(value, shape, derivative):

@@ -35,10 +35,6 @@ class Autograd(FrameworkMethod):
                 return op(*args)
         return evaluate
 
-    def _make_gradient(self, function, x):
-        grad = self._operators().grad(function.fn)
-        return self._call(lambda x: np.asarray(grad(x)))
-
     def _make_value_and_gradient(self, function, x):
         vg = self._operators().value_and_grad(function.fn)
         return self._call(lambda x: tuple(np.asarray(r) for r in vg(x)))

@@ -88,9 +88,6 @@ class Jax(FrameworkMethod):
                 return np.array(out, copy=True)
         return evaluate
 
-    def _make_gradient(self, function, x):
-        return self._call(self._jax().grad(function.fn))
-
     def _make_value_and_gradient(self, function, x):
         return self._call(self._jax().value_and_grad(function.fn))
 

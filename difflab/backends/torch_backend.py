@@ -64,10 +64,6 @@ class Torch(FrameworkMethod):
             return _numpy(out)
         return evaluate
 
-    def _make_gradient(self, function, x):
-        _, func = self._func()
-        return self._call(func.grad(function.fn))
-
     def _make_value_and_gradient(self, function, x):
         _, func = self._func()
         gv = func.grad_and_value(function.fn)
