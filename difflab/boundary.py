@@ -17,7 +17,7 @@ import math
 
 import numpy as np
 
-from .errors import InputError
+from .errors import InputError, NotFinite
 
 #: Derivative kinds defined only for a scalar-valued function.
 SCALAR_KINDS = frozenset({"gradient", "value_and_gradient", "hessian"})
@@ -30,7 +30,8 @@ def check_x(x, dtype) -> np.ndarray:
     """``x`` as a 1-D array of ``dtype``, or :class:`InputError` saying what is wrong."""
     if _is_complex(x):
         raise InputError("x must be real: write a function of complex z on Re z and Im z "
-                         "as separate real inputs (docs/frameworks.md, Complex inputs)")
+                         "as separate real inputs (docs/frameworks.md, Complex inputs); "
+                         "fd-complex cannot differentiate through a difflab derivative")
     try:
         arr = np.asarray(x, dtype=dtype)
     except (TypeError, ValueError) as exc:
@@ -126,8 +127,8 @@ def check_finite(value, name: str) -> None:
     check_value(_plain(value), "jacobian", name)  # anything else: the general check
 
 
-def not_finite(name) -> InputError:
-    return InputError(f"{name}(x) is NaN or infinite at this x: x is outside the function's "
+def not_finite(name) -> NotFinite:
+    return NotFinite(f"{name}(x) is NaN or infinite at this x: x is outside the function's "
                       "domain (or the value overflows), so it has no derivative there")
 
 

@@ -310,6 +310,9 @@ class Derivative:
 
         if not (self.differentiator.composes and isinstance(ns, ADNamespace)):
             raise boundary.refused_trace(self, ns)
+        wants = self.kind in ("jvp", "vjp")
+        if len(vectors) != wants:
+            raise InputError(f"{self.kind} takes {'(x, vector)' if wants else '(x)'}")
         if isinstance(x, (list, tuple)):
             x = ns.stack(list(x))
         plain = self._check_x(strip(x))
@@ -338,7 +341,9 @@ class Derivative:
 
     def _finite(self, out, x):
         """A non-finite derivative is returned only where f itself is finite at x."""
-        if not math.isfinite(np.add.reduce(out, axis=None)) and not np.isfinite(out).all():
+        flat = out.ravel()
+        # one dot product tells finite from not (an overflowing square falls through to isfinite)
+        if not math.isfinite(np.dot(flat, flat)) and not np.isfinite(flat).all():
             self._check_f_at(x)
         return out
 

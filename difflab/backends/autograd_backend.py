@@ -1,7 +1,7 @@
 """``autograd``: HIPS autograd behind the common interface.
 
-Every kind is autograd's own operator: ``grad``, ``value_and_grad``, ``jacobian``,
-``hessian`` (forward over reverse), ``make_jvp`` (forward mode) and ``make_vjp``. autograd
+Every kind is autograd's own operator: ``value_and_grad`` (for the gradient too, so that
+f(x) is checked), ``jacobian``, ``hessian`` (forward over reverse), ``make_jvp`` (forward mode) and ``make_vjp``. autograd
 traces the function anew on every call (there is nothing to compile), so the warm-up call
 in ``_build`` only imports autograd and checks the function runs.
 """

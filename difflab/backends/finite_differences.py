@@ -166,7 +166,9 @@ class ComplexStep(FiniteDifference):
         # Complex arithmetic is defined where the real function is not (log(-1) = i pi), and
         # Im f(x + ih) / h is then a huge, wrong number: one real evaluation checks that x is
         # in f's real domain (difflab.boundary).
-        check_value(function(x), "jacobian", getattr(function, "name", "the function"))
+        with np.errstate(all="ignore"):  # a NaN is reported, not warned about
+            value = function(x)
+        check_value(value, "jacobian", getattr(function, "name", "the function"))
         return super()._derive(function, x, order, error, scale)
 
     def _compute(self, function, x, order, error, scale):

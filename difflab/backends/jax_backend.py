@@ -1,7 +1,7 @@
 """``jax``: ``jax.grad`` and friends behind the common interface, in 64-bit.
 
-``grad``, ``value_and_grad``, ``jacrev`` (or ``jacfwd``), ``hessian`` (``jacfwd`` over
-``jacrev``), ``jvp`` and ``vjp``. The function computes through
+``value_and_grad`` (for the gradient too, so that f(x) is checked), ``jacrev`` (or
+``jacfwd``), ``hessian`` (``jacfwd`` over ``jacrev``), ``jvp`` and ``vjp``. The function computes through
 :mod:`difflab.namespaces.jax_ns`.
 
 64-bit without touching the user's settings: tracing and every call run inside JAX's

@@ -1,7 +1,7 @@
 """``torch``: PyTorch's ``torch.func`` transforms behind the common interface.
 
-``grad``, ``grad_and_value``, ``jacrev``, ``hessian`` (``jacfwd`` over ``jacrev``), ``jvp``
-(forward-mode AD with dual tensors) and ``vjp``. The function sees plain tensors wrapped
+``grad_and_value`` (for the gradient too, so that f(x) is checked), ``jacrev``, ``hessian``
+(``jacfwd`` over ``jacrev``), ``jvp`` (forward-mode AD with dual tensors) and ``vjp``. The function sees plain tensors wrapped
 by the transforms and computes through :mod:`difflab.namespaces.torch_ns`.
 
 ``jacfwd`` vectorises the function with ``vmap``, which cannot follow Python control flow
