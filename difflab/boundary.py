@@ -28,6 +28,10 @@ _NUMBER_KINDS = frozenset("iuf")
 # ---------------------------------------------------------------------- what goes in
 def check_x(x, dtype) -> np.ndarray:
     """``x`` as a 1-D array of ``dtype``, or :class:`InputError` saying what is wrong."""
+    if type(x) is np.ndarray and x.dtype == dtype and x.ndim == 1 and x.size:
+        if math.isfinite(np.dot(x, x)) or np.isfinite(x).all():  # the common case, on every call
+            return x
+        raise InputError("x contains NaN or infinity")
     if _is_complex(x):
         raise InputError("x must be real: write a function of complex z on Re z and Im z "
                          "as separate real inputs (docs/frameworks.md, Complex inputs); "
