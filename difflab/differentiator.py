@@ -256,6 +256,7 @@ class Derivative:
     def __init__(self, differentiator: Differentiator, kind: str, function: Function, how: str):
         self.differentiator, self.kind, self.function, self.how = differentiator, kind, function, how
         self._evaluators: dict = {}
+        self._output_sizes: dict = {}  # input shape -> number of outputs of f (from _check_f_at)
         self.setup_seconds = 0.0
 
     def __repr__(self):
@@ -290,6 +291,9 @@ class Derivative:
         if self.kind == "jvp" and vectors[0].shape != x.shape:
             raise InputError(f"jvp: v has shape {vectors[0].shape}, x has {x.shape}")
         evaluate = self._evaluator_for(x)
+        if self.kind == "vjp" and vectors[0].size != self._output_sizes[x.shape]:
+            raise InputError(f"vjp: u has {vectors[0].size} entries, "
+                             f"f has {self._output_sizes[x.shape]} outputs")
         with computing_in(self.differentiator.dtype):  # closed-over float data follows dtype
             result = evaluate(x, *vectors)
         return self._finish(result, x)
@@ -301,7 +305,7 @@ class Derivative:
         """``f(x)`` by NumPy must be finite numbers (one for a scalar kind): InputError if not."""
         with computing_in(self.differentiator.dtype), np.errstate(all="ignore"):  # NaN is reported
             value = self.function(x)
-        boundary.check_value(value, self.kind, self.function.name)
+        self._output_sizes[x.shape] = boundary.check_value(value, self.kind, self.function.name).size
 
     def _call_traced(self, ns, x, vectors):
         """Evaluate on values another differentiation traces: difflab's own engines nest

@@ -56,6 +56,14 @@ def test_scalar_kinds_refuse_a_vector_function_with_one_message(method, kind):
                                "shape (2,) (use jacobian)")
 
 
+@pytest.mark.parametrize("method", METHODS)
+def test_a_cotangent_of_the_wrong_size_is_one_error(method):
+    """Each method used to fail its own way (a matmul or reshape ValueError, torch's RuntimeError)."""
+    with pytest.raises(difflab.InputError) as info:
+        difflab.get(method).vjp(_with_hand_derivatives(vector_valued))(np.array([0.5, 0.7]), np.ones(3))
+    assert str(info.value) == "vjp: u has 3 entries, f has 2 outputs"
+
+
 # ---------------------------------------------------------------------- what f returns
 def returns_none(x):
     return None
