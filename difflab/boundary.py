@@ -83,11 +83,11 @@ def refused_trace(derivative, ns) -> InputError:
         return InputError(
             f"{what} was called on a value traced by difflab's {ns.name.split('-')[-1]} mode: "
             f"only difflab's forward and reverse derivatives can be differentiated by difflab's "
-            f"engines; differentiate the whole function with one method (hvp, hessian) instead")
+            f"engines; differentiate the whole function with one method (its hessian, say) instead")
     return InputError(
         f"{what} was called on a {ns.name} value: a difflab derivative takes NumPy arrays and "
         f"cannot be differentiated by {ns.name}; differentiate the whole function with one "
-        f"method (hvp, hessian), or pass a NumPy array outside any differentiation")
+        f"method (its hessian, say), or pass a NumPy array outside any differentiation")
 
 
 # ---------------------------------------------------------------------- what comes out
