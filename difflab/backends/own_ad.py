@@ -3,17 +3,28 @@ from __future__ import annotations
 
 from .. import cost
 from ..ad import forward, reverse
+from ..boundary import check_finite
 from ..differentiator import Differentiator
 
 
 class _OwnAD(Differentiator):
+    """The engines nest (each differentiation opens a higher level), so their derivatives
+    may be called inside a function another of them differentiates."""
+
     family = "automatic"
     engine = None
+    composes = True
 
     def _build(self, kind, function, x):
         fn, e = function.fn, self.engine
+
+        def gradient(x):
+            value, grad = e.value_and_gradient(fn, x)
+            check_finite(value, function.name)  # f(x) comes with the gradient: check it
+            return grad
+
         evaluators = {
-            "gradient": lambda x: e.gradient(fn, x),
+            "gradient": gradient,
             "value_and_gradient": lambda x: e.value_and_gradient(fn, x),
             "jacobian": lambda x: e.jacobian(fn, x),
             "hessian": lambda x: e.hessian(fn, x),

@@ -94,10 +94,6 @@ class TensorFlow(FrameworkMethod):
             y = function.fn(x)
         return y, tape.gradient(y, x, unconnected_gradients=tf.UnconnectedGradients.ZERO)
 
-    def _make_gradient(self, function, x):
-        tf = self._tf()
-        return self._call(lambda x: self._gradient(tf, function, x)[1], x)
-
     def _make_value_and_gradient(self, function, x):
         tf = self._tf()
         return self._call(lambda x: self._gradient(tf, function, x), x)
