@@ -54,7 +54,7 @@ class SymbolicDerivative:
         start = time.perf_counter()
         exact = lambda e: e.xreplace({f: sympy.Rational(f) for f in e.atoms(sympy.Float)})  # noqa: E731
         replacements = [(s, exact(e)) for s, e in self.replacements]
-        reduced = [exact(sympy.sympify(e)) for e in self.reduced]
+        reduced = [exact(sympy.sympify(e, strict=True)) for e in self.reduced]
         fn = sympy.lambdify([list(self.symbols)], reduced, modules=[{"select": _select}, "numpy"],
                             printer=_printer(), cse=lambda _: (replacements, reduced),
                             docstring_limit=0)
@@ -169,7 +169,11 @@ class Sympy(Differentiator):
                     f"{function.name} turns a value of x into a Python number ({text}); "
                     "a symbol has no numeric value") from None
             raise
-        return [sympy.sympify(e) for e in np.asarray(out, dtype=object).reshape(-1)]
+        entries = np.asarray(out, dtype=object).reshape(-1)
+        if any(isinstance(e, (str, bytes)) for e in entries):  # sympify would run text as code
+            raise InputError(f"{function.name} returned text under the sympy method, not an "
+                             "expression of x")
+        return [sympy.sympify(e, strict=True) for e in entries]
 
 
 #: Modules whose code may test a SymPy value for truth or compare it with a number while a
