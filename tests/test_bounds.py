@@ -156,7 +156,7 @@ def _fail_in_reverse(monkeypatch, exception):
 
     def boom(f, x):
         raise exception
-    monkeypatch.setattr(reverse, "gradient", boom)
+    monkeypatch.setattr(reverse, "vjp", boom)  # what every reverse-mode derivative starts with
 
 
 def test_ctrl_c_prints_the_rows_that_finished_and_exits_130(capsys, monkeypatch):
