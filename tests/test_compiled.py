@@ -154,7 +154,8 @@ def test_module_level_data_rebinding_is_seen(tmp_path):
 
 def test_a_side_effect_happens_at_tracing_only():
     """Documented behaviour: the flat program runs none of the function's Python, so a side
-    effect (here a counter) happens once per trace, not once per call."""
+    effect (here a counter) happens when the function is prepared for a shape (the trace, and
+    difflab's check of f(x) at a new shape), not once per call."""
     calls = []
 
     def f(x):
@@ -162,11 +163,16 @@ def test_a_side_effect_happens_at_tracing_only():
         return difflab.namespace(x).sum(x * x)
 
     grad = difflab.get("reverse", jit=True).gradient(f)
-    for k in range(5):
+    grad(np.zeros(3))
+    prepared = len(calls)
+    for k in range(1, 5):
         np.testing.assert_allclose(grad(np.full(3, float(k))), np.full(3, 2.0 * k))
-    assert len(calls) == 1
-    difflab.get("reverse").gradient(f)(np.ones(3))   # the tape engine runs it every call
-    assert len(calls) == 2
+    assert len(calls) == prepared
+    tape = difflab.get("reverse").gradient(f)
+    tape(np.ones(3))
+    before = len(calls)
+    tape(np.ones(3))                                  # the tape engine runs it every call
+    assert len(calls) == before + 1
 
 
 def test_the_program_cache_is_bounded(monkeypatch):
@@ -242,3 +248,23 @@ def test_nets_train_on_the_compiled_tape_by_default_with_the_batch_as_input():
         assert how == ("native, compiled tape" if options.get("jit", True) else "native")
     # 105 samples in batches of 32: three full batches and a last one of 9, each a new array
     np.testing.assert_allclose(histories[True], histories[False], rtol=1e-12)
+
+
+def test_a_later_point_outside_the_domain_is_refused():
+    def log_sum(x):
+        xp = difflab.namespace(x)
+        return xp.sum(xp.log(x))
+
+    grad = difflab.get("reverse", jit=True).gradient(log_sum)
+    np.testing.assert_allclose(grad(np.array([1.0, 2.0])), [1.0, 0.5])
+    with np.errstate(invalid="ignore"), pytest.raises(difflab.InputError, match="NaN or infinite"):
+        grad(np.array([-1.0, 2.0]))
+
+
+def test_a_compiled_derivative_nests_inside_another_differentiation():
+    """Called on values another differentiation traces, it answers on the tape engine."""
+    f = catalogue.get("rosenbrock", dim=3)
+    grad = difflab.get("reverse", jit=True).gradient(f)
+    x = np.array([0.5, -0.3, 1.2])
+    hessian = difflab.get("forward").jacobian(grad)(x)
+    np.testing.assert_allclose(hessian, f.hessian(x), rtol=1e-12)

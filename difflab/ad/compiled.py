@@ -26,7 +26,7 @@ from collections import OrderedDict
 
 import numpy as np
 
-from ..errors import InputError
+from ..boundary import check_finite, not_scalar
 from ..namespaces import NUMPY
 from ..namespaces.numpy_ns import _is_basic
 from ..precision import computing_in
@@ -77,8 +77,7 @@ def compile_program(fn, x, with_cotangent_input: bool, scalar_output: bool) -> P
     try:
         value = writer.forward(out)
         if scalar_output and value.size != 1:
-            raise InputError(f"gradient needs a scalar-valued function; this one returns shape "
-                             f"{value.shape} (use jacobian)")
+            raise not_scalar("gradient", getattr(fn, "__name__", "the function"), value.shape)
         seed = writer.seed(value, with_cotangent_input)
         grad = writer.backward(out, seed)
     finally:
@@ -441,15 +440,15 @@ class CompiledEvaluator:
         return program
 
     def value_and_cotangent(self, x, *u):
+        if type(x) is not np.ndarray:  # x traced by another differentiation: the tape nests
+            return self._on_tape(x, *u)
         for run in self._runs:
             out = run(x, *u)
             if out is not MISS:
                 return out
         if self.fell_back:
             with computing_in(x.dtype):
-                value, pullback = reverse.vjp(self.fn, x)
-                seed = u[0] if u else np.ones(np.shape(value), dtype=x.dtype)
-                return value, pullback(seed, last=True)
+                return self._on_tape(x, *u)
         self.retraces += 1
         if self.retraces > RETRACE_LIMIT:  # the guards keep changing: run the tape engine
             self.fell_back = True
@@ -461,14 +460,25 @@ class CompiledEvaluator:
             raise RuntimeError("compiled tape: a fresh trace missed its own guards")
         return out
 
+    def _on_tape(self, x, *u):
+        """The tape engine's answer (nested differentiation, or a function that keeps retracing)."""
+        value, pullback = reverse.vjp(self.fn, x)
+        if self.kind in ("gradient", "value_and_gradient") and np.size(reverse.strip(value)) != 1:
+            raise not_scalar("gradient", getattr(self.fn, "__name__", "the function"),
+                             np.shape(reverse.strip(value)))
+        seed = u[0] if u else np.ones(np.shape(reverse.strip(value)),
+                                      dtype=getattr(reverse.strip(x), "dtype", np.float64))
+        return value, pullback(seed, last=True)
+
     @property
     def program(self) -> Program:
         """The most recently used program (its ``source`` is the generated text)."""
         return next(iter(self.programs.values())) if self.programs else None
 
 
-def build(fn, kind, x):
-    """An evaluator for ``kind`` (a compiled kind) at inputs shaped like ``x``."""
+def build(fn, kind, x, name="f"):
+    """An evaluator for ``kind`` (a compiled kind) at inputs shaped like ``x``; a gradient
+    checks the value it computes anyway (NaN or infinite f: :class:`difflab.NotFinite`)."""
     if kind == "jacobian":
         ev = CompiledEvaluator(fn, "vjp", x)
 
@@ -482,7 +492,10 @@ def build(fn, kind, x):
         return jacobian
     ev = CompiledEvaluator(fn, kind, x)
     if kind == "gradient":
-        run = lambda x: ev.value_and_cotangent(x)[1]
+        def run(x):
+            value, grad = ev.value_and_cotangent(x)
+            check_finite(value, name)
+            return grad
     elif kind == "value_and_gradient":
         run = lambda x: ev.value_and_cotangent(x)
     else:  # vjp

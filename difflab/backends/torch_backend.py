@@ -1,7 +1,7 @@
 """``torch``: PyTorch's ``torch.func`` transforms behind the common interface.
 
-``grad``, ``grad_and_value``, ``jacrev``, ``hessian`` (``jacfwd`` over ``jacrev``), ``jvp``
-(forward-mode AD with dual tensors) and ``vjp``. The function sees plain tensors wrapped
+``grad_and_value`` (for the gradient too, so that f(x) is checked), ``jacrev``, ``hessian``
+(``jacfwd`` over ``jacrev``), ``jvp`` (forward-mode AD with dual tensors) and ``vjp``. The function sees plain tensors wrapped
 by the transforms and computes through :mod:`difflab.namespaces.torch_ns`.
 
 ``jacfwd`` vectorises the function with ``vmap``, which cannot follow Python control flow
@@ -63,10 +63,6 @@ class Torch(FrameworkMethod):
                 return tuple(_numpy(o) for o in out)
             return _numpy(out)
         return evaluate
-
-    def _make_gradient(self, function, x):
-        _, func = self._func()
-        return self._call(func.grad(function.fn))
 
     def _make_value_and_gradient(self, function, x):
         _, func = self._func()
