@@ -39,6 +39,7 @@ from .environment import environment, one_line
 from .errors import InputError, NotSupported
 from .function import Function, as_function
 from .timing import measure
+from .wording import count
 
 SCHEMA = "difflab.compare/1"
 #: Derivative kinds compare offers: those the oracle computes.
@@ -381,7 +382,7 @@ def _check_point(function: Function, x) -> np.ndarray:
     if not np.all(np.isfinite(arr)):
         raise InputError("the point contains NaN or infinity")
     if function.dim is not None and arr.size != function.dim:
-        raise InputError(f"{function.name} takes {function.dim} input(s), the point has {arr.size}")
+        raise InputError(f"{function.name} takes {count(function.dim, 'input')}, the point has {arr.size}")
     return arr
 
 

@@ -115,7 +115,7 @@ def test_a_py_file_path_works_too(user_dir, capsys):
     (["user_losses:raises", "--at", "1,2"], "raises fails at x = [1. 2.]: RuntimeError: boom"),
     (["user_losses:log_sum", "--at", "-1,2"], "log_sum is not finite at x"),
     (["user_losses:returns_text", "--at", "1"], "returned 'a', not numbers"),
-    (["user_losses:sized", "--at", "1,2"], "--at has 2 value(s), user_losses:sized takes 3"),
+    (["user_losses:sized", "--at", "1,2"], "--at has 2 values, user_losses:sized takes 3"),
     (["user_losses:rosen", "--at", "1,2", "--rtol", "nan"], "rtol must be a finite number"),
     (["user_losses:rosen", "--at", "1,2", "--atol", "-1"], "atol must be a finite number"),
 ])

@@ -19,7 +19,9 @@ import sys
 from ..differentiator import DTYPES
 from ..environment import one_line
 from ..errors import InputError
+from ._values import number
 from .compare import DERIVATIVES, NUMBER_LIST, _progress, parse_methods, parse_point, positive_int
+from ..wording import count
 
 SCHEMA = "difflab.check/1"
 #: Components shown below the per-method table.
@@ -39,11 +41,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--methods", metavar="A,B,C",
                         help="comma-separated methods (default: every available exact method, "
                              "plus manual for a Function with a hand-written derivative)")
-    parser.add_argument("--derivative", choices=DERIVATIVES, default="gradient")
+    parser.add_argument("--derivative", choices=DERIVATIVES, default="gradient",
+                        help="which derivative to check (default: gradient)")
     parser.add_argument("--dtype", choices=DTYPES, default="float64",
                         help="the methods' working precision (tolerances follow it)")
-    parser.add_argument("--rtol", type=float, help="relative tolerance instead of the error model")
-    parser.add_argument("--atol", type=float, help="absolute tolerance instead of the error model")
+    parser.add_argument("--rtol", type=number(at_least=0), help="relative tolerance instead of the error model")
+    parser.add_argument("--atol", type=number(at_least=0), help="absolute tolerance instead of the error model")
     parser.add_argument("--seed", type=int, default=0, help="seed for the extra points")
     parser.add_argument("--json", action="store_true", help=f"print the {SCHEMA} JSON document only")
 
@@ -60,7 +63,7 @@ def run(args) -> int:
     function = load_target(args.target)
     dim = getattr(function, "dim", None)
     if isinstance(dim, int) and x.size != dim:
-        raise InputError(f"--at has {x.size} value(s), {args.target} takes {dim}")
+        raise InputError(f"--at has {count(x.size, 'value')}, {args.target} takes {dim}")
     total = None if methods is None else len(methods) * args.points
     with _progress(total) as bar:
         bar.describe("checking")
@@ -180,7 +183,7 @@ def methods_table(report):
     x = report.points[0]
     shown = ", ".join(f"{v:.4g}" for v in x[:4]) + (", …" if x.size > 4 else "")
     table = Table(title=f"{report.derivative} of {report.function} at x = [{shown}]"
-                        + (f" and {len(report.points) - 1} more point(s)" if len(report.points) > 1 else ""),
+                        + (f" and {count(len(report.points) - 1, 'more point')}" if len(report.points) > 1 else ""),
                   title_style="title")
     for name, justify in (("method", "left"), ("status", "left"), ("max abs error", "right"),
                           ("max rel error", "right"), ("worst", "right"), ("err/tol", "right"),

@@ -22,6 +22,7 @@ import warnings
 from ..cost import DEFAULT_SECONDS
 from ..differentiator import DTYPES
 from ..errors import InputError
+from ..wording import count
 
 DERIVATIVES = ("gradient", "jacobian", "hessian")
 NUMBER_LIST = re.compile(r"^-(\d|\.\d)[\d.,eE+\- ]*$")
@@ -62,7 +63,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="input size, for catalogue functions that scale")
     parser.add_argument("--methods", metavar="A,B,C",
                         help="comma-separated method names (default: all; see 'difflab list')")
-    parser.add_argument("--derivative", choices=DERIVATIVES, default="gradient")
+    parser.add_argument("--derivative", choices=DERIVATIVES, default="gradient",
+                        help="which derivative to compare (default: gradient)")
     parser.add_argument("--dtype", choices=DTYPES, default="float64",
                         help="the methods' working precision (the oracle is exact either way)")
     parser.add_argument("--json", action="store_true",
@@ -96,7 +98,7 @@ def _run(args) -> int:
     function = resolve_function(args.function, args.dim, at)
     x = function.default_point() if at is None else at
     if function.dim is not None and x.size != function.dim:
-        raise InputError(f"--at has {x.size} value(s), {function.name} takes {function.dim}")
+        raise InputError(f"--at has {count(x.size, 'value')}, {function.name} takes {function.dim}")
     return _run_one(args, function, x, methods)
 
 
@@ -148,7 +150,7 @@ def resolve_function(text: str, dim=None, at=None):
         raise InputError(f"unknown function {text!r}; {hint} (or give an expression such as 'sin(x)*y')")
     function = Function.from_expression(text)
     if dim is not None and dim != function.dim:
-        raise InputError(f"{text!r} has {function.dim} variable(s), not --dim {dim}")
+        raise InputError(f"{text!r} has {count(function.dim, 'variable')}, not --dim {dim}")
     return function
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..errors import InputError
+from ._values import number
 
 
 def add_arguments(parser) -> None:
@@ -26,9 +27,12 @@ def add_arguments(parser) -> None:
                         help="hidden layer sizes, comma-separated (default 16)")
     parser.add_argument("--activation", default="relu", help="hidden activation (default relu)")
     parser.add_argument("--optimizer", default="adam", help="sgd, adam, rmsprop or adagrad (default adam)")
-    parser.add_argument("--lr", type=float, help="learning rate (default: the optimiser's Keras default)")
-    parser.add_argument("--epochs", type=int, default=200)
-    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--lr", type=number(above=0),
+                        help="learning rate (default: the optimiser's Keras default)")
+    parser.add_argument("--epochs", type=number(at_least=1, integer=True), default=200,
+                        help="passes over the training data (default 200)")
+    parser.add_argument("--batch-size", type=number(at_least=1, integer=True), default=16,
+                        help="samples per gradient step (default 16)")
     parser.add_argument("--seed", type=int, default=0, help="weights, split and shuffling (default 0)")
     parser.add_argument("--plot", metavar="FILE.png", help="draw the training-loss curves to FILE.png")
     parser.add_argument("--force", action="store_true", help="overwrite an existing --plot file")
@@ -55,8 +59,6 @@ def run(args) -> int:
         raise InputError("give --differentiator (one method) or --differentiators (several), not both")
     names = _names(args.differentiators or args.differentiator or "reverse")
     hidden = _hidden(args.hidden)
-    if args.epochs < 1 or args.batch_size < 1:
-        raise InputError("--epochs and --batch-size must be positive")
     if args.plot:
         check_output_file(args.plot, args.force, suffixes=(".png",))
     import nets
