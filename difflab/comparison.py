@@ -35,6 +35,7 @@ import numpy as np
 
 from . import cost, registry
 from .differentiator import DTYPES
+from .display import Tabular
 from .environment import environment, one_line
 from .errors import InputError, NotSupported
 from .function import Function, as_function
@@ -121,12 +122,13 @@ class MethodResult:
                 "message": self.message}
 
 
-@dataclass
-class Comparison:
+@dataclass(repr=False)
+class Comparison(Tabular):
     """Every method on one function at one point (:func:`compare`'s result).
 
     ``reference`` is None when the oracle could not compute the derivative;
-    ``reference_message`` then says why.
+    ``reference_message`` then says why. Shown as a one-line summary in a REPL, as the
+    table by ``str()`` and in Jupyter; ``to_records()`` gives one dict per method (pandas).
     """
 
     function: str
@@ -151,6 +153,36 @@ class Comparison:
             if r.method == method:
                 return r
         raise KeyError(method)
+
+    def summary(self) -> str:
+        """``Comparison gradient of rosenbrock n=10: 11 ok, 2 unsupported; best reverse 16.0 digits``."""
+        from collections import Counter
+
+        counts = Counter(r.status for r in self.results)
+        tally = ", ".join(f"{n} {status}" for status, n in counts.items()) or "no methods"
+        scored = [r for r in self.results if r.digits is not None]
+        best = max(scored, key=lambda r: r.digits, default=None)
+        tail = f"; best {best.method} {best.digits:.1f} digits" if best else ""
+        if self.reference is None:
+            tail += "; no reference"
+        return f"Comparison {self.derivative} of {self.function} n={self.dim}: {tally}{tail}"
+
+    def rich_table(self):
+        """The table ``difflab compare`` prints (:func:`difflab.report.comparison_table`)."""
+        from .report import comparison_table
+
+        return comparison_table(self)
+
+    def to_records(self) -> list:
+        """One flat dict per method: the JSON row without the value, plus function,
+        derivative, n, dtype and digits (``pandas.DataFrame(c.to_records())``)."""
+        head = {"function": self.function, "derivative": self.derivative, "n": self.dim,
+                "dtype": self.dtype}
+        records = []
+        for r in self.results:
+            row = {k: v for k, v in r.to_dict().items() if k != "value"}
+            records.append({**head, **row, "digits": r.digits})
+        return records
 
     def to_dict(self) -> dict:
         """The ``difflab compare --json`` document (DESIGN.md §6)."""

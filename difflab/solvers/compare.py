@@ -114,6 +114,14 @@ class Record:
         return {"solver": self.solver, "label": self.label, "peer": self.peer, "distance": self.distance,
                 "result": self.result.to_dict()}
 
+    def __repr__(self) -> str:
+        return f"<Record {self.solver}: {self.result.summary()}; distance {self.distance:.2e}>"
+
+    def to_record(self) -> dict:
+        """One flat dict: solver, label, peer, distance and the result's fields."""
+        return {"solver": self.solver, "label": self.label, "peer": self.peer,
+                "distance": self.distance, **self.result.to_records()[0]}
+
 
 def parse_solvers(text: str) -> list[str]:
     names = [s.strip() for s in text.split(",") if s.strip()]
