@@ -175,12 +175,16 @@ def _run_one(args, function, x, methods) -> int:
     from ..comparison import compare
     from ._output import shown_if_stopped
 
+    from ..report import comparison_table
+
     held = []
     with shown_if_stopped(lambda: _show(args, held)), _progress(len(methods)) as progress:
         progress.describe(function.name)
+        # the rows so far, under the bars, while the rest (and the frameworks) load
+        progress.preview(lambda: comparison_table(held[0]) if held and held[0].results else None)
         compare(function, x, methods=methods, derivative=args.derivative, dtype=args.dtype,
                 on_result=progress.advance, on_start=held.append, on_oracle=progress.oracle,
-                **budget(args))
+                on_import=progress.importing, **budget(args))
     return _show(args, held)
 
 
@@ -199,7 +203,7 @@ def _run_catalogue(args, methods) -> int:
             progress.describe(f.name)
             compare(f, f.default_point(), methods=methods, derivative=args.derivative,
                     dtype=args.dtype, on_result=progress.advance, on_start=held.append,
-                    on_oracle=progress.oracle, **budget(args))
+                    on_oracle=progress.oracle, on_import=progress.importing, **budget(args))
     return _show(args, held, several=True)
 
 
@@ -246,11 +250,24 @@ def _print_json(document: dict) -> None:
 
 
 class _Bar:
-    """One task of a rich Progress: ``describe(function name)``, ``advance(method result)``."""
+    """One task of a rich Progress: ``describe(function name)``, ``advance(method result)``;
+    a line per framework while it loads (``importing``); the table so far (``preview``)."""
 
     def __init__(self, progress, total):
         self.progress, self.task = progress, progress.add_task("comparing", total=total)
         self.oracle_task = None
+        self.import_tasks = {}
+
+    def preview(self, make_table) -> None:
+        self.progress.preview = make_table
+
+    def importing(self, module: str, seconds) -> None:
+        """A framework starts loading (``seconds`` None) or has loaded (called from the
+        import thread; rich's Progress takes updates from any thread)."""
+        if seconds is None:
+            self.import_tasks[module] = self.progress.add_task(f"loading {module}", total=None)
+        elif module in self.import_tasks:
+            self.progress.update(self.import_tasks.pop(module), visible=False)
 
     def describe(self, text: str) -> None:
         self.progress.update(self.task, description=text)
@@ -275,7 +292,18 @@ def _progress(total: int):
 
     from ..console import error_console, is_interactive
 
-    with Progress(TextColumn("{task.description:<16}"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=error_console, transient=True,
-                  disable=not is_interactive()) as progress:
+    class WithPreview(Progress):
+        """The bars, then the table of the rows finished so far (transient, like the bars)."""
+
+        preview = None
+
+        def get_renderables(self):
+            yield from super().get_renderables()
+            table = self.preview() if self.preview is not None else None
+            if table is not None:
+                yield table
+
+    with WithPreview(TextColumn("{task.description:<16}"), BarColumn(), MofNCompleteColumn(),
+                     TimeElapsedColumn(), console=error_console, transient=True,
+                     disable=not is_interactive()) as progress:
         yield _Bar(progress, total)
