@@ -75,6 +75,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--force", action="store_true",
                         help="run every method and the oracle whatever their estimated "
                              "time and memory")
+    parser.add_argument("--plot", metavar="FILE.png",
+                        help="draw the correct digits of each method as a bar chart "
+                             "(one FUNCTION only)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace an existing --plot file")
 
 
 def run(args) -> int:
@@ -92,9 +97,13 @@ def _run(args) -> int:
     check_method_names(methods)
     at = parse_point(args.at) if args.at is not None else None
     if args.function is None:
-        if at is not None or args.dim is not None:
-            raise InputError("--at and --dim need a FUNCTION")
+        if at is not None or args.dim is not None or args.plot:
+            raise InputError("--at, --dim and --plot need a FUNCTION")
         return _run_catalogue(args, methods)
+    if args.plot:  # checked now, not after every method has run
+        from ._output import check_output_file
+
+        check_output_file(args.plot, args.overwrite, force_option="--overwrite")
     function = resolve_function(args.function, args.dim, at)
     x = function.default_point() if at is None else at
     if function.dim is not None and x.size != function.dim:
@@ -185,7 +194,42 @@ def _run_one(args, function, x, methods) -> int:
         compare(function, x, methods=methods, derivative=args.derivative, dtype=args.dtype,
                 on_result=progress.advance, on_start=held.append, on_oracle=progress.oracle,
                 on_import=progress.importing, **budget(args))
-    return _show(args, held)
+    code = _show(args, held)
+    if args.plot:
+        from ..console import console, error_console
+
+        plot_digits(held[0], args.plot)
+        (error_console if args.json else console).print(f"[muted]digits chart written to {args.plot}[/muted]")
+    return code
+
+
+def plot_digits(comparison, path) -> None:
+    """A bar per method: its correct digits against the oracle; a method without a number
+    has no bar and its status written where the bar would be."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from ..comparison import MAX_DIGITS
+    from ..report import comparison_title
+
+    results = comparison.results
+    digits = [r.digits if r.digits is not None else 0.0 for r in results]
+    fig, ax = plt.subplots(figsize=(max(6.4, 0.55 * len(results) + 2), 4.0))
+    positions = range(len(results))
+    ax.bar(positions, digits, color=["#4c72b0" if r.digits is not None else "none" for r in results])
+    for i, r in enumerate(results):
+        if r.digits is None:
+            label = "no reference" if r.status == "ok" else r.status
+            ax.text(i, 0.3, label, rotation=90, ha="center", va="bottom", fontsize=8, color="grey")
+    ax.set_xticks(list(positions), [r.method for r in results], rotation=45, ha="right")
+    ax.set_ylim(0, MAX_DIGITS + 0.5)
+    ax.set_ylabel("correct digits (-log10 rel. error)")
+    ax.set_title(comparison_title(comparison), fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
 
 
 def _run_catalogue(args, methods) -> int:
