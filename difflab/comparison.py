@@ -165,7 +165,7 @@ class Comparison(Tabular):
         from collections import Counter
 
         counts = Counter(r.status for r in self.results)
-        tally = ", ".join(f"{n} {status}" for status, n in counts.items()) or "no methods"
+        tally = ", ".join(f"{counts[s]} {s}" for s in STATUSES if counts[s]) or "no methods"
         scored = [r for r in self.results if r.digits is not None]
         best = max(scored, key=lambda r: r.digits, default=None)
         tail = f"; best {best.method} {best.digits:.1f} digits" if best else ""
