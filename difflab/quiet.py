@@ -12,6 +12,7 @@ only hidden, nothing is switched off.
 """
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import re
@@ -33,7 +34,8 @@ CAPTURED: list[str] = []
 settings = {"show": False}
 
 _lock = threading.Lock()
-_window = {"depth": 0, "saved": None, "thread": None}
+#: depth: open blocks; off: never redirect again (at exit, or descriptor 2 unusable)
+_window = {"depth": 0, "saved": None, "thread": None, "off": False}
 
 
 @contextlib.contextmanager
@@ -48,6 +50,8 @@ def native_logs_filtered():
 
 def _enter() -> None:
     with _lock:
+        if _window["off"]:
+            return
         _window["depth"] += 1
         if _window["depth"] > 1:
             return
@@ -58,7 +62,7 @@ def _enter() -> None:
             os.dup2(write_end, 2)
             os.close(write_end)
         except OSError:  # no descriptor 2 to redirect (a daemon, a closed stderr): nothing to do
-            _window["depth"] = -10**9  # a failed window is never closed either
+            _window.update(depth=0, off=True)
             return
         thread = threading.Thread(target=_forward, args=(read_end, saved), daemon=True,
                                   name="difflab-native-logs")
@@ -68,17 +72,32 @@ def _enter() -> None:
 
 def _leave() -> None:
     with _lock:
-        _window["depth"] -= 1
-        if _window["depth"] != 0:
-            if _window["depth"] < 0:
-                _window["depth"] = 0
+        if _window["off"]:
             return
-        saved, thread = _window["saved"], _window["thread"]
-        _flush()
-        os.dup2(saved, 2)  # the pipe's last writer is gone: the forwarder reads to the end
-        thread.join()
-        os.close(saved)
-        _window.update(saved=None, thread=None)
+        _window["depth"] -= 1
+        if _window["depth"] == 0:
+            _close()
+
+
+def _close() -> None:
+    """Put descriptor 2 back and let the forwarder pass on what is left (under _lock)."""
+    saved, thread = _window["saved"], _window["thread"]
+    if saved is None:
+        return
+    _flush()
+    os.dup2(saved, 2)  # the pipe's last writer is gone: the forwarder reads to the end
+    thread.join()
+    os.close(saved)
+    _window.update(saved=None, thread=None)
+
+
+@atexit.register
+def _close_at_exit() -> None:
+    """A process that ends while a framework still loads in a background thread (an error
+    line, Ctrl-C) must not lose its last words in the pipe: stderr is put back first."""
+    with _lock:
+        _close()
+        _window.update(depth=0, off=True)  # the import thread's own exit from the window: nothing
 
 
 def _forward(read_end: int, out: int) -> None:
