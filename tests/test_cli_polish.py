@@ -229,3 +229,27 @@ def test_compare_plot_is_checked_before_any_method_runs(tmp_path, capsys, monkey
         assert main(["compare", *argv]) == 2
         assert message in capsys.readouterr().err
     assert ran == [] and existing.read_bytes() == b"mine"
+
+
+def test_last_words_written_while_a_window_is_open_reach_stderr():
+    """A process that ends while a background thread still loads a framework (the window
+    open) keeps its error line: stderr is put back at exit."""
+    code = textwrap.dedent("""
+        import sys, threading, time
+        from difflab.quiet import native_logs_filtered
+        opened = threading.Event()
+
+        def loading():
+            with native_logs_filtered():
+                opened.set()
+                time.sleep(30)
+
+        threading.Thread(target=loading, daemon=True).start()
+        opened.wait()
+        sys.stderr.write("error: the last words\\n")
+        sys.exit(2)
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                         env={**os.environ, "PYTHONPATH": ROOT})
+    assert out.returncode == 2
+    assert out.stderr == "error: the last words\n"
