@@ -67,6 +67,7 @@ class Sympy(Differentiator):
     name = "sympy"
     family = "symbolic"
     library = "sympy"
+    modules = ("sympy",)  # loaded on first use; compare imports it ahead (difflab.preload)
     exact = True
     native = frozenset(SYMBOLIC_KINDS)
     options: dict = {}
