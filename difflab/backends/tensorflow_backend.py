@@ -39,6 +39,9 @@ class TensorFlow(FrameworkMethod):
         Wrap each derivative in ``tf.function`` (graph mode), optionally XLA-compiled.
     pfor : bool
         Vectorise ``tape.jacobian`` (default) or loop over outputs with a persistent tape.
+    device : str
+        ``"CPU:0"`` (default), ``"GPU:0"``, ... (``"cpu"``/``"gpu"`` for the first); results
+        come back as NumPy on the host. A device this machine lacks is an InputError.
     """
 
     name = "tensorflow"
@@ -46,7 +49,7 @@ class TensorFlow(FrameworkMethod):
     library = installed_distribution(TENSORFLOW_DISTRIBUTIONS) or "tensorflow"
     distributions = TENSORFLOW_DISTRIBUTIONS
     modules = ("tensorflow",)
-    options = {"jit": False, "pfor": True}
+    options = {"jit": False, "pfor": True, "device": "CPU:0"}
 
     def __init__(self, dtype="float64", **options):
         super().__init__(dtype=dtype, **options)
@@ -66,9 +69,21 @@ class TensorFlow(FrameworkMethod):
             logger.addFilter(_QuietAutographOnImportlib())
         return tf
 
+    def _device(self, tf) -> str:
+        """The TensorFlow device name asked for, or InputError when this machine lacks it."""
+        name = str(self.options["device"]).upper().lstrip("/").replace("DEVICE:", "")
+        name = name if ":" in name else f"{name}:0"
+        present = [d.name.replace("/device:", "") for d in tf.config.list_logical_devices()]
+        if name not in present:
+            raise InputError(f"tensorflow: device {self.options['device']!r} does not exist on this machine "
+                             f"(present: {', '.join(present)}); use device='CPU:0'")
+        return name
+
     def _call(self, op, x, n_vectors=0, vector_shape=None):
-        """Evaluate ``op`` on tensors made from the NumPy inputs (graph-compiled if ``jit``)."""
+        """Evaluate ``op`` on tensors made from the NumPy inputs (graph-compiled if ``jit``),
+        on the method's device."""
         tf = self._tf()
+        device = self._device(tf)
         dtype = self.dtype
         tf_dtype = tf.as_dtype(dtype)
         if self.options["jit"]:
@@ -80,7 +95,7 @@ class TensorFlow(FrameworkMethod):
         def evaluate(x, *vectors):
             if vector_shape is not None:
                 vectors = [np.reshape(v, vector_shape) for v in vectors]
-            with computing_in(dtype), _numpy_matmul_operator():
+            with computing_in(dtype), _numpy_matmul_operator(), tf.device(device):
                 out = op(*(tf.constant(a, dtype=tf_dtype) for a in (x, *vectors)))
             if isinstance(out, tuple):
                 return tuple(np.array(o.numpy(), copy=True) for o in out)
