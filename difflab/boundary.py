@@ -183,8 +183,10 @@ def _guarded_call(fn, method, name, x, *args):
     try:
         out = fn(x, *args)
     except (TypeError, RuntimeError, AttributeError, NotImplementedError, ValueError) as exc:
+        text = str(exc)
         if not _is_data(x) and (type(exc).__name__ == "TracerArrayConversionError"
-                                or any(text in str(exc) for text in _NUMPY_ON_TRACED)):
+                                or any(t in text for t in _NUMPY_ON_TRACED)
+                                or ("unsupported operand" in text and "'numpy." in text)):
             raise plain_numpy(method, name) from None
         raise
     if not _is_data(x) and _numpy_numbers(out):
