@@ -96,7 +96,13 @@ class TensorFlow(FrameworkMethod):
             if vector_shape is not None:
                 vectors = [np.reshape(v, vector_shape) for v in vectors]
             with computing_in(dtype), _numpy_matmul_operator(), tf.device(device):
-                out = op(*(tf.constant(a, dtype=tf_dtype) for a in (x, *vectors)))
+                try:
+                    out = op(*(tf.constant(a, dtype=tf_dtype) for a in (x, *vectors)))
+                except Exception as exc:  # noqa: BLE001 (AutoGraph wraps difflab's own errors)
+                    own = _difflab_error(exc)
+                    if own is None:
+                        raise
+                    raise own from None
             if isinstance(out, tuple):
                 return tuple(np.array(o.numpy(), copy=True) for o in out)
             return np.array(out.numpy(), copy=True)
@@ -160,6 +166,19 @@ class TensorFlow(FrameworkMethod):
         # u arrives as the output's size, flat, or as a 0-d array for scalar outputs.
         size = int(np.prod(out_shape))
         return self._call(vjp, x, 1, (size,) if out_shape else ())
+
+
+def _difflab_error(exc):
+    """difflab's own error (NotSupported, InputError) that AutoGraph re-raised as a
+    StagingError while tracing a ``tf.function``, else None."""
+    from ..errors import NotSupported
+
+    seen = exc
+    while seen is not None:
+        if isinstance(seen, (NotSupported, InputError)) and seen is not exc:
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 #: Threads evaluating now (``.depth``), and the operators installed while any does.

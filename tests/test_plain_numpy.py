@@ -1,0 +1,46 @@
+"""A function written with NumPy instead of ``difflab.namespace`` (docs/api.md).
+
+The numeric methods take it, as SciPy and numdifftools take any callable; the methods that
+trace it refuse it with one line saying how to port it, never a wrong number.
+"""
+import numpy as np
+import pytest
+
+import difflab
+
+X = np.array([0.3, -1.1, 2.0])
+#: Methods that trace the function and cannot follow NumPy (autograd wraps NumPy's ufuncs).
+REFUSING = {"sympy", "forward", "reverse", "tensorflow", "torch", "jax"}
+
+
+def plain(x):
+    return np.sum(np.sin(x)) + np.dot(x, x)
+
+
+@pytest.mark.parametrize("name", difflab.methods())
+def test_plain_numpy_function(name):
+    d = difflab.get(name)
+    if name == "manual":
+        with pytest.raises(difflab.NotSupported):
+            d.gradient(plain)(X)
+        return
+    if name in REFUSING:
+        with pytest.raises(difflab.NotSupported) as info:
+            d.gradient(plain)(X)
+        message = str(info.value)
+        assert "\n" not in message and "xp = difflab.namespace(x)" in message and "fd-*" in message
+        return
+    tol = 1e-5 if name == "fd-forward" else 1e-8
+    np.testing.assert_allclose(d.gradient(plain)(X), np.cos(X) + 2 * X, rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("name", sorted(REFUSING))
+def test_plain_numpy_jacobian_and_jit_are_refused_too(name):
+    options = {"jit": True} if name in ("jax", "tensorflow") else {}
+    with pytest.raises(difflab.NotSupported, match="written with NumPy"):
+        difflab.get(name, **options).jacobian(lambda x: np.sin(x))(X)
+
+
+def test_a_constant_python_float_is_still_a_function():
+    """A function that returns a Python number under tracing is a constant, not NumPy."""
+    np.testing.assert_array_equal(difflab.get("reverse").gradient(lambda x: 2.0)(X), np.zeros(3))
