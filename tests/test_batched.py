@@ -7,7 +7,7 @@ import difflab
 from difflab.errors import NotFinite
 
 X = np.random.default_rng(7).uniform(-1.5, 1.5, size=(6, 4))
-VMAP = {"jax": "jax.vmap", "torch": "torch.func.vmap"}
+VMAP = {"jax": "jax.vmap", "torch": "torch.func.vmap", "tensorflow": "tf.vectorized_map"}
 TOL = {"fd-forward": 1e-4, "fd-central": 1e-6, "fd-five-point": 1e-8}
 
 
@@ -33,7 +33,9 @@ def test_batched_gradient_is_scipys_at_every_point(name):
     assert d.how.endswith(f"vectorised with {VMAP[name]}" if name in VMAP else "a loop over points")
 
 
-@pytest.mark.parametrize("name", ["reverse", "sympy", "jax", "torch", "fd-central", "tensorflow"])
+@pytest.mark.parametrize("name", ["reverse", "sympy", "torch", "fd-central",
+                                  pytest.param("jax", marks=pytest.mark.slow),
+                                  pytest.param("tensorflow", marks=pytest.mark.slow)])
 def test_batched_value_and_gradient_jacobian_hessian(name):
     d = difflab.get(name)
     values, G = d.value_and_gradient(rosenbrock, batched=True)(X)
@@ -46,7 +48,7 @@ def test_batched_value_and_gradient_jacobian_hessian(name):
     assert rel(H, np.array([rosen_hess(x) for x in X])) <= (1e-4 if name == "fd-central" else 1e-12)
 
 
-@pytest.mark.parametrize("name", ["jax", "torch"])
+@pytest.mark.parametrize("name", ["jax", "torch", "tensorflow"])
 def test_control_flow_falls_back_to_a_loop(name):
     def f(x):
         xp = difflab.namespace(x)
@@ -58,7 +60,7 @@ def test_control_flow_falls_back_to_a_loop(name):
     assert d.how.endswith("a loop over points")
 
 
-@pytest.mark.parametrize("name", ["jax", "torch", "reverse"])
+@pytest.mark.parametrize("name", ["jax", "torch", "tensorflow", "reverse"])
 def test_batched_with_data_and_a_point_outside_the_domain(name):
     def f(x, w):
         xp = difflab.namespace(x)

@@ -22,7 +22,7 @@ import threading
 import numpy as np
 
 from .. import cost
-from ..errors import InputError
+from ..errors import InputError, NotSupported
 from ._framework import FrameworkMethod, computing_in, import_framework, installed_distribution
 
 #: Distributions that install the ``tensorflow`` module, in the order difflab looks for them.
@@ -50,6 +50,7 @@ class TensorFlow(FrameworkMethod):
     distributions = TENSORFLOW_DISTRIBUTIONS
     modules = ("tensorflow",)
     options = {"jit": False, "pfor": True, "device": "CPU:0"}
+    vmap_name = "tf.vectorized_map"
 
     def __init__(self, dtype="float64", **options):
         super().__init__(dtype=dtype, **options)
@@ -118,6 +119,25 @@ class TensorFlow(FrameworkMethod):
     def _make_value_and_gradient(self, function, x):
         tf = self._tf()
         return self._call(lambda x: self._gradient(tf, function, x), x)
+
+    def _vectorised(self, kind, function, x):
+        """``tf.vectorized_map`` of one tape per point, for gradients; Jacobians and Hessians
+        of a batch loop (None). NotSupported (so: a loop) where the function has Python control
+        flow on tensor values, which a vectorised graph cannot follow."""
+        if kind not in ("gradient", "value_and_gradient"):
+            return None
+        tf = self._tf()
+        evaluate = self._call(lambda X: tf.vectorized_map(lambda x: self._gradient(tf, function, x), X), x)
+
+        def batched(X):
+            try:
+                return evaluate(X)
+            except (TypeError, ValueError) as exc:  # OperatorNotAllowedInGraphError is a TypeError
+                if "Python `bool`" not in str(exc) and "graph" not in str(exc):
+                    raise
+                raise NotSupported("batched", self.name, f"tf.vectorized_map cannot follow "
+                                   f"{function.name}: {type(exc).__name__}") from None
+        return batched
 
     def _make_jacobian(self, function, x):
         tf = self._tf()
