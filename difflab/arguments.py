@@ -30,6 +30,9 @@ from .function import Function
 
 #: Prepared flat derivatives kept per derivative (tree structures x shapes of the data).
 INNER_CACHE = 8
+#: Kinds called with ``(x, vector, *other arguments)``: the vector has x's structure (jvp)
+#: or one entry per output of f (vjp).
+VECTOR_KINDS = ("jvp", "vjp")
 #: Kinds ``batched=True`` offers (one array of points in, one result per point out).
 BATCHED_KINDS = ("gradient", "value_and_gradient", "jacobian", "hessian")
 
@@ -63,7 +66,7 @@ class Arguments:
         if d.batched and d.kind not in BATCHED_KINDS:
             raise InputError(f"batched=True is for {', '.join(BATCHED_KINDS)}, not {d.kind}")
         vectors = ()
-        if d.kind in ("jvp", "vjp"):
+        if d.kind in VECTOR_KINDS:
             if len(args) < 2:
                 raise InputError(f"{d.kind} takes (x, vector, *other arguments)")
             vectors, args = (args[1],), (args[0],) + tuple(args[2:])
