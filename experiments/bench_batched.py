@@ -60,7 +60,8 @@ def bench(points=1000, n=10, repeats=5, methods=None):
 
 
 def table(rows) -> str:
-    lines = ["| method | batched by | CPU s / 1,000 points | wall s | us / point (CPU) | first call s | rel. error |",
+    points = rows[0]["points"] if rows else 0
+    lines = [f"| method | batched by | CPU s / {points:,} points | wall s | us / point (CPU) | first call s | rel. error |",
              "|---|---|---:|---:|---:|---:|---:|"]
     for r in rows:
         lines.append(f"| {r['method']} | {r['how']} | {r['cpu_s']:.4f} | {r['wall_s']:.4f} | "

@@ -48,6 +48,14 @@ def test_batched_value_and_gradient_jacobian_hessian(name):
     assert rel(H, np.array([rosen_hess(x) for x in X])) <= (1e-4 if name == "fd-central" else 1e-12)
 
 
+@pytest.mark.parametrize("name", ["jax", "tensorflow"])
+def test_compiled_batches_take_any_number_of_points(name):
+    d = difflab.get(name, jit=True).gradient(rosenbrock, batched=True)
+    for pts in (X, X[:2]):
+        assert rel(d(pts), np.array([rosen_der(x) for x in pts])) <= 1e-13
+    assert d.how.endswith(f"vectorised with {VMAP[name]}")
+
+
 @pytest.mark.parametrize("name", ["jax", "torch", "tensorflow"])
 def test_control_flow_falls_back_to_a_loop(name):
     def f(x):

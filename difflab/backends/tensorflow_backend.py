@@ -18,6 +18,7 @@ import contextlib
 import logging
 import os
 import threading
+import types
 
 import numpy as np
 
@@ -127,7 +128,8 @@ class TensorFlow(FrameworkMethod):
         if kind not in ("gradient", "value_and_gradient"):
             return None
         tf = self._tf()
-        evaluate = self._call(lambda X: tf.vectorized_map(lambda x: self._gradient(tf, function, x), X), x)
+        batch = types.SimpleNamespace(shape=(None, x.size))  # jit: any number of points
+        evaluate = self._call(lambda X: tf.vectorized_map(lambda x: self._gradient(tf, function, x), X), batch)
 
         def batched(X):
             try:
