@@ -236,3 +236,18 @@ def test_traced_data_is_refused_not_taken_as_constant():
     inner = difflab.get("reverse").gradient(lambda p, k: difflab.namespace(p).sum(p ** 2 * k))
     with pytest.raises(InputError, match="not differentiated"):
         difflab.get("forward").gradient(lambda k: difflab.namespace(k).sum(inner(np.ones(2), k)))(np.ones(2))
+
+
+@pytest.mark.parametrize("name, options", [("sympy", {}), ("jax", {"jit": True}), ("tensorflow", {"jit": True})])
+def test_closed_over_data_is_followed_through_a_tree(name, options):
+    """The function a tree call prepares still lets snapshot.py see what f closes over."""
+    c = np.array([1.0, 2.0])
+
+    def f(p):
+        xp = difflab.namespace(p["a"])
+        return xp.sum(p["a"] * xp.asarray(c))
+
+    d = difflab.get(name, **options).gradient(f)
+    np.testing.assert_allclose(d({"a": np.ones(2)})["a"], [1.0, 2.0])
+    c[1] = 5.0
+    np.testing.assert_allclose(d({"a": np.ones(2)})["a"], [1.0, 5.0])
