@@ -57,12 +57,10 @@ def test_dict_of_parameters_with_data_and_keyword(name):
     close(got["b"], want["b"], name)
 
 
-@pytest.mark.parametrize("name", METHODS)
+@pytest.mark.parametrize("name", [m for m in METHODS if m != "manual"])
 def test_data_is_read_at_every_call_never_frozen(name):
     """Methods that prepare (sympy, jit) must not keep the first call's data."""
     kwargs = {"jit": True} if name in ("jax", "tensorflow") else {}
-    if name == "manual":
-        return
     d = difflab.get(name, **kwargs).gradient(loss)
     data = DATA.copy()
     close(d({"W": W, "b": 0.5}, data)["W"], loss_gradient(W, 0.5, data, 1.0)["W"], name, 10)
@@ -174,10 +172,8 @@ def test_hessian_of_a_matrix_input_and_of_a_raveled_tree(name):
           np.diag(np.append(6 * X.ravel(), 12 * 0.5 ** 2)), name, 1e3)
 
 
-@pytest.mark.parametrize("name", METHODS)
+@pytest.mark.parametrize("name", [m for m in METHODS if m != "manual"])
 def test_float32_trees_come_back_as_float64(name):
-    if name == "manual":
-        return
     got = difflab.get(name, dtype="float32").gradient(loss)({"W": W, "b": 0.5}, DATA)
     want = loss_gradient(W, 0.5, DATA, 1.0)
     assert got["W"].dtype == np.float64
