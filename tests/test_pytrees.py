@@ -247,3 +247,13 @@ def test_closed_over_data_is_followed_through_a_tree(name, options):
     np.testing.assert_allclose(d({"a": np.ones(2)})["a"], [1.0, 2.0])
     c[1] = 5.0
     np.testing.assert_allclose(d({"a": np.ones(2)})["a"], [1.0, 5.0])
+
+
+def test_a_tree_holding_another_frameworks_tracer_is_refused():
+    import jax
+
+    inner = difflab.get("reverse").gradient(lambda p: difflab.namespace(p["a"]).sum(p["a"] ** 2))
+    with pytest.raises(InputError, match="jax"):
+        jax.grad(lambda w: inner({"a": w})["a"].sum())(np.ones(2))
+    with pytest.raises(InputError, match="NaN"):
+        inner({"a": np.array([np.nan, 1.0])})
