@@ -213,7 +213,6 @@ class Differentiator:
     def _vectorised(self, kind: str, function: Function, x: np.ndarray):
         """An evaluator of ``kind`` at a batch of points ``X (points, n)``, or None: then
         ``batched=True`` loops over the points. Frameworks with a ``vmap`` override it."""
-        return None
 
     # ------------------------------------------------------------------ derivations
     def _plan(self, kind: str):

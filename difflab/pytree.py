@@ -76,7 +76,7 @@ def structure(tree) -> TreeDef:
             raise InputError("an empty list or tuple has nothing to differentiate")
         return TreeDef(type(tree).__name__ if type(tree) in (list, tuple) else "tuple", None,
                        tuple(structure(item) for item in tree))
-    if isinstance(tree, (bool, np.bool_)) or isinstance(tree, (str, bytes)) or tree is None:
+    if isinstance(tree, (bool, np.bool_, str, bytes)) or tree is None:
         raise InputError(f"a differentiated argument must hold numbers, not {type(tree).__name__}")
     if isinstance(tree, (int, float, np.integer, np.floating)):
         return TreeDef("leaf", None)

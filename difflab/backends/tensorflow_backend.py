@@ -100,7 +100,7 @@ class TensorFlow(FrameworkMethod):
             with computing_in(dtype), _numpy_matmul_operator(), tf.device(device):
                 try:
                     out = op(*(tf.constant(a, dtype=tf_dtype) for a in (x, *vectors)))
-                except Exception as exc:  # noqa: BLE001 (AutoGraph wraps difflab's own errors)
+                except Exception as exc:  # AutoGraph re-raises difflab's own errors wrapped
                     own = _difflab_error(exc)
                     if own is None:
                         raise
