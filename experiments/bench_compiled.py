@@ -84,6 +84,12 @@ def rosenbrock_peers(n: int, with_jax: bool):
         if jitted is not None:
             jitted(x).block_until_ready()
             peers["jax.jit"] = lambda: jitted(x).block_until_ready()
+        peers["manual"] = lambda: f.gradient(x)   # the hand-written gradient, called directly
+        for name in ("torch", "autograd"):        # through difflab's interface, as compare does
+            if difflab.method_class(name).available():
+                other = difflab.get(name).gradient(f)
+                other(x)
+                peers[name] = (lambda g: lambda: g(x))(other)
     return peers
 
 
@@ -212,10 +218,12 @@ def bench_training(repeat: int, epochs_scale: float = 1.0) -> list:
 
 def report(doc: dict) -> str:
     lines = ["rosenbrock gradient, CPU us per call (min of repeats):",
-             "| n | compiled | jax.jit | f | tape | compiled/jax.jit | compiled/f |", "|---|---|---|---|---|---|---|"]
+             "| n | compiled | jax.jit | f | tape | manual | torch | autograd | compiled/jax.jit | compiled/f |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for row in doc["rosenbrock"]:
         s = row["seconds"]
-        us = [f"{s[k] * 1e6:.1f}" if k in s else "-" for k in ("compiled", "jax.jit", "f", "tape")]
+        us = [f"{s[k] * 1e6:.1f}" if k in s else "-"
+              for k in ("compiled", "jax.jit", "f", "tape", "manual", "torch", "autograd")]
         jx = f"{s['compiled'] / s['jax.jit']:.2f}" if "jax.jit" in s else "-"
         lines.append(f"| {row['n']} | {' | '.join(us)} | {jx} | {s['compiled'] / s['f']:.2f} |")
     for label in ("fresh", "warm"):
