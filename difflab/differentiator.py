@@ -21,7 +21,9 @@ from .function import Function, as_function
 from .precision import computing_in
 
 #: The derivative kinds, in the order reports list them.
-KINDS = ("gradient", "value_and_gradient", "jacobian", "hessian", "jvp", "vjp")
+KINDS = ("gradient", "value_and_gradient", "jacobian", "hessian", "jvp", "vjp", "hvp")
+#: Kinds called as ``(x, vector)``; the vector of a jvp and an hvp has the shape of x.
+VECTOR_KINDS = ("jvp", "vjp", "hvp")
 FAMILIES = ("manual", "numeric", "symbolic", "automatic")
 DTYPES = ("float64", "float32")
 
@@ -35,6 +37,7 @@ DERIVATIONS = {
     "hessian": [("gradient", "Jacobian of the gradient, both by this method", "_hess_from_grad")],
     "jvp": [("jacobian", "Jacobian times vector", "_jvp_from_jac")],
     "vjp": [("jacobian", "vector times Jacobian", "_vjp_from_jac")],
+    "hvp": [("hessian", "Hessian times vector", "_hvp_from_hess")],
 }
 
 
@@ -55,6 +58,9 @@ class Differentiator:
         True when errors are rounding only (AD, symbolic); False for finite differences.
     options : dict
         Default options; ``difflab.get(name, **options)`` overrides them.
+    native_how : dict
+        kind -> how a native kind is computed, where that is worth saying
+        (``{"hvp": "forward over reverse"}``); :meth:`how` reports ``"native (...)"``.
     """
 
     name = ""
@@ -63,6 +69,7 @@ class Differentiator:
     native: frozenset = frozenset()
     exact = True
     options: dict = {}
+    native_how: dict = {}
     #: Hessians derived as the Jacobian of the gradient only where the method's Jacobian
     #: can take a numeric black box (finite differences); AD methods implement it natively.
     hessian_of_black_box = False
@@ -110,8 +117,12 @@ class Differentiator:
                 "options": dict(self.options), "kinds": {k: self.how(k) for k in KINDS}}
 
     def how(self, kind: str) -> str:
-        """'native' or the derivation used for ``kind``; raises NotSupported if neither."""
-        return self._plan(kind)[0]
+        """'native' (with how, where ``native_how`` says) or the derivation used for ``kind``;
+        raises NotSupported if neither."""
+        how = self._plan(kind)[0]
+        if how == "native" and kind in self.native_how:
+            return f"native ({self.native_how[kind]})"
+        return how
 
     def __repr__(self):
         opts = ", ".join(f"{k}={v!r}" for k, v in self.options.items())
@@ -142,6 +153,11 @@ class Differentiator:
         """``f: R^n -> R^m`` -> callable ``(x, u) -> ndarray (n,)``."""
         return self._derivative("vjp", f)
 
+    def hvp(self, f) -> "Derivative":
+        """``f: R^n -> R`` -> callable ``(x, v) -> ndarray (n,)``: the Hessian times ``v``
+        without forming the Hessian (where the method can)."""
+        return self._derivative("hvp", f)
+
     def _derivative(self, kind: str, f) -> "Derivative":
         """The prepared operator for ``f``, cached per (kind, f): preparation happens once."""
         key = (kind, f)
@@ -162,8 +178,8 @@ class Differentiator:
     def _build(self, kind: str, function: Function, x: np.ndarray) -> Callable:
         """Return an evaluator for a native ``kind`` at inputs shaped like ``x``.
 
-        ``gradient``/``hessian``/``jacobian`` evaluators take ``x``; ``jvp``/``vjp`` take
-        ``(x, vector)``; ``value_and_gradient`` returns ``(value, gradient)``. Inputs arrive
+        ``gradient``/``hessian``/``jacobian`` evaluators take ``x``; ``jvp``/``vjp``/``hvp``
+        take ``(x, vector)``; ``value_and_gradient`` returns ``(value, gradient)``. Inputs arrive
         as 1-D arrays of ``self.dtype``; outputs may be any array-like of the right shape.
         """
         raise NotSupported(kind, self.name)
@@ -182,6 +198,8 @@ class Differentiator:
         raise NotSupported(kind, self.name, "the method has no way to compute it")
 
     def _derivable(self, need, target):
+        if need == "hessian" and not self.hessian_of_black_box:
+            return False  # see _plan: only a black-box Jacobian derives a Hessian
         return any(n in self.native for n, _, _ in DERIVATIONS.get(need, []) if n != target)
 
     def _evaluator(self, kind, function, x):
@@ -227,9 +245,13 @@ class Differentiator:
         jac = self._evaluator("jacobian", function, x)
         return lambda x, u: np.reshape(u, (-1,)) @ np.reshape(jac(x), (-1, x.size))
 
+    def _hvp_from_hess(self, function, x):
+        hess = self._evaluator("hessian", function, x)
+        return lambda x, v: np.reshape(hess(x), (x.size, x.size)) @ v
+
 
 class Derivative:
-    """A prepared derivative operator: call it with ``x`` (and ``v``/``u`` for jvp/vjp).
+    """A prepared derivative operator: call it with ``x`` (and ``v``/``u`` for jvp/vjp/hvp).
 
     Attributes
     ----------
@@ -266,12 +288,12 @@ class Derivative:
 
     def __call__(self, x, *vectors):
         x = self._check_x(x)
-        wants = 1 if self.kind in ("jvp", "vjp") else 0
+        wants = 1 if self.kind in VECTOR_KINDS else 0
         if len(vectors) != wants:
             raise InputError(f"{self.kind} takes {'(x, vector)' if wants else '(x)'}")
         vectors = [np.asarray(v, dtype=self.differentiator.dtype) for v in vectors]
-        if self.kind == "jvp" and vectors[0].shape != x.shape:
-            raise InputError(f"jvp: v has shape {vectors[0].shape}, x has {x.shape}")
+        if self.kind in ("jvp", "hvp") and vectors[0].shape != x.shape:
+            raise InputError(f"{self.kind}: v has shape {vectors[0].shape}, x has {x.shape}")
         evaluate = self._evaluator_for(x)
         with computing_in(self.differentiator.dtype):  # closed-over float data follows dtype
             result = evaluate(x, *vectors)
@@ -299,7 +321,7 @@ class Derivative:
         if self.kind == "value_and_gradient":
             value, grad = result
             return float(np.real(np.asarray(value))), _as_float64(grad, (n,), self)
-        shape = {"gradient": (n,), "hessian": (n, n), "vjp": (n,)}.get(self.kind)
+        shape = {"gradient": (n,), "hessian": (n, n), "vjp": (n,), "hvp": (n,)}.get(self.kind)
         if self.kind == "jacobian":
             out = np.asarray(_as_float64(result, None, self))
             return out.reshape(-1, n)

@@ -13,7 +13,7 @@ import importlib.util
 
 import numpy as np
 
-from ..differentiator import Differentiator
+from ..differentiator import VECTOR_KINDS, Differentiator
 from ..errors import NotSupported
 from ..precision import compute_dtype, computing_in, float_dtype_for  # noqa: F401 (re-exported)
 
@@ -46,7 +46,7 @@ class FrameworkMethod(Differentiator):
     """
 
     family = "automatic"
-    native = frozenset({"gradient", "value_and_gradient", "jacobian", "hessian", "jvp", "vjp"})
+    native = frozenset({"gradient", "value_and_gradient", "jacobian", "hessian", "jvp", "vjp", "hvp"})
     modules: tuple = ()
     distributions: tuple = ()
 
@@ -78,12 +78,12 @@ class FrameworkMethod(Differentiator):
             raise NotSupported(kind, self.name)
         evaluate = maker(function, x)
         # Warm-up: tracing, graph building and compilation land in Derivative.setup_seconds.
-        probe = [x] if kind not in ("jvp", "vjp") else [x, self._probe_vector(kind, function, x)]
+        probe = [x] if kind not in VECTOR_KINDS else [x, self._probe_vector(kind, function, x)]
         evaluate(*probe)
         return evaluate
 
     def _probe_vector(self, kind, function, x):
-        if kind == "jvp":
+        if kind in ("jvp", "hvp"):
             return np.ones_like(x)
         with computing_in(self.dtype):
             m = int(np.size(np.asarray(function(x))))
