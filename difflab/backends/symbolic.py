@@ -289,15 +289,28 @@ def _derivative_entries(kind, outputs, symbols, name, vectors=()) -> list:
         return gradient
     if kind == "value_and_gradient":
         return [f] + gradient
-    if kind == "hvp":  # d/dx_i of grad . v, summed only where g_j depends on x_i
-        import sympy
+    rows = [_partials(g, symbols[i:]) for i, g in enumerate(gradient)]  # upper triangle
+    if kind == "hvp":
+        return _symmetric_times(rows, vectors)
+    return [d for row in rows for d in row]
 
-        position = _positions(symbols)
-        return [sympy.Add(*terms) for terms in _sum_by_symbol(
-            ((v * d, s) for g, v in zip(gradient, vectors) for s, d in _nonzero_partials(g, position)),
-            symbols)]
-    rows = [_partials(g, symbols) for g in gradient]
-    return [rows[i][j] for i in range(len(symbols)) for j in range(i, len(symbols))]
+
+def _symmetric_times(upper, vectors) -> list:
+    """``H v`` from the rows of the upper triangle of a symmetric H (``upper[i][k]`` is
+    ``H[i, i + k]``); zero entries cost nothing."""
+    import sympy
+
+    n = len(upper)
+    terms = [[] for _ in range(n)]
+    for i, row in enumerate(upper):
+        for k, h in enumerate(row):
+            if h == 0:
+                continue
+            j = i + k
+            terms[i].append(h * vectors[j])
+            if j != i:
+                terms[j].append(h * vectors[i])
+    return [sympy.Add(*t) for t in terms]
 
 
 def _partials(f, symbols) -> list:
