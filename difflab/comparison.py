@@ -33,12 +33,20 @@ from .timing import measure
 
 SCHEMA = "difflab.compare/1"
 #: Derivative kinds compare offers: those the oracle computes.
-DERIVATIVES = ("gradient", "jacobian", "hessian")
+DERIVATIVES = ("gradient", "jacobian", "hessian", "hvp")
+#: Seed of the direction an hvp is compared along when none is given (see hvp_vector).
+HVP_SEED = 0
 STATUSES = ("ok", "unsupported", "error")
 #: Correct digits reported for an exact match (float64 carries about 16).
 MAX_DIGITS = 16.0
 REFERENCE_DIGITS = 50
 _TINY = float(np.finfo(np.float64).tiny)
+
+
+def hvp_vector(n: int) -> np.ndarray:
+    """The direction compare takes for an hvp unless given one: n standard normal numbers
+    from ``numpy.random.default_rng(HVP_SEED)``, the same in every run (and in the JSON)."""
+    return np.random.default_rng(HVP_SEED).standard_normal(n)
 
 
 def correct_digits(rel_error: Optional[float]) -> Optional[float]:
@@ -115,7 +123,8 @@ class Comparison:
     """Every method on one function at one point (:func:`compare`'s result).
 
     ``reference`` is None when the oracle could not compute the derivative;
-    ``reference_message`` then says why.
+    ``reference_message`` then says why. ``vector`` is the direction of an hvp (None for
+    the other kinds).
     """
 
     function: str
@@ -130,6 +139,7 @@ class Comparison:
     #: as parsed (None for other functions).
     variables: Optional[tuple] = None
     expression: Optional[str] = None
+    vector: Optional[np.ndarray] = None
 
     @property
     def dim(self) -> int:
@@ -147,6 +157,7 @@ class Comparison:
                 "dim": self.dim, "dtype": self.dtype, "x": _jsonable(self.x),
                 "variables": None if self.variables is None else list(self.variables),
                 "expression": self.expression,
+                "vector": None if self.vector is None else _jsonable(self.vector),
                 "reference": {"method": "oracle", "digits": self.reference_digits},
                 "results": [r.to_dict() for r in self.results],
                 "environment": environment()}
@@ -159,7 +170,8 @@ def comparisons_to_dict(comparisons: Sequence[Comparison]) -> dict:
 
 def compare(f, x, methods: Optional[Sequence[str]] = None, derivative: str = "gradient",
             dtype: str = "float64", repeat: int = 5, min_time: float = 0.05,
-            on_result: Optional[Callable[[MethodResult], None]] = None) -> Comparison:
+            on_result: Optional[Callable[[MethodResult], None]] = None,
+            vector=None) -> Comparison:
     """Run each method on ``f`` at ``x`` and measure it against the oracle.
 
     Parameters
@@ -171,7 +183,7 @@ def compare(f, x, methods: Optional[Sequence[str]] = None, derivative: str = "gr
     methods : sequence of str, optional
         Registry names; default every registered method (those not installed are reported
         ``unsupported``).
-    derivative : {"gradient", "jacobian", "hessian"}
+    derivative : {"gradient", "jacobian", "hessian", "hvp"}
     dtype : {"float64", "float32"}
         The methods' working precision; the oracle is always exact to float64.
     repeat, min_time : int, float
@@ -179,6 +191,8 @@ def compare(f, x, methods: Optional[Sequence[str]] = None, derivative: str = "gr
         (:func:`difflab.timing.measure`).
     on_result : callable, optional
         Called with each :class:`MethodResult` as it is done (progress bars).
+    vector : array_like, optional
+        The direction of an hvp, shape (n,); default :func:`hvp_vector` (n). Only for hvp.
 
     Returns
     -------
@@ -198,14 +212,16 @@ def compare(f, x, methods: Optional[Sequence[str]] = None, derivative: str = "gr
         raise InputError(f"dtype must be one of {', '.join(DTYPES)}, not {dtype!r}")
     names = list(registry.methods() if methods is None else methods)
     check_method_names(names)
+    vector = _check_vector(derivative, vector, x)
 
-    reference, reference_message = _reference(function, x, derivative)
+    reference, reference_message = _reference(function, x, derivative, vector)
     comparison = Comparison(function.name, derivative, str(dtype), x, reference,
                             reference_message=reference_message, variables=function.variables,
-                            expression=None if function.expression is None else str(function.expression))
+                            expression=None if function.expression is None else str(function.expression),
+                            vector=vector)
     for name in names:
         result = run_method(name, function, x, derivative, str(dtype), reference,
-                            reference_message, repeat=repeat, min_time=min_time)
+                            reference_message, repeat=repeat, min_time=min_time, vector=vector)
         comparison.results.append(result)
         if on_result is not None:
             on_result(result)
@@ -222,8 +238,9 @@ def check_method_names(names: Sequence[str]) -> None:
 
 def run_method(name: str, function: Function, x: np.ndarray, derivative: str, dtype: str,
                reference: Optional[np.ndarray], reference_message: str = "",
-               repeat: int = 5, min_time: float = 0.05) -> MethodResult:
-    """One row of a comparison: build, prepare, call, check against ``reference``, time."""
+               repeat: int = 5, min_time: float = 0.05, vector=None) -> MethodResult:
+    """One row of a comparison: build, prepare, call, check against ``reference``, time.
+    ``vector``: the direction of an hvp (the operator is called as ``op(x, vector)``)."""
     try:
         cls = registry.method_class(name)
     except Exception as exc:
@@ -237,8 +254,9 @@ def run_method(name: str, function: Function, x: np.ndarray, derivative: str, dt
         op = getattr(registry.get(name, dtype=dtype), derivative)(function)
         op.prepare(x)
         setup = time.perf_counter() - start
-        value = np.asarray(op(x), dtype=np.float64)
-        call = measure(op, x, repeat=repeat, min_time=min_time, warmup=0).median
+        args = (x,) if vector is None else (x, vector)
+        value = np.asarray(op(*args), dtype=np.float64)
+        call = measure(op, *args, repeat=repeat, min_time=min_time, warmup=0).median
     except NotSupported as exc:
         return MethodResult(name, family, "unsupported", message=exc.reason or str(exc))
     except Exception as exc:  # the method's own failure is a row of the report
@@ -263,13 +281,13 @@ def _check_against(result: MethodResult, reference, reference_message: str) -> N
         result.max_abs_error, result.max_rel_error = errors(value, reference)
 
 
-def _reference(function: Function, x: np.ndarray, derivative: str):
+def _reference(function: Function, x: np.ndarray, derivative: str, vector=None):
     """``(reference, "")`` or ``(None, why)``; InputError (a bad request) propagates."""
     from .oracle import reference
 
     try:
         ref = np.asarray(reference(function, x, derivative=derivative,
-                                   digits=REFERENCE_DIGITS), dtype=np.float64)
+                                   digits=REFERENCE_DIGITS, vector=vector), dtype=np.float64)
     except InputError:
         raise
     except Exception as exc:
@@ -277,6 +295,23 @@ def _reference(function: Function, x: np.ndarray, derivative: str):
     if not np.all(np.isfinite(ref)):
         return None, f"the exact {derivative} is not finite at this point"
     return ref, ""
+
+
+def _check_vector(derivative: str, vector, x: np.ndarray) -> Optional[np.ndarray]:
+    """The hvp's direction as float64 (n,), the default one where none is given; None otherwise."""
+    if derivative != "hvp":
+        if vector is not None:
+            raise InputError(f"a vector is only for the hvp, not the {derivative}")
+        return None
+    if vector is None:
+        return hvp_vector(x.size)
+    try:
+        v = np.asarray(vector, dtype=np.float64).reshape(-1)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"the vector must be numbers: {exc}") from None
+    if v.size != x.size or not np.all(np.isfinite(v)):
+        raise InputError(f"the vector must be {x.size} finite numbers, like the point")
+    return v
 
 
 def _check_point(function: Function, x) -> np.ndarray:

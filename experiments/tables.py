@@ -154,7 +154,7 @@ def speed_tables(result) -> list[Table]:
                      f"Measured in {result.allocator}."))
     faulty = [r for r in result.rows if (r.call_faults or 0) >= 1 or (r.f_faults or 0) >= 1]
     if faulty:
-        out.append(Table("(a) Where the allocator differed: minor page faults per call",
+        out.append(Table("(a) Minor page faults per call, where there were any",
                          ["method", "n", "faults/call f", "faults/call method", "ratio"],
                          [[r.method, f"{r.dim:,}", f"{r.f_faults or 0:,.0f}", f"{r.call_faults or 0:,.0f}",
                            f"{r.ratio:.3g}x"] for r in faulty],

@@ -97,3 +97,41 @@ def test_fd_hvp_of_zero_direction_is_zero_without_evaluating():
     out = difflab.get("fd-central").hvp(f)(np.ones(4), np.zeros(4))
     np.testing.assert_array_equal(out, np.zeros(4))
     assert calls == []
+
+
+def test_oracle_hvp_matches_scipy_and_wants_a_vector():
+    n = 7
+    f = functions.get("rosenbrock", dim=n)
+    rng = np.random.default_rng(5)
+    x, v = rng.uniform(-2, 2, n), rng.normal(size=n)
+    np.testing.assert_allclose(difflab.reference(f, x, "hvp", vector=v), rosen_hess_prod(x, v),
+                               rtol=1e-14)
+    with pytest.raises(difflab.InputError):
+        difflab.reference(f, x, "hvp")
+    with pytest.raises(difflab.InputError):
+        difflab.reference(f, x, "hvp", vector=v[:3])
+    with pytest.raises(difflab.InputError):
+        difflab.reference(f, x, "gradient", vector=v)
+
+
+def test_compare_hvp_takes_a_given_or_the_seeded_vector():
+    from difflab.comparison import compare, hvp_vector
+
+    f = functions.get("rosenbrock", dim=5)
+    x = np.linspace(-1.0, 1.5, 5)
+    fast = {"repeat": 1, "min_time": 0.0}
+    seeded = compare(f, x, methods=["reverse", "fd-central"], derivative="hvp", **fast)
+    np.testing.assert_array_equal(seeded.vector, np.random.default_rng(0).standard_normal(5))
+    np.testing.assert_array_equal(hvp_vector(5), seeded.vector)
+    np.testing.assert_allclose(seeded.reference, rosen_hess_prod(x, seeded.vector), rtol=1e-14)
+    assert all(r.status == "ok" for r in seeded.results)
+    assert seeded.result("reverse").max_rel_error < 1e-14
+    assert 0 < seeded.result("fd-central").max_rel_error < 1e-6
+    v = np.arange(5.0)
+    given = compare(f, x, methods=["reverse"], derivative="hvp", vector=v, **fast)
+    np.testing.assert_allclose(given.result("reverse").value, rosen_hess_prod(x, v), rtol=1e-14)
+    assert given.to_dict()["vector"] == v.tolist()
+    with pytest.raises(difflab.InputError):
+        compare(f, x, methods=["reverse"], derivative="hvp", vector=np.ones(3), **fast)
+    with pytest.raises(difflab.InputError):
+        compare(f, x, methods=["reverse"], derivative="gradient", vector=v, **fast)
