@@ -324,9 +324,12 @@ def _partials(f, symbols) -> list:
     import sympy
 
     coefficient, rest = f.as_independent(*symbols, as_Add=False) if f.is_Mul else (sympy.S.One, f)
-    position = _positions(symbols)
-    pairs = ((d, s) for term in sympy.Add.make_args(rest) for s, d in _nonzero_partials(term, position))
-    return [coefficient * sympy.Add(*terms) for terms in _sum_by_symbol(pairs, symbols)]
+    position = {s: i for i, s in enumerate(symbols)}
+    by_symbol = [[] for _ in symbols]
+    for term in sympy.Add.make_args(rest):
+        for s, d in _nonzero_partials(term, position):
+            by_symbol[position[s]].append(d)
+    return [coefficient * sympy.Add(*terms) if terms else sympy.S.Zero for terms in by_symbol]
 
 
 def _nonzero_partials(term, position):
@@ -335,16 +338,3 @@ def _nonzero_partials(term, position):
 
     present = sorted((s for s in term.free_symbols if s in position), key=position.__getitem__)
     return [(s, sympy.diff(term, s)) for s in present]
-
-
-def _positions(symbols) -> dict:
-    return {s: i for i, s in enumerate(symbols)}
-
-
-def _sum_by_symbol(pairs, symbols) -> list:
-    """Group ``(value, symbol)`` pairs into one list of values per symbol, in symbol order."""
-    position = _positions(symbols)
-    out = [[] for _ in symbols]
-    for value, s in pairs:
-        out[position[s]].append(value)
-    return out
