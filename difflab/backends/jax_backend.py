@@ -1,8 +1,8 @@
 """``jax``: ``jax.grad`` and friends behind the common interface, in 64-bit.
 
 ``grad``, ``value_and_grad``, ``jacrev`` (or ``jacfwd``), ``hessian`` (``jacfwd`` over
-``jacrev``), ``jvp``, ``vjp``, and the Hessian-vector product as ``jvp`` of ``grad``. The function computes through
-:mod:`difflab.namespaces.jax_ns`.
+``jacrev``), ``jvp``, ``vjp``, and the Hessian-vector product as ``jvp`` of ``grad``. The
+function computes through :mod:`difflab.namespaces.jax_ns`.
 
 64-bit without touching the user's settings: tracing and every call run inside JAX's
 thread-local ``enable_x64`` context manager (``jax.enable_x64`` in current JAX,

@@ -2,8 +2,9 @@
 
 ``grad``, ``grad_and_value``, ``jacrev``, ``hessian`` (``jacfwd`` over ``jacrev``), ``jvp``
 (forward-mode AD with dual tensors), ``vjp``, and the Hessian-vector product as ``jvp`` of
-``grad`` (double backward where an operation has no forward-mode formula). The function sees plain tensors wrapped
-by the transforms and computes through :mod:`difflab.namespaces.torch_ns`.
+``grad`` (double backward where an operation has no forward-mode formula). The function
+sees plain tensors wrapped by the transforms and computes through
+:mod:`difflab.namespaces.torch_ns`.
 
 ``jacfwd`` vectorises the function with ``vmap``, which cannot follow Python control flow
 on tensor values; where the function has such control flow the Hessian falls back to
