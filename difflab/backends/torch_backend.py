@@ -2,8 +2,7 @@
 
 ``grad``, ``grad_and_value``, ``jacrev``, ``hessian`` (``jacfwd`` over ``jacrev``), ``jvp``
 (forward-mode AD with dual tensors), ``vjp``, and the Hessian-vector product as ``jvp`` of
-``grad`` (double backward where an operation has no forward-mode formula). The function
-sees plain tensors wrapped by the transforms and computes through
+``grad``. The function sees plain tensors wrapped by the transforms and computes through
 :mod:`difflab.namespaces.torch_ns`.
 
 ``jacfwd`` vectorises the function with ``vmap``, which cannot follow Python control flow
@@ -41,7 +40,6 @@ class Torch(FrameworkMethod):
         if self.options["jacobian"] not in ("reverse", "forward"):
             raise InputError(f"torch: jacobian must be 'reverse' or 'forward', not {self.options['jacobian']!r}")
         self.hessian_fallbacks: set = set()
-        self.hvp_fallbacks: set = set()
 
     def _build(self, kind, function, x):
         with warnings.catch_warnings():
@@ -99,24 +97,9 @@ class Torch(FrameworkMethod):
         return self._call(lambda x, v: func.jvp(function.fn, (x,), (v,))[1])
 
     def _make_hvp(self, function, x):
-        torch, func = self._func()
+        _, func = self._func()
         grad = func.grad(function.fn)
-        evaluate = self._call(lambda x, v: func.jvp(grad, (x,), (v,))[1])
-        try:
-            evaluate(x, np.ones_like(x))
-        except (RuntimeError, NotImplementedError) as exc:
-            if "forward" not in str(exc).lower() and "vmap" not in str(exc):
-                raise
-            self.hvp_fallbacks.add(function.name)
-
-            def double_backward(x, v):  # reverse over reverse: the gradient of grad . v
-                x = x.detach().requires_grad_(True)
-                with torch.enable_grad():
-                    (g,) = torch.autograd.grad(function.fn(x), x, create_graph=True)
-                    (hv,) = torch.autograd.grad(g, x, grad_outputs=v, allow_unused=True)
-                return torch.zeros_like(x) if hv is None else hv
-            evaluate = self._call(double_backward)
-        return evaluate
+        return self._call(lambda x, v: func.jvp(grad, (x,), (v,))[1])
 
     def _make_vjp(self, function, x):
         _, func = self._func()
@@ -131,9 +114,6 @@ class Torch(FrameworkMethod):
         if self.hessian_fallbacks:
             out["kinds"]["hessian"] = ("native (jacrev over jacrev for functions with control flow: "
                                        + ", ".join(sorted(self.hessian_fallbacks)) + ")")
-        if self.hvp_fallbacks:
-            out["kinds"]["hvp"] = ("native (double backward for functions without forward-mode "
-                                   "formulas: " + ", ".join(sorted(self.hvp_fallbacks)) + ")")
         return out
 
 
