@@ -338,3 +338,22 @@ def test_bench_core_measures_allocator_states_in_child_processes():
     assert row.ratio == pytest.approx(row.reverse_seconds / row.f_seconds)
     bad = bench_core.allocator_in_child("no-such-state", 200, repeat=1)
     assert bad.reverse_seconds is None and "unknown allocator state" in bad.error
+
+
+def test_bench_hvp_rows_agree_with_scipy_and_say_how():
+    from difflab_experiments import bench_hvp
+
+    result = bench_hvp.run(dim=6, methods=["reverse", "fd-central", "manual"], repeat=1, max_time=0.05)
+    rows = {r.label: r for r in result.rows}
+    assert set(rows) == {"reverse", "fd-central", "manual"}
+    assert rows["reverse"].max_rel_error < 1e-13 and rows["manual"].max_rel_error < 1e-13
+    assert rows["fd-central"].max_rel_error < 1e-5
+    assert rows["reverse"].how.startswith("native (forward over reverse")
+    assert rows["reverse"].dense_seconds > 0 and rows["manual"].dense_seconds is None
+    doc = json.loads(records.dumps(result.to_dict()))
+    assert doc["schema"] == "difflab.bench-hvp/1" and len(doc["rows"]) == 3
+    assert tables.to_rich(bench_hvp.tables(result)[0]) is not None
+    from difflab.errors import InputError
+
+    with pytest.raises(InputError):
+        bench_hvp.run(dim=6, methods=["no-such-method"], repeat=1)
