@@ -14,6 +14,15 @@ For a method's derivative ``d`` and the oracle's ``r`` (same shape, all entries)
   component that happens to be near zero does not blow the figure up. Where the whole
   reference is zero any nonzero error counts as huge (zero correct digits).
 - correct digits ``= -log10(max_rel_error)``, clipped to ``[0, 16]``; an exact result has 16.
+
+Bounded work
+------------
+Given ``max_seconds`` or ``max_bytes``, :func:`compare` first probes the function
+(:func:`difflab.cost.probe`) and estimates each method's cost and the oracle's from their
+cost models (:mod:`difflab.cost`); one over the budget is not run: its row is ``skipped``
+with the estimate and the flag that allows it, and without the oracle there are no error
+figures. ``MemoryError`` and ``KeyboardInterrupt`` are not a method's row: they stop the
+comparison, and ``on_start``'s record holds the rows finished so far.
 """
 from __future__ import annotations
 
@@ -24,7 +33,7 @@ from typing import Callable, Optional, Sequence
 
 import numpy as np
 
-from . import registry
+from . import cost, registry
 from .differentiator import DTYPES
 from .environment import environment, one_line
 from .errors import InputError, NotSupported
@@ -36,7 +45,7 @@ SCHEMA = "difflab.compare/1"
 DERIVATIVES = ("gradient", "jacobian", "hessian", "hvp")
 #: Seed of the direction an hvp is compared along when none is given (see hvp_vector).
 HVP_SEED = 0
-STATUSES = ("ok", "unsupported", "error")
+STATUSES = ("ok", "unsupported", "error", "skipped")
 #: Correct digits reported for an exact match (float64 carries about 16).
 MAX_DIGITS = 16.0
 REFERENCE_DIGITS = 50
@@ -76,8 +85,9 @@ class MethodResult:
     ----------
     method, family : str
     status : str
-        ``ok``, ``unsupported`` (the method said it cannot, or is not installed) or
-        ``error`` (it raised, or returned NaN or a wrong shape).
+        ``ok``, ``unsupported`` (the method said it cannot, or is not installed),
+        ``error`` (it raised, or returned NaN or a wrong shape) or ``skipped`` (its
+        estimated cost was over the budget; the message gives the estimate).
     value : ndarray or None
         The derivative, float64.
     max_abs_error, max_rel_error : float or None
@@ -171,7 +181,9 @@ def comparisons_to_dict(comparisons: Sequence[Comparison]) -> dict:
 def compare(f, x, methods: Optional[Sequence[str]] = None, derivative: str = "gradient",
             dtype: str = "float64", repeat: int = 5, min_time: float = 0.05,
             on_result: Optional[Callable[[MethodResult], None]] = None,
-            vector=None) -> Comparison:
+            max_seconds: Optional[float] = None, max_bytes: Optional[float] = None,
+            on_start: Optional[Callable[[Comparison], None]] = None,
+            on_oracle: Optional[Callable[[int, int], None]] = None, vector=None) -> Comparison:
     """Run each method on ``f`` at ``x`` and measure it against the oracle.
 
     Parameters
@@ -191,6 +203,14 @@ def compare(f, x, methods: Optional[Sequence[str]] = None, derivative: str = "gr
         (:func:`difflab.timing.measure`).
     on_result : callable, optional
         Called with each :class:`MethodResult` as it is done (progress bars).
+    max_seconds, max_bytes : float, optional
+        Budget of one method (setup and timed calls) and of the oracle, in estimated seconds
+        and peak bytes (module docstring); None: no limit, nothing estimated.
+    on_start : callable, optional
+        Called with the :class:`Comparison` once the oracle is done, before the methods run;
+        the record fills in as they finish (what an interrupted caller can still show).
+    on_oracle : callable, optional
+        The oracle's progress, ``on_oracle(columns done, n)``.
     vector : array_like, optional
         The direction of an hvp, shape (n,); default :func:`hvp_vector` (n). Only for hvp.
 
@@ -214,18 +234,68 @@ def compare(f, x, methods: Optional[Sequence[str]] = None, derivative: str = "gr
     check_method_names(names)
     vector = _check_vector(derivative, vector, x)
 
-    reference, reference_message = _reference(function, x, derivative, vector)
+    from .oracle import COSTS as oracle_costs
+
+    budget = _Budget(function, x, derivative, max_seconds, max_bytes, repeat, min_time)
+    refusal = budget.refusal(oracle_costs[derivative], timed=False)
+    outside = _not_finite(function, x)
+    if outside:
+        reference, reference_message = None, outside
+    elif refusal:
+        reference, reference_message = None, f"oracle skipped: {refusal}"
+    else:
+        reference, reference_message = _reference(function, x, derivative, on_oracle, vector)
     comparison = Comparison(function.name, derivative, str(dtype), x, reference,
                             reference_message=reference_message, variables=function.variables,
                             expression=None if function.expression is None else str(function.expression),
                             vector=vector)
+    if on_start is not None:
+        on_start(comparison)
     for name in names:
-        result = run_method(name, function, x, derivative, str(dtype), reference,
-                            reference_message, repeat=repeat, min_time=min_time, vector=vector)
+        refusal = budget.method_refusal(name)
+        if refusal:
+            result = MethodResult(name, registry.method_class(name).family, "skipped", message=refusal)
+        else:
+            result = run_method(name, function, x, derivative, str(dtype), reference,
+                                reference_message, repeat=repeat, min_time=min_time, vector=vector)
+        if outside and result.status == "ok":
+            result.status, result.message = "error", f"{outside}, yet it returned a number"
         comparison.results.append(result)
         if on_result is not None:
             on_result(result)
     return comparison
+
+
+class _Budget:
+    """The estimates against the budget; no probe, and no refusal, without a budget."""
+
+    def __init__(self, function, x, derivative, max_seconds, max_bytes, repeat, min_time):
+        self.derivative, self.repeat, self.min_time = derivative, repeat, min_time
+        self.max_seconds = math.inf if max_seconds is None else float(max_seconds)
+        self.max_bytes = math.inf if max_bytes is None else float(max_bytes)
+        self.probe = None
+        if max_seconds is not None or max_bytes is not None:
+            try:
+                self.probe = cost.probe(function, x, mp_within=min(self.max_seconds, 3600.0))
+            except Exception:  # f fails at x: no estimate; each method reports the failure
+                self.probe = None
+
+    def refusal(self, model: cost.Cost, timed: bool = True) -> str:
+        """Why ``model`` is over the budget, or ""."""
+        if self.probe is None:
+            return ""
+        estimate = cost.estimate(model, self.derivative, self.probe, timed=timed,
+                                 repeat=self.repeat, min_time=self.min_time)
+        return estimate.refusal(self.max_seconds, self.max_bytes)
+
+    def method_refusal(self, name: str) -> str:
+        if self.probe is None:
+            return ""
+        try:
+            cls = registry.method_class(name)
+        except Exception:  # run_method reports it
+            return ""
+        return self.refusal(cls.cost(self.derivative)) if cls.availability()[0] else ""
 
 
 def check_method_names(names: Sequence[str]) -> None:
@@ -259,6 +329,8 @@ def run_method(name: str, function: Function, x: np.ndarray, derivative: str, dt
         call = measure(op, *args, repeat=repeat, min_time=min_time, warmup=0).median
     except NotSupported as exc:
         return MethodResult(name, family, "unsupported", message=exc.reason or str(exc))
+    except MemoryError:  # not a row: the run stops here, the caller keeps the rows so far
+        raise
     except Exception as exc:  # the method's own failure is a row of the report
         return MethodResult(name, family, "error", message=one_line(exc))
     result = MethodResult(name, family, "ok", value, setup_seconds=setup, call_seconds=call,
@@ -281,14 +353,16 @@ def _check_against(result: MethodResult, reference, reference_message: str) -> N
         result.max_abs_error, result.max_rel_error = errors(value, reference)
 
 
-def _reference(function: Function, x: np.ndarray, derivative: str, vector=None):
-    """``(reference, "")`` or ``(None, why)``; InputError (a bad request) propagates."""
+def _reference(function: Function, x: np.ndarray, derivative: str, progress=None, vector=None):
+    """``(reference, "")`` or ``(None, why)``; InputError (a bad request) and MemoryError
+    propagate."""
     from .oracle import reference
 
     try:
         ref = np.asarray(reference(function, x, derivative=derivative,
-                                   digits=REFERENCE_DIGITS, vector=vector), dtype=np.float64)
-    except InputError:
+                                   digits=REFERENCE_DIGITS, progress=progress, vector=vector),
+                         dtype=np.float64)
+    except (InputError, MemoryError):
         raise
     except Exception as exc:
         return None, f"the oracle failed: {one_line(exc)}"
@@ -312,6 +386,22 @@ def _check_vector(derivative: str, vector, x: np.ndarray) -> Optional[np.ndarray
     if v.size != x.size or not np.all(np.isfinite(v)):
         raise InputError(f"the vector must be {x.size} finite numbers, like the point")
     return v
+
+
+def _not_finite(function: Function, x: np.ndarray) -> str:
+    """Why no derivative at ``x`` means anything ("" if f is finite there): f(x) is NaN or
+    infinite, as ``log`` of a negative number. A function that raises is left to the methods."""
+    try:
+        with np.errstate(all="ignore"):
+            value = np.asarray(function(x), dtype=np.float64)
+    except (MemoryError, KeyboardInterrupt):
+        raise
+    except Exception:
+        return ""
+    if np.all(np.isfinite(value)):
+        return ""
+    shown = f"{value.item()}" if value.size == 1 else "not finite"
+    return f"f(x) is {shown} at this point (outside the function's domain?)"
 
 
 def _check_point(function: Function, x) -> np.ndarray:

@@ -21,14 +21,48 @@ console = make_console()
 error_console = make_console(stderr=True)
 
 
+#: ``--width N`` of the command line: tables are fitted to it instead of the terminal.
+_settings = {"width": None}
+
+
+def configure(width: int | None = None, color: bool = True) -> None:
+    """The command line's global ``--width`` and ``--no-color`` (``NO_COLOR`` is honoured
+    by rich itself)."""
+    _settings["width"] = width
+    if not color:  # the consoles other modules imported: changed in place, not replaced
+        console.no_color = error_console.no_color = True
+
+
 def print_table(table) -> None:
-    """Print a rich renderable: on a terminal at its width; piped (a file, a test), at the
-    table's natural width, so that no column is squeezed or dropped."""
+    """Print a rich table with nothing cropped or dropped.
+
+    On a terminal (or with ``--width``) a table wider than the width is split into column
+    groups that each fit, its row labels repeated (:mod:`difflab.table_fit`). Piped into a
+    file or a test, it prints at its natural width, without trailing spaces.
+    """
+    from .table_fit import column_groups
+
+    width = _settings["width"]
     if console.is_terminal:
-        console.print(table)
+        width = width or console.width
+        for number, part in enumerate(column_groups(console, table, width)):
+            if number:
+                console.print()
+            console.print(part, width=width)
         return
-    natural = make_console(width=10_000).measure(table).maximum
-    make_console(width=max(console.width, natural)).print(table)
+    parts = [table] if width is None else column_groups(console, table, width)
+    console.file.write("\n\n".join(_plain_lines(part, width) for part in parts) + "\n")
+
+
+def _plain_lines(table, width: int | None) -> str:
+    """``table`` rendered for a file: at ``width`` (or its natural width), no trailing spaces."""
+    import io
+
+    if width is None:
+        width = max(make_console(width=10_000).measure(table).maximum, 20)
+    buffer = io.StringIO()
+    make_console(file=buffer, width=width).print(table)
+    return "\n".join(line.rstrip() for line in buffer.getvalue().splitlines())
 
 
 def digits_style(digits: float | None) -> str:

@@ -11,14 +11,21 @@ the Jacobian, ...) and :meth:`Differentiator.how` says how each kind was obtaine
 from __future__ import annotations
 
 import importlib.metadata
+import math
+import threading
 import time
+from collections import OrderedDict
 from typing import Callable
 
 import numpy as np
 
+from . import boundary
+from .cost import Cost, reverse_mode
 from .errors import InputError, NotSupported
 from .function import Function, as_function
+from .namespaces import namespace
 from .precision import computing_in
+from .snapshot import closure_snapshot
 
 #: The derivative kinds, in the order reports list them.
 KINDS = ("gradient", "value_and_gradient", "jacobian", "hessian", "jvp", "vjp", "hvp")
@@ -26,6 +33,10 @@ KINDS = ("gradient", "value_and_gradient", "jacobian", "hessian", "jvp", "vjp", 
 VECTOR_KINDS = ("jvp", "vjp", "hvp")
 FAMILIES = ("manual", "numeric", "symbolic", "automatic")
 DTYPES = ("float64", "float32")
+#: Prepared derivatives a method keeps (the last ones asked for): each holds its function
+#: and whatever the function closes over, so the cache is bounded (16 closures over 1 GB
+#: each would still be 16 GB: keep the Derivative yourself and drop the closure when done).
+CACHE_SIZE = 16
 
 #: kind -> ways to derive it from a native kind: (needed native kind, how, builder name).
 DERIVATIONS = {
@@ -61,6 +72,11 @@ class Differentiator:
     native_how : dict
         kind -> how a native kind is computed, where that is worth saying
         (``{"hvp": "forward over reverse"}``); :meth:`how` reports ``"native (...)"``.
+    costs : dict
+        Derivative kind -> :class:`difflab.cost.Cost`: what a call costs in multiples of one
+        evaluation of the function, so that ``difflab compare`` can refuse a run that would
+        take hours or all the memory before starting it. The default is a cautious
+        reverse-mode model for methods that declare none.
     """
 
     name = ""
@@ -73,6 +89,12 @@ class Differentiator:
     #: Hessians derived as the Jacobian of the gradient only where the method's Jacobian
     #: can take a numeric black box (finite differences); AD methods implement it natively.
     hessian_of_black_box = False
+    #: True for methods whose prepared evaluators keep the data the function closed over at
+    #: preparation (a trace, a compiled graph); difflab then re-prepares when it changes.
+    freezes_closure = False
+    costs: dict = reverse_mode(factor=60.0, overhead=1e-3, first_use=2.0)
+    #: Its derivatives may be called on values difflab's own engines trace (nested modes).
+    composes = False
 
     def __init__(self, dtype: str = "float64", **options):
         if str(dtype) not in DTYPES:
@@ -83,7 +105,8 @@ class Differentiator:
             raise InputError(f"{self.name}: unknown option(s) {', '.join(sorted(unknown))}; "
                              f"known: {', '.join(sorted(type(self).options)) or 'none'}")
         self.options = {**type(self).options, **options}
-        self._derivatives: dict = {}
+        self._derivatives: OrderedDict = OrderedDict()  # (kind, f) -> Derivative, LRU
+        self._derivatives_lock = threading.Lock()
 
     # ------------------------------------------------------------------ metadata
     @classmethod
@@ -115,6 +138,11 @@ class Differentiator:
         return {"name": self.name, "family": self.family, "library": self.library,
                 "version": self.version(), "dtype": self.dtype.name, "exact": self.exact,
                 "options": dict(self.options), "kinds": {k: self.how(k) for k in KINDS}}
+
+    @classmethod
+    def cost(cls, kind: str) -> Cost:
+        """The cost model of ``kind`` (gradient, jacobian, hessian, hvp) for this method."""
+        return cls.costs.get(kind) or Differentiator.costs[kind]
 
     def how(self, kind: str) -> str:
         """'native' (with how, where ``native_how`` says) or the derivation used for ``kind``;
@@ -159,19 +187,26 @@ class Differentiator:
         return self._derivative("hvp", f)
 
     def _derivative(self, kind: str, f) -> "Derivative":
-        """The prepared operator for ``f``, cached per (kind, f): preparation happens once."""
+        """The prepared operator for ``f``, cached per (kind, f) for the last
+        :data:`CACHE_SIZE` pairs: asked for again, preparation is not repeated."""
         key = (kind, f)
         try:
-            cached = self._derivatives.get(key)
+            with self._derivatives_lock:
+                cached = self._derivatives.get(key)
+                if cached is not None:
+                    self._derivatives.move_to_end(key)
+                    return cached
         except TypeError:  # an unhashable callable: prepare afresh
-            key, cached = None, None
-        if cached is not None:
-            return cached
+            key = None
         function = as_function(f)
         how = self.how(kind)  # raises NotSupported early, before any timing
         d = Derivative(self, kind, function, how)
         if key is not None:
-            self._derivatives[key] = d
+            with self._derivatives_lock:
+                d = self._derivatives.setdefault(key, d)  # another thread may have been first
+                self._derivatives.move_to_end(key)
+                while len(self._derivatives) > CACHE_SIZE:
+                    self._derivatives.popitem(last=False)
         return d
 
     # ------------------------------------------------------------------ subclass hook
@@ -239,11 +274,19 @@ class Differentiator:
 
     def _jvp_from_jac(self, function, x):
         jac = self._evaluator("jacobian", function, x)
-        return lambda x, v: np.reshape(jac(x), (-1, x.size)) @ v
+
+        def jvp(x, v):
+            J = jac(x)
+            return namespace(J).reshape(J, (-1, x.size)) @ v
+        return jvp
 
     def _vjp_from_jac(self, function, x):
         jac = self._evaluator("jacobian", function, x)
-        return lambda x, u: np.reshape(u, (-1,)) @ np.reshape(jac(x), (-1, x.size))
+
+        def vjp(x, u):
+            J = jac(x)
+            return namespace(u).reshape(u, (-1,)) @ namespace(J).reshape(J, (-1, x.size))
+        return vjp
 
     def _hvp_from_hess(self, function, x):
         hess = self._evaluator("hessian", function, x)
@@ -265,6 +308,8 @@ class Derivative:
     def __init__(self, differentiator: Differentiator, kind: str, function: Function, how: str):
         self.differentiator, self.kind, self.function, self.how = differentiator, kind, function, how
         self._evaluators: dict = {}
+        self._closure = None  # what the evaluators froze, for methods that freeze (snapshot.py)
+        self._output_sizes: dict = {}  # input shape -> number of outputs of f (from _check_f_at)
         self.setup_seconds = 0.0
 
     def __repr__(self):
@@ -277,16 +322,24 @@ class Derivative:
         return self.setup_seconds
 
     def _evaluator_for(self, x):
+        if self._closure is not None and self._closure.changed():
+            self._evaluators.clear()  # prepared from data the function no longer sees
         ev = self._evaluators.get(x.shape)
         if ev is None:
+            self._check_f_at(x)  # the boundary contract, before any method runs f its own way
             start = time.perf_counter()
             with computing_in(self.differentiator.dtype):
                 ev = self.differentiator._evaluator(self.kind, self.function, x)
             self.setup_seconds = time.perf_counter() - start
+            if not self._evaluators:  # recorded after the trace, which may append to a log
+                self._closure = closure_snapshot(self.differentiator, self.function)
             self._evaluators[x.shape] = ev
         return ev
 
     def __call__(self, x, *vectors):
+        ns = boundary.traced(x, vectors)
+        if ns is not None:  # called inside another differentiation
+            return self._call_traced(ns, x, vectors)
         x = self._check_x(x)
         wants = 1 if self.kind in VECTOR_KINDS else 0
         if len(vectors) != wants:
@@ -295,46 +348,65 @@ class Derivative:
         if self.kind in ("jvp", "hvp") and vectors[0].shape != x.shape:
             raise InputError(f"{self.kind}: v has shape {vectors[0].shape}, x has {x.shape}")
         evaluate = self._evaluator_for(x)
+        if self.kind == "vjp" and vectors[0].size != self._output_sizes[x.shape]:
+            raise InputError(f"vjp: u has {vectors[0].size} entries, "
+                             f"f has {self._output_sizes[x.shape]} outputs")
         with computing_in(self.differentiator.dtype):  # closed-over float data follows dtype
             result = evaluate(x, *vectors)
         return self._finish(result, x)
 
     def _check_x(self, x):
-        dtype = self.differentiator.dtype
-        if _is_complex(x):
-            raise InputError("x must be real: write a function of complex z on Re z and Im z "
-                             "as separate real inputs (docs/frameworks.md, Complex inputs)")
-        try:
-            arr = np.asarray(x, dtype=dtype)
-        except (TypeError, ValueError) as exc:
-            raise InputError(f"x must be a 1-D array of numbers: {exc}") from None
-        if arr.ndim == 0:
-            arr = arr.reshape(1)
-        if arr.ndim != 1:
-            raise InputError(f"x must be a 1-D array, got shape {arr.shape}")
-        if not np.all(np.isfinite(arr)):
-            raise InputError("x contains NaN or infinity")
-        return arr
+        return boundary.check_x(x, self.differentiator.dtype)
+
+    def _check_f_at(self, x):
+        """``f(x)`` by NumPy must be finite numbers (one for a scalar kind): InputError if not."""
+        with computing_in(self.differentiator.dtype), np.errstate(all="ignore"):  # NaN is reported
+            value = self.function(x)
+        self._output_sizes[x.shape] = boundary.check_value(value, self.kind, self.function.name).size
+
+    def _call_traced(self, ns, x, vectors):
+        """Evaluate on values another differentiation traces: difflab's own engines nest
+        (each call opens a higher level), every other pairing is refused."""
+        from .ad.traced import ADNamespace, strip
+
+        if not (self.differentiator.composes and isinstance(ns, ADNamespace)):
+            raise boundary.refused_trace(self, ns)
+        wants = self.kind in VECTOR_KINDS
+        if len(vectors) != wants:
+            raise InputError(f"{self.kind} takes {'(x, vector)' if wants else '(x)'}")
+        if isinstance(x, (list, tuple)):
+            x = ns.stack(list(x))
+        plain = self._check_x(strip(x))
+        if x.shape != plain.shape:  # a 0-d x, as a 1-vector
+            x = ns.reshape(x, plain.shape)
+        evaluate = self._evaluator_for(plain)
+        with computing_in(self.differentiator.dtype):
+            result = evaluate(x, *vectors)
+        if self.kind in ("jvp", "jacobian"):
+            return namespace(result).reshape(result, (-1,) if self.kind == "jvp" else (-1, plain.size))
+        return result
 
     def _finish(self, result, x):
         n = x.size
         if self.kind == "value_and_gradient":
             value, grad = result
-            return float(np.real(np.asarray(value))), _as_float64(grad, (n,), self)
+            boundary.check_finite(value, self.function.name)
+            return float(np.real(np.asarray(value))), self._finite(_as_float64(grad, (n,), self), x)
         shape = {"gradient": (n,), "hessian": (n, n), "vjp": (n,), "hvp": (n,)}.get(self.kind)
         if self.kind == "jacobian":
             out = np.asarray(_as_float64(result, None, self))
-            return out.reshape(-1, n)
+            return self._finite(out.reshape(-1, n), x)
         if self.kind == "jvp":
-            return _as_float64(result, None, self).reshape(-1)
-        return _as_float64(result, shape, self)
+            return self._finite(_as_float64(result, None, self).reshape(-1), x)
+        return self._finite(_as_float64(result, shape, self), x)
 
-
-def _is_complex(x):
-    try:
-        return np.iscomplexobj(x)
-    except (TypeError, ValueError):
-        return False
+    def _finite(self, out, x):
+        """A non-finite derivative is returned only where f itself is finite at x."""
+        flat = out.ravel()
+        # one dot product tells finite from not (an overflowing square falls through to isfinite)
+        if not math.isfinite(np.dot(flat, flat)) and not np.isfinite(flat).all():
+            self._check_f_at(x)
+        return out
 
 
 def _as_float64(value, shape, derivative):

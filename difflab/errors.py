@@ -22,3 +22,11 @@ class NotSupported(Exception):
 
 class InputError(ValueError):
     """Bad input from a user: an unparsable expression, an unknown name, a wrong shape."""
+
+
+class NotFinite(InputError):
+    """``f(x)`` is NaN or infinite at ``x``, so there is no derivative there.
+
+    An :class:`InputError` like any other broken contract; its own class lets an iteration
+    (a solver, a trainer) tell a run that diverged from a function that is malformed.
+    """

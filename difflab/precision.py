@@ -33,15 +33,21 @@ def computing_in(dtype):
         _COMPUTE_DTYPE.reset(token)
 
 
-def float_dtype_for(data, default=None):
+def float_dtype_for(data, default=None, integers=False):
     """The dtype ``asarray`` should give ``data``: the compute dtype for real floats, else None
-    (integers, booleans, complex and object data keep their own)."""
+    (integers, booleans, complex and object data keep their own).
+
+    With ``integers=True`` integer data takes the compute dtype too, during an evaluation:
+    for namespaces whose operators do not promote an integer operand meeting a float one
+    as NumPy does (TensorFlow's operators, PyTorch's ``@``), bringing it in as floats is
+    NumPy's promotion done in advance.
+    """
     dtype = getattr(data, "dtype", None)
     try:
         kind = np.asarray(data).dtype.kind if dtype is None else np.dtype(dtype).kind
     except TypeError:  # a framework dtype NumPy does not know
         return None
-    if kind == "f":
+    if kind == "f" or (integers and kind in "iu"):
         return compute_dtype() or default
     return None
 

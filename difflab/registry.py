@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 
 from .errors import InputError
-from .method_names import BUILTIN_METHODS, ENTRY_POINT_GROUP, entry_point_methods, unknown_method
+from .method_names import ENTRY_POINT_GROUP, BUILTIN_METHODS, entry_point_methods, unknown_method  # noqa: F401 (ENTRY_POINT_GROUP: public)
 
 _extra: dict[str, str] = {}
 _classes: dict[str, type] = {}

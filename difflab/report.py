@@ -15,10 +15,12 @@ from rich.text import Text
 from .comparison import Comparison, MethodResult
 from .console import digits_style
 from .environment import MethodInfo
+from .table_fit import set_key_columns
 from .timing import format_seconds
 
 #: Cell text for a method that did not produce a number, by status.
-STATUS_CELLS = {"unsupported": ("—", "unsupported"), "error": ("error", "error")}
+STATUS_CELLS = {"unsupported": ("—", "unsupported"), "error": ("error", "error"),
+                "skipped": ("skipped", "skipped")}
 
 
 def format_error(error: Optional[float]) -> str:
@@ -96,14 +98,15 @@ def matrix_table(comparisons: Sequence[Comparison]) -> Table:
     kinds = sorted({c.derivative for c in comparisons})
     table = Table(title=f"correct digits of the {', '.join(kinds)} against the oracle",
                   title_style="title", box=box.SIMPLE_HEAD)
+    set_key_columns(table, 2)  # function and n label every column group
     table.add_column("function", style="method", no_wrap=True)
-    table.add_column("n", justify="right")
+    table.add_column("n", justify="right", no_wrap=True)
     for m in methods:
-        table.add_column(m, justify="right", min_width=len(m))
+        table.add_column(m, justify="right", min_width=len(m), no_wrap=True)
     for c in comparisons:
         by_method = {r.method: r for r in c.results}
         table.add_row(c.function, str(c.dim), *[matrix_cell(by_method.get(m)) for m in methods])
-    table.caption = "digits = -log10(rel. error); — unsupported"
+    table.caption = "digits = -log10(rel. error); — unsupported; skipped: over the time or memory budget"
     return table
 
 

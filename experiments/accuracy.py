@@ -230,13 +230,15 @@ def _derivatives(f, x, k, order):
 
 # ---------------------------------------------------------------------- part 2
 def digits_table(functions: Optional[Sequence[str]] = None, methods: Optional[Sequence[str]] = None,
-                 dtypes: Sequence[str] = DTYPES, progress=progress_noop) -> list[DigitsCell]:
-    """Correct digits of every method on every catalogue function, per dtype."""
+                 dtypes: Sequence[str] = DTYPES, progress=progress_noop,
+                 cells: Optional[list] = None) -> list[DigitsCell]:
+    """Correct digits of every method on every catalogue function, per dtype (appended to
+    ``cells`` when given, so a caller holding it keeps what finished)."""
     from .catalogue import default_names, lookup
 
     names = list(functions or default_names())
     methods = list(methods or available_methods())
-    cells = []
+    cells = [] if cells is None else cells
     progress("accuracy: catalogue", total=len(names) * len(dtypes))
     for name in names:
         f = lookup(name)
@@ -265,9 +267,11 @@ def run(function=None, at: Optional[Sequence[float]] = None, dim: Optional[int] 
         methods: Sequence[str] = FD_METHODS, dtypes: Sequence[str] = DTYPES,
         steps: Sequence[float] = STEPS, table: bool = True,
         table_functions: Optional[Sequence[str]] = None,
-        table_methods: Optional[Sequence[str]] = None, progress=progress_noop) -> AccuracyResult:
+        table_methods: Optional[Sequence[str]] = None, progress=progress_noop,
+        on_start=None) -> AccuracyResult:
     """The step study on one function (default exp(x)/sqrt(sin(x)^3 + cos(x)^3) at 1.5) and,
-    with ``table``, the catalogue-wide digits table."""
+    with ``table``, the catalogue-wide digits table. ``on_start`` is called with the result
+    record after the step study; its table fills in as the catalogue's cells finish."""
     import difflab
 
     f, x = resolve(function, at, dim)
@@ -276,6 +280,10 @@ def run(function=None, at: Optional[Sequence[float]] = None, dim: Optional[int] 
     progress("accuracy", total=len(methods) * len(dtypes))
     reference, curves = step_study(f, x, methods, dtypes, steps, progress)
     models = [t for t in theory(f, x, reference, dtypes, steps) if t.method in methods]
-    cells = digits_table(table_functions, table_methods, dtypes, progress) if table else None
-    return AccuracyResult(f.name, [float(v) for v in x], curves, best_of(curves), models, cells,
-                          environment())
+    result = AccuracyResult(f.name, [float(v) for v in x], curves, best_of(curves), models,
+                            [] if table else None, environment())
+    if on_start is not None:
+        on_start(result)
+    if table:
+        digits_table(table_functions, table_methods, dtypes, progress, result.digits)
+    return result

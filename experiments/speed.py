@@ -5,11 +5,13 @@
     differentiating, compiling: once per shape), ``call_seconds`` (per call, median of
     repeated timings) and ``ratio = call_seconds / f_seconds``. A method whose next size is
     predicted (from its own growth so far) to take longer than the time budget is skipped
-    there and beyond, and the prediction is recorded in ``skipped``. ``f_faults`` and
-    ``call_faults``: minor page faults per call over the same timing loops. Everything is
-    timed in this process's allocator state as found (difflab never changes it; see
-    ``allocator``): at large n a method whose temporaries make glibc grow and trim its heap
-    faults on every call while f may not, and the ratio then compares two states.
+    there and beyond, and the prediction is recorded in ``skipped``; at its first size, where
+    it has no growth yet, the prediction is its cost model's (:mod:`difflab.cost`), which
+    also skips it where the memory it would hold is over half of what is available.
+    ``f_faults`` and ``call_faults``: minor page faults per call over the same timing loops.
+    Everything is timed in this process's allocator state as found (difflab never changes
+    it; see ``allocator``): at large n a method whose temporaries make glibc grow and trim
+    its heap faults on every call while f may not, and the ratio then compares two states.
 (b) ``jacobian``: difflab's forward vs reverse Jacobian of ``x -> sin(A tanh(x))``, R^n -> R^m,
     as m/n varies with n m fixed: forward mode pays per input, reverse per output, so the
     faster one changes where m/n crosses about 1 (``crossover``).
@@ -163,6 +165,26 @@ def _predict(history, dim) -> tuple[float, float]:
     return grow(s0, s1, 0.0), grow(c0, c1, 1.0)
 
 
+def _modelled(method, kind, f, x, budget, repeat) -> tuple:
+    """``(setup, call, why)``: a method's cost model at a size it has not run yet; ``why``
+    says why it is over ``budget`` seconds (setup plus ``repeat + 2`` calls) or over the
+    memory share, "" when it is not."""
+    import difflab
+    from difflab import cost
+
+    try:
+        p = cost.probe(f, x, mp_within=budget)
+    except Exception:  # the method's own run reports what is wrong with f
+        return 0.0, 0.0, ""
+    model = difflab.method_class(method).cost(kind)   # first use: paid by _warm, not here
+    setup = model.setup(p)
+    call = cost.estimate(model, kind, p, timed=False).seconds - setup - model.first_use
+    est = cost.Estimate(setup + call * (repeat + 2), model.memory(p) + cost.result_bytes(kind, p),
+                        model.basis)
+    why = est.refusal(budget, cost.default_max_bytes())
+    return setup, call, why.replace("--max-seconds or --force", "--budget") if why else ""
+
+
 def _warm(method, function, kind="gradient", options=None):
     """One throwaway derivative at n = 2, so that importing a framework is not counted as setup."""
     try:
@@ -174,10 +196,12 @@ def _warm(method, function, kind="gradient", options=None):
 
 
 # ---------------------------------------------------------------------- (a) gradients
-def gradient_rows(function, dims, methods, repeat, budget, progress):
+def gradient_rows(function, dims, methods, repeat, budget, progress, rows=None, skipped=None):
+    """(a); each part appends to ``rows``/``skipped`` when given, so a caller holding them
+    keeps what finished if the study is cut short."""
     import difflab
 
-    rows, skipped = [], []
+    rows, skipped = [] if rows is None else rows, [] if skipped is None else skipped
     history: dict[str, list] = {m: [] for m in methods}
     out_of_time: dict[str, float] = {}
     for method in methods:
@@ -195,6 +219,9 @@ def gradient_rows(function, dims, methods, repeat, budget, progress):
                 out_of_time[method] = p[1]
                 skipped.append(Skipped(method, dim, f"predicted {p[0]:.2g} s setup + {p[1]:.2g} s "
                                        f"per call exceeds the {budget:g} s budget", p[1]))
+            elif not history[method] and (m := _modelled(method, "gradient", f, x, budget, repeat))[2]:
+                out_of_time[method] = m[1]
+                skipped.append(Skipped(method, dim, f"cost model: {m[2]}", m[1]))
             else:
                 try:
                     d, setup = _prepared(method, "gradient", f, x)
@@ -262,8 +289,8 @@ def jacobian_map(n: int, m: int):
     return difflab.Function(f, name=f"sin(A tanh(x)), R^{n} -> R^{m}", dim=n)
 
 
-def jacobian_rows(ns, size, repeat, progress, methods=("forward", "reverse")):
-    rows = []
+def jacobian_rows(ns, size, repeat, progress, methods=("forward", "reverse"), rows=None):
+    rows = [] if rows is None else rows
     for n in ns:
         m = max(1, size // n)
         f = jacobian_map(n, m)
@@ -296,8 +323,8 @@ def jacobian_crossover(rows) -> Optional[float]:
 
 
 # ---------------------------------------------------------------------- (c) setup split
-def setup_rows(function, dims, repeat, progress, methods=SETUP_METHODS):
-    rows, skipped = [], []
+def setup_rows(function, dims, repeat, progress, methods=SETUP_METHODS, rows=None, skipped=None):
+    rows, skipped = [] if rows is None else rows, [] if skipped is None else skipped
     for method, options in methods:
         _warm(method, function, "gradient", options)
     for dim in dims:
@@ -320,8 +347,9 @@ def setup_rows(function, dims, repeat, progress, methods=SETUP_METHODS):
 
 
 # ---------------------------------------------------------------------- (d) Hessians
-def hessian_rows(function, dims, repeat, budget, progress, methods=HESSIAN_METHODS):
-    rows, skipped = [], []
+def hessian_rows(function, dims, repeat, budget, progress, methods=HESSIAN_METHODS,
+                 rows=None, skipped=None):
+    rows, skipped = [] if rows is None else rows, [] if skipped is None else skipped
     history: dict[str, list] = {m: [] for m in methods}
     dropped: set = set()
     for method in methods:
@@ -341,6 +369,9 @@ def hessian_rows(function, dims, repeat, budget, progress, methods=HESSIAN_METHO
                 dropped.add(method)
                 skipped.append(Skipped(label, dim, f"predicted {p[0]:.2g} s setup + {p[1]:.2g} s "
                                        f"per call exceeds the {budget:g} s budget", p[1]))
+            elif not history[method] and (m := _modelled(method, "hessian", f, x, budget, repeat))[2]:
+                dropped.add(method)
+                skipped.append(Skipped(label, dim, f"cost model: {m[2]}", m[1]))
             else:
                 try:
                     d, setup = _prepared(method, "hessian", f, x)
@@ -359,11 +390,12 @@ def run(function: str = "rosenbrock", dims: Sequence[int] = DIMS,
         methods: Optional[Sequence[str]] = None, repeat: int = 5, budget: float = 3.0,
         jacobian_ns: Sequence[int] = JACOBIAN_NS, jacobian_size: int = JACOBIAN_SIZE,
         setup_dims: Sequence[int] = SETUP_DIMS, hessian_dims: Sequence[int] = HESSIAN_DIMS,
-        progress=progress_noop) -> SpeedResult:
+        progress=progress_noop, on_start=None) -> SpeedResult:
     """All four parts; a part with no sizes (``jacobian_ns=()``, ...) is left out.
 
     ``budget`` is the seconds one method may spend at one size (setup plus the repeated
-    calls, as predicted from the smaller sizes) before it is skipped.
+    calls, as predicted from the smaller sizes) before it is skipped. ``on_start`` is
+    called with the result record before the timing starts; it fills in as rows finish.
     """
     import difflab
 
@@ -379,9 +411,12 @@ def run(function: str = "rosenbrock", dims: Sequence[int] = DIMS,
     total = (len(dims) * len(methods) + 2 * len(jacobian_ns) + len(setup_dims) * len(setup_plan)
              + len(hessian_dims) * len(hessian_plan))
     progress("speed", total=total)
-    rows, skipped = gradient_rows(function, dims, list(methods), repeat, budget, progress)
-    jac = jacobian_rows(jacobian_ns, jacobian_size, repeat, progress)
-    setup, skipped_setup = setup_rows(function, setup_dims, repeat, progress, setup_plan)
-    hess, skipped_hess = hessian_rows(function, hessian_dims, repeat, budget, progress, hessian_plan)
-    return SpeedResult(function, rows, skipped + skipped_setup + skipped_hess, jac, setup, hess,
-                       repeat, timer_name(), environment())
+    result = SpeedResult(function, [], [], [], [], [], repeat, timer_name(), environment())
+    if on_start is not None:
+        on_start(result)
+    gradient_rows(function, dims, list(methods), repeat, budget, progress, result.rows, result.skipped)
+    jacobian_rows(jacobian_ns, jacobian_size, repeat, progress, rows=result.jacobian)
+    setup_rows(function, setup_dims, repeat, progress, setup_plan, result.setup, result.skipped)
+    hessian_rows(function, hessian_dims, repeat, budget, progress, hessian_plan, result.hessian,
+                 result.skipped)
+    return result

@@ -265,7 +265,8 @@ def _reverse_seconds(f, x, repeat) -> Optional[float]:
 
 
 def run(cases: Optional[Sequence[str]] = None, sizes: Optional[dict] = None,
-        simplify_cap: float = 2.0, repeat: int = 5, progress=progress_noop) -> SwellResult:
+        simplify_cap: float = 2.0, repeat: int = 5, progress=progress_noop,
+        on_start=None) -> SwellResult:
     """Measure every case at every size.
 
     Parameters
@@ -276,6 +277,8 @@ def run(cases: Optional[Sequence[str]] = None, sizes: Optional[dict] = None,
     simplify_cap : seconds allowed to ``sympy.simplify`` per row (0 skips it).
     repeat : timing repetitions (median).
     progress : ``progress(description, advance=, total=)`` callback, e.g. a rich bar.
+    on_start : called with the result record before the first measurement; it fills in
+        as rows finish (a case appears with its first row).
     """
     from difflab.errors import InputError
 
@@ -286,20 +289,26 @@ def run(cases: Optional[Sequence[str]] = None, sizes: Optional[dict] = None,
     sizes = sizes or {}
     plan = [(CASES[c], tuple(sizes.get(c, CASES[c].sizes))) for c in names]
     progress("swell", total=sum(len(s) for _, s in plan))
-    out = []
+    result = SwellResult([], simplify_cap, environment())
+    if on_start is not None:
+        on_start(result)
     for case, ns in plan:
         rows, capped_at = [], None
+        record = SwellCase(case.name, case.description, rows)
+        if not ns:
+            result.cases.append(record)
         for n in ns:
             progress(f"swell: {case.name} n={n}")
             f, dim = case.build(n)
             # capped at a smaller size: a larger one would only spend the cap again
             cap = 0.0 if capped_at is not None and n >= capped_at else simplify_cap
             rows.append(measure(f, dim, case.point(dim), n, cap, repeat))
+            if len(rows) == 1:
+                result.cases.append(record)
             if rows[-1].simplified_ops is None and cap > 0:
                 capped_at = n if capped_at is None else min(capped_at, n)
             progress(advance=1)
-        out.append(SwellCase(case.name, case.description, rows))
-    return SwellResult(out, simplify_cap, environment())
+    return result
 
 
 def growth_table(result: SwellResult) -> list[tuple[str, Growth]]:

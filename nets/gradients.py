@@ -6,13 +6,14 @@ current batch, is read from ``model.batch`` rather than closed over, so one
 :class:`difflab.Function` serves the whole training run and a method's preparation (its
 cache is per function object and per input shape) is done once, not once per batch.
 
-That only holds for methods that re-run the Python function at every call. A *symbolic*
-method (``sympy``) traces the function once and keeps the batch's numbers as constants in
-its expression, so reusing its preparation on the next batch would silently give the
-previous batch's gradient. For such methods :class:`GradientSource` prepares once per
+That only holds for methods that re-run the Python function at every call. A method that
+freezes closed-over data when it prepares (``sympy``, whose expression keeps the batch's
+numbers as constants; ``jax``/``tensorflow`` with ``jit=True``, whose compiled program does;
+see :mod:`difflab.snapshot`) would have to prepare again at every new batch. For such methods :class:`GradientSource` prepares once per
 distinct batch (keyed by the batch's contents, a few kept): exact, and affordable for the
 tiny networks of the worked examples with one full batch, and hopeless beyond them, which
-is why compiling a bigger network with them warns.
+is why compiling a bigger network with ``sympy`` warns. The jit methods compile once per
+distinct batch too: one compile for full-batch training.
 """
 from __future__ import annotations
 
@@ -21,11 +22,11 @@ import warnings
 from collections import OrderedDict
 
 import difflab
+from difflab.snapshot import freezes_closure
 
 from .backprop import Backprop
 
-#: Methods whose preparation keeps data values (by family), and how many batches to keep.
-TRACES_DATA_FAMILIES = frozenset({"symbolic"})
+#: How many prepared batches a method that freezes data keeps.
 PREPARED_BATCHES_KEPT = 8
 #: Above this many parameters x batch values, a data-tracing method warns that it is slow.
 SYMBOLIC_SIZE_WARNING = 2_000
@@ -47,13 +48,13 @@ class GradientSource:
                                                       name=f"{model.name} loss (backprop)")
         else:
             self._function = lambda: difflab.Function(model.objective, name=f"{model.name} loss")
-        self.traces_data = self.method.family in TRACES_DATA_FAMILIES
+        self.traces_data = freezes_closure(self.method)
         self._prepared: OrderedDict = OrderedDict()
         self._single = None if self.traces_data else self.method.value_and_gradient(self._function())
 
     def warn_if_large(self, batch_size: int) -> None:
         size = self.model.parameters.size * batch_size
-        if self.traces_data and size > SYMBOLIC_SIZE_WARNING:
+        if self.method.family == "symbolic" and size > SYMBOLIC_SIZE_WARNING:
             warnings.warn(
                 f"{self.name} derives a symbolic expression of the loss for every distinct batch "
                 f"({self.model.parameters.size} parameters x {batch_size} samples); expect minutes "

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 import difflab
+from difflab.errors import NotFinite
 from difflab.namespaces import NUMPY
 
 from . import callbacks as callbacks_module
@@ -236,8 +237,11 @@ class Sequential:
                 y_pred = self.forward(NUMPY, theta, batch)
                 for name, fn in self.metrics:
                     totals[name] += fn(batch.y, y_pred) * len(idx)
-            with np.errstate(over="ignore", invalid="ignore"):  # divergence is reported below
-                value, grad = self.gradient_source(theta)
+            try:
+                with np.errstate(over="ignore", invalid="ignore"):  # divergence is reported below
+                    value, grad = self.gradient_source(theta)
+            except NotFinite:  # difflab refuses a non-finite loss: the run diverged
+                value, grad = float("nan"), None
             if not (np.isfinite(value) and np.all(np.isfinite(grad))):
                 raise FloatingPointError(f"training diverged: the loss or its gradient is not finite "
                                          f"(loss {value}); try a smaller learning rate")

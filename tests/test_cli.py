@@ -6,7 +6,6 @@ import math
 import subprocess
 import sys
 import time
-import types
 
 import numpy as np
 import pytest
@@ -180,29 +179,6 @@ def test_bad_input_is_one_line_and_exit_2(capsys, argv, words):
 
 
 # ---------------------------------------------------------------------- compare the catalogue
-def _tiny_catalogue():
-    """Two functions, standing in for difflab.functions in the matrix tests."""
-    def square_sum(x):
-        return difflab.namespace(x).sum(x * x)
-
-    def sin_prod(x):
-        xp = difflab.namespace(x)
-        return xp.sin(x[0]) * x[1]
-
-    functions = {"square-sum": difflab.Function(square_sum, "square-sum", dim=3, x0=[1.0, 2.0, 3.0]),
-                 "sin-prod": difflab.Function(sin_prod, "sin-prod", dim=2, x0=[0.5, 2.0])}
-    module = types.ModuleType("difflab.functions")
-    module.names = lambda: list(functions)
-    module.get = lambda name, dim=None: functions[name]
-    module.default_set = lambda outputs="scalar": list(functions.values()) if outputs == "scalar" else []
-    return module
-
-
-@pytest.fixture
-def tiny_catalogue(monkeypatch):
-    monkeypatch.setitem(sys.modules, "difflab.functions", _tiny_catalogue())
-
-
 def test_compare_without_function_prints_the_matrix(capsys, tiny_catalogue):
     code, out, err = run(capsys, "compare", "--methods", "reverse,fd-forward,manual")
     assert code == 0

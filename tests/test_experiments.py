@@ -152,8 +152,9 @@ def test_jacobian_crossover_is_interpolated():
 
 
 def test_slow_methods_are_skipped_with_an_estimate():
+    # the first size is within the cost model's budget; the next ones are predicted from it
     result = speed.run("rosenbrock", dims=(4, 64, 4096), methods=["fd-five-point"], repeat=1,
-                       budget=1e-4, jacobian_ns=(), setup_dims=(), hessian_dims=())
+                       budget=5e-3, jacobian_ns=(), setup_dims=(), hessian_dims=())
     assert [r.dim for r in result.rows] == [4]
     skipped = [s for s in result.skipped if s.method == "fd-five-point"]
     assert [s.dim for s in skipped] == [64, 4096]

@@ -111,9 +111,10 @@ def test_preparation_is_cached_per_shape(sympy_method):
     grad = sympy_method.gradient(f)
     for x in (np.ones(3), np.zeros(3), np.ones(3) * 2):
         grad(x)
-    assert traces == [np.dtype(object)]  # traced once; later calls only evaluate
+    # traced once (after the boundary's one check of f(x) in NumPy); later calls only evaluate
+    assert traces == [np.dtype(np.float64), np.dtype(object)]
     grad(np.ones(4))
-    assert len(traces) == 2
+    assert len(traces) == 4
     assert grad.setup_seconds > 0
 
 
@@ -183,3 +184,18 @@ def test_truth_value_and_equality_tests_on_symbols_are_refused(sympy_method, bra
     x0 = sympy.Symbol("x0")
     assert bool(x0) is True and (x0 == 0) is False and (x0 != 0) is True   # restored afterwards
     assert "__bool__" not in vars(sympy.Basic)
+
+
+def test_text_returned_while_tracing_is_never_run(tmp_path):
+    """sympify runs a string as Python: a function that returns text only for symbols
+    (numbers for NumPy, so the boundary's check passes) must be refused, not executed."""
+    marker = tmp_path / "pwned"
+
+    def f(x):
+        if isinstance(x[0], float):
+            return x[0] * x[1]
+        return f"__import__('os').system('touch {marker}')"
+
+    with pytest.raises(difflab.InputError, match="returned text"):
+        difflab.get("sympy").gradient(f)(np.array([1.0, 2.0]))
+    assert not marker.exists()

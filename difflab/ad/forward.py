@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..boundary import not_scalar
 from ..namespaces import namespace
 from .rules import RULES, VARIADIC, batch_axis, keepdims_shape, lift, scale, shape_of
 from .traced import ADNamespace, Traced, new_level, strip
@@ -101,8 +102,8 @@ def _tangent_rows(out, level, k):
 def jvp(f, x, v):
     """``(f(x), J(x) v)``, one forward pass."""
     level = new_level()
-    v = np.asarray(v)
-    out = f(Dual(x, v.reshape((1,) + v.shape), level))
+    v = v if isinstance(v, Traced) else np.asarray(v)
+    out = f(Dual(x, namespace(v).reshape(v, (1,) + shape_of(v)), level))
     value = out.value if isinstance(out, Dual) and out._level == level else out
     t = _tangent_rows(out, level, 1)
     return value, namespace(t).reshape(t, np.shape(strip(value)))
@@ -111,22 +112,22 @@ def jvp(f, x, v):
 def jacobian(f, x):
     """The Jacobian ``(m, n)`` of ``f`` at the 1-D ``x``: one pass with ``n`` tangents."""
     n = shape_of(x)[0]
+    return tangents(f, x, np.eye(n, dtype=_seed_dtype(x)))
+
+
+def tangents(f, x, seeds):
+    """``J(x) @ seeds.T``, shape ``(m, k)``: one pass with the ``k`` rows of ``seeds`` (k, n)
+    as tangents. The Jacobian's columns a block at a time, for a caller that bounds memory
+    (k tangents of every intermediate) or reports progress (the oracle)."""
     level = new_level()
-    out = f(Dual(x, np.eye(n, dtype=_seed_dtype(x)), level))
-    t = _tangent_rows(out, level, n)
+    out = f(Dual(x, seeds, level))
+    t = _tangent_rows(out, level, shape_of(seeds)[0])
     return namespace(t).transpose(t)
 
 
 def gradient(f, x):
     """The gradient of a scalar ``f``: the only row of its forward-mode Jacobian."""
-    J = jacobian(f, x)
-    m = shape_of(J)[0]
-    if m != 1:
-        from ..errors import InputError
-
-        raise InputError(f"gradient needs a scalar-valued function; this one has {m} outputs "
-                         "(use jacobian)")
-    return namespace(J).reshape(J, (shape_of(x)[0],))
+    return value_and_gradient(f, x)[1]
 
 
 def hessian(f, x):
@@ -147,8 +148,9 @@ def value_and_gradient(f, x):
     value = out.value if isinstance(out, Dual) and out._level == level else out
     t = _tangent_rows(out, level, n)
     if shape_of(t)[1] != 1:
-        from ..errors import InputError
-
-        raise InputError(f"gradient needs a scalar-valued function; this one returns shape "
-                         f"{shape_of(value)} (use jacobian)")
+        raise not_scalar("gradient", _name(f), shape_of(value))
     return value, namespace(t).reshape(t, (n,))
+
+
+def _name(f):
+    return getattr(f, "__name__", "the function")

@@ -11,8 +11,8 @@ import math
 
 import numpy as np
 
-from ..errors import InputError
-from ..namespaces import namespace
+from ..boundary import not_scalar
+from ..namespaces import NUMPY, namespace
 from . import forward
 from .rules import RULES, keepdims_shape, scale, shape_of, unbroadcast
 from ..namespaces.numpy_ns import _is_basic
@@ -106,6 +106,10 @@ class _Owned:
     def add_at(self, parent, index, g, shape):
         """The transpose of ``x[index]``, written straight into the parent's cotangent."""
         current = parent.grad
+        if current is not None and type(current) is not np.ndarray:
+            # a traced cotangent (nested modes) already arrived: add, never write into it
+            parent.grad = current + NUMPY.scatter(g, index, shape)
+            return
         if not (self._owns(current) and np.can_cast(g.dtype, current.dtype)):
             fresh = np.zeros(shape, dtype=np.result_type(g.dtype, np.float32))
             if current is not None:
@@ -229,8 +233,7 @@ def value_and_gradient(f, x):
     """``(f(x), grad f(x))`` for a scalar ``f``: one recording, one backward sweep."""
     value, pullback = vjp(f, x)
     if len(shape_of(value)) and math.prod(shape_of(value)) != 1:
-        raise InputError(f"gradient needs a scalar-valued function; this one returns shape "
-                         f"{shape_of(value)} (use jacobian)")
+        raise not_scalar("gradient", getattr(f, "__name__", "the function"), shape_of(value))
     return value, pullback(np.ones(shape_of(value), dtype=_dtype(value)), last=True)
 
 

@@ -1,8 +1,9 @@
 """``autograd``: HIPS autograd behind the common interface.
 
-Every kind is autograd's own operator: ``grad``, ``value_and_grad``, ``jacobian``,
-``hessian`` (forward over reverse), ``make_jvp`` (forward mode), ``make_vjp``, and the
-Hessian-vector product as ``make_jvp`` of ``grad`` (forward over reverse). autograd
+Every kind is autograd's own operator: ``value_and_grad`` (for the gradient too, so that
+f(x) is checked), ``jacobian``, ``hessian`` (forward over reverse), ``make_jvp`` (forward
+mode), ``make_vjp``, and the Hessian-vector product as ``make_jvp`` of ``grad`` (forward
+over reverse). autograd
 traces the function anew on every call (there is nothing to compile), so the warm-up call
 in ``_build`` only imports autograd and checks the function runs.
 """
@@ -36,10 +37,6 @@ class Autograd(FrameworkMethod):
             with computing_in(dtype):
                 return op(*args)
         return evaluate
-
-    def _make_gradient(self, function, x):
-        grad = self._operators().grad(function.fn)
-        return self._call(lambda x: np.asarray(grad(x)))
 
     def _make_value_and_gradient(self, function, x):
         vg = self._operators().value_and_grad(function.fn)

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import cost
+from ..boundary import check_value
 from ..differentiator import Differentiator
 from ..errors import InputError
 from ..fd import core, richardson, steps
@@ -65,6 +67,7 @@ class FiniteDifference(Differentiator):
             raise InputError(f"estimate: kind must be one of {', '.join(ESTIMATE_KINDS)}, not {kind!r}")
         derivative = self._derivative(kind, f)
         x = derivative._check_x(x)
+        derivative.prepare(x)  # the boundary's check of f(x), once per shape
         with computing_in(self.dtype):
             est = self._derive(derivative.function, x, ESTIMATE_KINDS[kind], error=True)
         if kind != "jacobian" and est.value.shape[0] != 1:
@@ -165,6 +168,7 @@ class ForwardDifference(StencilDifference):
 
     name = "fd-forward"
     stencil = FORWARD
+    costs = cost.black_box(lambda n: n + 1, lambda n: n * n / 2 + 2 * n, ("n + 1", "n^2/2"))
 
 
 class CentralDifference(StencilDifference):
@@ -172,6 +176,7 @@ class CentralDifference(StencilDifference):
 
     name = "fd-central"
     stencil = CENTRAL
+    costs = cost.black_box(lambda n: 2 * n, lambda n: 2 * n * n + 2 * n, ("2n", "2n^2"))
 
 
 class FivePointDifference(StencilDifference):
@@ -179,18 +184,31 @@ class FivePointDifference(StencilDifference):
 
     name = "fd-five-point"
     stencil = FIVE_POINT
+    costs = cost.black_box(lambda n: 4 * n, lambda n: 8 * n * n + 4 * n, ("4n", "8n^2"))
 
 
 class ComplexStep(FiniteDifference):
-    """``Im f(x + i h e_j) / h``: n complex evaluations, no subtraction, error ~ eps.
+    """``Im f(x + i h e_j) / h``: n complex evaluations, no subtraction, error ~ eps, and
+    one real evaluation of f(x), which checks that x is in f's real domain.
 
     The Hessian is the central difference of complex-step gradients (2n^2 complex
     evaluations), at the central stencil's first-derivative step, error ~ eps^(2/3).
     """
 
     name = "fd-complex"
+    #: complex arithmetic costs about three real evaluations
+    costs = cost.black_box(lambda n: n, lambda n: 2 * n * n, ("n complex", "2n^2 complex"), per_eval=3.0)
     #: Imaginary step per unit of max(|x_i|, 1), per dtype: tiny, but far from underflow.
     TINY = {"float64": 1e-200, "float32": 1e-20}
+
+    def _derive(self, function, x, order, error, scale=None) -> FDEstimate:
+        # Complex arithmetic is defined where the real function is not (log(-1) = i pi), and
+        # Im f(x + ih) / h is then a huge, wrong number: one real evaluation checks that x is
+        # in f's real domain (difflab.boundary).
+        with np.errstate(all="ignore"):  # a NaN is reported, not warned about
+            value = function(x)
+        check_value(value, "jacobian", getattr(function, "name", "the function"))
+        return super()._derive(function, x, order, error, scale)
 
     def _compute(self, function, x, order, error, scale):
         if order == 2:
@@ -228,6 +246,7 @@ class Richardson(FiniteDifference):
 
     name = "fd-richardson"
     options = {"step": "auto", "levels": 6}
+    costs = cost.black_box(lambda n: 12 * n, lambda n: 12 * n * n, ("12n", "12n^2"))  # 6 levels
     #: The largest step per unit of max(|x_i|, 1); the smallest is this / 2^(levels - 1).
     LARGEST_STEP = 2.0 ** -3
 

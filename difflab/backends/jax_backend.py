@@ -1,8 +1,9 @@
 """``jax``: ``jax.grad`` and friends behind the common interface, in 64-bit.
 
-``grad``, ``value_and_grad``, ``jacrev`` (or ``jacfwd``), ``hessian`` (``jacfwd`` over
-``jacrev``), ``jvp``, ``vjp``, and the Hessian-vector product as ``jvp`` of ``grad``. The
-function computes through :mod:`difflab.namespaces.jax_ns`.
+``value_and_grad`` (for the gradient too, so that f(x) is checked), ``jacrev`` (or
+``jacfwd``), ``hessian`` (``jacfwd`` over ``jacrev``), ``jvp``, ``vjp``, and the
+Hessian-vector product as ``jvp`` of ``grad``. The function computes through
+:mod:`difflab.namespaces.jax_ns`.
 
 64-bit without touching the user's settings: tracing and every call run inside JAX's
 thread-local ``enable_x64`` context manager (``jax.enable_x64`` in current JAX,
@@ -47,6 +48,11 @@ class Jax(FrameworkMethod):
             raise InputError(f"jax: jacobian must be 'reverse' or 'forward', not {self.options['jacobian']!r}")
         self.x64_mode = None
 
+    @property
+    def freezes_closure(self) -> bool:
+        """Compiled (``jit``), closed-over data become constants of the graph; eager reads it live."""
+        return bool(self.options["jit"])
+
     def _jax(self):
         return import_framework("jax", self.name)
 
@@ -88,9 +94,6 @@ class Jax(FrameworkMethod):
                     return tuple(np.array(o, copy=True) for o in out)
                 return np.array(out, copy=True)
         return evaluate
-
-    def _make_gradient(self, function, x):
-        return self._call(self._jax().grad(function.fn))
 
     def _make_value_and_gradient(self, function, x):
         return self._call(self._jax().value_and_grad(function.fn))

@@ -1,18 +1,30 @@
 """``forward`` and ``reverse``: difflab's own AD engines behind the common interface."""
 from __future__ import annotations
 
+from .. import cost
 from ..ad import forward, reverse
+from ..boundary import check_finite
 from ..differentiator import Differentiator
 
 
 class _OwnAD(Differentiator):
+    """The engines nest (each differentiation opens a higher level), so their derivatives
+    may be called inside a function another of them differentiates."""
+
     family = "automatic"
     engine = None
+    composes = True
 
     def _build(self, kind, function, x):
         fn, e = function.fn, self.engine
+
+        def gradient(x):
+            value, grad = e.value_and_gradient(fn, x)
+            check_finite(value, function.name)  # f(x) comes with the gradient: check it
+            return grad
+
         evaluators = {
-            "gradient": lambda x: e.gradient(fn, x),
+            "gradient": gradient,
             "value_and_gradient": lambda x: e.value_and_gradient(fn, x),
             "jacobian": lambda x: e.jacobian(fn, x),
             "hessian": lambda x: e.hessian(fn, x),
@@ -33,6 +45,17 @@ class Forward(_OwnAD):
 
     name = "forward"
     engine = forward
+    #: n tangents of every intermediate (and the n x n identity that seeds them); a Hessian
+    #: n^2 of them. Measured on rosenbrock: 2n evaluations' time for a gradient at n = 1000.
+    costs = {kind: cost.Cost(call=lambda p: (20 + 2 * p.n) * p.f_seconds,
+                             memory=lambda p: p.n * p.f_bytes + 8.0 * p.n * p.n,
+                             basis="n tangents of every value") for kind in ("gradient", "jacobian")}
+    costs["hessian"] = cost.Cost(call=lambda p: (20 + p.n * p.n) * p.f_seconds,
+                                 memory=lambda p: p.n * p.n * p.f_bytes,
+                                 basis="n^2 tangents of every value")
+    costs["hvp"] = cost.Cost(call=lambda p: (20 + 4 * p.n) * p.f_seconds,
+                             memory=lambda p: 2 * p.n * p.f_bytes + 8.0 * p.n * p.n,
+                             basis="a tangent over n tangents of every value")
     native = frozenset({"gradient", "value_and_gradient", "jacobian", "hessian", "jvp", "hvp"})
     native_how = {"hvp": "forward over forward: a JVP of the forward-mode gradient"}
 
@@ -47,5 +70,7 @@ class Reverse(_OwnAD):
 
     name = "reverse"
     engine = reverse
+    #: measured on rosenbrock: 5 (n = 10^6) to 25 (n <= 10^3) evaluations, a tape of 4
+    costs = cost.reverse_mode(factor=25.0)
     native = frozenset({"gradient", "value_and_gradient", "jacobian", "hessian", "vjp", "hvp"})
     native_how = {"hvp": "forward over reverse: a JVP of the reverse-mode gradient"}

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .. import cost
 from ..differentiator import Differentiator
 from ..errors import InputError, NotSupported
 from ..function import as_function
@@ -57,7 +58,7 @@ class SymbolicDerivative:
         start = time.perf_counter()
         exact = lambda e: e.xreplace({f: sympy.Rational(f) for f in e.atoms(sympy.Float)})  # noqa: E731
         replacements = [(s, exact(e)) for s, e in self.replacements]
-        reduced = [exact(sympy.sympify(e)) for e in self.reduced]
+        reduced = [exact(sympy.sympify(e, strict=True)) for e in self.reduced]
         arguments = [list(self.symbols)] + ([list(self.vectors)] if self.vectors else [])
         fn = sympy.lambdify(arguments, reduced, modules=[{"select": _select}, "numpy"],
                             printer=_printer(), cse=lambda _: (replacements, reduced),
@@ -75,6 +76,17 @@ class Sympy(Differentiator):
     native = frozenset(SYMBOLIC_KINDS)
     native_how = {"hvp": "the symbolic gradient of grad . v, v a vector of symbols"}
     options: dict = {}
+    freezes_closure = True  # closed-over data becomes constants of the traced expression
+    costs = {kind: cost.Cost(call=lambda p: 2e-5 + 2e-7 * p.operations,
+                             memory=lambda p: 2000.0 * p.operations,
+                             setup=lambda p: 1.1e-3 * p.operations ** 1.3, first_use=0.5,
+                             basis="tracing, diff and CSE of ~S^1.3 for S operations")
+             for kind in ("gradient", "jacobian")}
+    costs["hessian"] = cost.Cost(call=lambda p: p.n * (2e-5 + 2e-7 * p.operations),
+                                 memory=lambda p: 2000.0 * p.n * p.operations,
+                                 setup=lambda p: 1.1e-3 * p.operations ** 1.3 * (1 + 0.1 * p.n), first_use=0.5,
+                                 basis="the gradient's expressions differentiated n times")
+    costs["hvp"] = costs["hessian"]  # the Hessian's triangle, multiplied out with v
 
     # ------------------------------------------------------------------ public extras
     def expression_sizes(self, f, n: int, kind: str = "gradient") -> dict:
@@ -165,7 +177,11 @@ class Sympy(Differentiator):
                     f"{function.name} turns a value of x into a Python number ({text}); "
                     "a symbol has no numeric value") from None
             raise
-        return [sympy.sympify(e) for e in np.asarray(out, dtype=object).reshape(-1)]
+        entries = np.asarray(out, dtype=object).reshape(-1)
+        if any(isinstance(e, (str, bytes)) for e in entries):  # sympify would run text as code
+            raise InputError(f"{function.name} returned text under the sympy method, not an "
+                             "expression of x")
+        return [sympy.sympify(e, strict=True) for e in entries]
 
 
 #: Modules whose code may test a SymPy value for truth or compare it with a number while a
@@ -177,28 +193,34 @@ _installed = {"depth": 0, "eq": None, "ne": None}
 _install_lock = threading.Lock()
 
 
+def _tracing() -> bool:
+    """Is this thread tracing a function?"""
+    return getattr(_guard, "active", False)
+
+
 def _refused(frame) -> bool:
     """Is this thread tracing, and is ``frame`` the traced function's own code?"""
-    if not getattr(_guard, "active", False):
+    if not _tracing():
         return False
     module = frame.f_globals.get("__name__", "")
     return not any(module == t or module.startswith(t + ".") for t in _TRUSTED)
 
 
 def _truth(self):
-    if self.free_symbols and _refused(sys._getframe(1)):
+    if _tracing() and self.free_symbols and _refused(sys._getframe(1)):
         raise TypeError(f"cannot determine truth value of {self} (an if or while on it)")
-    return True
+    length = getattr(type(self), "__len__", None)  # Python's own rule for a class without __bool__
+    return True if length is None else length(self) != 0
 
 
 def _equal(self, other):
-    if isinstance(other, _NUMBERS) and self.free_symbols and _refused(sys._getframe(1)):
+    if _tracing() and isinstance(other, _NUMBERS) and self.free_symbols and _refused(sys._getframe(1)):
         raise TypeError(f"cannot determine truth value of {self} == {other}")
     return _installed["eq"](self, other)
 
 
 def _unequal(self, other):
-    if isinstance(other, _NUMBERS) and self.free_symbols and _refused(sys._getframe(1)):
+    if _tracing() and isinstance(other, _NUMBERS) and self.free_symbols and _refused(sys._getframe(1)):
         raise TypeError(f"cannot determine truth value of {self} != {other}")
     return _installed["ne"](self, other)
 
@@ -211,7 +233,9 @@ def _branches_refused():
     SymPy itself refuses ``x0 > 0`` (a ``Relational`` has no truth value) but answers
     ``bool(x0)`` with True and ``x0 == 0`` with False (structural equality), so ``if x[0]:``
     or ``if x[0] == 0:`` would silently take one branch for every x. Calls from SymPy's own
-    frames (and other threads) keep the usual meaning.
+    frames, and every call in other threads, keep SymPy's and Python's meaning (``bool`` of an
+    empty ``Tuple`` is False); the patch is installed by the first tracing thread and removed
+    by the last, under a lock with a count.
     """
     from sympy import Basic
 

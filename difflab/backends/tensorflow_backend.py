@@ -8,18 +8,21 @@
 - hvp: a ``ForwardAccumulator`` over a ``GradientTape`` (forward over reverse).
 
 The function computes through :mod:`difflab.namespaces.tensorflow_ns`; while it runs, ``@``
-on tensors follows NumPy (vectors included), see :func:`_numpy_matmul_operator`. With ``jit=True``
-each derivative is a ``tf.function`` with a fixed input signature, traced into a graph in
-``_build`` (so the time lands in ``setup_seconds``); ``jit="xla"`` also compiles with XLA.
+on tensors follows NumPy (vectors included) in the evaluating thread only, see
+:func:`_numpy_matmul_operator`. With ``jit=True`` each derivative is a ``tf.function`` with a
+fixed input signature, traced into a graph in ``_build`` (so the time lands in
+``setup_seconds``); ``jit="xla"`` also compiles with XLA.
 """
 from __future__ import annotations
 
 import contextlib
 import logging
 import os
+import threading
 
 import numpy as np
 
+from .. import cost
 from ..errors import InputError
 from ._framework import FrameworkMethod, computing_in, import_framework, installed_distribution
 
@@ -40,6 +43,7 @@ class TensorFlow(FrameworkMethod):
     """
 
     name = "tensorflow"
+    costs = cost.reverse_mode(factor=60.0, overhead=3e-3, first_use=8.0)  # a slow first import
     library = installed_distribution(TENSORFLOW_DISTRIBUTIONS) or "tensorflow"
     distributions = TENSORFLOW_DISTRIBUTIONS
     modules = ("tensorflow",)
@@ -50,6 +54,11 @@ class TensorFlow(FrameworkMethod):
         super().__init__(dtype=dtype, **options)
         if self.options["jit"] not in (False, True, "xla"):
             raise InputError(f"tensorflow: jit must be False, True or 'xla', not {self.options['jit']!r}")
+
+    @property
+    def freezes_closure(self) -> bool:
+        """Compiled (``jit``), closed-over data become constants of the graph; eager reads it live."""
+        return bool(self.options["jit"])
 
     def _tf(self):
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ banner quiet
@@ -86,10 +95,6 @@ class TensorFlow(FrameworkMethod):
             tape.watch(x)
             y = function.fn(x)
         return y, tape.gradient(y, x, unconnected_gradients=tf.UnconnectedGradients.ZERO)
-
-    def _make_gradient(self, function, x):
-        tf = self._tf()
-        return self._call(lambda x: self._gradient(tf, function, x)[1], x)
 
     def _make_value_and_gradient(self, function, x):
         tf = self._tf()
@@ -153,32 +158,67 @@ class TensorFlow(FrameworkMethod):
         return self._call(vjp, x, 1, (size,) if out_shape else ())
 
 
+#: Threads evaluating now (``.depth``), and the operators installed while any does.
+_evaluating = threading.local()
+_installed = {"depth": 0, "own": {}, "original": {}}
+_install_lock = threading.Lock()
+
+
+def _matmul(a, b):
+    if getattr(_evaluating, "depth", 0):
+        from ..namespaces.tensorflow_ns import NAMESPACE
+
+        return NAMESPACE.matmul(a, b)
+    return _installed["original"]["__matmul__"](a, b)
+
+
+def _rmatmul(a, b):
+    if getattr(_evaluating, "depth", 0):
+        from ..namespaces.tensorflow_ns import NAMESPACE
+
+        return NAMESPACE.matmul(b, a)
+    return _installed["original"]["__rmatmul__"](a, b)
+
+
+_OPERATORS = {"__matmul__": _matmul, "__rmatmul__": _rmatmul}
+
+
 @contextlib.contextmanager
 def _numpy_matmul_operator():
-    """NumPy's ``@`` on tensors while difflab evaluates.
+    """NumPy's ``@`` on tensors in this thread while difflab evaluates here.
 
     TensorFlow's ``tensor @ tensor`` is ``tf.linalg.matmul``, which needs rank >= 2 operands,
-    so ``W @ x`` and ``x @ x`` on vectors fail. For the duration of a difflab evaluation
-    ``tf.Tensor.__matmul__``/``__rmatmul__`` are the namespace's ``matmul`` (NumPy semantics,
-    vectors included); the originals are put back afterwards. Every other operator, and
-    TensorFlow's dtype promotion, stay TensorFlow's own.
+    so ``W @ x`` and ``x @ x`` on vectors fail. While at least one thread evaluates,
+    ``tf.Tensor.__matmul__``/``__rmatmul__`` are :func:`_matmul`/:func:`_rmatmul`: the
+    namespace's ``matmul`` (NumPy semantics, vectors included) in a thread that is evaluating,
+    TensorFlow's own operator (its results and errors) in every other thread. The first
+    evaluation to start installs them and the last to finish puts TensorFlow's back, under a
+    lock with a count, so overlapping calls from several threads never leave them installed.
+    Every other operator, and TensorFlow's dtype promotion, stay TensorFlow's own.
     """
     import tensorflow as tf
 
-    from ..namespaces.tensorflow_ns import NAMESPACE
-
     cls = tf.Tensor
-    saved = {name: cls.__dict__.get(name) for name in ("__matmul__", "__rmatmul__")}
-    cls.__matmul__ = lambda a, b: NAMESPACE.matmul(a, b)
-    cls.__rmatmul__ = lambda a, b: NAMESPACE.matmul(b, a)
+    with _install_lock:
+        if _installed["depth"] == 0:
+            _installed["own"] = {name: cls.__dict__.get(name) for name in _OPERATORS}
+            _installed["original"] = {name: getattr(cls, name) for name in _OPERATORS}
+            for name, operator in _OPERATORS.items():
+                setattr(cls, name, operator)
+        _installed["depth"] += 1
+    _evaluating.depth = getattr(_evaluating, "depth", 0) + 1
     try:
         yield
     finally:
-        for name, original in saved.items():
-            if original is None:
-                delattr(cls, name)
-            else:
-                setattr(cls, name, original)
+        _evaluating.depth -= 1
+        with _install_lock:
+            _installed["depth"] -= 1
+            if _installed["depth"] == 0:
+                for name, own in _installed["own"].items():
+                    if own is None:
+                        delattr(cls, name)
+                    else:
+                        setattr(cls, name, own)
 
 
 class _QuietAutographOnImportlib(logging.Filter):

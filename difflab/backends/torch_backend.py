@@ -1,9 +1,9 @@
 """``torch``: PyTorch's ``torch.func`` transforms behind the common interface.
 
-``grad``, ``grad_and_value``, ``jacrev``, ``hessian`` (``jacfwd`` over ``jacrev``), ``jvp``
-(forward-mode AD with dual tensors), ``vjp``, and the Hessian-vector product as ``jvp`` of
-``grad``. The function sees plain tensors wrapped by the transforms and computes through
-:mod:`difflab.namespaces.torch_ns`.
+``grad_and_value`` (for the gradient too, so that f(x) is checked), ``jacrev``, ``hessian``
+(``jacfwd`` over ``jacrev``), ``jvp`` (forward-mode AD with dual tensors), ``vjp``, and the
+Hessian-vector product as ``jvp`` of ``grad``. The function sees plain tensors wrapped by
+the transforms and computes through :mod:`difflab.namespaces.torch_ns`.
 
 ``jacfwd`` vectorises the function with ``vmap``, which cannot follow Python control flow
 on tensor values; where the function has such control flow the Hessian falls back to
@@ -65,10 +65,6 @@ class Torch(FrameworkMethod):
                 return tuple(_numpy(o) for o in out)
             return _numpy(out)
         return evaluate
-
-    def _make_gradient(self, function, x):
-        _, func = self._func()
-        return self._call(func.grad(function.fn))
 
     def _make_value_and_gradient(self, function, x):
         _, func = self._func()

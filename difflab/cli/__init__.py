@@ -1,7 +1,8 @@
 """The ``difflab`` command: one module per subcommand, listed in :data:`SUBCOMMANDS`.
 
 Each subcommand module defines ``add_arguments(parser)`` and ``run(args) -> int``. Bad
-input is one line on stderr and exit code 2, never a traceback.
+input is one line on stderr and exit code 2, never a traceback; so is running out of memory
+(exit 2) and Ctrl-C (exit 130), after the command has printed what it finished.
 """
 from __future__ import annotations
 
@@ -40,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name, (module_name, help_text) in SUBCOMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text)
+        _add_display_options(p)
         try:
             module = _module(module_name)
         except ImportError as exc:  # one broken subcommand must not take the others down
@@ -51,6 +53,25 @@ def build_parser() -> argparse.ArgumentParser:
             module.add_arguments(p)
         p.set_defaults(_module=module_name)
     return parser
+
+
+def _add_display_options(parser) -> None:
+    """``--width`` and ``--no-color``, taken by every subcommand."""
+    parser.add_argument("--width", type=_positive_width, metavar="N",
+                        help="fit tables to N columns (default: the terminal's width; "
+                             "piped output keeps each table's natural width)")
+    parser.add_argument("--no-color", action="store_true",
+                        help="no colours (the NO_COLOR environment variable does the same)")
+
+
+def _positive_width(text: str) -> int:
+    try:
+        width = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--width must be a whole number of columns, not {text!r}")
+    if width < 20:
+        raise argparse.ArgumentTypeError(f"--width must be at least 20, not {width}")
+    return width
 
 
 def _module(name):
@@ -94,13 +115,19 @@ def main(argv=None) -> int:
         return 0
     if args._module is None:
         return fail(args._broken)
+    from ..console import configure
+
+    configure(width=args.width, color=not args.no_color)
     try:
         with _warnings_as_lines():
             return int(_module(args._module).run(args) or 0)
     except (InputError, NotSupported, FileNotFoundError) as exc:
         return fail(str(exc))
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # what finished was printed by the command on its way out
         return fail("interrupted", 130)
+    except MemoryError as exc:
+        detail = f" ({exc})" if str(exc) else ""
+        return fail(f"out of memory{detail}; what finished is shown above", 2)
     except BrokenPipeError:
         return 0
 

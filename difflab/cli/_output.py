@@ -1,11 +1,14 @@
-"""Where a subcommand will write a file (``--plot``): checked before the work, not after it.
+"""What a subcommand writes: files checked before the work, results kept when it stops.
 
-A user's existing file is never overwritten without ``--force``, and a path that cannot be
-written (a directory, a missing folder, no permission) is one error line before any solver,
-training run or study starts.
+Where a subcommand will write a file (``--plot``): a user's existing file is never
+overwritten without ``--force``, and a path that cannot be written (a directory, a missing
+folder, no permission) is one error line before any solver, training run or study starts.
+A run cut short by Ctrl-C or by running out of memory prints what finished first
+(:func:`shown_if_stopped`); ``difflab.cli.main`` then prints the one error line.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -39,3 +42,14 @@ def check_output_file(path, force: bool, suffixes=FIGURE_SUFFIXES, option: str =
             path.exists() and not os.access(path, os.W_OK)):
         raise InputError(f"cannot write {option} {path}: permission denied or not a folder ({folder})")
     return path
+
+
+@contextlib.contextmanager
+def shown_if_stopped(show):
+    """On Ctrl-C or out of memory, call ``show()`` (print what finished), then let the
+    error go on to main's one line and exit code."""
+    try:
+        yield
+    except (KeyboardInterrupt, MemoryError):
+        show()
+        raise

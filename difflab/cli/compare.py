@@ -2,6 +2,12 @@
 
 With a function: one table (or ``--json``, schema ``difflab.compare/1``). Without one: the
 catalogue's default set x every method, as a matrix of correct digits.
+
+Each method and the oracle is first estimated (:mod:`difflab.cost`); one over the budget
+(``--max-seconds``, default 60 s; half the memory available now) is skipped with the
+estimate, and ``--force`` runs everything. Exit 0 when at least one method produced a usable
+derivative, 1 when none did (the footer says why), 2 for bad input or running out of
+memory, 130 for Ctrl-C; the rows finished by then are printed either way.
 """
 from __future__ import annotations
 
@@ -13,11 +19,22 @@ import math
 import re
 import warnings
 
+from ..cost import DEFAULT_SECONDS
 from ..differentiator import DTYPES
 from ..errors import InputError
 
 DERIVATIVES = ("gradient", "jacobian", "hessian", "hvp")
 NUMBER_LIST = re.compile(r"^-(\d|\.\d)[\d.,eE+\- ]*$")
+
+
+def positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (value > 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, not {text!r}")
+    return value
 
 
 def positive_int(text: str) -> int:
@@ -52,6 +69,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="the methods' working precision (the oracle is exact either way)")
     parser.add_argument("--json", action="store_true",
                         help="print the difflab.compare/1 JSON document only")
+    parser.add_argument("--max-seconds", type=positive_seconds, default=None, metavar="SECONDS",
+                        help="skip a method (or the oracle) estimated to take longer "
+                             f"(default: {DEFAULT_SECONDS:g})")
+    parser.add_argument("--force", action="store_true",
+                        help="run every method and the oracle whatever their estimated "
+                             "time and memory")
 
 
 def run(args) -> int:
@@ -136,43 +159,86 @@ def _catalogue():
 
 
 # ---------------------------------------------------------------------- running
+def budget(args) -> dict:
+    """compare's ``max_seconds``/``max_bytes`` from ``--max-seconds`` and ``--force``."""
+    from ..cost import default_max_bytes
+
+    if args.force:
+        if args.max_seconds is not None:
+            raise InputError("give --max-seconds or --force, not both")
+        return {}
+    seconds = DEFAULT_SECONDS if args.max_seconds is None else args.max_seconds
+    return {"max_seconds": seconds, "max_bytes": default_max_bytes()}
+
+
 def _run_one(args, function, x, methods) -> int:
     from ..comparison import compare
-    from ..console import print_table
-    from ..report import comparison_table
+    from ._output import shown_if_stopped
 
-    with _progress(len(methods)) as progress:
+    held = []
+    with shown_if_stopped(lambda: _show(args, held)), _progress(len(methods)) as progress:
         progress.describe(function.name)
-        comparison = compare(function, x, methods=methods, derivative=args.derivative,
-                             dtype=args.dtype, on_result=progress.advance)
-    if args.json:
-        _print_json(comparison.to_dict())
-    else:
-        print_table(comparison_table(comparison))
-    return 0
+        compare(function, x, methods=methods, derivative=args.derivative, dtype=args.dtype,
+                on_result=progress.advance, on_start=held.append, on_oracle=progress.oracle,
+                **budget(args))
+    return _show(args, held)
 
 
 def _run_catalogue(args, methods) -> int:
-    from ..comparison import compare, comparisons_to_dict
-    from ..console import print_table
-    from ..report import matrix_table
+    from ..comparison import compare
+    from ._output import shown_if_stopped
 
     catalogue = _catalogue()
     functions = list(catalogue.default_set())
     if args.derivative == "jacobian":
         functions += catalogue.default_set("vector")
-    comparisons = []
-    with _progress(len(methods) * len(functions)) as progress:
+    held = []
+    with shown_if_stopped(lambda: _show(args, held, several=True)), \
+            _progress(len(methods) * len(functions)) as progress:
         for f in functions:
             progress.describe(f.name)
-            comparisons.append(compare(f, f.default_point(), methods=methods,
-                                       derivative=args.derivative, dtype=args.dtype,
-                                       on_result=progress.advance))
-    if args.json:
-        _print_json(comparisons_to_dict(comparisons))
+            compare(f, f.default_point(), methods=methods, derivative=args.derivative,
+                    dtype=args.dtype, on_result=progress.advance, on_start=held.append,
+                    on_oracle=progress.oracle, **budget(args))
+    return _show(args, held, several=True)
+
+
+def _show(args, comparisons, several=False) -> int:
+    """Print the comparisons (table or JSON); 0 if a method produced a usable derivative,
+    else 1 with a footer saying why."""
+    from ..comparison import comparisons_to_dict
+    from ..console import console, error_console, print_table
+    from ..report import comparison_table, matrix_table
+
+    if several:
+        document = comparisons_to_dict(comparisons)
+        table = matrix_table(comparisons) if comparisons else None
+    elif comparisons:
+        document, table = comparisons[0].to_dict(), comparison_table(comparisons[0])
     else:
-        print_table(matrix_table(comparisons))
-    return 0
+        return 1
+    if args.json:
+        _print_json(document)
+    else:
+        print_table(table)
+    results = [r for c in comparisons for r in c.results]
+    if not results or any(r.status == "ok" for r in results):
+        return 0
+    (error_console if args.json else console).print(
+        f"[failed]no method produced a usable result:[/failed] {_why_nothing(results, comparisons)}",
+        soft_wrap=True)
+    return 1
+
+
+def _why_nothing(results, comparisons) -> str:
+    """The footer of a comparison where nothing worked: the statuses, and why there was no
+    reference where there was none (a point outside the domain, a skipped oracle)."""
+    from collections import Counter
+
+    counts = Counter(r.status for r in results)
+    why = ", ".join(f"{status} {count}" for status, count in counts.most_common())
+    reasons = sorted({c.reference_message for c in comparisons if c.reference is None})
+    return f"{why}; {'; '.join(reasons)}" if len(reasons) == 1 else f"{why}; see the notes"
 
 
 def _print_json(document: dict) -> None:
@@ -184,12 +250,22 @@ class _Bar:
 
     def __init__(self, progress, total):
         self.progress, self.task = progress, progress.add_task("comparing", total=total)
+        self.oracle_task = None
 
     def describe(self, text: str) -> None:
         self.progress.update(self.task, description=text)
 
     def advance(self, result=None) -> None:
         self.progress.update(self.task, advance=1)
+
+    def oracle(self, done: int, total: int) -> None:
+        """The oracle's columns done (its own bar, while it works)."""
+        if self.oracle_task is None:
+            self.oracle_task = self.progress.add_task("oracle", total=total)
+        self.progress.update(self.oracle_task, completed=done, total=total,
+                             visible=done < total)
+        if done >= total:
+            self.oracle_task = None
 
 
 @contextlib.contextmanager

@@ -74,10 +74,14 @@ def _run_swell(args) -> int:
     cases = _names(args.cases)
     sizes = swell.QUICK_SIZES if args.quick else None
     cap = _seconds(args.simplify_cap, "--simplify-cap", zero=True)
+    from ._output import shown_if_stopped
+
     _check_plot(args)
-    with _progress() as progress:
-        result = swell.run(cases, sizes, simplify_cap=cap,
-                           repeat=_positive(args.repeat, "--repeat"), progress=progress)
+    held = []
+    with shown_if_stopped(lambda: held and _print_records(args, held[0], "swell_tables")), \
+            _progress() as progress:
+        result = swell.run(cases, sizes, simplify_cap=cap, repeat=_positive(args.repeat, "--repeat"),
+                           progress=progress, on_start=held.append)
     return _report(args, result, "swell_tables")
 
 
@@ -93,10 +97,15 @@ def _run_accuracy(args) -> int:
         raise InputError(f"--dtypes: {', '.join(bad)}; choose from {', '.join(accuracy.DTYPES)}")
     if args.dim is not None:
         _positive(args.dim, "--dim")
+    from ._output import shown_if_stopped
+
     _check_plot(args)
-    with _progress() as progress:
+    held = []
+    with shown_if_stopped(lambda: held and _print_records(args, held[0], "accuracy_tables")), \
+            _progress() as progress:
         result = accuracy.run(args.function, at, args.dim, dtypes=dtypes, table=not args.no_table,
-                              table_methods=_names(args.table_methods), progress=progress)
+                              table_methods=_names(args.table_methods), progress=progress,
+                              on_start=held.append)
     return _report(args, result, "accuracy_tables")
 
 
@@ -119,14 +128,19 @@ def _run_speed(args) -> int:
     else:
         dims = [_positive(d, "--dims") for d in _ints(args.dims, "--dims")]
     other = lambda default: default if own is None else (own,)  # noqa: E731
+    from ._output import shown_if_stopped
+
     _check_plot(args)
-    with _progress() as progress:
+    held = []
+    with shown_if_stopped(lambda: held and _print_records(args, held[0], "speed_tables")), \
+            _progress() as progress:
         result = speed.run(
             args.function, dims if "gradient" in parts else (), _names(args.methods),
             repeat=repeat, budget=budget,
             jacobian_ns=speed.JACOBIAN_NS if "jacobian" in parts else (),
             setup_dims=other(speed.SETUP_DIMS) if "setup" in parts else (),
-            hessian_dims=other(speed.HESSIAN_DIMS) if "hessian" in parts else (), progress=progress)
+            hessian_dims=other(speed.HESSIAN_DIMS) if "hessian" in parts else (), progress=progress,
+            on_start=held.append)
     return _report(args, result, "speed_tables")
 
 
@@ -137,11 +151,13 @@ COMMANDS = {"swell": (_swell_arguments, _run_swell),
 
 
 # ---------------------------------------------------------------------- output
+
 def _report(args, result, tables_name) -> int:
-    from difflab_experiments import records, tables
+    """The records (JSON or tables) first, then the figure: a plot that fails or is cut
+    short never costs the numbers."""
+    from ..console import console, error_console
 
-    from ..console import console, error_console, print_table
-
+    _print_records(args, result, tables_name)
     if args.plot:
         from difflab_experiments.plots import plot
 
@@ -152,14 +168,22 @@ def _report(args, result, tables_name) -> int:
         except OSError as exc:
             raise InputError(f"cannot write --plot {args.plot}: {exc.strerror or exc}") from None
         (error_console if args.json else console).print(f"[muted]wrote {_escape(written)}[/muted]")
+    return 0
+
+
+def _print_records(args, result, tables_name) -> None:
+    """The study's JSON, or its tables and the environment line."""
+    from difflab_experiments import records, tables
+
+    from ..console import console, print_table
+
     if args.json:
-        print(records.dumps(result.to_dict()))
-        return 0
+        print(records.dumps(result.to_dict()), flush=True)
+        return
     for table in getattr(tables, tables_name)(result):
         print_table(tables.to_rich(table))
         console.print()
     console.print(f"[muted]{records.environment_line(result.environment)}[/muted]", soft_wrap=True)
-    return 0
 
 
 def _check_plot(args) -> None:

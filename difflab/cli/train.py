@@ -49,7 +49,7 @@ class TrainRun:
 
 def run(args) -> int:
     from ..console import console, print_table
-    from ._output import check_output_file
+    from ._output import check_output_file, shown_if_stopped
 
     if args.differentiator is not None and args.differentiators is not None:
         raise InputError("give --differentiator (one method) or --differentiators (several), not both")
@@ -63,7 +63,13 @@ def run(args) -> int:
 
     try:
         task = nets.datasets.load_task(args.dataset, seed=args.seed)
-        runs = [train_one(task, name, hidden, args) for name in names]
+    except (ValueError, FloatingPointError) as exc:
+        raise InputError(str(exc)) from None
+    runs = []
+    try:
+        with shown_if_stopped(lambda: runs and print_table(results_table(task, runs, args))):
+            for name in names:
+                runs.append(train_one(task, name, hidden, args))
     except (ValueError, FloatingPointError) as exc:
         raise InputError(str(exc)) from None
     print_table(results_table(task, runs, args))

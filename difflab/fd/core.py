@@ -3,7 +3,9 @@
 Every evaluation goes through a :class:`Sampler`, which evaluates ``f`` at ``x`` shifted by
 integer multiples of per-coordinate steps, counts evaluations, tracks the size of the
 values (for the rounding bound) and, where points repeat (Hessians, estimates at two
-steps), evaluates each point once.
+steps), evaluates each point once. It keeps only the points moved along one coordinate
+(O(n) of them); a Hessian visits each pair of coordinates once, so the points moved along
+two, n^2 of them, are used as they come and never stored.
 """
 from __future__ import annotations
 
@@ -44,7 +46,10 @@ class FDEstimate:
 
 
 class Sampler:
-    """``shift -> f(x + sum_j m_j h_j e_j)`` as a flat array; ``shift`` is ((j, m_j), ...)."""
+    """``shift -> f(x + sum_j m_j h_j e_j)`` as a flat array; ``shift`` is ((j, m_j), ...).
+
+    With ``memo``, values at points moved along at most one coordinate are kept and reused.
+    """
 
     def __init__(self, f: Callable, x: np.ndarray, h: np.ndarray, memo: bool = False):
         self.f, self.x, self.h = f, x, h
@@ -70,7 +75,7 @@ class Sampler:
         self.evaluations += 1
         size = np.abs(out)
         self.magnitude = size if self.magnitude is None else np.fmax(self.magnitude, size)
-        if self._memo is not None:
+        if self._memo is not None and len(shift) <= 1:
             self._memo[shift] = out
         if not shift:
             self._centre = out
@@ -89,8 +94,10 @@ def differentiate(sample: Sampler, stencil: Stencil, order: int = 1, mult: int =
     """The stencil applied ``order`` times at step ``mult * h``.
 
     Order 1 gives the Jacobian (m, n); order 2 the stencil's Jacobian of its own
-    Jacobian, (m, n, n), which for a scalar function is the (unsymmetrised) Hessian.
+    Jacobian, (m, n, n), which for a scalar function is the Hessian.
     """
+    if order == 2 and not base:
+        return _second(sample, stencil, mult)
     columns = []
     for j in range(sample.x.size):
         total = 0
@@ -100,6 +107,24 @@ def differentiate(sample: Sampler, stencil: Stencil, order: int = 1, mult: int =
             total = total + weight * inner
         columns.append(total / (mult * sample.h[j]))
     return np.stack(columns, axis=-1)
+
+
+def _second(sample: Sampler, stencil: Stencil, mult: int) -> np.ndarray:
+    """The stencil across coordinates j and k, for each pair j <= k once (the point moved
+    along both is used there and nowhere else), mirrored: (m, n, n)."""
+    n, taps = sample.x.size, list(zip(stencil.offsets, stencil.weights))
+    out = None
+    for j in range(n):
+        for k in range(j, n):
+            total = 0
+            for a, wa in taps:
+                for b, wb in taps:
+                    total = total + wa * wb * sample(shifted(shifted((), j, a * mult), k, b * mult))
+            value = total / (mult * sample.h[j]) / (mult * sample.h[k])
+            if out is None:
+                out = np.empty(np.shape(value) + (n, n), dtype=np.result_type(value))
+            out[..., j, k] = out[..., k, j] = value
+    return out
 
 
 def rounding_bound(sample: Sampler, stencil: Stencil, order: int, mult: int = 1,

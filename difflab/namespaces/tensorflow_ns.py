@@ -43,7 +43,7 @@ class TensorFlowNamespace(Namespace):
         if tf.is_tensor(data):
             return data if dtype is None else tf.cast(data, tf.as_dtype(np.dtype(dtype)))
         arr = np.asarray(data)
-        dtype = dtype or float_dtype_for(arr)
+        dtype = dtype or float_dtype_for(arr, integers=True)  # int data as NumPy promotes it
         return tf.constant(arr if dtype is None else arr.astype(dtype))
 
     def zeros(self, shape):

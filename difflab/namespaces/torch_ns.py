@@ -37,7 +37,7 @@ class TorchNamespace(Namespace):
         if isinstance(data, torch.Tensor):
             return data if dtype is None else data.to(_torch_dtype(dtype))
         arr = np.asarray(data)
-        dtype = dtype or float_dtype_for(arr)
+        dtype = dtype or float_dtype_for(arr, integers=True)  # int data as NumPy promotes it
         return torch.as_tensor(arr, dtype=_torch_dtype(dtype) if dtype is not None else None)
 
     def zeros(self, shape):

@@ -7,7 +7,7 @@ import time
 import numpy as np
 
 from ..differentiator import Differentiator
-from ..errors import InputError, NotSupported
+from ..errors import InputError, NotFinite, NotSupported
 from ..function import as_function
 from ..registry import get
 from .result import OptimizeResult
@@ -48,14 +48,21 @@ def positive(name: str, value, integer: bool = False):
 
 
 class Counted:
-    """A callable that counts its calls (the honest nfev / njev / nhev)."""
+    """A callable that counts its calls (the honest nfev / njev / nhev).
+
+    Where f itself is not finite a derivative refuses (:class:`difflab.errors.NotFinite`);
+    to the solvers that is NaN, which each reports as the run diverging.
+    """
 
     def __init__(self, fn):
         self.fn, self.calls = fn, 0
 
     def __call__(self, *args):
         self.calls += 1
-        return self.fn(*args)
+        try:
+            return self.fn(*args)
+        except NotFinite:
+            return float("nan")
 
 
 class Run:

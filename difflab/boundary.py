@@ -1,0 +1,162 @@
+"""The contract at the interface boundary, checked in one place for every method.
+
+What goes in: ``x`` is a non-empty 1-D array of finite real numbers. A value traced by
+another differentiation (a framework tensor, a JAX tracer, an autograd box, a SymPy symbol,
+one of difflab's own duals or tape nodes) is not data: only difflab's own engines can
+differentiate through a difflab derivative, and every other pairing is refused here, so
+that no method silently treats a traced value as a constant and returns a zero.
+
+What ``f`` must give back: numbers, finite at ``x``, a single number for the kinds that need
+a scalar function. :class:`difflab.Derivative` checks ``f(x)`` when it prepares, whenever a
+derivative comes out non-finite, and wherever a method computes ``f(x)`` anyway; the
+messages are written here once, so every method says the same thing.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .errors import InputError, NotFinite
+
+#: Derivative kinds defined only for a scalar-valued function.
+SCALAR_KINDS = frozenset({"gradient", "value_and_gradient", "hessian", "hvp"})
+#: dtype kinds of a function value that are numbers (integers and reals).
+_NUMBER_KINDS = frozenset("iuf")
+
+
+# ---------------------------------------------------------------------- what goes in
+def check_x(x, dtype) -> np.ndarray:
+    """``x`` as a 1-D array of ``dtype``, or :class:`InputError` saying what is wrong."""
+    if type(x) is np.ndarray and x.dtype == dtype and x.ndim == 1 and x.size:
+        if math.isfinite(np.dot(x, x)) or np.isfinite(x).all():  # the common case, on every call
+            return x
+        raise InputError("x contains NaN or infinity")
+    if _is_complex(x):
+        raise InputError("x must be real: write a function of complex z on Re z and Im z "
+                         "as separate real inputs (docs/frameworks.md, Complex inputs); "
+                         "fd-complex cannot differentiate through a difflab derivative")
+    try:
+        arr = np.asarray(x, dtype=dtype)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"x must be a 1-D array of numbers: {exc}") from None
+    if arr.ndim == 0:
+        arr = arr.reshape(1)
+    if arr.ndim != 1:
+        raise InputError(f"x must be a 1-D array, got shape {arr.shape}")
+    if arr.size == 0:
+        raise InputError("x is empty: a derivative needs at least one input")
+    if not np.all(np.isfinite(arr)):
+        raise InputError("x contains NaN or infinity")
+    return arr
+
+
+def traced(x, vectors=()):
+    """The namespace of a traced or foreign value among ``x`` and ``vectors``, else None.
+
+    Plain data (NumPy numbers, Python numbers and lists of them, mpmath numbers) is None;
+    so is complex data, which :func:`check_x` refuses with its own reason;
+    anything ``difflab.namespace`` gives another namespace for is a value some
+    differentiation may be tracing.
+    """
+    if type(x) is np.ndarray and x.dtype.kind in "fiu" and not vectors:
+        return None  # the common case first: this runs on every call
+    from .namespaces import COMPLEX_STEP, MPMATH, NUMPY, namespace
+
+    plain = (NUMPY, MPMATH, COMPLEX_STEP)  # complex data: check_x says why it is refused
+
+    for a in (x, *vectors):
+        if type(a) is np.ndarray and a.dtype.kind in "fiubc":
+            continue
+        ns = namespace(*a) if isinstance(a, (list, tuple)) and a else namespace(a)
+        if all(ns is not p for p in plain):
+            return ns
+    return None
+
+
+def refused_trace(derivative, ns) -> InputError:
+    """The error for a derivative called on a value another differentiation traces."""
+    from .ad.traced import ADNamespace
+
+    what = f"{derivative.kind} by {derivative.differentiator.name}"
+    if isinstance(ns, ADNamespace):
+        return InputError(
+            f"{what} was called on a value traced by difflab's {ns.name.split('-')[-1]} mode: "
+            f"only difflab's forward and reverse derivatives can be differentiated by difflab's "
+            f"engines; differentiate the whole function with one method (its hessian, say) instead")
+    return InputError(
+        f"{what} was called on a {ns.name} value: a difflab derivative takes NumPy arrays and "
+        f"cannot be differentiated by {ns.name}; differentiate the whole function with one "
+        f"method (its hessian, say), or pass a NumPy array outside any differentiation")
+
+
+# ---------------------------------------------------------------------- what comes out
+def not_scalar(kind, name, shape) -> InputError:
+    """The one message for a scalar-only kind asked of a function with several outputs."""
+    return InputError(f"{kind} needs a scalar-valued function; {name} returns shape "
+                      f"{tuple(shape)} (use jacobian)")
+
+
+def check_value(value, kind: str, name: str) -> np.ndarray:
+    """``f(x)`` as an array of finite numbers (one for a scalar kind), else InputError."""
+    if value is None or isinstance(value, (str, bytes)):
+        raise InputError(f"{name} returned {_describe(value)}, not numbers")
+    try:
+        arr = np.asarray(value)
+    except Exception:  # noqa: BLE001 (any object NumPy cannot turn into an array)
+        raise InputError(f"{name} returned {_describe(value)}, not numbers") from None
+    if arr.dtype.kind not in _NUMBER_KINDS:
+        if arr.dtype.kind == "c":
+            raise InputError(f"{name} returned complex values at a real x; difflab differentiates "
+                             "real-valued functions")
+        raise InputError(f"{name} returned {_describe(value)}, not numbers")
+    if kind in SCALAR_KINDS and arr.size != 1:
+        raise not_scalar(kind, name, arr.shape)
+    if not np.all(np.isfinite(arr)):
+        raise not_finite(name)
+    return arr
+
+
+def check_finite(value, name: str) -> None:
+    """A scalar ``f(x)`` a method computed anyway: refuse NaN and infinity (cheap)."""
+    if getattr(value, "ndim", 0) == 0:
+        try:
+            finite = math.isfinite(value)  # floats, NumPy scalars and 0-d arrays, traced values
+        except TypeError:
+            finite = None
+        if finite is True:
+            return
+        if finite is False:
+            raise not_finite(name)
+    check_value(_plain(value), "jacobian", name)  # anything else: the general check
+
+
+def not_finite(name) -> NotFinite:
+    return NotFinite(f"{name}(x) is NaN or infinite at this x: x is outside the function's "
+                      "domain (or the value overflows), so it has no derivative there")
+
+
+def _plain(value):
+    from .ad.traced import strip
+
+    return strip(value)
+
+
+def _describe(value) -> str:
+    if value is None:
+        return "None"
+    if isinstance(value, (str, bytes)):
+        return f"a string ({value[:20]!r})"
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind == "b":
+            return "booleans"
+        if value.dtype.kind == "O" and value.size:
+            return f"an array of {type(value.flat[0]).__name__}"
+    return f"a value of type {type(value).__name__}"
+
+
+def _is_complex(x):
+    try:
+        return np.iscomplexobj(x)
+    except (TypeError, ValueError):
+        return False
