@@ -86,3 +86,19 @@ def test_rosenbrock_300_prepares_and_is_exact():
     f = catalogue.get("rosenbrock", dim=n)
     x = np.random.default_rng(2).uniform(-2, 2, n)
     np.testing.assert_allclose(difflab.get("sympy").gradient(f)(x), rosen_der(x), rtol=1e-13, atol=1e-12)
+
+
+@pytest.mark.slow
+def test_rosenbrock_1000_is_within_compares_budget_and_its_estimate():
+    from difflab import cost
+    from difflab.comparison import compare
+    from difflab.registry import method_class
+
+    f = catalogue.get("rosenbrock", dim=1000)
+    x = np.random.default_rng(3).uniform(-2, 2, 1000)
+    estimate = cost.estimate(method_class("sympy").cost("gradient"), "gradient", cost.probe(f, x))
+    # preparation did not finish in 10 minutes before it was linear; now the default budget holds
+    result = compare(f, x, methods=["sympy"], max_seconds=60.0, repeat=1, min_time=0.0).result("sympy")
+    assert result.status == "ok", result.message
+    assert result.setup_seconds < estimate.seconds  # the cost model errs high, as it should
+    np.testing.assert_allclose(result.value, rosen_der(x), rtol=1e-13, atol=1e-12)
