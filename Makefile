@@ -30,6 +30,9 @@ test-all: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m difflab_experiments.bench_core
 
+bench-compiled: $(STAMP)
+	OMP_NUM_THREADS=1 $(BIN)/python -m difflab_experiments.bench_compiled
+
 experiments: $(STAMP)
 	$(BIN)/python -m difflab_experiments.refresh_results
 

@@ -351,8 +351,11 @@ class Derivative:
         if self.kind == "vjp" and vectors[0].size != self._output_sizes[x.shape]:
             raise InputError(f"vjp: u has {vectors[0].size} entries, "
                              f"f has {self._output_sizes[x.shape]} outputs")
-        with computing_in(self.differentiator.dtype):  # closed-over float data follows dtype
+        if getattr(evaluate, "sets_precision", False):  # a compiled program sets it when tracing
             result = evaluate(x, *vectors)
+        else:
+            with computing_in(self.differentiator.dtype):  # closed-over float data follows dtype
+                result = evaluate(x, *vectors)
         return self._finish(result, x)
 
     def _check_x(self, x):

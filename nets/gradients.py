@@ -6,6 +6,11 @@ current batch, is read from ``model.batch`` rather than closed over, so one
 :class:`difflab.Function` serves the whole training run and a method's preparation (its
 cache is per function object and per input shape) is done once, not once per batch.
 
+The compiled tape (``reverse`` with ``jit=True``, the training default) runs a program
+traced once per parameter shape, and reads the batch through the same ``model.batch``
+attribute at each call: the batch is an input of the program, not a constant (a last, smaller
+batch is a second program, kept beside the first).
+
 That only holds for methods that re-run the Python function at every call. A method that
 freezes closed-over data when it prepares (``sympy``, whose expression keeps the batch's
 numbers as constants; ``jax``/``tensorflow`` with ``jit=True``, whose compiled program does;
@@ -26,6 +31,10 @@ from difflab.snapshot import freezes_closure
 
 from .backprop import Backprop
 
+#: Options a method trains with unless compile() names them: difflab's reverse mode trains
+#: on the compiled tape (measured faster than the tape engine and than hand-written backprop
+#: per epoch on iris and digits; docs/methods.md). ``compile(..., jit=False)`` keeps the tape.
+TRAINING_DEFAULTS = {"reverse": {"jit": True}}
 #: How many prepared batches a method that freezes data keeps.
 PREPARED_BATCHES_KEPT = 8
 #: Above this many parameters x batch values, a data-tracing method warns that it is slow.
@@ -37,6 +46,7 @@ class GradientSource:
 
     def __init__(self, model, name: str, **options):
         self.name = str(name)
+        options = {**TRAINING_DEFAULTS.get(self.name, {}), **options}
         self.method = difflab.get(self.name, **options)
         ok, why = self.method.availability()
         if not ok:

@@ -128,13 +128,19 @@ class ReverseNamespace(ADNamespace):
     name = "difflab-reverse"
     traced_type = Node
 
+    def constant(self, ans, name, values, params):
+        """The result of an operation on constants only: nothing to record (the compiled
+        tape's tracer overrides this to keep track of data-derived constants)."""
+        return ans
+
     def apply(self, name, args, params):
         rule = RULES[name]
-        if len(args) == 1 and type(args[0]) is Node and rule.differentiable is None:  # nothing to split
+        cls = self.traced_type
+        if len(args) == 1 and type(args[0]) is cls and rule.differentiable is None:  # nothing to split
             (arg,) = args
             values = (arg.value,)
             ans = rule.impl(namespace(arg.value), arg.value, **params)
-            node = Node(ans, arg._level, arg.tape, rule, values, params, ((0, arg),))
+            node = cls(ans, arg._level, arg.tape, rule, values, params, ((0, arg),))
             arg.tape.append(node)
             return node
         level, active, values = self.split(args)
@@ -142,9 +148,9 @@ class ReverseNamespace(ADNamespace):
         if rule.differentiable is not None:
             active = [i for i in active if i in rule.differentiable]
         if not active:
-            return ans
+            return self.constant(ans, name, values, params)
         tape = args[active[0]].tape
-        node = Node(ans, level, tape, rule, values, params, [(i, args[i]) for i in active])
+        node = cls(ans, level, tape, rule, values, params, [(i, args[i]) for i in active])
         tape.append(node)
         return node
 

@@ -5,6 +5,7 @@ from .. import cost
 from ..ad import forward, reverse
 from ..boundary import check_finite
 from ..differentiator import Differentiator
+from ..errors import InputError
 
 
 class _OwnAD(Differentiator):
@@ -66,6 +67,11 @@ class Reverse(_OwnAD):
     One backward sweep per output, so a Jacobian costs m sweeps. Hessians exactly, by forward
     mode over the backward sweep; a Hessian-vector product by one directional forward pass
     over one backward sweep (a small constant times the function, at any n).
+
+    With ``jit=True`` (the compiled tape, :mod:`difflab.ad.compiled`) the gradient,
+    value-and-gradient, VJP and Jacobian are traced once per input shape and run as one
+    generated flat NumPy function, guarded by the branch decisions the trace took; the
+    Hessian, the JVP and the hvp stay on the tape engine, and :meth:`how` says so.
     """
 
     name = "reverse"
@@ -74,3 +80,29 @@ class Reverse(_OwnAD):
     costs = cost.reverse_mode(factor=25.0)
     native = frozenset({"gradient", "value_and_gradient", "jacobian", "hessian", "vjp", "hvp"})
     native_how = {"hvp": "forward over reverse: a JVP of the reverse-mode gradient"}
+    options = {"jit": False}
+
+    def __init__(self, dtype: str = "float64", **options):
+        super().__init__(dtype, **options)
+        jit = self.options["jit"]
+        if jit == "numba":
+            raise InputError("reverse: jit='numba' (fused loops) is not available in this build; "
+                             "use jit=True")
+        if jit not in (True, False):
+            raise InputError(f"reverse: jit must be True or False, not {jit!r}")
+
+    def how(self, kind: str) -> str:
+        how = super().how(kind)
+        if not self.options["jit"] or not how.startswith("native"):
+            return how
+        from ..ad.compiled import COMPILED_KINDS
+
+        return "native, compiled tape" if kind in COMPILED_KINDS else f"{how}, tape engine (not compiled)"
+
+    def _build(self, kind, function, x):
+        if self.options["jit"]:
+            from ..ad import compiled
+
+            if kind in compiled.COMPILED_KINDS:
+                return compiled.build(function.fn, kind, x, name=function.name)
+        return super()._build(kind, function, x)

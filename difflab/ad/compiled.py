@@ -1,0 +1,505 @@
+"""The compiled tape: trace once per input shape, then run one flat generated NumPy function.
+
+``difflab.get("reverse", jit=True)``. The first call for an input shape traces the function
+onto the tape (:mod:`tracing`), then writes one Python function (:mod:`codegen`) that
+computes the value and the cotangent sweep with no Node objects, no namespace dispatch, the
+shapes and broadcast axes resolved at trace time, seed and +-1 partials folded, indexed
+cotangents scattered straight into their accumulator, accumulation in place into arrays the
+program owns, and large temporaries in persistent buffers shared by liveness.
+
+Guards: every decision the trace took on a value is checked again by each call, from the
+program's own intermediate values; when one differs the call returns a miss, another cached
+program for the shape is tried, and otherwise the function is traced again (at most
+:data:`PROGRAMS_PER_SHAPE` programs kept). After :data:`RETRACE_LIMIT` retraces for a shape
+the evaluator gives up compiling and runs the tape engine. Closed-over arrays are read
+afresh by each call (their paths from :mod:`trace_sources`), so rebinding or changing them in
+place gives the new answer.
+
+A flat program runs no Python of the user's: a side effect in the function (a print, a
+counter) happens when it is traced, not at every call.
+"""
+from __future__ import annotations
+
+import itertools
+import math
+from collections import OrderedDict
+
+import numpy as np
+
+from ..boundary import check_finite, not_scalar
+from ..namespaces import NUMPY
+from ..namespaces.numpy_ns import _is_basic
+from ..precision import computing_in
+from . import reverse
+from .codegen import (
+    WRITER,
+    Builder,
+    Expr,
+    Symbolic,
+    _current,
+    assign_buffers,
+    exact_product,
+    prune,
+    render,
+)
+from .reverse import Node
+from .rules import MINUS_ONE, ONE, RULES, keepdims_shape, unbroadcast
+from .trace_sources import find_sources
+from .tracing import DataArray, trace
+
+#: Programs kept per input shape (one per set of branch decisions seen).
+PROGRAMS_PER_SHAPE = 8
+#: Retraces per shape after which the tape engine is used instead (a guard that never holds).
+RETRACE_LIMIT = 32
+#: Kinds the compiled tape writes programs for; the others run on the tape engine.
+COMPILED_KINDS = frozenset({"gradient", "value_and_gradient", "vjp", "jacobian"})
+
+MISS = object()
+_GETITEM = RULES["getitem"]
+_programs = itertools.count()
+
+
+class Program:
+    """One generated function: ``run(x[, u]) -> (value, cotangent of x)`` or :data:`MISS`."""
+
+    def __init__(self, run, source: str, operations: int, buffers: int, value_shape: tuple):
+        self.run, self.source, self.operations, self.buffers = run, source, operations, buffers
+        self.value_shape = value_shape
+
+
+def compile_program(fn, x, with_cotangent_input: bool, scalar_output: bool) -> Program:
+    """Trace ``fn`` at ``x`` and write the flat program of its value and VJP."""
+    sources = find_sources(fn)
+    out, tape = trace(fn, x, sources)
+    writer = _Writer(tape, sources, x)
+    b = writer.b
+    _current.append(b)
+    try:
+        value = writer.forward(out)
+        if scalar_output and value.size != 1:
+            raise not_scalar("gradient", getattr(fn, "__name__", "the function"), value.shape)
+        seed = writer.seed(value, with_cotangent_input)
+        grad = writer.backward(out, seed)
+    finally:
+        _current.pop()
+    live = [value.code, grad.code]
+    statements = prune(b.statements, live)
+    buffers = assign_buffers(statements, live, b)
+    args = "x, u" if with_cotangent_input else "x"
+    body = render(statements, buffers) + [f"return {value.code}, {grad.code}"]
+    source = f"def program({args}):\n" + "\n".join("    " + line for line in body) + "\n"
+    namespace = dict(b.constants, _MISS=MISS)
+    # difflab's own generated text, never user text
+    exec(compile(source, f"<difflab compiled tape {next(_programs)}>", "exec"), namespace)  # noqa: S102
+    tape.close()
+    return Program(namespace["program"], source, len(statements), len(set(buffers.values())),
+                   value.shape)
+
+
+class _Writer:
+    """Writes one traced tape as statements: forward values, guards, then the sweep."""
+
+    def __init__(self, tape, sources, x):
+        self.tape, self.sources, self.b = tape, sources, Builder()
+        self.fwd: dict[int, Expr] = {}       # id(node) -> its value
+        self.args: dict[int, list] = {}      # id(node) -> its arguments
+        self.data: dict[int, Expr] = {}      # id(array) -> its expression (sources, derived...)
+        self.leaf = tape.inputs
+        self.consumed = {id(a) for node in tape for a in node.args}
+        self.consumed.update(id(a) for _, values, _ in tape.derived.values() for a in values)
+        self.fwd[id(self.leaf)] = Expr("x", x)
+        self.data[id(x)] = self.fwd[id(self.leaf)]
+
+    # ---- constants and data ------------------------------------------------------------
+    def operand(self, v):
+        """The expression for an argument that is not traced at this level."""
+        if isinstance(v, Node):
+            return self.fwd[id(v)]
+        if type(v) is DataArray or id(v) in self.tape.aliases:
+            return self.data_operand(self.tape.aliases.get(id(v), v))
+        if type(v) is not np.ndarray:
+            if isinstance(v, (list, tuple)) and any(type(e) is np.ndarray and self.tape.tracks(e) for e in v):
+                return type(v)(self.operand(e) for e in v)
+            return v if _is_plain_literal(v) else Expr(self.b.constant(v), v)
+        known = self.data.get(id(v))
+        if known is not None:
+            return known
+        tape, b = self.tape, self.b
+        if id(v) in tape.values:                      # a value taken off the tape
+            e = self.fwd[id(tape.values[id(v)])]
+        elif id(v) in self.sources.paths:            # closed-over data: read at each call
+            e = b.assign(self.sources.paths[id(v)], [], v, prefix="d")
+            b.constants.update(self.sources.roots)
+            b.effect(f"if type({e.code}) is not _ndarray or {e.code}.shape != {v.shape!r} "
+                     f"or {e.code}.dtype != {b.constant(v.dtype)}: return _MISS", [e], "guard")
+        elif id(v) in tape.conversions:              # xp.asarray of data, at another dtype
+            data, dtype = tape.conversions[id(v)]
+            src = self.operand(data)
+            e = b.assign(f"_np.asarray({src.code}, {b.constant(dtype)})", [src], v)
+        elif id(v) in tape.derived:                  # an operation on data alone
+            name, values, params = tape.derived[id(v)]
+            e = self.apply(RULES[name], [self.operand(a) for a in values], params, v)
+        elif id(v) in tape.masks:                    # a comparison used as data (a where mask)
+            op, lhs, rhs = tape.masks[id(v)]
+            e = self.b.binary(op, self.operand(lhs), self.operand(rhs))
+        else:                                        # made inside the function: a constant
+            return Expr(b.constant(v), v)
+        self.data[id(v)] = e
+        return e
+
+    def data_operand(self, v):
+        """A :class:`DataArray`: recompute it from the data as the trace saw it made."""
+        known = self.data.get(id(v))
+        if known is not None:
+            return known
+        how, b = self.tape.data.get(id(v)), self.b
+        plain = v.view(np.ndarray)
+        if how is None:                              # NumPy made it some way not recorded
+            return Expr(b.constant(plain.copy()), plain)
+        if how[0] == "alias":
+            e = self.operand(how[1])
+        elif how[0] == "getitem":
+            base = self.data_operand(how[1])
+            e = b.assign(f"{base.code}[{b.literal(how[2])}]", [base], plain)
+        else:
+            _, ufunc, method, inputs, kwargs = how
+            args = [self.data_operand(i) if type(i) is DataArray else self.operand(i) for i in inputs]
+            fname = b.constant(ufunc if method == "__call__" else getattr(ufunc, method), "_f")
+            text = ", ".join([b.code(a) for a in args] + [f"{k}={b.literal(w)}" for k, w in kwargs.items()])
+            e = b.assign(f"{fname}({text})", [a for a in args if isinstance(a, Expr)], plain)
+        e.value = plain
+        self.data[id(v)] = e
+        return e
+
+    def apply(self, rule, args, params, value):
+        """Emit ``rule.impl`` on ``args``: written out, or a call of the table's impl."""
+        e = _run_rule(self.b, rule.impl, [WRITER] + list(args), params, value)
+        e.value = value
+        e.fresh = False  # a forward value is shared: no accumulator may take it over
+        return e
+
+    # ---- forward --------------------------------------------------------------------------
+    def forward(self, out) -> Expr:
+        guards = sorted(self.tape.guards, key=lambda g: g.position)
+        gi = 0
+        for pos, node in enumerate(self.tape):
+            while gi < len(guards) and guards[gi].position <= pos:
+                self.guard(guards[gi])
+                gi += 1
+            active = {i for i, _ in node.parents}
+            parents = dict(node.parents)
+            args = [self.fwd[id(parents[i])] if i in active else self.operand(a)
+                    for i, a in enumerate(node.args)]
+            params = dict(node.params or {})
+            if node.rule is _GETITEM:
+                self.index_guards(params["index"])
+            self.args[id(node)] = args
+            self.fwd[id(node)] = self.apply(node.rule, args, params, node.value)
+        for g in guards[gi:]:
+            self.guard(g)
+        if isinstance(out, Node) and out.tape is self.tape:
+            return self.fwd[id(out)]
+        return Expr(self.b.constant(out), out) if not _is_plain_literal(out) else \
+            Expr(repr(out), np.asarray(out))
+
+    def guard(self, g):
+        b = self.b
+        lhs = self.operand(g.lhs)
+        if g.kind == "value":
+            check = {"bool": f"bool({lhs.code})", "float": f"float({lhs.code})",
+                     "int": f"int({lhs.code})"}[g.op]
+            b.effect(f"if {check} != {b.literal(g.result)}: return _MISS", [lhs], "guard")
+            return
+        rhs = self.operand(g.rhs)
+        test = f"({b.code(lhs)} {g.op} {b.code(rhs)})"
+        uses = [v for v in (lhs, rhs) if isinstance(v, Expr)]
+        result = g.result
+        if type(result) is np.ndarray and result.size > 1:
+            if id(result) in self.consumed:  # the mask is data of the program (a where): no guard
+                return
+            b.effect(f"if not _np.array_equal({test}, {b.constant(result)}): return _MISS", uses, "guard")
+        else:
+            b.effect(f"if {'not ' if bool(result) else ''}{test}: return _MISS", uses, "guard")
+
+    def index_guards(self, index):
+        """An index array computed from values must be the same again."""
+        for part in index if isinstance(index, tuple) else (index,):
+            if type(part) is np.ndarray and self.tape.tracks(part):
+                e = self.operand(part)
+                self.b.effect(f"if not _np.array_equal({e.code}, {self.b.constant(part.copy())}): "
+                              "return _MISS", [e], "guard")
+
+    # ---- the sweep --------------------------------------------------------------------------
+    def seed(self, value, from_input):
+        b = self.b
+        dtype = np.result_type(value.value) if np.result_type(value.value).kind == "f" else np.float64
+        if from_input:
+            shape = value.shape
+            return b.assign(f"u.reshape({shape!r})", [], np.ones(shape, dtype), prefix="u")
+        return b.filled(1.0, value.shape, dtype)
+
+    def backward(self, out, seed) -> Expr:
+        b = self.b
+        x = self.fwd[id(self.leaf)].value
+        if not (isinstance(out, Node) and out.tape is self.tape):
+            return Expr(b.constant(np.zeros(np.shape(x))), np.zeros(np.shape(x)))
+        cot: dict[int, Expr] = {id(out): seed}
+        owned: set = set()
+        for node in reversed(self.tape):
+            g = cot.pop(id(node), None)
+            if g is None:
+                continue
+            args, ans = self.args[id(node)], self.fwd[id(node)]
+            if node.rule is _GETITEM:
+                self.scatter(cot, owned, node.parents[0][1], node.params["index"], g, args[0])
+                continue
+            for i, parent in node.parents:
+                c = self.vjp(node, args, ans, g, i)
+                self.accumulate(cot, owned, parent, c, g)
+        grad = cot.get(id(self.leaf))
+        if grad is None:
+            return Expr(b.constant(np.zeros(np.shape(x))), np.zeros(np.shape(x)))
+        return b._plain(grad) if grad.fill is not None else grad
+
+    def vjp(self, node, args, ans, g, i):
+        rule, params, b = node.rule, dict(node.params or {}), self.b
+        if rule.kind == "elementwise":
+            partial = _run_rule(b, rule.partials[i], [WRITER, ans] + args, params)
+            return unbroadcast(WRITER, _scale(b, partial, g), np.shape(args[i].value if isinstance(args[i], Expr) else args[i]))
+        if rule.kind == "reduction":
+            x = args[0]
+            axis, keepdims = params.get("axis"), params.get("keepdims", False)
+            kd = keepdims_shape(x.shape, axis)
+            g_kd = g if keepdims else WRITER.reshape(g, kd)
+            ans_kd = ans if keepdims else WRITER.reshape(ans, kd)
+            partial = _run_rule(b, rule.partials[0], [WRITER, ans_kd, x], params)
+            c = _scale(b, partial, g_kd)
+            return c if c.shape == x.shape else WRITER.broadcast_to(c, x.shape)
+        function = rule.transpose if rule.kind == "linear" else rule.vjp
+        return _run_rule(b, function, [WRITER, g, i, ans] + args, params)
+
+    def accumulate(self, cot, owned, parent, c, g):
+        b, key = self.b, id(parent)
+        if not isinstance(c, Expr):
+            c = Expr(b.literal(c) if _is_plain_literal(c) else b.constant(c), np.asarray(c))
+        current = cot.get(key)
+        if current is None:
+            cot[key] = c
+            if c.fresh and c is not g and c.code != g.code:
+                owned.add(key)
+            return
+        current, c = b._plain(current), b._plain(c)
+        sub = c.negated is not None and c.negated.fill is None
+        term = c.negated if sub else c
+        sym = "-" if sub else "+"
+        if (key in owned and type(current.value) is np.ndarray and term.shape == current.shape
+                and np.can_cast(term.dtype, current.dtype)):
+            b.effect(f"{current.code} {sym}= {term.code}", [current, term], "inplace", target=current.code)
+            current.scaled = current.negated = None  # no longer what it was made as
+            current.value = _combine(sym, current.value, term.value)
+            cot[key] = current
+        else:
+            new = b.binary(sym, current, term)
+            cot[key] = new
+            owned.add(key)
+
+    def scatter(self, cot, owned, parent, index, g, x):
+        """The transpose of ``x[index]``, added straight into the parent's accumulator."""
+        b, key = self.b, id(parent)
+        g = b._plain(g)
+        current = cot.get(key)
+        dtype = np.result_type(g.dtype, np.float32)
+        if current is None and self.fill_by_slice(cot, owned, key, index, g, x, dtype):
+            return
+        if not (key in owned and type(current.value) is np.ndarray and np.can_cast(g.dtype, current.dtype)):
+            zeros = b.assign(f"_np.zeros({x.shape!r}, {b.constant(np.dtype(dtype))})", [],
+                             np.zeros(x.shape, dtype), fresh=True)
+            if current is not None:
+                current = b._plain(current)
+                b.effect(f"{zeros.code} += {current.code}", [zeros, current], "inplace", target=zeros.code)
+                zeros.value = zeros.value + current.value
+            current = zeros
+            owned.add(key)
+        idx = b.literal(index)
+        if _is_basic(index):
+            sym, g = ("-", g.negated) if g.negated is not None and g.negated.fill is None else ("+", g)
+            b.effect(f"{current.code}[{idx}] {sym}= {g.code}", [current, g], "inplace", target=current.code)
+        else:
+            b.effect(f"_np.add.at({current.code}, {idx}, {g.code})", [current, g], "inplace",
+                     target=current.code)
+        current.scaled = current.negated = None  # no longer what it was made as
+        cot[key] = current
+
+
+    def fill_by_slice(self, cot, owned, key, index, g, x, dtype) -> bool:
+        """A first cotangent ``g`` into ``x[a:b]`` of a vector: write it, and zeros around it,
+        into an uninitialised array (one pass, not a zero fill and an add)."""
+        b = self.b
+        if not (type(index) is slice and index.step in (None, 1) and len(x.shape) == 1
+                and type(g.value) is np.ndarray and g.shape == np.zeros(x.shape)[index].shape
+                and np.can_cast(g.dtype, dtype)):
+            return False
+        start, stop, _ = index.indices(x.shape[0])
+        acc = b.assign(f"_np.empty({x.shape!r}, {b.constant(np.dtype(dtype))})", [],
+                       np.zeros(x.shape, dtype), fresh=True)
+        if start > 0:
+            b.effect(f"{acc.code}[:{start}] = 0.0", [acc], "inplace", target=acc.code)
+        if stop < x.shape[0]:
+            b.effect(f"{acc.code}[{stop}:] = 0.0", [acc], "inplace", target=acc.code)
+        neg = g.negated is not None and g.negated.fill is None and type(g.negated.value) is np.ndarray
+        scaled = g.scaled if g.scaled is not None else (
+            (-g.negated.scaled[0], g.negated.scaled[1]) if neg and g.negated.scaled is not None else None)
+        if scaled is not None and isinstance(scaled[1], Expr) and scaled[1].shape == g.shape:
+            c, base = scaled  # c * base written straight into the slice
+            b.effect(f"_np.multiply({base.code}, {b.scalar_code(c, base, b.literal(c))}, "
+                     f"out={acc.code}[{start}:{stop}])",
+                     [acc, base], "inplace", target=acc.code)
+        elif neg:
+            b.effect(f"_np.negative({g.negated.code}, out={acc.code}[{start}:{stop}])", [acc, g.negated],
+                     "inplace", target=acc.code)
+        else:
+            b.effect(f"{acc.code}[{start}:{stop}] = {g.code}", [acc, g], "inplace", target=acc.code)
+        acc.value[index] = g.value
+        owned.add(key)
+        cot[key] = acc
+        return True
+
+
+def _combine(sym, a, b):
+    return a + b if sym == "+" else a - b
+
+
+def _is_plain_literal(v):
+    return v is None or type(v) in (bool, int) or (type(v) is float and math.isfinite(v))
+
+
+def _scale(b, partial, g):
+    """``partial * g`` with the ONE/MINUS_ONE shortcuts and the filled seed folded in."""
+    if partial is ONE:
+        return g
+    if partial is MINUS_ONE:
+        return -g
+    if g.fill is not None:
+        if type(partial) in (int, float) and exact_product(partial, g.fill):
+            return b.filled(partial * g.fill, g.shape, g.dtype)
+        if isinstance(partial, Expr) and partial.shape == g.shape and partial.dtype == g.dtype:
+            if g.fill == 1.0:
+                shared = Expr(partial.code, partial.value)  # shared: not for in-place accumulation
+                shared.scaled = partial.scaled
+                return shared
+            if exact_product(g.fill, 1.0) and type(partial.value) is np.ndarray:
+                return b.binary("*", partial, g.fill)
+    return b.binary("*", partial, g) if isinstance(partial, Expr) or isinstance(g, Expr) else partial * g
+
+
+def _run_rule(b, function, args, params, value=None):
+    """Run a table entry on stand-ins; if it must see values, emit a call of it instead."""
+    mark = b.mark()
+    try:
+        out = function(*args, **params)
+        if isinstance(out, Expr) or out is ONE or out is MINUS_ONE or type(out) in (int, float):
+            return out
+        raise Symbolic("a rule returned a computed array")
+    except (Symbolic, TypeError, ValueError):
+        b.rollback(mark)
+    plain = [NUMPY] + [a.value if isinstance(a, Expr) else a for a in args[1:]]
+    result = function(*plain, **params) if value is None else value
+    fname = b.constant(function, "_r")
+    codes = ["_NP"] + [b.code(b._plain(a)) if isinstance(a, Expr) else b.literal(a) for a in args[1:]]
+    kw = "".join(f", {k}={b.literal(v)}" for k, v in params.items())
+    if result is ONE or result is MINUS_ONE:
+        return result
+    return b.assign(f"{fname}({', '.join(codes)}{kw})", [a for a in args if isinstance(a, Expr)], result)
+
+
+# ---------------------------------------------------------------------- the evaluator
+class CompiledEvaluator:
+    """The compiled derivative at one input shape: programs cached per branch decisions."""
+
+    def __init__(self, fn, kind, x):
+        self.fn, self.kind = fn, kind
+        self.with_u = kind == "vjp"
+        self.programs: OrderedDict = OrderedDict()
+        self.retraces = 0
+        self.traces = 0
+        self.fell_back = False
+        self._retrace(x)
+
+    def _retrace(self, x):
+        with computing_in(x.dtype):  # closed-over float data comes in at x's precision
+            program = compile_program(self.fn, x, self.with_u,
+                                      self.kind in ("gradient", "value_and_gradient"))
+        self.traces += 1
+        self.value_shape = program.value_shape
+        key = next(_programs)
+        self.programs[key] = program
+        self.programs.move_to_end(key, last=False)
+        while len(self.programs) > PROGRAMS_PER_SHAPE:
+            self.programs.popitem(last=True)
+        self._runs = [p.run for p in self.programs.values()]
+        return program
+
+    def value_and_cotangent(self, x, *u):
+        if type(x) is not np.ndarray:  # x traced by another differentiation: the tape nests
+            return self._on_tape(x, *u)
+        for run in self._runs:
+            out = run(x, *u)
+            if out is not MISS:
+                return out
+        if self.fell_back:
+            with computing_in(x.dtype):
+                return self._on_tape(x, *u)
+        self.retraces += 1
+        if self.retraces > RETRACE_LIMIT:  # the guards keep changing: run the tape engine
+            self.fell_back = True
+            self.programs.clear()
+            self._runs = []
+            return self.value_and_cotangent(x, *u)
+        out = self._retrace(x).run(x, *u)
+        if out is MISS:  # the guards of a fresh trace hold at its own point
+            raise RuntimeError("compiled tape: a fresh trace missed its own guards")
+        return out
+
+    def _on_tape(self, x, *u):
+        """The tape engine's answer (nested differentiation, or a function that keeps retracing)."""
+        value, pullback = reverse.vjp(self.fn, x)
+        if self.kind in ("gradient", "value_and_gradient") and np.size(reverse.strip(value)) != 1:
+            raise not_scalar("gradient", getattr(self.fn, "__name__", "the function"),
+                             np.shape(reverse.strip(value)))
+        seed = u[0] if u else np.ones(np.shape(reverse.strip(value)),
+                                      dtype=getattr(reverse.strip(x), "dtype", np.float64))
+        return value, pullback(seed, last=True)
+
+    @property
+    def program(self) -> Program:
+        """The most recently used program (its ``source`` is the generated text)."""
+        return next(iter(self.programs.values())) if self.programs else None
+
+
+def build(fn, kind, x, name="f"):
+    """An evaluator for ``kind`` (a compiled kind) at inputs shaped like ``x``; a gradient
+    checks the value it computes anyway (NaN or infinite f: :class:`difflab.NotFinite`)."""
+    if kind == "jacobian":
+        ev = CompiledEvaluator(fn, "vjp", x)
+
+        def jacobian(x):
+            m = math.prod(ev.program.value_shape)
+            eye = np.eye(m, dtype=x.dtype)
+            return np.stack([np.array(ev.value_and_cotangent(x, e)[1], copy=True) for e in eye], axis=0)
+
+        jacobian.evaluator = ev
+        jacobian.sets_precision = True
+        return jacobian
+    ev = CompiledEvaluator(fn, kind, x)
+    if kind == "gradient":
+        def run(x):
+            value, grad = ev.value_and_cotangent(x)
+            check_finite(value, name)
+            return grad
+    elif kind == "value_and_gradient":
+        run = lambda x: ev.value_and_cotangent(x)
+    else:  # vjp
+        run = lambda x, u: ev.value_and_cotangent(x, u)[1]
+    run.evaluator = ev
+    run.sets_precision = True
+    return run
