@@ -34,7 +34,11 @@ from .backprop import Backprop
 #: Options a method trains with unless compile() names them: difflab's reverse mode trains
 #: on the compiled tape (measured faster than the tape engine and than hand-written backprop
 #: per epoch on iris and digits; docs/methods.md). ``compile(..., jit=False)`` keeps the tape.
-TRAINING_DEFAULTS = {"reverse": {"jit": True}}
+#: The loss brings every piece of data in with ``xp.asarray`` (inputs, targets and dropout
+#: masks, which the compiled program reads afresh at each call), so the closure check that
+#: guards users' functions (``check_closure``, see difflab.backends.own_ad) is not needed:
+#: tests/test_compiled.py checks training with dropout against the tape.
+TRAINING_DEFAULTS = {"reverse": {"jit": True, "check_closure": False}}
 #: How many prepared batches a method that freezes data keeps.
 PREPARED_BATCHES_KEPT = 8
 #: Above this many parameters x batch values, a data-tracing method warns that it is slow.

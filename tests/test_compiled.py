@@ -268,3 +268,38 @@ def test_a_compiled_derivative_nests_inside_another_differentiation():
     x = np.array([0.5, -0.3, 1.2])
     hessian = difflab.get("forward").jacobian(grad)(x)
     np.testing.assert_allclose(hessian, f.hessian(x), rtol=1e-12)
+
+
+def test_what_the_program_cannot_follow_is_checked_before_each_call():
+    """Closed-over Python numbers and arrays made by plain NumPy before xp.asarray become
+    constants of the program; the closure check (difflab.snapshot) retraces when they change."""
+    state = {"scale": 2.0}
+    data = np.array([1.0, 2.0])
+
+    def f(x):
+        xp = difflab.namespace(x)
+        return state["scale"] * xp.sum(xp.asarray(np.log(data)) * x ** 2)
+
+    grad = difflab.get("reverse", jit=True).gradient(f)
+    x = np.array([0.5, -1.5])
+    np.testing.assert_allclose(grad(x), 2.0 * np.log(data) * 2 * x, rtol=1e-15)
+    state["scale"] = 3.0
+    np.testing.assert_allclose(grad(x), 3.0 * np.log(data) * 2 * x, rtol=1e-15)
+    data[:] = [3.0, 4.0]
+    np.testing.assert_allclose(grad(x), 3.0 * np.log([3.0, 4.0]) * 2 * x, rtol=1e-15)
+
+
+def test_nets_dropout_masks_are_read_at_each_call():
+    import nets
+    from nets.datasets import load_task
+
+    task = load_task("iris")
+    losses = {}
+    for jit in (False, True):
+        model = nets.Sequential([nets.Dense(8, activation="relu", input_dim=task.x_train.shape[1]),
+                                 nets.Dropout(0.3),
+                                 nets.Dense(task.units, activation=task.activation)], seed=0)
+        model.compile(optimizer="adam", loss=task.loss, differentiator="reverse", jit=jit)
+        losses[jit] = model.fit(task.x_train, task.y_train, epochs=3, batch_size=32,
+                                verbose=0).history["loss"]
+    np.testing.assert_allclose(losses[True], losses[False], rtol=1e-12)

@@ -60,7 +60,7 @@ def find_sources(fn) -> Sources:
         if isinstance(obj, (types.FunctionType, types.MethodType)):
             _push_callable(obj, sources, queue, depth + 1)
             continue
-        for child, child_code in _children(obj, code):
+        for child, child_code in _children(obj, code, sources):
             queue.append((child, child_code, depth + 1))
     return sources
 
@@ -102,13 +102,15 @@ def _global_names(code) -> set:
     return names
 
 
-def _children(obj, code):
+def _children(obj, code, sources):
     if isinstance(obj, dict):
         for i, (k, v) in enumerate(obj.items()):
             if i >= MAX_ITEMS:
                 break
             if isinstance(k, (str, int)) and not isinstance(k, bool):
                 yield v, f"{code}[{k!r}]"
+            elif getattr(type(k), "__hash__", None) is object.__hash__:  # keyed by identity
+                yield v, f"{code}[{sources.root(k)}]"           # (nets: dropout masks by layer)
         return
     if isinstance(obj, (list, tuple)):
         for i, v in enumerate(obj[:MAX_ITEMS]):

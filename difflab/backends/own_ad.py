@@ -80,16 +80,29 @@ class Reverse(_OwnAD):
     costs = cost.reverse_mode(factor=25.0)
     native = frozenset({"gradient", "value_and_gradient", "jacobian", "hessian", "vjp", "hvp"})
     native_how = {"hvp": "forward over reverse: a JVP of the reverse-mode gradient"}
-    options = {"jit": False}
+    options = {"jit": False, "check_closure": True}
 
     def __init__(self, dtype: str = "float64", **options):
         super().__init__(dtype, **options)
         jit = self.options["jit"]
+        if self.options["check_closure"] not in (True, False):
+            raise InputError(f"reverse: check_closure must be True or False, "
+                             f"not {self.options['check_closure']!r}")
         if jit == "numba":
             raise InputError("reverse: jit='numba' (fused loops) is not available in this build; "
                              "use jit=True")
         if jit not in (True, False):
             raise InputError(f"reverse: jit must be True or False, not {jit!r}")
+
+    @property
+    def freezes_closure(self) -> bool:
+        """The compiled tape reads closed-over arrays that reach ``xp.asarray`` afresh at each
+        call, but keeps as constants what it cannot follow: closed-over Python numbers and
+        arrays made from data by plain NumPy before ``xp.asarray``. So, as for sympy and the
+        frameworks' jit, :mod:`difflab.snapshot` checks the closure before each call and the
+        program is traced again when anything changed. ``check_closure=False`` skips that
+        check, for code known to bring all of its data in with ``xp.asarray`` (nets' loss)."""
+        return bool(self.options["jit"]) and self.options["check_closure"]
 
     def how(self, kind: str) -> str:
         how = super().how(kind)
