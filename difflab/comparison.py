@@ -35,10 +35,12 @@ import numpy as np
 
 from . import cost, registry
 from .differentiator import DTYPES
+from .display import Tabular
 from .environment import environment, one_line
 from .errors import InputError, NotSupported
 from .function import Function, as_function
 from .timing import measure
+from .wording import count
 
 SCHEMA = "difflab.compare/1"
 #: Derivative kinds compare offers: those the oracle computes.
@@ -94,12 +96,16 @@ class MethodResult:
         Against the oracle; None when there is no value or no reference.
     setup_seconds : float or None
         Building the method and preparing the derivative for this input shape (tracing,
-        symbolic differentiation, compiling; the framework's first import included).
+        symbolic differentiation, compiling). The framework's first import is not included
+        when :func:`compare` preloaded it: that is ``import_seconds``.
     call_seconds : float or None
         Median seconds per call over repeated calls (:func:`difflab.timing.measure`).
     message : str
         Why not, for ``unsupported``/``error``; how the derivative was obtained when the
         method derived it (``"Jacobian of the gradient, both by this method"``).
+    import_seconds : float or None
+        Importing the method's framework (:mod:`difflab.preload`): 0.0 when it was loaded
+        before, None for a method without one (or when nothing was preloaded).
     """
 
     method: str
@@ -111,6 +117,7 @@ class MethodResult:
     setup_seconds: Optional[float] = None
     call_seconds: Optional[float] = None
     message: str = ""
+    import_seconds: Optional[float] = None
 
     @property
     def digits(self) -> Optional[float]:
@@ -125,16 +132,18 @@ class MethodResult:
                 "max_rel_error": _number(self.max_rel_error),
                 "setup_seconds": _number(self.setup_seconds),
                 "call_seconds": _number(self.call_seconds),
+                "import_seconds": _number(self.import_seconds),
                 "message": self.message}
 
 
-@dataclass
-class Comparison:
+@dataclass(repr=False)
+class Comparison(Tabular):
     """Every method on one function at one point (:func:`compare`'s result).
 
     ``reference`` is None when the oracle could not compute the derivative;
     ``reference_message`` then says why. ``vector`` is the direction of an hvp (None for
-    the other kinds).
+    the other kinds). Shown as a one-line summary in a REPL, as the table by ``str()`` and
+    in Jupyter; ``to_records()`` gives one dict per method (pandas).
     """
 
     function: str
@@ -161,6 +170,36 @@ class Comparison:
                 return r
         raise KeyError(method)
 
+    def summary(self) -> str:
+        """``Comparison gradient of rosenbrock n=10: 11 ok, 2 unsupported; best reverse 16.0 digits``."""
+        from collections import Counter
+
+        counts = Counter(r.status for r in self.results)
+        tally = ", ".join(f"{counts[s]} {s}" for s in STATUSES if counts[s]) or "no methods"
+        scored = [r for r in self.results if r.digits is not None]
+        best = max(scored, key=lambda r: r.digits, default=None)
+        tail = f"; best {best.method} {best.digits:.1f} digits" if best else ""
+        if self.reference is None:
+            tail += "; no reference"
+        return f"Comparison {self.derivative} of {self.function} n={self.dim}: {tally}{tail}"
+
+    def rich_table(self):
+        """The table ``difflab compare`` prints (:func:`difflab.report.comparison_table`)."""
+        from .report import comparison_table
+
+        return comparison_table(self)
+
+    def to_records(self) -> list:
+        """One flat dict per method: the JSON row without the value, plus function,
+        derivative, n, dtype and digits (``pandas.DataFrame(c.to_records())``)."""
+        head = {"function": self.function, "derivative": self.derivative, "n": self.dim,
+                "dtype": self.dtype}
+        records = []
+        for r in self.results:
+            row = {k: v for k, v in r.to_dict().items() if k != "value"}
+            records.append({**head, **row, "digits": r.digits})
+        return records
+
     def to_dict(self) -> dict:
         """The ``difflab compare --json`` document (DESIGN.md §6)."""
         return {"schema": SCHEMA, "function": self.function, "derivative": self.derivative,
@@ -183,7 +222,10 @@ def compare(f, x, methods: Optional[Sequence[str]] = None, derivative: str = "gr
             on_result: Optional[Callable[[MethodResult], None]] = None,
             max_seconds: Optional[float] = None, max_bytes: Optional[float] = None,
             on_start: Optional[Callable[[Comparison], None]] = None,
-            on_oracle: Optional[Callable[[int, int], None]] = None, vector=None) -> Comparison:
+            on_oracle: Optional[Callable[[int, int], None]] = None,
+            preload: bool = True,
+            on_import: Optional[Callable[[str, Optional[float]], None]] = None,
+            vector=None) -> Comparison:
     """Run each method on ``f`` at ``x`` and measure it against the oracle.
 
     Parameters
@@ -211,6 +253,13 @@ def compare(f, x, methods: Optional[Sequence[str]] = None, derivative: str = "gr
         the record fills in as they finish (what an interrupted caller can still show).
     on_oracle : callable, optional
         The oracle's progress, ``on_oracle(columns done, n)``.
+    preload : bool
+        Import the frameworks of the methods to run in a background thread from the start
+        (:mod:`difflab.preload`), so the other methods run meanwhile; each framework's
+        import time is its row's ``import_seconds``, not part of ``setup_seconds``.
+    on_import : callable, optional
+        ``on_import(module, None)`` when a framework starts loading, ``on_import(module,
+        seconds)`` when it is loaded (called from the import thread).
     vector : array_like, optional
         The direction of an hvp, shape (n,); default :func:`hvp_vector` (n). Only for hvp.
 
@@ -235,8 +284,11 @@ def compare(f, x, methods: Optional[Sequence[str]] = None, derivative: str = "gr
     vector = _check_vector(derivative, vector, x)
 
     from .oracle import COSTS as oracle_costs
+    from .preload import Preloader, framework_modules
 
     budget = _Budget(function, x, derivative, max_seconds, max_bytes, repeat, min_time)
+    refusals = {name: budget.method_refusal(name) for name in names}
+    preloader = Preloader([n for n in names if not refusals[n]], on_import) if preload else None
     refusal = budget.refusal(oracle_costs[derivative], timed=False)
     outside = _not_finite(function, x)
     if outside:
@@ -251,19 +303,48 @@ def compare(f, x, methods: Optional[Sequence[str]] = None, derivative: str = "gr
                             vector=vector)
     if on_start is not None:
         on_start(comparison)
+    contended = []  # rows run while a framework was loading: run again once it is loaded
+
+    def run_again():
+        """Run again, uncontended, the rows run while the import thread held the interpreter
+        about half the time (their times would be about doubled): difflab's own methods,
+        whose preparation keeps no global cache, so the second run is a true first one."""
+        preloader.wait_all()
+        for index in contended:
+            old = comparison.results[index]
+            comparison.results[index] = _checked(run_method(
+                old.method, function, x, derivative, str(dtype), reference, reference_message,
+                repeat=repeat, min_time=min_time, vector=vector), outside)
+        contended.clear()
+
     for name in names:
-        refusal = budget.method_refusal(name)
+        refusal = refusals[name]
         if refusal:
             result = MethodResult(name, registry.method_class(name).family, "skipped", message=refusal)
         else:
+            imported, overlaps = None, preloader is not None and preloader.busy()
+            if preloader is not None and framework_modules(name):
+                # a framework's row waits for every import, so none runs while it is timed
+                imported, overlaps = preloader.wait(name), False
+                run_again()
             result = run_method(name, function, x, derivative, str(dtype), reference,
                                 reference_message, repeat=repeat, min_time=min_time, vector=vector)
-        if outside and result.status == "ok":
-            result.status, result.message = "error", f"{outside}, yet it returned a number"
-        comparison.results.append(result)
+            result.import_seconds = imported
+            if overlaps:
+                contended.append(len(comparison.results))
+        comparison.results.append(_checked(result, outside))
         if on_result is not None:
             on_result(result)
+    if contended:
+        run_again()
     return comparison
+
+
+def _checked(result: MethodResult, outside: str) -> MethodResult:
+    """A number where f(x) itself is not finite is an error, not a derivative."""
+    if outside and result.status == "ok":
+        result.status, result.message = "error", f"{outside}, yet it returned a number"
+    return result
 
 
 class _Budget:
@@ -416,7 +497,7 @@ def _check_point(function: Function, x) -> np.ndarray:
     if not np.all(np.isfinite(arr)):
         raise InputError("the point contains NaN or infinity")
     if function.dim is not None and arr.size != function.dim:
-        raise InputError(f"{function.name} takes {function.dim} input(s), the point has {arr.size}")
+        raise InputError(f"{function.name} takes {count(function.dim, 'input')}, the point has {arr.size}")
     return arr
 
 

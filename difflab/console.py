@@ -54,6 +54,12 @@ def print_table(table) -> None:
     console.file.write("\n\n".join(_plain_lines(part, width) for part in parts) + "\n")
 
 
+def plain_text(table) -> str:
+    """A rich renderable as plain text at its natural width, without colour or trailing
+    spaces: ``str()`` of difflab's records (:mod:`difflab.display`)."""
+    return _plain_lines(table, None)
+
+
 def _plain_lines(table, width: int | None) -> str:
     """``table`` rendered for a file: at ``width`` (or its natural width), no trailing spaces."""
     import io

@@ -17,6 +17,7 @@ import numpy as np
 from .errors import InputError
 from .function import Function
 from .namespaces import namespace
+from .wording import count
 
 
 @dataclass(frozen=True)
@@ -294,7 +295,7 @@ def get(name: str, dim: Optional[int] = None) -> Function:
         raise InputError(f"dim must be a positive integer, not {dim!r}")
     if entry.fixed_dim is not None:
         if dim not in (None, entry.fixed_dim):
-            raise InputError(f"{name} is a function of {entry.fixed_dim} variable(s); drop --dim")
+            raise InputError(f"{name} is a function of {count(entry.fixed_dim, 'variable')}; drop --dim")
         dim = entry.fixed_dim
     return entry.make(int(dim if dim is not None else entry.default_dim))
 

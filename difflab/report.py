@@ -60,23 +60,30 @@ def _along(comparison: Comparison) -> str:
 
 
 def comparison_table(comparison: Comparison) -> Table:
-    """One row per method: family, status, errors, correct digits, setup and call time, note."""
+    """One row per method: family, status, errors, correct digits, import (where a framework
+    was imported for the comparison), setup and call time, note."""
     table = Table(title=comparison_title(comparison), title_style="title", box=box.SIMPLE_HEAD)
     for name in ("method", "family", "status"):
         table.add_column(name, style="method" if name == "method" else None, no_wrap=True,
                          min_width=len(name))
-    for name in ("rel error", "digits", "setup", "per call"):
+    imported = any(r.import_seconds for r in comparison.results)
+    timings = ("import", "setup", "per call") if imported else ("setup", "per call")
+    for name in ("rel error", "digits") + timings:
         table.add_column(name, justify="right", no_wrap=True, min_width=len(name))
     table.add_column("note", style="muted", overflow="fold", min_width=12)
     for r in comparison.results:
+        times = [format_seconds(r.setup_seconds), format_seconds(r.call_seconds)]
+        if imported:
+            times.insert(0, format_seconds(r.import_seconds) if r.import_seconds else "")
         table.add_row(r.method, r.family or "?", Text(r.status, style=r.status),
-                      format_error(r.max_rel_error), digits_text(r.digits),
-                      format_seconds(r.setup_seconds), format_seconds(r.call_seconds), r.message)
+                      format_error(r.max_rel_error), digits_text(r.digits), *times, r.message)
     if comparison.reference is None:
         table.caption = f"no errors: {comparison.reference_message}"
     else:
         table.caption = (f"digits = -log10(rel error) against the oracle "
                          f"({comparison.reference_digits}-digit forward mode)")
+    if imported:
+        table.caption += "; import: loading the framework, apart from setup"
     return table
 
 

@@ -11,6 +11,8 @@ import time
 
 import numpy as np
 
+from difflab.display import Tabular
+
 
 class Callback:
     model = None
@@ -24,8 +26,12 @@ class Callback:
     def on_train_end(self, logs=None): ...
 
 
-class History(Callback):
-    """``history.history["loss"]``: one entry per epoch; ``history.seconds``: time per epoch."""
+class History(Callback, Tabular):
+    """``history.history["loss"]``: one entry per epoch; ``history.seconds``: time per epoch.
+
+    Shown as one line in a REPL, as a table of the epochs by ``str()`` and in Jupyter;
+    ``to_records()`` gives one dict per epoch (pandas).
+    """
 
     def __init__(self):
         self.history: dict[str, list[float]] = {}
@@ -47,6 +53,38 @@ class History(Callback):
     def seconds_per_epoch(self) -> float:
         """Median seconds per epoch (robust to a first epoch that prepares the method)."""
         return float(np.median(self.seconds)) if self.seconds else float("nan")
+
+    def to_records(self) -> list:
+        """``[{"epoch": 1, "loss": ..., <metrics>, "seconds": ...}, ...]``, epochs from 1."""
+        return [{"epoch": epoch + 1, **{k: float(v[i]) for k, v in self.history.items()},
+                 "seconds": self.seconds[i]} for i, epoch in enumerate(self.epoch)]
+
+    def summary(self) -> str:
+        """``History 200 epochs: loss 1.1 -> 0.051, accuracy 0.33 -> 0.97; 2.1 ms/epoch``."""
+        from difflab.timing import format_seconds
+        from difflab.wording import count
+
+        if not self.epoch:
+            return "History: no epochs yet"
+        trends = ", ".join(f"{k} {v[0]:.3g} -> {v[-1]:.3g}" for k, v in self.history.items())
+        return (f"History {count(len(self.epoch), 'epoch')}: {trends}; "
+                f"{format_seconds(self.seconds_per_epoch)}/epoch")
+
+    def rich_table(self):
+        """One row per epoch: the loss, the metrics and the seconds it took."""
+        from rich.table import Table
+
+        from difflab.timing import format_seconds
+
+        table = Table(title=self.summary().split(":")[0], title_style="title")
+        table.add_column("epoch", justify="right")
+        for key in self.history:
+            table.add_column(key, justify="right")
+        table.add_column("time", justify="right")
+        for i, epoch in enumerate(self.epoch):
+            table.add_row(str(epoch + 1), *(f"{v[i]:.6g}" for v in self.history.values()),
+                          format_seconds(self.seconds[i]))
+        return table
 
 
 class _Monitor(Callback):

@@ -21,7 +21,8 @@ from difflab.report import comparison_table, matrix_table, methods_table
 from difflab.timing import Timing, format_seconds, measure
 
 RESULT_KEYS = {"method", "family", "status", "value", "max_abs_error", "max_rel_error",
-               "setup_seconds", "call_seconds", "message"}
+               "setup_seconds", "call_seconds", "message",
+               "import_seconds"}  # issue 15: a framework's import, apart from its setup
 #: DESIGN.md §6's keys, plus "variables" and "expression" (issue 10: null unless the
 #: function was typed as an expression).
 COMPARISON_KEYS = {"schema", "function", "derivative", "dim", "dtype", "x", "variables",

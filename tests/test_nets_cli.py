@@ -53,7 +53,7 @@ def test_plot_is_written_and_never_overwritten_without_force(capsys, tmp_path):
     (["--optimizer", "adamm"], "unknown optimizer 'adamm'"),
     (["--activation", "rel"], "unknown activation 'rel'"),
     (["--hidden", "16,x"], "--hidden takes comma-separated layer sizes"),
-    (["--epochs", "0"], "must be positive"),
+    (["--epochs", "0"], "argument --epochs: must be a whole number >= 1, not '0'"),
     (["--plot", "loss.pdf"], "ending in .png"),
     (["--differentiator", "reverse", "--differentiators", "manual,torch"], "not both"),
 ])

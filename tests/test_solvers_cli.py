@@ -92,9 +92,12 @@ def test_expfit_runs_gauss_newton_beside_scipy(capsys):
     assert np.allclose(rows["gauss-newton"]["result"]["x"], rows["scipy-lsq"]["result"]["x"], atol=1e-8)
 
 
-def test_a_zero_learning_rate_is_refused_not_replaced_by_the_default():
-    with pytest.raises(difflab.InputError, match="learning_rate must be a positive number, got 0"):
+def test_a_zero_learning_rate_is_refused_not_replaced_by_the_default(capsys):
+    # issue 15: refused while parsing, under the flag's name (not the solver's learning_rate)
+    with pytest.raises(SystemExit) as stop:
         run_solve("worked", "--lr", "0")
+    assert stop.value.code == 2
+    assert "argument --lr/--learning-rate: must be a number > 0, not '0'" in capsys.readouterr().err
 
 
 def test_a_plot_into_a_missing_folder_is_refused_before_any_solver_runs(monkeypatch):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import importlib.metadata
 import importlib.util
+import sys
 
 import numpy as np
 
@@ -17,6 +18,7 @@ from .. import cost
 from ..boundary import check_finite
 from ..differentiator import VECTOR_KINDS, Differentiator
 from ..errors import NotSupported
+from ..quiet import native_logs_filtered
 from ..precision import compute_dtype, computing_in, float_dtype_for  # noqa: F401 (re-exported)
 
 
@@ -31,12 +33,28 @@ def installed_distribution(candidates) -> str | None:
     return None
 
 
-def import_framework(module: str, method: str, kind: str = "derivatives"):
-    """Import ``module`` or raise NotSupported saying why (not installed, import error)."""
+#: Frameworks whose ``first_use`` has run (see import_framework).
+_first_used: set = set()
+
+
+def import_framework(module: str, method: str, kind: str = "derivatives", first_use=None):
+    """Import ``module`` or raise NotSupported saying why (not installed, import error).
+
+    The first import, and ``first_use(module)`` after it where given (an operation that
+    makes the framework finish loading), run with the framework's native log lines hidden
+    (:mod:`difflab.quiet`). Safe from several threads: Python's import lock serialises them.
+    """
+    if module in sys.modules and (first_use is None or module in _first_used):
+        return sys.modules[module]
     try:
-        return importlib.import_module(module)
+        with native_logs_filtered():
+            loaded = importlib.import_module(module)
+            if first_use is not None and module not in _first_used:
+                first_use(loaded)
+                _first_used.add(module)
     except ImportError as exc:
         raise NotSupported(kind, method, f"importing {module} failed: {exc}") from None
+    return loaded
 
 
 class FrameworkMethod(Differentiator):

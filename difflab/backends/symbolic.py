@@ -72,6 +72,7 @@ class Sympy(Differentiator):
     name = "sympy"
     family = "symbolic"
     library = "sympy"
+    modules = ("sympy",)  # loaded on first use; compare imports it ahead (difflab.preload)
     exact = True
     native = frozenset(SYMBOLIC_KINDS)
     native_how = {"hvp": "the symbolic gradient of grad . v, v a vector of symbols"}

@@ -31,6 +31,11 @@ TENSORFLOW_DISTRIBUTIONS = ("tensorflow", "tensorflow-cpu", "tensorflow-macos", 
                             "tf-nightly", "tf-nightly-cpu")
 
 
+def _first_operation(tf) -> None:
+    """One small op: TensorFlow logs its oneDNN notice when its kernels first load."""
+    tf.constant(0.0, dtype=tf.float64) + 0.0
+
+
 class TensorFlow(FrameworkMethod):
     """TensorFlow 2 (eager by default), tensors of the method's dtype.
 
@@ -62,7 +67,7 @@ class TensorFlow(FrameworkMethod):
 
     def _tf(self):
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ banner quiet
-        tf = import_framework("tensorflow", self.name)
+        tf = import_framework("tensorflow", self.name, first_use=_first_operation)
         logger = tf.get_logger()
         if not any(isinstance(f, _QuietAutographOnImportlib) for f in logger.filters):
             logger.addFilter(_QuietAutographOnImportlib())

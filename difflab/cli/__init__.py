@@ -56,12 +56,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_display_options(parser) -> None:
-    """``--width`` and ``--no-color``, taken by every subcommand."""
+    """``--width``, ``--no-color`` and ``--verbose``, taken by every subcommand."""
     parser.add_argument("--width", type=_positive_width, metavar="N",
                         help="fit tables to N columns (default: the terminal's width; "
                              "piped output keeps each table's natural width)")
     parser.add_argument("--no-color", action="store_true",
                         help="no colours (the NO_COLOR environment variable does the same)")
+    parser.add_argument("--verbose", action="store_true",
+                        help="also show other libraries' warnings (once each, one line) and the "
+                             "frameworks' native start-up log lines")
 
 
 def _positive_width(text: str) -> int:
@@ -85,16 +88,41 @@ def _version() -> str:
     return f"difflab {__version__}"
 
 
+#: Folders whose warnings are difflab's own, shown without ``--verbose``.
+_OWN_FOLDERS = None
+
+
+def _own_warning(filename: str) -> bool:
+    """Whether a warning was raised in difflab, nets or the experiments (not another library)."""
+    global _OWN_FOLDERS
+    import os
+
+    if _OWN_FOLDERS is None:
+        import difflab
+
+        here = os.path.dirname(os.path.dirname(os.path.abspath(difflab.__file__)))
+        _OWN_FOLDERS = tuple(os.path.join(here, name) + os.sep
+                             for name in ("difflab", "nets", "experiments", "difflab_experiments"))
+    return os.path.abspath(filename or "").startswith(_OWN_FOLDERS)
+
+
 @contextlib.contextmanager
-def _warnings_as_lines():
+def _warnings_as_lines(verbose: bool = True):
     """On the command line a warning is one line on stderr ("warning: ..."), not Python's
-    two-line form with the source line that raised it."""
+    two-line form with the source line that raised it, and each text is shown once. Other
+    libraries' warnings are shown only with ``verbose`` (``--verbose``)."""
     from ..console import error_console
+
+    shown = set()
 
     def show(message, category, filename, lineno, file=None, line=None):
         from rich.markup import escape
 
-        error_console.print(f"[unsupported]warning:[/unsupported] {escape(str(message))}", soft_wrap=True)
+        text = str(message)
+        if text in shown or not (verbose or _own_warning(filename)):
+            return
+        shown.add(text)
+        error_console.print(f"[unsupported]warning:[/unsupported] {escape(text)}", soft_wrap=True)
 
     previous = warnings.showwarning
     warnings.showwarning = show
@@ -110,16 +138,18 @@ def main(argv=None) -> int:
 
     parser = build_parser()
     args = parser.parse_args(argv)
-    if not getattr(args, "command", None):
+    if not getattr(args, "command", None):  # a usage error, but the help is worth paging
         parser.print_help()
-        return 0
+        return 2
     if args._module is None:
         return fail(args._broken)
     from ..console import configure
+    from ..quiet import settings as native_logs
 
     configure(width=args.width, color=not args.no_color)
+    native_logs["show"] = args.verbose
     try:
-        with _warnings_as_lines():
+        with _warnings_as_lines(args.verbose):
             return int(_module(args._module).run(args) or 0)
     except (InputError, NotSupported, FileNotFoundError) as exc:
         return fail(str(exc))

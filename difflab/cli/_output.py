@@ -18,7 +18,7 @@ FIGURE_SUFFIXES = (".png", ".pdf", ".svg")
 
 
 def check_output_file(path, force: bool, suffixes=FIGURE_SUFFIXES, option: str = "--plot",
-                      makes_folders: bool = False) -> Path:
+                      makes_folders: bool = False, force_option: str = "--force") -> Path:
     """``path`` as a Path, or an InputError saying why it cannot be written.
 
     ``makes_folders``: the writer creates missing folders, so only the nearest existing one
@@ -32,7 +32,7 @@ def check_output_file(path, force: bool, suffixes=FIGURE_SUFFIXES, option: str =
         raise InputError(f"{option} {path} is a directory; give a file name such as "
                          f"{path / ('figure' + suffixes[0])}")
     if path.exists() and not force:
-        raise InputError(f"{path} already exists; pass --force to overwrite it")
+        raise InputError(f"{path} already exists; pass {force_option} to overwrite it")
     folder = path.absolute().parent
     if not makes_folders and not folder.is_dir():
         raise InputError(f"{option}: the folder {path.parent} does not exist")

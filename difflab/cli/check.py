@@ -19,7 +19,9 @@ import sys
 from ..differentiator import DTYPES
 from ..environment import one_line
 from ..errors import InputError
+from ._values import number
 from .compare import DERIVATIVES, NUMBER_LIST, _progress, parse_methods, parse_point, positive_int
+from ..wording import count
 
 SCHEMA = "difflab.check/1"
 #: Components shown below the per-method table.
@@ -39,11 +41,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--methods", metavar="A,B,C",
                         help="comma-separated methods (default: every available exact method, "
                              "plus manual for a Function with a hand-written derivative)")
-    parser.add_argument("--derivative", choices=DERIVATIVES, default="gradient")
+    parser.add_argument("--derivative", choices=DERIVATIVES, default="gradient",
+                        help="which derivative to check (default: gradient)")
     parser.add_argument("--dtype", choices=DTYPES, default="float64",
                         help="the methods' working precision (tolerances follow it)")
-    parser.add_argument("--rtol", type=float, help="relative tolerance instead of the error model")
-    parser.add_argument("--atol", type=float, help="absolute tolerance instead of the error model")
+    parser.add_argument("--rtol", type=number(at_least=0), help="relative tolerance instead of the error model")
+    parser.add_argument("--atol", type=number(at_least=0), help="absolute tolerance instead of the error model")
     parser.add_argument("--seed", type=int, default=0, help="seed for the extra points")
     parser.add_argument("--json", action="store_true", help=f"print the {SCHEMA} JSON document only")
 
@@ -60,7 +63,7 @@ def run(args) -> int:
     function = load_target(args.target)
     dim = getattr(function, "dim", None)
     if isinstance(dim, int) and x.size != dim:
-        raise InputError(f"--at has {x.size} value(s), {args.target} takes {dim}")
+        raise InputError(f"--at has {count(x.size, 'value')}, {args.target} takes {dim}")
     total = None if methods is None else len(methods) * args.points
     with _progress(total) as bar:
         bar.describe("checking")
@@ -170,63 +173,13 @@ def to_json(report, target: str, dtype: str) -> dict:
             "environment": environment()}
 
 
-def methods_table(report):
-    """One row per method: status, max errors, the worst component and its error/tolerance."""
-    from rich.table import Table
-    from rich.text import Text
-
-    from ..report import format_error
-
-    x = report.points[0]
-    shown = ", ".join(f"{v:.4g}" for v in x[:4]) + (", …" if x.size > 4 else "")
-    table = Table(title=f"{report.derivative} of {report.function} at x = [{shown}]"
-                        + (f" and {len(report.points) - 1} more point(s)" if len(report.points) > 1 else ""),
-                  title_style="title")
-    for name, justify in (("method", "left"), ("status", "left"), ("max abs error", "right"),
-                          ("max rel error", "right"), ("worst", "right"), ("err/tol", "right"),
-                          ("note", "left")):
-        table.add_column(name, justify=justify, style="method" if name == "method" else None,
-                         overflow="fold")
-    styles = {"ok": "ok", "fail": "failed", "kink": "unsupported", "unsupported": "unsupported",
-              "error": "error"}
-    models = []
-    for m in report.method_summary():
-        worst = "" if m["worst_index"] is None else "[" + ", ".join(map(str, m["worst_index"])) + "]"
-        ratio = "" if m["worst_ratio"] is None else f"{m['worst_ratio']:.2g}"
-        table.add_row(m["method"], Text(m["status"], style=styles.get(m["status"], "")),
-                      format_error(m["max_abs_error"]), format_error(m["max_rel_error"]), worst,
-                      ratio, m["message"])
-        if m["tolerance_model"] and m["tolerance_model"] not in models:
-            models.append(m["tolerance_model"])
-    table.caption = (f"reference: {report.reference}. err/tol: the worst error over its "
-                     f"tolerance; a method agrees when it is at most 1. Tolerances: "
-                     + "; ".join(models) + " (see docs/testing.md)")
-    return table
-
-
-def components_table(report, limit: int = WORST_ROWS):
-    """The failed and kink components, worst first: the same cells as the AssertionError."""
-    from rich.table import Table
-
-    from ..testing.report import TABLE_COLUMNS, table_cells
-
-    with_point = len(report.points) > 1
-    columns = [c for c in TABLE_COLUMNS if with_point or c != "point"]
-    table = Table(title="worst components (value: the method; reference: the oracle)", title_style="title")
-    for c in columns:
-        table.add_column(c, justify="left" if c in ("method", "status") else "right")
-    for row in report.worst_rows(limit):
-        if row.status != "ok":
-            table.add_row(*table_cells(row, with_point))
-    return table
-
-
 def _print(report) -> None:
     from ..console import console, print_table
+    from ..testing.report import check_methods_table, components_table
 
-    print_table(methods_table(report))
+    print_table(check_methods_table(report))
     if report.failures or report.kinks:
-        print_table(components_table(report))
+        print_table(components_table(report, WORST_ROWS))
     if report.kinks:
         console.print("[unsupported]kink:[/unsupported] the one-sided derivatives differ at "
                       "this point; values between them are accepted", soft_wrap=True)

@@ -22,6 +22,7 @@ import warnings
 from ..cost import DEFAULT_SECONDS
 from ..differentiator import DTYPES
 from ..errors import InputError
+from ..wording import count
 
 DERIVATIVES = ("gradient", "jacobian", "hessian", "hvp")
 NUMBER_LIST = re.compile(r"^-(\d|\.\d)[\d.,eE+\- ]*$")
@@ -63,8 +64,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--methods", metavar="A,B,C",
                         help="comma-separated method names (default: all; see 'difflab list')")
     parser.add_argument("--derivative", choices=DERIVATIVES, default="gradient",
-                        help="hvp: the Hessian times a fixed seeded vector (shown in the title "
-                             "and the JSON's 'vector')")
+                        help="which derivative to compare (default: gradient; hvp: the Hessian "
+                             "times a fixed seeded vector, shown in the title and the JSON's "
+                             "'vector')")
     parser.add_argument("--dtype", choices=DTYPES, default="float64",
                         help="the methods' working precision (the oracle is exact either way)")
     parser.add_argument("--json", action="store_true",
@@ -75,6 +77,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--force", action="store_true",
                         help="run every method and the oracle whatever their estimated "
                              "time and memory")
+    parser.add_argument("--plot", metavar="FILE.png",
+                        help="draw the correct digits of each method as a bar chart "
+                             "(one FUNCTION only)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace an existing --plot file")
 
 
 def run(args) -> int:
@@ -92,13 +99,17 @@ def _run(args) -> int:
     check_method_names(methods)
     at = parse_point(args.at) if args.at is not None else None
     if args.function is None:
-        if at is not None or args.dim is not None:
-            raise InputError("--at and --dim need a FUNCTION")
+        if at is not None or args.dim is not None or args.plot:
+            raise InputError("--at, --dim and --plot need a FUNCTION")
         return _run_catalogue(args, methods)
+    if args.plot:  # checked now, not after every method has run
+        from ._output import check_output_file
+
+        check_output_file(args.plot, args.overwrite, force_option="--overwrite")
     function = resolve_function(args.function, args.dim, at)
     x = function.default_point() if at is None else at
     if function.dim is not None and x.size != function.dim:
-        raise InputError(f"--at has {x.size} value(s), {function.name} takes {function.dim}")
+        raise InputError(f"--at has {count(x.size, 'value')}, {function.name} takes {function.dim}")
     return _run_one(args, function, x, methods)
 
 
@@ -150,7 +161,7 @@ def resolve_function(text: str, dim=None, at=None):
         raise InputError(f"unknown function {text!r}; {hint} (or give an expression such as 'sin(x)*y')")
     function = Function.from_expression(text)
     if dim is not None and dim != function.dim:
-        raise InputError(f"{text!r} has {function.dim} variable(s), not --dim {dim}")
+        raise InputError(f"{text!r} has {count(function.dim, 'variable')}, not --dim {dim}")
     return function
 
 
@@ -175,13 +186,52 @@ def _run_one(args, function, x, methods) -> int:
     from ..comparison import compare
     from ._output import shown_if_stopped
 
+    from ..report import comparison_table
+
     held = []
     with shown_if_stopped(lambda: _show(args, held)), _progress(len(methods)) as progress:
         progress.describe(function.name)
+        # the rows so far, under the bars, while the rest (and the frameworks) load
+        progress.preview(lambda: comparison_table(held[0]) if held and held[0].results else None)
         compare(function, x, methods=methods, derivative=args.derivative, dtype=args.dtype,
                 on_result=progress.advance, on_start=held.append, on_oracle=progress.oracle,
-                **budget(args))
-    return _show(args, held)
+                on_import=progress.importing, **budget(args))
+    code = _show(args, held)
+    if args.plot:
+        from ..console import console, error_console
+
+        plot_digits(held[0], args.plot)
+        (error_console if args.json else console).print(f"[muted]digits chart written to {args.plot}[/muted]")
+    return code
+
+
+def plot_digits(comparison, path) -> None:
+    """A bar per method: its correct digits against the oracle; a method without a number
+    has no bar and its status written where the bar would be."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from ..comparison import MAX_DIGITS
+    from ..report import comparison_title
+
+    results = comparison.results
+    digits = [r.digits if r.digits is not None else 0.0 for r in results]
+    fig, ax = plt.subplots(figsize=(max(6.4, 0.55 * len(results) + 2), 4.0))
+    positions = range(len(results))
+    ax.bar(positions, digits, color=["#4c72b0" if r.digits is not None else "none" for r in results])
+    for i, r in enumerate(results):
+        if r.digits is None:
+            label = "no reference" if r.status == "ok" else r.status
+            ax.text(i, 0.3, label, rotation=90, ha="center", va="bottom", fontsize=8, color="grey")
+    ax.set_xticks(list(positions), [r.method for r in results], rotation=45, ha="right")
+    ax.set_ylim(0, MAX_DIGITS + 0.5)
+    ax.set_ylabel("correct digits (-log10 rel. error)")
+    ax.set_title(comparison_title(comparison), fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
 
 
 def _run_catalogue(args, methods) -> int:
@@ -199,7 +249,7 @@ def _run_catalogue(args, methods) -> int:
             progress.describe(f.name)
             compare(f, f.default_point(), methods=methods, derivative=args.derivative,
                     dtype=args.dtype, on_result=progress.advance, on_start=held.append,
-                    on_oracle=progress.oracle, **budget(args))
+                    on_oracle=progress.oracle, on_import=progress.importing, **budget(args))
     return _show(args, held, several=True)
 
 
@@ -246,11 +296,24 @@ def _print_json(document: dict) -> None:
 
 
 class _Bar:
-    """One task of a rich Progress: ``describe(function name)``, ``advance(method result)``."""
+    """One task of a rich Progress: ``describe(function name)``, ``advance(method result)``;
+    a line per framework while it loads (``importing``); the table so far (``preview``)."""
 
     def __init__(self, progress, total):
         self.progress, self.task = progress, progress.add_task("comparing", total=total)
         self.oracle_task = None
+        self.import_tasks = {}
+
+    def preview(self, make_table) -> None:
+        self.progress.preview = make_table
+
+    def importing(self, module: str, seconds) -> None:
+        """A framework starts loading (``seconds`` None) or has loaded (called from the
+        import thread; rich's Progress takes updates from any thread)."""
+        if seconds is None:
+            self.import_tasks[module] = self.progress.add_task(f"loading {module}", total=None)
+        elif module in self.import_tasks:
+            self.progress.update(self.import_tasks.pop(module), visible=False)
 
     def describe(self, text: str) -> None:
         self.progress.update(self.task, description=text)
@@ -275,7 +338,18 @@ def _progress(total: int):
 
     from ..console import error_console, is_interactive
 
-    with Progress(TextColumn("{task.description:<16}"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=error_console, transient=True,
-                  disable=not is_interactive()) as progress:
+    class WithPreview(Progress):
+        """The bars, then the table of the rows finished so far (transient, like the bars)."""
+
+        preview = None
+
+        def get_renderables(self):
+            yield from super().get_renderables()
+            table = self.preview() if self.preview is not None else None
+            if table is not None:
+                yield table
+
+    with WithPreview(TextColumn("{task.description:<16}"), BarColumn(), MofNCompleteColumn(),
+                     TimeElapsedColumn(), console=error_console, transient=True,
+                     disable=not is_interactive()) as progress:
         yield _Bar(progress, total)

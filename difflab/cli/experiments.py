@@ -36,7 +36,8 @@ def _accuracy_arguments(parser):
                              "exp(x)/sqrt(sin(x)^3 + cos(x)^3))")
     parser.add_argument("--at", default=None, metavar="X[,Y...]", help="the point (default: 1.5)")
     parser.add_argument("--dim", type=int, default=None, help="size, for catalogue functions that scale")
-    parser.add_argument("--dtypes", default="float64,float32", metavar="A,B")
+    parser.add_argument("--dtypes", default="float64,float32", metavar="A,B",
+                        help="working precisions to study (default: float64,float32)")
     parser.add_argument("--no-table", action="store_true",
                         help="skip the catalogue-wide table of correct digits")
     parser.add_argument("--table-methods", default=None, metavar="A,B",

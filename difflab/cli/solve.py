@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from ._values import number
+
 PROBLEM_NAMES = ("linreg", "rosenbrock", "expfit", "worked")
 
 
@@ -23,15 +25,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-peers", action="store_true", help="skip the SciPy peers")
     parser.add_argument("--differentiator", "-d", default="reverse", metavar="NAME",
                         help="any method from 'difflab list' (default: reverse)")
-    parser.add_argument("--learning-rate", "--lr", type=float, default=None,
+    parser.add_argument("--lr", "--learning-rate", dest="learning_rate", type=number(above=0),
+                        default=None,
                         help="gradient descent's step (default: the problem's, 1/(2L) for linreg)")
     parser.add_argument("--schedule", choices=("constant", "exponential", "step", "inverse-time"),
                         default=None, help="learning-rate schedule for gd and sgd")
-    parser.add_argument("--momentum", type=float, default=0.0)
-    parser.add_argument("--max-iter", type=int, default=10000)
-    parser.add_argument("--tol", type=float, default=1e-8, help="gradient-norm tolerance")
-    parser.add_argument("--batch-size", type=int, default=1, help="sgd's batch size (1: stochastic)")
-    parser.add_argument("--epochs", type=int, default=200, help="sgd's epochs")
+    parser.add_argument("--momentum", type=number(at_least=0, below=1), default=0.0,
+                        help="heavy-ball momentum of gd and sgd, in [0, 1) (default: 0)")
+    parser.add_argument("--max-iter", type=number(at_least=1, integer=True), default=10000,
+                        help="most iterations of an iterative solver (default: 10000)")
+    parser.add_argument("--tol", type=number(above=0), default=1e-8,
+                        help="gradient-norm tolerance (default: 1e-8)")
+    parser.add_argument("--batch-size", type=number(at_least=1, integer=True), default=1,
+                        help="sgd's batch size (1: stochastic)")
+    parser.add_argument("--epochs", type=number(at_least=1, integer=True), default=200,
+                        help="sgd's epochs")
     parser.add_argument("--seed", type=int, default=0, help="sgd's shuffling seed")
     parser.add_argument("--plot", metavar="FILE.png", default=None,
                         help="write the convergence plot (distance to the answer per iteration)")

@@ -17,6 +17,7 @@ from .peers import scipy_least_squares, scipy_minimize
 from .problems import Problem, mse_rows
 from .result import OptimizeResult
 from .schedules import inverse_time_decay
+from ..wording import count
 
 
 @dataclass
@@ -113,6 +114,14 @@ class Record:
         return {"solver": self.solver, "label": self.label, "peer": self.peer, "distance": self.distance,
                 "result": self.result.to_dict()}
 
+    def __repr__(self) -> str:
+        return f"<Record {self.solver}: {self.result.summary()}; distance {self.distance:.2e}>"
+
+    def to_record(self) -> dict:
+        """One flat dict: solver, label, peer, distance and the result's fields."""
+        return {"solver": self.solver, "label": self.label, "peer": self.peer,
+                "distance": self.distance, **self.result.to_records()[0]}
+
 
 def parse_solvers(text: str) -> list[str]:
     names = [s.strip() for s in text.split(",") if s.strip()]
@@ -174,7 +183,7 @@ def crawl_note(problem: Problem, records) -> str | None:
         rate = 1.0 - problem.info["mu"] * (lr or problem.learning_rate)
         need = math.log(1e-6) / math.log(rate) if 0 < rate < 1 else float("inf")
         state = "converged" if gd.result.success else "did not converge"
-        lines.append(f"Plain GD {state} in {gd.result.nit} steps; along the flattest direction the error "
+        lines.append(f"Plain GD {state} in {count(gd.result.nit, 'step')}; along the flattest direction the error "
                      f"shrinks by {rate:.10g} per step, so reducing it 1e6-fold takes about {need:.3g} steps.")
         if need > 1e5:
             lines.append("Plain gradient descent crawls here: standardise the inputs "

@@ -5,6 +5,7 @@ import numpy as np
 
 from ..errors import InputError
 from ._common import Run, finite, positive
+from ..wording import count
 
 
 def gauss_newton(residuals, x0, differentiator="reverse", damping=None, max_iter: int = 200,
@@ -59,7 +60,7 @@ def gauss_newton(residuals, x0, differentiator="reverse", damping=None, max_iter
                 return done(k, False, f"the residuals or the Jacobian are not finite at step {k}")
             gnorm = float(np.max(np.abs(J.T @ r)))
             if gnorm <= tol:
-                return done(k, True, f"gradient norm {gnorm:.2e} <= tol {tol:g} after {k} steps")
+                return done(k, True, f"gradient norm {gnorm:.2e} <= tol {tol:g} after {count(k, 'step')}")
             if k == max_iter:
                 return done(k, False, f"max_iter ({max_iter}) reached with gradient norm {gnorm:.2e}")
             dx = _step(J, r, lam)
@@ -86,7 +87,7 @@ def gauss_newton(residuals, x0, differentiator="reverse", damping=None, max_iter
                 x, r, cost, J = x_new, r_new, cost_new, None
             run.record(x, cost)  # a rejected step keeps x: the history has nit + 1 rows either way
             if small_step:
-                return done(k + 1, True, f"step {np.linalg.norm(dx):.2e} below xtol after {k + 1} steps "
+                return done(k + 1, True, f"step {np.linalg.norm(dx):.2e} below xtol after {count(k + 1, 'step')} "
                             f"(gradient norm {gnorm:.2e})")
     raise AssertionError("unreachable")
 

@@ -8,6 +8,7 @@ from ..errors import InputError
 from ..function import Function
 from ._common import Counted, Run, finite, positive
 from .schedules import make_schedule
+from ..wording import count
 
 
 def gradient_descent(f, x0, differentiator="reverse", learning_rate: float = 0.1, schedule=None,
@@ -53,7 +54,7 @@ def gradient_descent(f, x0, differentiator="reverse", learning_rate: float = 0.1
             if not finite(g):
                 return run.result(x, fx, k, False, f"the gradient is not finite at step {k}")
             if gnorm <= tol:
-                return run.result(x, fx, k, True, f"gradient norm {gnorm:.2e} <= tol {tol:g} after {k} steps",
+                return run.result(x, fx, k, True, f"gradient norm {gnorm:.2e} <= tol {tol:g} after {count(k, 'step')}",
                                   grad_norm=gnorm)
             if k == max_iter:
                 return run.result(x, fx, k, False, f"max_iter ({max_iter}) reached with gradient norm "
@@ -61,12 +62,12 @@ def gradient_descent(f, x0, differentiator="reverse", learning_rate: float = 0.1
             velocity = momentum * velocity - lr(k) * g
             x = x + velocity
             if not finite(x):
-                return run.result(x, fx, k + 1, False, f"diverged: x is not finite after {k + 1} steps "
+                return run.result(x, fx, k + 1, False, f"diverged: x is not finite after {count(k + 1, 'step')} "
                                   "(learning rate too large?)")
             fx = run.f(x)
             run.record(x, fx)
             if not finite(fx):
-                return run.result(x, fx, k + 1, False, f"diverged: f(x) = {fx} after {k + 1} steps "
+                return run.result(x, fx, k + 1, False, f"diverged: f(x) = {fx} after {count(k + 1, 'step')} "
                                   "(learning rate too large?)")
     raise AssertionError("unreachable")
 

@@ -8,6 +8,7 @@ import numpy as np
 
 from ..errors import InputError
 from ._common import Run, finite, positive
+from ..wording import count
 
 #: Armijo's sufficient-decrease constant and the backtracking factor.
 ARMIJO, BACKTRACK, MAX_HALVINGS = 1e-4, 0.5, 60
@@ -46,7 +47,7 @@ def newton(f, x0, differentiator="reverse", max_iter: int = 100, tol: float = 1e
             if not finite(fx, g):
                 return run.result(x, fx, k, False, f"f or its gradient is not finite at step {k}", **info)
             if gnorm <= tol:
-                message = f"gradient norm {gnorm:.2e} <= tol {tol:g} after {k} steps"
+                message = f"gradient norm {gnorm:.2e} <= tol {tol:g} after {count(k, 'step')}"
                 if shift > 0:  # the last Hessian seen was indefinite: a stationary point, maybe no minimum
                     message += ("; but the last Hessian was not positive definite (shifted by "
                                 f"{shift:.2e}): x may be a saddle point, not a minimum")
@@ -73,7 +74,7 @@ def newton(f, x0, differentiator="reverse", max_iter: int = 100, tol: float = 1e
                     if decrement <= 1e-14 * max(1.0, abs(fx)):
                         return run.result(x, fx, k, True, "no step decreases f, and the predicted "
                                           f"decrease {decrement / 2:.1e} is at rounding level after "
-                                          f"{k} steps (gradient norm {gnorm:.2e})", **info)
+                                          f"{count(k, 'step')} (gradient norm {gnorm:.2e})", **info)
                     return run.result(x, fx, k, False, f"line search failed at step {k + 1}: no "
                                       f"step along the Newton direction decreases f", **info)
             x, fx = x_new, f_new
@@ -147,7 +148,7 @@ def newton_root(g, x0, differentiator="reverse", tol: float = 1e-12, max_iter: i
             if not finite(r):
                 return done(False, f"the residual is not finite at step {k}", k)
             if rnorm <= tol:
-                return done(True, f"residual norm {rnorm:.2e} <= tol {tol:g} after {k} steps", k)
+                return done(True, f"residual norm {rnorm:.2e} <= tol {tol:g} after {count(k, 'step')}", k)
             if k == max_iter:
                 return done(False, f"max_iter ({max_iter}) reached with residual norm {rnorm:.2e}", k)
             J = jac(x)
@@ -162,7 +163,7 @@ def newton_root(g, x0, differentiator="reverse", tol: float = 1e-12, max_iter: i
             r = run.f(x)
             if steps[-1] <= tol * (1.0 + float(np.linalg.norm(x))):
                 run.record(x, float(np.linalg.norm(r)))
-                return done(True, f"step {steps[-1]:.2e} below tol after {k + 1} steps", k + 1)
+                return done(True, f"step {steps[-1]:.2e} below tol after {count(k + 1, 'step')}", k + 1)
     raise AssertionError("unreachable")
 
 

@@ -6,10 +6,15 @@ from typing import Any
 
 import numpy as np
 
+from ..display import Tabular
 
-@dataclass
-class OptimizeResult:
+
+@dataclass(repr=False)
+class OptimizeResult(Tabular):
     """What a solver found and what it cost.
+
+    One line in a REPL, a table of its fields by ``str()`` and in Jupyter, and
+    ``to_records()`` (one dict of its scalar fields, ``x`` as a list) for pandas.
 
     Attributes
     ----------
@@ -68,6 +73,48 @@ class OptimizeResult:
     def to_dict(self) -> dict:
         """JSON-ready: arrays become lists, the history included."""
         return {k: _plain(getattr(self, k)) for k in self.keys()}
+
+    def summary(self) -> str:
+        """``OptimizeResult newton (reverse): success after 5 steps, fun 1.2e-20, x [1, 1]``."""
+        from ..wording import count
+
+        who = self.method + (f" ({self.differentiator})" if self.differentiator else "")
+        verdict = "success" if self.success else "FAILED"
+        x = np.atleast_1d(np.asarray(self.x, dtype=float))
+        shown = ", ".join(f"{v:.6g}" for v in x[:4]) + (", …" if x.size > 4 else "")
+        fun = np.asarray(self.fun, dtype=float)
+        fun_text = f"{float(fun):.3g}" if fun.size == 1 else f"|r| {np.linalg.norm(fun):.3g}"
+        return (f"OptimizeResult {who}: {verdict} after {count(self.nit, 'step')}, "
+                f"fun {fun_text}, x [{shown}]")
+
+    def to_records(self) -> list:
+        """``[{field: value}]``: every field but ``history`` and ``info``, arrays as lists."""
+        return [{k: _plain(getattr(self, k)) for k in self.keys() if k not in ("history", "info")}]
+
+    def rich_table(self):
+        """Field and value, one row each (``history`` summarised by its length)."""
+        from rich.table import Table
+
+        table = Table(title=f"{self.method or 'solver'} result", title_style="title")
+        table.add_column("field", style="method")
+        table.add_column("value", overflow="fold")
+        for key in self.keys():
+            value = getattr(self, key)
+            if key == "history":
+                value = f"{len(value.get('fun', []))} iterates" if value else "—"
+            table.add_row(key, _shown(value))
+        return table
+
+
+def _shown(value) -> str:
+    """A field as table text: arrays and floats compact."""
+    if isinstance(value, (float, np.floating)):
+        return f"{value:.6g}"
+    if isinstance(value, np.ndarray):
+        return np.array2string(value, precision=6, threshold=20)
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={_shown(v)}" for k, v in value.items()) or "—"
+    return str(value)
 
 
 def _plain(value):

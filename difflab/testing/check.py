@@ -29,6 +29,7 @@ from ..oracle import DERIVATIVES
 from . import tolerance as tol
 from .kinks import one_sided
 from .report import CheckReport, MethodOutcome, Row
+from ..wording import count
 
 #: Working precision of the oracle.
 DIGITS = 50
@@ -333,7 +334,7 @@ def _points(function: Function, x, points: int, seed: int) -> list:
     if not np.all(np.isfinite(x)):
         raise InputError("x contains NaN or infinity")
     if function.dim is not None and x.size != function.dim:
-        raise InputError(f"x has {x.size} value(s), {function.name} takes {function.dim}")
+        raise InputError(f"x has {count(x.size, 'value')}, {function.name} takes {function.dim}")
     if int(points) < 1:
         raise InputError(f"points must be at least 1, not {points}")
     rng = np.random.default_rng(seed)

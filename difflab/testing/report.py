@@ -11,6 +11,8 @@ from typing import Optional
 
 import numpy as np
 
+from ..display import Tabular, html_table
+
 VALUE_SIDE = "value = the method under test"
 REFERENCE_SIDE = "reference = the oracle"
 
@@ -66,9 +68,14 @@ class MethodOutcome:
     message: str = ""
 
 
-@dataclass
-class CheckReport:
+@dataclass(repr=False)
+class CheckReport(Tabular):
     """The outcome of a gradient check.
+
+    In a REPL its ``repr`` is one line (the verdict and the worst number); ``str()`` is the
+    failure message with the table of the worst rows (what ``assert report.ok, str(report)``
+    shows); Jupyter shows the per-method table (and the worst components where some
+    disagree); ``to_records()`` gives one dict per compared number (pandas).
 
     Attributes
     ----------
@@ -176,6 +183,42 @@ class CheckReport:
     def __str__(self) -> str:
         return self.message()
 
+    def summary(self) -> str:
+        """``CheckReport gradient of f: FAILED, 2 of 6 numbers disagree; worst reverse [1] ...``."""
+        head = f"CheckReport {self.derivative} of {self.function}"
+        methods = ", ".join(m.method for m in self.methods)
+        if self.ok:
+            return f"{head}: ok, all {len(self.rows)} compared numbers agree ({methods})"
+        if not self.rows and not self.errors:
+            return f"{head}: FAILED, no method could compute this derivative ({methods})"
+        parts = [f"{head}: FAILED"]
+        if self.failures:
+            parts.append(f"{len(self.failures)} of {len(self.rows)} numbers disagree")
+        if self.errors:
+            parts.append("error in " + ", ".join(m.method for m in self.errors))
+        worst = self.worst
+        text = ", ".join(parts)
+        if self.failures and worst is not None:
+            text += (f"; worst {worst.method} {_index(worst.index)}: rel error "
+                     f"{worst.rel_error:.1e}, tolerance {worst.tolerance:.1e}")
+        return text
+
+    def rich_table(self):
+        """The per-method table of ``difflab check``."""
+        return check_methods_table(self)
+
+    def _repr_html_(self) -> str:
+        shown = html_table(self.rich_table())
+        if self.failures or self.kinks:
+            shown += html_table(components_table(self))
+        return shown
+
+    def to_records(self) -> list:
+        """One flat dict per compared number: method, point, index, value, reference,
+        errors, tolerance, status (``pandas.DataFrame(report.to_records())``)."""
+        return [{"function": self.function, "derivative": self.derivative, **r.to_dict()}
+                for r in self.rows]
+
     def to_dict(self) -> dict:
         return {"function": self.function, "derivative": self.derivative, "ok": self.ok,
                 "reference": self.reference,
@@ -233,3 +276,54 @@ def _json_number(v):
         v = float(v)
         return v if np.isfinite(v) else None
     return v
+
+
+# ---------------------------------------------------------------------- rich tables
+def check_methods_table(report):
+    """One row per method: status, max errors, the worst component and its error/tolerance."""
+    from rich.table import Table
+    from rich.text import Text
+
+    from ..report import format_error
+    from ..wording import count
+
+    x = report.points[0]
+    shown = ", ".join(f"{v:.4g}" for v in x[:4]) + (", …" if x.size > 4 else "")
+    table = Table(title=f"{report.derivative} of {report.function} at x = [{shown}]"
+                        + (f" and {count(len(report.points) - 1, 'more point')}" if len(report.points) > 1 else ""),
+                  title_style="title")
+    for name, justify in (("method", "left"), ("status", "left"), ("max abs error", "right"),
+                          ("max rel error", "right"), ("worst", "right"), ("err/tol", "right"),
+                          ("note", "left")):
+        table.add_column(name, justify=justify, style="method" if name == "method" else None,
+                         overflow="fold")
+    styles = {"ok": "ok", "fail": "failed", "kink": "unsupported", "unsupported": "unsupported",
+              "error": "error"}
+    models = []
+    for m in report.method_summary():
+        worst = "" if m["worst_index"] is None else "[" + ", ".join(map(str, m["worst_index"])) + "]"
+        ratio = "" if m["worst_ratio"] is None else f"{m['worst_ratio']:.2g}"
+        table.add_row(m["method"], Text(m["status"], style=styles.get(m["status"], "")),
+                      format_error(m["max_abs_error"]), format_error(m["max_rel_error"]), worst,
+                      ratio, m["message"])
+        if m["tolerance_model"] and m["tolerance_model"] not in models:
+            models.append(m["tolerance_model"])
+    table.caption = (f"reference: {report.reference}. err/tol: the worst error over its "
+                     f"tolerance; a method agrees when it is at most 1. Tolerances: "
+                     + "; ".join(models) + " (see docs/testing.md)")
+    return table
+
+
+def components_table(report, limit: int = 10):
+    """The failed and kink components, worst first: the same cells as the AssertionError."""
+    from rich.table import Table
+
+    with_point = len(report.points) > 1
+    columns = [c for c in TABLE_COLUMNS if with_point or c != "point"]
+    table = Table(title="worst components (value: the method; reference: the oracle)", title_style="title")
+    for c in columns:
+        table.add_column(c, justify="left" if c in ("method", "status") else "right")
+    for row in report.worst_rows(limit):
+        if row.status != "ok":
+            table.add_row(*table_cells(row, with_point))
+    return table
