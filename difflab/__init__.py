@@ -34,6 +34,7 @@ _LAZY = {
     "KINDS": (".differentiator", "KINDS"),
     "OPS": (".ops", "OPS"),
     "reference": (".oracle", "reference"),
+    "ravel": (".pytree", "ravel"),
     "compare": (".comparison", "compare"),
     "Comparison": (".comparison", "Comparison"),
     "functions": (".functions", None),
@@ -43,7 +44,7 @@ _LAZY = {
 
 __all__ = ["namespace", "register_namespace", "NotSupported", "InputError", "Function",
            "as_function", "get", "methods", "method_class", "register", "Differentiator",
-           "Derivative", "KINDS", "OPS", "reference", "compare", "functions", "testing",
+           "Derivative", "KINDS", "OPS", "reference", "ravel", "compare", "functions", "testing",
            "solvers", "__version__"]
 
 

@@ -160,3 +160,53 @@ def _is_complex(x):
         return np.iscomplexobj(x)
     except (TypeError, ValueError):
         return False
+
+
+# ---------------------------------------------------------------------- plain NumPy functions
+#: What NumPy (or a framework, asked by NumPy for an array) raises on a traced value.
+_NUMPY_ON_TRACED = ("does not support ufuncs", "loop of ufunc does not support argument",
+                    "Can't call numpy() on Tensor that requires grad",
+                    "Cannot access data pointer of Tensor", "to a numpy array",
+                    "__array__() was called on traced array")
+
+
+def guarded(fn, method: str, name: str):
+    """``fn`` for a method that traces it: a function written with NumPy instead of
+    ``difflab.namespace`` is refused with :func:`plain_numpy` instead of failing deep inside
+    the method or, where NumPy turns the traced value into numbers, giving a zero derivative."""
+    import functools
+
+    return functools.partial(_guarded_call, fn, method, name)
+
+
+def _guarded_call(fn, method, name, x, *args):
+    try:
+        out = fn(x, *args)
+    except (TypeError, RuntimeError, AttributeError, NotImplementedError, ValueError) as exc:
+        text = str(exc)
+        if not _is_data(x) and (type(exc).__name__ == "TracerArrayConversionError"
+                                or any(t in text for t in _NUMPY_ON_TRACED)
+                                or ("unsupported operand" in text and "'numpy." in text)):
+            raise plain_numpy(method, name) from None
+        raise
+    if not _is_data(x) and _numpy_numbers(out):
+        raise plain_numpy(method, name)
+    return out
+
+
+def plain_numpy(method, name):
+    from .errors import NotSupported
+
+    return NotSupported("functions written with NumPy", method,
+                        f"{name} calls NumPy (np.sin, np.sum, ...) on the value {method} traces, or "
+                        f"mixes it with NumPy arrays; port it: xp = difflab.namespace(x), then xp.sin, "
+                        f"xp.sum, ... and xp.asarray(data) (the numeric methods fd-* take it as it is)")
+
+
+def _is_data(x):
+    return isinstance(x, (float, int, np.number)) or (isinstance(x, np.ndarray) and x.dtype.kind in "fiuc")
+
+
+def _numpy_numbers(out):
+    """NumPy's own numbers, which no traced computation returns (a Python float is a constant)."""
+    return isinstance(out, np.floating) or (isinstance(out, np.ndarray) and out.dtype.kind in "fiu")

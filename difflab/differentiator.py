@@ -10,6 +10,7 @@ the Jacobian, ...) and :meth:`Differentiator.how` says how each kind was obtaine
 """
 from __future__ import annotations
 
+import dataclasses
 import importlib.metadata
 import math
 import threading
@@ -19,7 +20,8 @@ from typing import Callable
 
 import numpy as np
 
-from . import boundary
+from . import boundary, pytree
+from .arguments import Arguments, normalise_argnums
 from .cost import Cost, reverse_mode
 from .errors import InputError, NotSupported
 from .function import Function, as_function
@@ -157,39 +159,42 @@ class Differentiator:
         return f"difflab.get({self.name!r}, dtype={self.dtype.name!r}{', ' + opts if opts else ''})"
 
     # ------------------------------------------------------------------ public operators
-    def gradient(self, f) -> "Derivative":
-        """``f: R^n -> R`` -> callable ``x -> ndarray (n,)``."""
-        return self._derivative("gradient", f)
+    def gradient(self, f, argnums=0, batched=False) -> "Derivative":
+        """``f: R^n -> R`` -> callable ``x -> ndarray (n,)`` (pytrees, several arguments and
+        batches of points: docs/api.md)."""
+        return self._derivative("gradient", f, argnums, batched)
 
-    def value_and_gradient(self, f) -> "Derivative":
+    def value_and_gradient(self, f, argnums=0, batched=False) -> "Derivative":
         """``f: R^n -> R`` -> callable ``x -> (float, ndarray (n,))``."""
-        return self._derivative("value_and_gradient", f)
+        return self._derivative("value_and_gradient", f, argnums, batched)
 
-    def jacobian(self, f) -> "Derivative":
+    def jacobian(self, f, argnums=0, batched=False) -> "Derivative":
         """``f: R^n -> R^m`` -> callable ``x -> ndarray (m, n)``."""
-        return self._derivative("jacobian", f)
+        return self._derivative("jacobian", f, argnums, batched)
 
-    def hessian(self, f) -> "Derivative":
+    def hessian(self, f, argnums=0, batched=False) -> "Derivative":
         """``f: R^n -> R`` -> callable ``x -> ndarray (n, n)``."""
-        return self._derivative("hessian", f)
+        return self._derivative("hessian", f, argnums, batched)
 
-    def jvp(self, f) -> "Derivative":
+    def jvp(self, f, argnums=0) -> "Derivative":
         """``f: R^n -> R^m`` -> callable ``(x, v) -> ndarray (m,)``."""
-        return self._derivative("jvp", f)
+        return self._derivative("jvp", f, argnums)
 
-    def vjp(self, f) -> "Derivative":
+    def vjp(self, f, argnums=0) -> "Derivative":
         """``f: R^n -> R^m`` -> callable ``(x, u) -> ndarray (n,)``."""
-        return self._derivative("vjp", f)
+        return self._derivative("vjp", f, argnums)
 
-    def hvp(self, f) -> "Derivative":
+    def hvp(self, f, argnums=0) -> "Derivative":
         """``f: R^n -> R`` -> callable ``(x, v) -> ndarray (n,)``: the Hessian times ``v``
-        without forming the Hessian (where the method can)."""
-        return self._derivative("hvp", f)
+        without forming the Hessian (where the method can); ``v`` and the result have the
+        structure of ``x`` (a pytree: ``H v`` of the flattened parameters, unflattened)."""
+        return self._derivative("hvp", f, argnums)
 
-    def _derivative(self, kind: str, f) -> "Derivative":
-        """The prepared operator for ``f``, cached per (kind, f) for the last
-        :data:`CACHE_SIZE` pairs: asked for again, preparation is not repeated."""
-        key = (kind, f)
+    def _derivative(self, kind: str, f, argnums=0, batched=False) -> "Derivative":
+        """The prepared operator for ``f``, cached per (kind, f, argnums, batched) for the last
+        :data:`CACHE_SIZE` of them: asked for again, preparation is not repeated."""
+        argnums, batched = normalise_argnums(argnums), bool(batched)
+        key = (kind, f, argnums, batched)
         try:
             with self._derivatives_lock:
                 cached = self._derivatives.get(key)
@@ -200,7 +205,7 @@ class Differentiator:
             key = None
         function = as_function(f)
         how = self.how(kind)  # raises NotSupported early, before any timing
-        d = Derivative(self, kind, function, how)
+        d = Derivative(self, kind, function, how, argnums=argnums, batched=batched)
         if key is not None:
             with self._derivatives_lock:
                 d = self._derivatives.setdefault(key, d)  # another thread may have been first
@@ -218,6 +223,13 @@ class Differentiator:
         as 1-D arrays of ``self.dtype``; outputs may be any array-like of the right shape.
         """
         raise NotSupported(kind, self.name)
+
+    #: The framework transform ``batched=True`` vectorises with (``_vectorised``), for ``how``.
+    vmap_name = ""
+
+    def _vectorised(self, kind: str, function: Function, x: np.ndarray):
+        """An evaluator of ``kind`` at a batch of points ``X (points, n)``, or None: then
+        ``batched=True`` loops over the points. Frameworks with a ``vmap`` override it."""
 
     # ------------------------------------------------------------------ derivations
     def _plan(self, kind: str):
@@ -305,8 +317,11 @@ class Derivative:
         Time spent preparing for the last new input shape (tracing, compiling).
     """
 
-    def __init__(self, differentiator: Differentiator, kind: str, function: Function, how: str):
+    def __init__(self, differentiator: Differentiator, kind: str, function: Function, how: str,
+                 argnums=0, batched=False):
         self.differentiator, self.kind, self.function, self.how = differentiator, kind, function, how
+        self.argnums, self.batched = argnums, batched
+        self._arguments = None  # the general call (arguments.py), made on first use
         self._evaluators: dict = {}
         self._closure = None  # what the evaluators froze, for methods that freeze (snapshot.py)
         self._output_sizes: dict = {}  # input shape -> number of outputs of f (from _check_f_at)
@@ -329,14 +344,33 @@ class Derivative:
             self._check_f_at(x)  # the boundary contract, before any method runs f its own way
             start = time.perf_counter()
             with computing_in(self.differentiator.dtype):
-                ev = self.differentiator._evaluator(self.kind, self.function, x)
+                ev = self.differentiator._evaluator(self.kind, self._traceable(), x)
             self.setup_seconds = time.perf_counter() - start
             if not self._evaluators:  # recorded after the trace, which may append to a log
                 self._closure = closure_snapshot(self.differentiator, self.function)
             self._evaluators[x.shape] = ev
         return ev
 
-    def __call__(self, x, *vectors):
+    def _traceable(self):
+        """The function as the method sees it: for the methods that trace it, guarded against
+        functions written with NumPy (difflab.boundary.guarded)."""
+        if self.differentiator.family not in ("automatic", "symbolic"):
+            return self.function
+        fn = boundary.guarded(self.function.fn, self.differentiator.name, self.function.name)
+        return dataclasses.replace(self.function, fn=fn)
+
+    def __call__(self, x, *args, **kwargs):
+        """``x`` (and ``v``/``u`` for jvp/vjp/hvp); other arguments, keywords, pytrees, shaped
+        arrays and batches go through :class:`difflab.arguments.Arguments`."""
+        wants = 1 if self.kind in VECTOR_KINDS else 0
+        if (kwargs or len(args) != wants or self.argnums != 0 or self.batched
+                or not pytree.is_flat(x)):
+            if self._arguments is None:
+                self._arguments = Arguments(self)
+            return self._arguments.call((x, *args), kwargs)
+        return self._call_flat(x, *args)
+
+    def _call_flat(self, x, *vectors):
         ns = boundary.traced(x, vectors)
         if ns is not None:  # called inside another differentiation
             return self._call_traced(ns, x, vectors)

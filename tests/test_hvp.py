@@ -87,7 +87,7 @@ def test_hvp_input_errors():
     d = difflab.get("reverse").hvp(functions.get("rosenbrock", dim=3))
     with pytest.raises(difflab.InputError, match="v has shape"):
         d(np.ones(3), np.ones(4))
-    with pytest.raises(difflab.InputError, match=r"\(x, vector\)"):
+    with pytest.raises(difflab.InputError, match=r"hvp takes \(x, vector"):
         d(np.ones(3))
 
 
@@ -146,3 +146,20 @@ def test_compiled_reverse_keeps_the_hvp_on_the_tape_engine_and_says_so():
     d = difflab.get("reverse", jit=True)
     assert d.how("hvp") == "native (forward over reverse: a JVP of the reverse-mode gradient), tape engine (not compiled)"
     np.testing.assert_allclose(d.hvp(f)(x, v), rosen_hess_prod(x, v), rtol=1e-13)
+
+
+def test_hvp_of_a_pytree_has_the_trees_structure():
+    # f(w, b) = sum(w^2 b) + b^3: H v of the flattened parameters, in the tree's structure
+    def f(p):
+        xp = difflab.namespace(p["w"])
+        return xp.sum(p["w"] ** 2 * p["b"]) + p["b"] ** 3
+
+    p = {"w": np.array([1.0, 2.0]), "b": 3.0}
+    v = {"w": np.array([1.0, -1.0]), "b": 2.0}
+    flat_p, unravel = difflab.ravel(p)
+    flat_v, _ = difflab.ravel(v)
+    H = difflab.reference(lambda q: f(unravel(q)), flat_p, "hessian")
+    for method in ("reverse", "forward"):
+        got = difflab.get(method).hvp(f)(p, v)
+        assert set(got) == {"w", "b"}
+        np.testing.assert_allclose(difflab.ravel(got)[0], H @ flat_v, rtol=1e-14)

@@ -85,8 +85,8 @@ def test_outputs_are_float64_numpy_and_inputs_are_checked():
     assert type(out) is np.ndarray and out.dtype == np.float64
     with pytest.raises(difflab.InputError, match="NaN"):
         d.gradient(cubic)([1.0, np.nan])
-    with pytest.raises(difflab.InputError, match="1-D"):
-        d.gradient(cubic)(np.ones((2, 2)))
+    # issue 15: a matrix input keeps its shape (it was "x must be a 1-D array" before)
+    np.testing.assert_array_equal(d.gradient(cubic)(np.full((2, 2), 2.0)), np.full((2, 2), 12.0))
     for z in (np.array([1.0 + 2.0j, 3.0]), [1.0, 2j]):
         with pytest.raises(difflab.InputError, match="must be real"):
             d.gradient(cubic)(z)

@@ -33,19 +33,25 @@ class Jax(FrameworkMethod):
         ``jax.jit`` each derivative (compiled once per input shape, during setup).
     jacobian : {"reverse", "forward"}
         ``jax.jacrev`` or ``jax.jacfwd``.
+    device : str
+        ``"cpu"`` (default), ``"gpu"`` or ``"tpu"``, with ``":N"`` for the N-th such device;
+        results come back as NumPy on the host. A device this machine lacks is an InputError.
     """
 
     name = "jax"
     library = "jax"
     distributions = ("jax",)
     modules = ("jax", "jaxlib")
-    options = {"jit": False, "jacobian": "reverse"}
+    options = {"jit": False, "jacobian": "reverse", "device": "cpu"}
+    vmap_name = "jax.vmap"
     native_how = {"hvp": "jax.jvp of jax.grad (forward over reverse)"}
 
     def __init__(self, dtype="float64", **options):
         super().__init__(dtype=dtype, **options)
         if self.options["jacobian"] not in ("reverse", "forward"):
             raise InputError(f"jax: jacobian must be 'reverse' or 'forward', not {self.options['jacobian']!r}")
+        if not isinstance(self.options["device"], str):
+            raise InputError(f"jax: device must be a string such as 'cpu' or 'gpu', not {self.options['device']!r}")
         self.x64_mode = None
 
     @property
@@ -73,15 +79,34 @@ class Jax(FrameworkMethod):
         self.x64_mode = "jax.experimental.enable_x64 context manager (thread-local)"
         return enable_x64() if want else disable_x64()
 
+    def _device(self):
+        """The JAX device asked for, or InputError when this machine does not have it."""
+        jax = self._jax()
+        name = self.options["device"]
+        platform, _, index = name.lower().partition(":")
+        platform = {"cuda": "gpu", "rocm": "gpu"}.get(platform, platform)
+        try:
+            devices = jax.devices(platform)
+        except RuntimeError as exc:
+            raise InputError(f"jax: device {name!r} does not exist on this machine ({str(exc).splitlines()[0]}); "
+                             f"use device='cpu' (here: {', '.join(sorted({d.platform for d in jax.devices()}))})") from None
+        if not index.isdigit() and index:
+            raise InputError(f"jax: device {name!r}: write 'gpu' or 'gpu:N'")
+        if int(index or 0) >= len(devices):
+            raise InputError(f"jax: device {name!r} does not exist: this machine has {len(devices)} {platform} device(s)")
+        return devices[int(index or 0)]
+
     def _call(self, op):
-        """Evaluate ``op`` on the NumPy inputs inside the x64 context (jit-compiled if asked)."""
+        """Evaluate ``op`` on the NumPy inputs inside the x64 context (jit-compiled if asked),
+        on the method's device."""
         jax = self._jax()
         dtype = self.dtype
+        device = self._device()
         if self.options["jit"]:
             op = jax.jit(op)
 
         def evaluate(*args):
-            with self._x64(), computing_in(dtype):
+            with self._x64(), computing_in(dtype), jax.default_device(device):
                 try:
                     out = op(*args)
                 except jax.errors.ConcretizationTypeError as exc:
@@ -122,6 +147,23 @@ class Jax(FrameworkMethod):
             value, pullback = jax.vjp(function.fn, x)
             return pullback(u.reshape(value.shape).astype(value.dtype))[0]
         return self._call(vjp)
+
+    def _vectorised(self, kind, function, x):
+        """``jax.vmap`` over the points; NotSupported (so: a loop) where the function has
+        Python control flow on traced values, which vmap cannot follow."""
+        jax = self._jax()
+        jac = jax.jacrev if self.options["jacobian"] == "reverse" else jax.jacfwd
+        per_point = {"gradient": jax.value_and_grad, "value_and_gradient": jax.value_and_grad,
+                     "jacobian": jac, "hessian": jax.hessian}[kind](function.fn)
+        evaluate = self._call(jax.vmap(per_point))
+
+        def batched(X):
+            try:
+                return evaluate(X)
+            except jax.errors.ConcretizationTypeError as exc:
+                raise NotSupported("batched", self.name, f"vmap cannot follow {function.name}: "
+                                   f"{type(exc).__name__}") from None
+        return batched
 
     def describe(self) -> dict:
         out = super().describe()

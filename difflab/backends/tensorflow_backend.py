@@ -19,11 +19,12 @@ import contextlib
 import logging
 import os
 import threading
+import types
 
 import numpy as np
 
 from .. import cost
-from ..errors import InputError
+from ..errors import InputError, NotSupported
 from ._framework import FrameworkMethod, computing_in, import_framework, installed_distribution
 
 #: Distributions that install the ``tensorflow`` module, in the order difflab looks for them.
@@ -45,6 +46,9 @@ class TensorFlow(FrameworkMethod):
         Wrap each derivative in ``tf.function`` (graph mode), optionally XLA-compiled.
     pfor : bool
         Vectorise ``tape.jacobian`` (default) or loop over outputs with a persistent tape.
+    device : str
+        ``"CPU:0"`` (default), ``"GPU:0"``, ... (``"cpu"``/``"gpu"`` for the first); results
+        come back as NumPy on the host. A device this machine lacks is an InputError.
     """
 
     name = "tensorflow"
@@ -52,7 +56,8 @@ class TensorFlow(FrameworkMethod):
     library = installed_distribution(TENSORFLOW_DISTRIBUTIONS) or "tensorflow"
     distributions = TENSORFLOW_DISTRIBUTIONS
     modules = ("tensorflow",)
-    options = {"jit": False, "pfor": True}
+    options = {"jit": False, "pfor": True, "device": "CPU:0"}
+    vmap_name = "tf.vectorized_map"
     native_how = {"hvp": "ForwardAccumulator over GradientTape (forward over reverse)"}
 
     def __init__(self, dtype="float64", **options):
@@ -73,9 +78,21 @@ class TensorFlow(FrameworkMethod):
             logger.addFilter(_QuietAutographOnImportlib())
         return tf
 
+    def _device(self, tf) -> str:
+        """The TensorFlow device name asked for, or InputError when this machine lacks it."""
+        name = str(self.options["device"]).upper().lstrip("/").replace("DEVICE:", "")
+        name = name if ":" in name else f"{name}:0"
+        present = [d.name.replace("/device:", "") for d in tf.config.list_logical_devices()]
+        if name not in present:
+            raise InputError(f"tensorflow: device {self.options['device']!r} does not exist on this machine "
+                             f"(present: {', '.join(present)}); use device='CPU:0'")
+        return name
+
     def _call(self, op, x, n_vectors=0, vector_shape=None):
-        """Evaluate ``op`` on tensors made from the NumPy inputs (graph-compiled if ``jit``)."""
+        """Evaluate ``op`` on tensors made from the NumPy inputs (graph-compiled if ``jit``),
+        on the method's device."""
         tf = self._tf()
+        device = self._device(tf)
         dtype = self.dtype
         tf_dtype = tf.as_dtype(dtype)
         if self.options["jit"]:
@@ -87,8 +104,14 @@ class TensorFlow(FrameworkMethod):
         def evaluate(x, *vectors):
             if vector_shape is not None:
                 vectors = [np.reshape(v, vector_shape) for v in vectors]
-            with computing_in(dtype), _numpy_matmul_operator():
-                out = op(*(tf.constant(a, dtype=tf_dtype) for a in (x, *vectors)))
+            with computing_in(dtype), _numpy_matmul_operator(), tf.device(device):
+                try:
+                    out = op(*(tf.constant(a, dtype=tf_dtype) for a in (x, *vectors)))
+                except Exception as exc:  # AutoGraph re-raises difflab's own errors wrapped
+                    own = _difflab_error(exc)
+                    if own is None:
+                        raise
+                    raise own from None
             if isinstance(out, tuple):
                 return tuple(np.array(o.numpy(), copy=True) for o in out)
             return np.array(out.numpy(), copy=True)
@@ -104,6 +127,26 @@ class TensorFlow(FrameworkMethod):
     def _make_value_and_gradient(self, function, x):
         tf = self._tf()
         return self._call(lambda x: self._gradient(tf, function, x), x)
+
+    def _vectorised(self, kind, function, x):
+        """``tf.vectorized_map`` of one tape per point, for gradients; Jacobians and Hessians
+        of a batch loop (None). NotSupported (so: a loop) where the function has Python control
+        flow on tensor values, which a vectorised graph cannot follow."""
+        if kind not in ("gradient", "value_and_gradient"):
+            return None
+        tf = self._tf()
+        batch = types.SimpleNamespace(shape=(None, x.size))  # jit: any number of points
+        evaluate = self._call(lambda X: tf.vectorized_map(lambda x: self._gradient(tf, function, x), X), batch)
+
+        def batched(X):
+            try:
+                return evaluate(X)
+            except (TypeError, ValueError) as exc:  # OperatorNotAllowedInGraphError is a TypeError
+                if "Python `bool`" not in str(exc) and "graph" not in str(exc):
+                    raise
+                raise NotSupported("batched", self.name, f"tf.vectorized_map cannot follow "
+                                   f"{function.name}: {type(exc).__name__}") from None
+        return batched
 
     def _make_jacobian(self, function, x):
         tf = self._tf()
@@ -161,6 +204,19 @@ class TensorFlow(FrameworkMethod):
         # u arrives as the output's size, flat, or as a 0-d array for scalar outputs.
         size = int(np.prod(out_shape))
         return self._call(vjp, x, 1, (size,) if out_shape else ())
+
+
+def _difflab_error(exc):
+    """difflab's own error (NotSupported, InputError) that AutoGraph re-raised as a
+    StagingError while tracing a ``tf.function``, else None."""
+    from ..errors import NotSupported
+
+    seen = exc
+    while seen is not None:
+        if isinstance(seen, (NotSupported, InputError)) and seen is not exc:
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 #: Threads evaluating now (``.depth``), and the operators installed while any does.

@@ -15,7 +15,7 @@ import warnings
 
 import numpy as np
 
-from ..errors import InputError
+from ..errors import InputError, NotSupported
 from ._framework import FrameworkMethod, computing_in, import_framework
 
 
@@ -26,19 +26,25 @@ class Torch(FrameworkMethod):
     -------
     jacobian : {"reverse", "forward"}
         ``torch.func.jacrev`` (one VJP per output, vectorised) or ``jacfwd``.
+    device : str
+        Where tensors live: ``"cpu"`` (default), ``"cuda"``, ``"cuda:1"``, ``"mps"``; results
+        come back as NumPy on the host. A device this machine lacks is an InputError.
     """
 
     name = "torch"
     library = "torch"
     distributions = ("torch",)
     modules = ("torch",)
-    options = {"jacobian": "reverse"}
+    options = {"jacobian": "reverse", "device": "cpu"}
+    vmap_name = "torch.func.vmap"
     native_how = {"hvp": "torch.func.jvp of torch.func.grad (forward over reverse)"}
 
     def __init__(self, dtype="float64", **options):
         super().__init__(dtype=dtype, **options)
         if self.options["jacobian"] not in ("reverse", "forward"):
             raise InputError(f"torch: jacobian must be 'reverse' or 'forward', not {self.options['jacobian']!r}")
+        if not isinstance(self.options["device"], str):
+            raise InputError(f"torch: device must be a string such as 'cpu' or 'cuda', not {self.options['device']!r}")
         self.hessian_fallbacks: set = set()
 
     def _build(self, kind, function, x):
@@ -53,14 +59,35 @@ class Torch(FrameworkMethod):
         torch = import_framework("torch", self.name)
         return torch, torch.func
 
+    def _device(self):
+        """The torch device asked for, or InputError when this machine does not have it."""
+        torch, _ = self._func()
+        name = self.options["device"]
+        try:
+            device = torch.device(name)
+        except RuntimeError as exc:
+            raise InputError(f"torch: unknown device {name!r} ({exc}); use 'cpu', 'cuda' or 'cuda:N'") from None
+        if device.type == "cpu":
+            return device
+        backend = getattr(torch, device.type, None) if device.type != "mps" else torch.backends.mps
+        available = bool(backend is not None and backend.is_available())
+        count = backend.device_count() if available and hasattr(backend, "device_count") else 1
+        if not available or (device.index or 0) >= count:
+            raise InputError(f"torch: device {name!r} does not exist on this machine "
+                             f"(torch.{device.type}.is_available() is {available}"
+                             + (f", {count} device(s)" if available else "") + "); use device='cpu'")
+        return device
+
     def _call(self, op):
-        """Run ``op`` on tensors made from the NumPy inputs; NumPy arrays come back."""
+        """Run ``op`` on tensors made from the NumPy inputs, on the method's device (factory
+        calls such as ``xp.asarray(data)`` land there too); NumPy arrays come back."""
         torch, _ = self._func()
         dtype = self.dtype
+        device = self._device()
 
         def evaluate(*args):
-            with computing_in(dtype):
-                out = op(*(torch.from_numpy(np.ascontiguousarray(a)) for a in args))
+            with computing_in(dtype), device:
+                out = op(*(torch.from_numpy(np.ascontiguousarray(a)).to(device) for a in args))
             if isinstance(out, tuple):
                 return tuple(_numpy(o) for o in out)
             return _numpy(out)
@@ -104,6 +131,27 @@ class Torch(FrameworkMethod):
             value, pullback = func.vjp(function.fn, x)
             return pullback(u.reshape(value.shape).to(value.dtype))[0]
         return self._call(vjp)
+
+    def _vectorised(self, kind, function, x):
+        """``torch.func.vmap`` over the points; NotSupported (so: a loop) where the function
+        has control flow on tensor values, which vmap cannot follow."""
+        _, func = self._func()
+        per_point = {
+            "gradient": lambda x: tuple(reversed(func.grad_and_value(function.fn)(x))),
+            "value_and_gradient": lambda x: tuple(reversed(func.grad_and_value(function.fn)(x))),
+            "jacobian": (func.jacrev if self.options["jacobian"] == "reverse" else func.jacfwd)(function.fn),
+            "hessian": func.hessian(function.fn),
+        }[kind]
+        evaluate = self._call(func.vmap(per_point))
+
+        def batched(X):
+            try:
+                return evaluate(X)
+            except RuntimeError as exc:
+                if "data-dependent control flow" not in str(exc) and "vmap" not in str(exc):
+                    raise
+                raise NotSupported("batched", self.name, f"vmap cannot follow {function.name}: {exc}") from None
+        return batched
 
     def describe(self) -> dict:
         out = super().describe()
