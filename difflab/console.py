@@ -1,6 +1,7 @@
 """One themed rich Console for every report, with semantic styles."""
 from __future__ import annotations
 
+import os
 import sys
 
 from rich.console import Console
@@ -17,8 +18,51 @@ def make_console(stderr: bool = False, **kwargs) -> Console:
     return Console(theme=THEME, stderr=stderr, highlight=False, **kwargs)
 
 
+class _Stderr:
+    """``sys.stderr``, except while :mod:`difflab.quiet` filters descriptor 2 (a framework
+    loading): then the terminal itself, so that progress bars never pass through the
+    filter's pipe, where their cursor movements could arrive out of order."""
+
+    def _real(self):
+        from .quiet import real_stderr
+
+        return real_stderr()
+
+    @staticmethod
+    def _stream():
+        """sys.stderr as it is now (a test's capture too), not rich's own redirect of it
+        (a live display's FileProxy prints into this console: a loop)."""
+        stream = sys.stderr
+        return getattr(stream, "rich_proxied_file", stream)
+
+    def write(self, text: str) -> int:
+        fd = self._real()
+        if fd is not None:
+            try:
+                os.write(fd, text.encode(self.encoding or "utf-8", "replace"))
+                return len(text)
+            except OSError:  # the window closed meanwhile: descriptor 2 is the terminal again
+                pass
+        return self._stream().write(text)
+
+    def flush(self) -> None:
+        self._stream().flush()
+
+    def isatty(self) -> bool:
+        fd = self._real()
+        return os.isatty(fd) if fd is not None else self._stream().isatty()
+
+    def fileno(self) -> int:
+        fd = self._real()
+        return fd if fd is not None else self._stream().fileno()
+
+    @property
+    def encoding(self):
+        return getattr(self._stream(), "encoding", None)
+
+
 console = make_console()
-error_console = make_console(stderr=True)
+error_console = make_console(file=_Stderr())
 
 
 #: ``--width N`` of the command line: tables are fitted to it instead of the terminal.

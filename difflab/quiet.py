@@ -38,6 +38,12 @@ _lock = threading.Lock()
 _window = {"depth": 0, "saved": None, "thread": None, "off": False}
 
 
+def real_stderr():
+    """The terminal's descriptor while a window is open (descriptor 2 is then the pipe),
+    else None: difflab's own stderr console writes there directly."""
+    return _window["saved"]
+
+
 @contextlib.contextmanager
 def native_logs_filtered():
     """Within the block, native absl/glog lines written to descriptor 2 are hidden."""

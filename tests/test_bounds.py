@@ -17,18 +17,11 @@ from scipy.optimize import rosen_der, rosen_hess
 
 import difflab
 from difflab import cost, oracle
-from difflab.cli import main
+from cli_helpers import run
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def run(capsys, *argv):
-    try:
-        code = main(list(argv))
-    except SystemExit as exc:  # argparse's usage errors
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def rosenbrock(x):

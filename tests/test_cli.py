@@ -13,6 +13,7 @@ from scipy.optimize import rosen_der
 
 import difflab
 from difflab import registry
+from cli_helpers import run
 from difflab.cli import main
 
 RESULT_KEYS = {"method", "family", "status", "value", "max_abs_error", "max_rel_error",
@@ -21,13 +22,6 @@ COMPARISON_KEYS = {"schema", "function", "derivative", "dim", "dtype", "x", "var
                    "results", "environment", "vector"}
 
 
-def run(capsys, *argv):
-    try:
-        code = main(list(argv))
-    except SystemExit as exc:  # argparse's usage errors
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 # ---------------------------------------------------------------------- list, functions

@@ -3,17 +3,12 @@ from __future__ import annotations
 
 import pytest
 
-from difflab.cli import main
+from cli_helpers import run as run_cli
 from difflab.cli.train import TrainRun, results_table
 
 
 def run(capsys, *argv):
-    try:
-        code = main(["train", *argv])
-    except SystemExit as exc:
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
+    return run_cli(capsys, "train", *argv)
 
 
 def test_trains_iris_and_prints_a_final_table(capsys):

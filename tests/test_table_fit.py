@@ -100,3 +100,37 @@ def test_cli_width_is_checked(capsys, bad):
         main(["list", "--width", bad])
     assert info.value.code == 2
     assert "--width" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("columns", [80, 120])
+def test_compare_fits_a_real_terminal(columns):
+    """Under a pseudo-terminal of 80 and 120 columns, every line fits and no method is lost."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    methods = "manual,fd-forward,fd-central,fd-five-point,fd-complex,fd-richardson,forward,reverse"
+    main, secondary = pty.openpty()
+    env = {**os.environ, "COLUMNS": str(columns), "LINES": "50", "TERM": "xterm"}
+    proc = subprocess.Popen([sys.executable, "-m", "difflab", "compare", "--methods", methods],
+                            stdin=subprocess.DEVNULL, stdout=secondary, stderr=subprocess.DEVNULL,
+                            env=env)
+    os.close(secondary)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(main, 65536)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    assert proc.wait(timeout=120) == 0
+    os.close(main)
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", b"".join(chunks).decode()).replace("\r", "")
+    lines = text.splitlines()
+    assert max(len(line) for line in lines) <= columns
+    assert "…" not in text
+    for m in methods.split(","):
+        assert re.search(rf"(?<![\w-]){re.escape(m)}(?![\w-])", text), m

@@ -9,6 +9,7 @@ that the generated program evaluates at each call to fetch the array.
 """
 from __future__ import annotations
 
+import functools
 import types
 from collections import deque
 
@@ -66,6 +67,17 @@ def find_sources(fn) -> Sources:
 
 
 def _push_callable(fn, sources, queue, depth):
+    if isinstance(fn, functools.partial):  # difflab's own wrappers (boundary.guarded) too
+        root = sources.root(fn)
+        for i, arg in enumerate(fn.args):
+            if callable(arg):
+                _push_callable(arg, sources, queue, depth)
+            else:
+                queue.append((arg, f"{root}.args[{i}]", depth))
+        for key, value in fn.keywords.items():
+            queue.append((value, f"{root}.keywords[{key!r}]", depth))
+        _push_callable(fn.func, sources, queue, depth)
+        return
     if isinstance(fn, types.MethodType):
         self_obj = fn.__self__
         queue.append((self_obj, sources.root(self_obj), depth))

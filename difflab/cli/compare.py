@@ -339,15 +339,18 @@ def _progress(total: int):
     from ..console import error_console, is_interactive
 
     class WithPreview(Progress):
-        """The bars, then the table of the rows finished so far (transient, like the bars)."""
+        """The bars, then the table of the rows finished so far (transient, like the bars):
+        its first column group when it is wider than the terminal, never cropped."""
 
         preview = None
 
         def get_renderables(self):
+            from ..table_fit import column_groups
+
             yield from super().get_renderables()
             table = self.preview() if self.preview is not None else None
             if table is not None:
-                yield table
+                yield column_groups(self.console, table, self.console.width)[0]
 
     with WithPreview(TextColumn("{task.description:<16}"), BarColumn(), MofNCompleteColumn(),
                      TimeElapsedColumn(), console=error_console, transient=True,
