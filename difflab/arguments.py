@@ -30,9 +30,9 @@ from .function import Function
 
 #: Prepared flat derivatives kept per derivative (tree structures x shapes of the data).
 INNER_CACHE = 8
-#: Kinds called with ``(x, vector, *other arguments)``: the vector has x's structure (jvp)
-#: or one entry per output of f (vjp).
-VECTOR_KINDS = ("jvp", "vjp")
+#: Kinds called with ``(x, vector, *other arguments)``: the vector has x's structure (jvp,
+#: hvp) or one entry per output of f (vjp).
+VECTOR_KINDS = ("jvp", "vjp", "hvp")
 #: Kinds ``batched=True`` offers (one array of points in, one result per point out).
 BATCHED_KINDS = ("gradient", "value_and_gradient", "jacobian", "hessian")
 
@@ -132,7 +132,7 @@ class Arguments:
             return v  # one entry per output of f: the flat derivative checks it
         vdef = pytree.structure(v)
         if vdef != treedef and not (vdef.size == treedef.size and vdef.kind == treedef.kind == "leaf"):
-            raise InputError(f"jvp: v is {vdef.describe()}, x is {treedef.describe()}")
+            raise InputError(f"{d.kind}: v is {vdef.describe()}, x is {treedef.describe()}")
         return pytree.flatten(v, d.differentiator.dtype)[0]
 
     def _shape(self, result, treedef, nums):
@@ -140,7 +140,7 @@ class Arguments:
         d = self.derivative
         if boundary.traced(result) is not None and not isinstance(result, (tuple, np.ndarray)):
             return self._shape_traced(result, treedef)
-        if d.kind == "gradient" or d.kind == "vjp":
+        if d.kind in ("gradient", "vjp", "hvp"):
             return pytree.unflatten(treedef, result)
         if d.kind == "value_and_gradient":
             return result[0], pytree.unflatten(treedef, result[1])
@@ -155,7 +155,7 @@ class Arguments:
 
     def _shape_traced(self, result, treedef):
         d = self.derivative
-        if d.kind in ("gradient", "vjp"):
+        if d.kind in ("gradient", "vjp", "hvp"):
             return pytree.unflatten(treedef, result)
         if d.kind == "hessian" and treedef.kind == "leaf" and treedef.meta:
             from .namespaces import namespace

@@ -20,7 +20,7 @@ import numpy as np
 from .errors import InputError, NotFinite
 
 #: Derivative kinds defined only for a scalar-valued function.
-SCALAR_KINDS = frozenset({"gradient", "value_and_gradient", "hessian"})
+SCALAR_KINDS = frozenset({"gradient", "value_and_gradient", "hessian", "hvp"})
 #: dtype kinds of a function value that are numbers (integers and reals).
 _NUMBER_KINDS = frozenset("iuf")
 

@@ -44,12 +44,20 @@ from .wording import count
 
 SCHEMA = "difflab.compare/1"
 #: Derivative kinds compare offers: those the oracle computes.
-DERIVATIVES = ("gradient", "jacobian", "hessian")
+DERIVATIVES = ("gradient", "jacobian", "hessian", "hvp")
+#: Seed of the direction an hvp is compared along when none is given (see hvp_vector).
+HVP_SEED = 0
 STATUSES = ("ok", "unsupported", "error", "skipped")
 #: Correct digits reported for an exact match (float64 carries about 16).
 MAX_DIGITS = 16.0
 REFERENCE_DIGITS = 50
 _TINY = float(np.finfo(np.float64).tiny)
+
+
+def hvp_vector(n: int) -> np.ndarray:
+    """The direction compare takes for an hvp unless given one: n standard normal numbers
+    from ``numpy.random.default_rng(HVP_SEED)``, the same in every run (and in the JSON)."""
+    return np.random.default_rng(HVP_SEED).standard_normal(n)
 
 
 def correct_digits(rel_error: Optional[float]) -> Optional[float]:
@@ -133,8 +141,9 @@ class Comparison(Tabular):
     """Every method on one function at one point (:func:`compare`'s result).
 
     ``reference`` is None when the oracle could not compute the derivative;
-    ``reference_message`` then says why. Shown as a one-line summary in a REPL, as the
-    table by ``str()`` and in Jupyter; ``to_records()`` gives one dict per method (pandas).
+    ``reference_message`` then says why. ``vector`` is the direction of an hvp (None for
+    the other kinds). Shown as a one-line summary in a REPL, as the table by ``str()`` and
+    in Jupyter; ``to_records()`` gives one dict per method (pandas).
     """
 
     function: str
@@ -149,6 +158,7 @@ class Comparison(Tabular):
     #: as parsed (None for other functions).
     variables: Optional[tuple] = None
     expression: Optional[str] = None
+    vector: Optional[np.ndarray] = None
 
     @property
     def dim(self) -> int:
@@ -196,6 +206,7 @@ class Comparison(Tabular):
                 "dim": self.dim, "dtype": self.dtype, "x": _jsonable(self.x),
                 "variables": None if self.variables is None else list(self.variables),
                 "expression": self.expression,
+                "vector": None if self.vector is None else _jsonable(self.vector),
                 "reference": {"method": "oracle", "digits": self.reference_digits},
                 "results": [r.to_dict() for r in self.results],
                 "environment": environment()}
@@ -213,7 +224,8 @@ def compare(f, x, methods: Optional[Sequence[str]] = None, derivative: str = "gr
             on_start: Optional[Callable[[Comparison], None]] = None,
             on_oracle: Optional[Callable[[int, int], None]] = None,
             preload: bool = True,
-            on_import: Optional[Callable[[str, Optional[float]], None]] = None) -> Comparison:
+            on_import: Optional[Callable[[str, Optional[float]], None]] = None,
+            vector=None) -> Comparison:
     """Run each method on ``f`` at ``x`` and measure it against the oracle.
 
     Parameters
@@ -225,7 +237,7 @@ def compare(f, x, methods: Optional[Sequence[str]] = None, derivative: str = "gr
     methods : sequence of str, optional
         Registry names; default every registered method (those not installed are reported
         ``unsupported``).
-    derivative : {"gradient", "jacobian", "hessian"}
+    derivative : {"gradient", "jacobian", "hessian", "hvp"}
     dtype : {"float64", "float32"}
         The methods' working precision; the oracle is always exact to float64.
     repeat, min_time : int, float
@@ -248,6 +260,8 @@ def compare(f, x, methods: Optional[Sequence[str]] = None, derivative: str = "gr
     on_import : callable, optional
         ``on_import(module, None)`` when a framework starts loading, ``on_import(module,
         seconds)`` when it is loaded (called from the import thread).
+    vector : array_like, optional
+        The direction of an hvp, shape (n,); default :func:`hvp_vector` (n). Only for hvp.
 
     Returns
     -------
@@ -267,6 +281,7 @@ def compare(f, x, methods: Optional[Sequence[str]] = None, derivative: str = "gr
         raise InputError(f"dtype must be one of {', '.join(DTYPES)}, not {dtype!r}")
     names = list(registry.methods() if methods is None else methods)
     check_method_names(names)
+    vector = _check_vector(derivative, vector, x)
 
     from .oracle import COSTS as oracle_costs
     from .preload import Preloader, framework_modules
@@ -281,10 +296,11 @@ def compare(f, x, methods: Optional[Sequence[str]] = None, derivative: str = "gr
     elif refusal:
         reference, reference_message = None, f"oracle skipped: {refusal}"
     else:
-        reference, reference_message = _reference(function, x, derivative, on_oracle)
+        reference, reference_message = _reference(function, x, derivative, on_oracle, vector)
     comparison = Comparison(function.name, derivative, str(dtype), x, reference,
                             reference_message=reference_message, variables=function.variables,
-                            expression=None if function.expression is None else str(function.expression))
+                            expression=None if function.expression is None else str(function.expression),
+                            vector=vector)
     if on_start is not None:
         on_start(comparison)
     contended = []  # rows run while a framework was loading: run again once it is loaded
@@ -298,7 +314,7 @@ def compare(f, x, methods: Optional[Sequence[str]] = None, derivative: str = "gr
             old = comparison.results[index]
             comparison.results[index] = _checked(run_method(
                 old.method, function, x, derivative, str(dtype), reference, reference_message,
-                repeat=repeat, min_time=min_time), outside)
+                repeat=repeat, min_time=min_time, vector=vector), outside)
         contended.clear()
 
     for name in names:
@@ -312,7 +328,7 @@ def compare(f, x, methods: Optional[Sequence[str]] = None, derivative: str = "gr
                 imported, overlaps = preloader.wait(name), False
                 run_again()
             result = run_method(name, function, x, derivative, str(dtype), reference,
-                                reference_message, repeat=repeat, min_time=min_time)
+                                reference_message, repeat=repeat, min_time=min_time, vector=vector)
             result.import_seconds = imported
             if overlaps:
                 contended.append(len(comparison.results))
@@ -373,8 +389,9 @@ def check_method_names(names: Sequence[str]) -> None:
 
 def run_method(name: str, function: Function, x: np.ndarray, derivative: str, dtype: str,
                reference: Optional[np.ndarray], reference_message: str = "",
-               repeat: int = 5, min_time: float = 0.05) -> MethodResult:
-    """One row of a comparison: build, prepare, call, check against ``reference``, time."""
+               repeat: int = 5, min_time: float = 0.05, vector=None) -> MethodResult:
+    """One row of a comparison: build, prepare, call, check against ``reference``, time.
+    ``vector``: the direction of an hvp (the operator is called as ``op(x, vector)``)."""
     try:
         cls = registry.method_class(name)
     except Exception as exc:
@@ -388,8 +405,9 @@ def run_method(name: str, function: Function, x: np.ndarray, derivative: str, dt
         op = getattr(registry.get(name, dtype=dtype), derivative)(function)
         op.prepare(x)
         setup = time.perf_counter() - start
-        value = np.asarray(op(x), dtype=np.float64)
-        call = measure(op, x, repeat=repeat, min_time=min_time, warmup=0).median
+        args = (x,) if vector is None else (x, vector)
+        value = np.asarray(op(*args), dtype=np.float64)
+        call = measure(op, *args, repeat=repeat, min_time=min_time, warmup=0).median
     except NotSupported as exc:
         return MethodResult(name, family, "unsupported", message=exc.reason or str(exc))
     except MemoryError:  # not a row: the run stops here, the caller keeps the rows so far
@@ -416,14 +434,15 @@ def _check_against(result: MethodResult, reference, reference_message: str) -> N
         result.max_abs_error, result.max_rel_error = errors(value, reference)
 
 
-def _reference(function: Function, x: np.ndarray, derivative: str, progress=None):
+def _reference(function: Function, x: np.ndarray, derivative: str, progress=None, vector=None):
     """``(reference, "")`` or ``(None, why)``; InputError (a bad request) and MemoryError
     propagate."""
     from .oracle import reference
 
     try:
         ref = np.asarray(reference(function, x, derivative=derivative,
-                                   digits=REFERENCE_DIGITS, progress=progress), dtype=np.float64)
+                                   digits=REFERENCE_DIGITS, progress=progress, vector=vector),
+                         dtype=np.float64)
     except (InputError, MemoryError):
         raise
     except Exception as exc:
@@ -431,6 +450,23 @@ def _reference(function: Function, x: np.ndarray, derivative: str, progress=None
     if not np.all(np.isfinite(ref)):
         return None, f"the exact {derivative} is not finite at this point"
     return ref, ""
+
+
+def _check_vector(derivative: str, vector, x: np.ndarray) -> Optional[np.ndarray]:
+    """The hvp's direction as float64 (n,), the default one where none is given; None otherwise."""
+    if derivative != "hvp":
+        if vector is not None:
+            raise InputError(f"a vector is only for the hvp, not the {derivative}")
+        return None
+    if vector is None:
+        return hvp_vector(x.size)
+    try:
+        v = np.asarray(vector, dtype=np.float64).reshape(-1)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"the vector must be numbers: {exc}") from None
+    if v.size != x.size or not np.all(np.isfinite(v)):
+        raise InputError(f"the vector must be {x.size} finite numbers, like the point")
+    return v
 
 
 def _not_finite(function: Function, x: np.ndarray) -> str:

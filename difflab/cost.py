@@ -127,7 +127,9 @@ def black_box(gradient: Callable[[int], float], hessian: Callable[[int], float],
     (``("2n", "2n^2")``)."""
     first = evaluations(lambda n, m: gradient(n), f"{counts[0]} evaluations of f", per_eval)
     return {"gradient": first, "jacobian": first,
-            "hessian": evaluations(lambda n, m: hessian(n), f"{counts[1]} evaluations of f", per_eval)}
+            "hessian": evaluations(lambda n, m: hessian(n), f"{counts[1]} evaluations of f", per_eval),
+            "hvp": evaluations(lambda n, m: 2 * gradient(n), f"2 x {counts[0]} evaluations of f "
+                               "(two gradients)", per_eval)}
 
 
 def reverse_mode(factor: float, overhead: float = 0.0, first_use: float = 0.0,
@@ -135,7 +137,8 @@ def reverse_mode(factor: float, overhead: float = 0.0, first_use: float = 0.0,
     """A tape of the function swept backwards: a gradient for ``factor`` evaluations plus
     ``overhead`` seconds, holding ``tape`` copies of the evaluation's memory; a Jacobian one
     sweep per output (or per input, whichever is fewer); a Hessian the same again per input
-    (n tangents through the sweep, n of everything held)."""
+    (n tangents through the sweep, n of everything held); a Hessian-vector product one
+    tangent through a sweep (about three sweeps' work, twice the memory)."""
     def sweep(p):
         return overhead + factor * p.f_seconds
     return {"gradient": Cost(call=sweep, memory=lambda p: tape * p.f_bytes,
@@ -145,7 +148,9 @@ def reverse_mode(factor: float, overhead: float = 0.0, first_use: float = 0.0,
                              basis="one sweep per output", first_use=first_use),
             "hessian": Cost(call=lambda p: (1 + p.n) * sweep(p),
                             memory=lambda p: tape * p.f_bytes * (1 + p.n),
-                            basis="n sweeps of n tangents", first_use=first_use)}
+                            basis="n sweeps of n tangents", first_use=first_use),
+            "hvp": Cost(call=lambda p: 3 * sweep(p), memory=lambda p: 2 * tape * p.f_bytes,
+                        basis="one tangent through a sweep", first_use=first_use)}
 
 
 def result_bytes(kind: str, p: Probe) -> float:

@@ -30,7 +30,9 @@ from .precision import computing_in
 from .snapshot import closure_snapshot
 
 #: The derivative kinds, in the order reports list them.
-KINDS = ("gradient", "value_and_gradient", "jacobian", "hessian", "jvp", "vjp")
+KINDS = ("gradient", "value_and_gradient", "jacobian", "hessian", "jvp", "vjp", "hvp")
+#: Kinds called as ``(x, vector)``; the vector of a jvp and an hvp has the shape of x.
+VECTOR_KINDS = ("jvp", "vjp", "hvp")
 FAMILIES = ("manual", "numeric", "symbolic", "automatic")
 DTYPES = ("float64", "float32")
 #: Prepared derivatives a method keeps (the last ones asked for): each holds its function
@@ -48,6 +50,7 @@ DERIVATIONS = {
     "hessian": [("gradient", "Jacobian of the gradient, both by this method", "_hess_from_grad")],
     "jvp": [("jacobian", "Jacobian times vector", "_jvp_from_jac")],
     "vjp": [("jacobian", "vector times Jacobian", "_vjp_from_jac")],
+    "hvp": [("hessian", "Hessian times vector", "_hvp_from_hess")],
 }
 
 
@@ -68,6 +71,9 @@ class Differentiator:
         True when errors are rounding only (AD, symbolic); False for finite differences.
     options : dict
         Default options; ``difflab.get(name, **options)`` overrides them.
+    native_how : dict
+        kind -> how a native kind is computed, where that is worth saying
+        (``{"hvp": "forward over reverse"}``); :meth:`how` reports ``"native (...)"``.
     costs : dict
         Derivative kind -> :class:`difflab.cost.Cost`: what a call costs in multiples of one
         evaluation of the function, so that ``difflab compare`` can refuse a run that would
@@ -81,6 +87,7 @@ class Differentiator:
     native: frozenset = frozenset()
     exact = True
     options: dict = {}
+    native_how: dict = {}
     #: Hessians derived as the Jacobian of the gradient only where the method's Jacobian
     #: can take a numeric black box (finite differences); AD methods implement it natively.
     hessian_of_black_box = False
@@ -136,12 +143,16 @@ class Differentiator:
 
     @classmethod
     def cost(cls, kind: str) -> Cost:
-        """The cost model of ``kind`` (gradient, jacobian, hessian) for this method."""
+        """The cost model of ``kind`` (gradient, jacobian, hessian, hvp) for this method."""
         return cls.costs.get(kind) or Differentiator.costs[kind]
 
     def how(self, kind: str) -> str:
-        """'native' or the derivation used for ``kind``; raises NotSupported if neither."""
-        return self._plan(kind)[0]
+        """'native' (with how, where ``native_how`` says) or the derivation used for ``kind``;
+        raises NotSupported if neither."""
+        how = self._plan(kind)[0]
+        if how == "native" and kind in self.native_how:
+            return f"native ({self.native_how[kind]})"
+        return how
 
     def __repr__(self):
         opts = ", ".join(f"{k}={v!r}" for k, v in self.options.items())
@@ -173,6 +184,12 @@ class Differentiator:
         """``f: R^n -> R^m`` -> callable ``(x, u) -> ndarray (n,)``."""
         return self._derivative("vjp", f, argnums)
 
+    def hvp(self, f, argnums=0) -> "Derivative":
+        """``f: R^n -> R`` -> callable ``(x, v) -> ndarray (n,)``: the Hessian times ``v``
+        without forming the Hessian (where the method can); ``v`` and the result have the
+        structure of ``x`` (a pytree: ``H v`` of the flattened parameters, unflattened)."""
+        return self._derivative("hvp", f, argnums)
+
     def _derivative(self, kind: str, f, argnums=0, batched=False) -> "Derivative":
         """The prepared operator for ``f``, cached per (kind, f, argnums, batched) for the last
         :data:`CACHE_SIZE` of them: asked for again, preparation is not repeated."""
@@ -201,8 +218,8 @@ class Differentiator:
     def _build(self, kind: str, function: Function, x: np.ndarray) -> Callable:
         """Return an evaluator for a native ``kind`` at inputs shaped like ``x``.
 
-        ``gradient``/``hessian``/``jacobian`` evaluators take ``x``; ``jvp``/``vjp`` take
-        ``(x, vector)``; ``value_and_gradient`` returns ``(value, gradient)``. Inputs arrive
+        ``gradient``/``hessian``/``jacobian`` evaluators take ``x``; ``jvp``/``vjp``/``hvp``
+        take ``(x, vector)``; ``value_and_gradient`` returns ``(value, gradient)``. Inputs arrive
         as 1-D arrays of ``self.dtype``; outputs may be any array-like of the right shape.
         """
         raise NotSupported(kind, self.name)
@@ -228,6 +245,8 @@ class Differentiator:
         raise NotSupported(kind, self.name, "the method has no way to compute it")
 
     def _derivable(self, need, target):
+        if need == "hessian" and not self.hessian_of_black_box:
+            return False  # see _plan: only a black-box Jacobian derives a Hessian
         return any(n in self.native for n, _, _ in DERIVATIONS.get(need, []) if n != target)
 
     def _evaluator(self, kind, function, x):
@@ -281,9 +300,13 @@ class Differentiator:
             return namespace(u).reshape(u, (-1,)) @ namespace(J).reshape(J, (-1, x.size))
         return vjp
 
+    def _hvp_from_hess(self, function, x):
+        hess = self._evaluator("hessian", function, x)
+        return lambda x, v: np.reshape(hess(x), (x.size, x.size)) @ v
+
 
 class Derivative:
-    """A prepared derivative operator: call it with ``x`` (and ``v``/``u`` for jvp/vjp).
+    """A prepared derivative operator: call it with ``x`` (and ``v``/``u`` for jvp/vjp/hvp).
 
     Attributes
     ----------
@@ -337,9 +360,9 @@ class Derivative:
         return dataclasses.replace(self.function, fn=fn)
 
     def __call__(self, x, *args, **kwargs):
-        """``x`` (and ``v``/``u`` for jvp/vjp); other arguments, keywords, pytrees, shaped
+        """``x`` (and ``v``/``u`` for jvp/vjp/hvp); other arguments, keywords, pytrees, shaped
         arrays and batches go through :class:`difflab.arguments.Arguments`."""
-        wants = 1 if self.kind in ("jvp", "vjp") else 0
+        wants = 1 if self.kind in VECTOR_KINDS else 0
         if (kwargs or len(args) != wants or self.argnums != 0 or self.batched
                 or not pytree.is_flat(x)):
             if self._arguments is None:
@@ -352,12 +375,12 @@ class Derivative:
         if ns is not None:  # called inside another differentiation
             return self._call_traced(ns, x, vectors)
         x = self._check_x(x)
-        wants = 1 if self.kind in ("jvp", "vjp") else 0
+        wants = 1 if self.kind in VECTOR_KINDS else 0
         if len(vectors) != wants:
             raise InputError(f"{self.kind} takes {'(x, vector)' if wants else '(x)'}")
         vectors = [np.asarray(v, dtype=self.differentiator.dtype) for v in vectors]
-        if self.kind == "jvp" and vectors[0].shape != x.shape:
-            raise InputError(f"jvp: v has shape {vectors[0].shape}, x has {x.shape}")
+        if self.kind in ("jvp", "hvp") and vectors[0].shape != x.shape:
+            raise InputError(f"{self.kind}: v has shape {vectors[0].shape}, x has {x.shape}")
         evaluate = self._evaluator_for(x)
         if self.kind == "vjp" and vectors[0].size != self._output_sizes[x.shape]:
             raise InputError(f"vjp: u has {vectors[0].size} entries, "
@@ -385,7 +408,7 @@ class Derivative:
 
         if not (self.differentiator.composes and isinstance(ns, ADNamespace)):
             raise boundary.refused_trace(self, ns)
-        wants = self.kind in ("jvp", "vjp")
+        wants = self.kind in VECTOR_KINDS
         if len(vectors) != wants:
             raise InputError(f"{self.kind} takes {'(x, vector)' if wants else '(x)'}")
         if isinstance(x, (list, tuple)):
@@ -406,7 +429,7 @@ class Derivative:
             value, grad = result
             boundary.check_finite(value, self.function.name)
             return float(np.real(np.asarray(value))), self._finite(_as_float64(grad, (n,), self), x)
-        shape = {"gradient": (n,), "hessian": (n, n), "vjp": (n,)}.get(self.kind)
+        shape = {"gradient": (n,), "hessian": (n, n), "vjp": (n,), "hvp": (n,)}.get(self.kind)
         if self.kind == "jacobian":
             out = np.asarray(_as_float64(result, None, self))
             return self._finite(out.reshape(-1, n), x)

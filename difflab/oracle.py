@@ -16,7 +16,7 @@ from .cost import MP_BYTES, Cost
 from .errors import InputError
 from .function import as_function
 
-DERIVATIVES = ("gradient", "jacobian", "hessian")
+DERIVATIVES = ("gradient", "jacobian", "hessian", "hvp")
 
 
 #: Tangents per forward pass: the oracle works the Jacobian's columns a block at a time,
@@ -28,7 +28,7 @@ HESSIAN_TANGENTS = 4096
 
 
 def reference(f, x, derivative: str = "gradient", digits: int = 50,
-              progress: Optional[Callable[[int, int], None]] = None) -> np.ndarray:
+              progress: Optional[Callable[[int, int], None]] = None, vector=None) -> np.ndarray:
     """The derivative of ``f`` at ``x``, computed at ``digits`` digits and rounded to float64.
 
     Parameters
@@ -37,19 +37,22 @@ def reference(f, x, derivative: str = "gradient", digits: int = 50,
         Written against ``difflab.namespace``.
     x : array_like
         1-D point (float64; the point itself is taken as exact).
-    derivative : {"gradient", "jacobian", "hessian"}
+    derivative : {"gradient", "jacobian", "hessian", "hvp"}
     digits : int
         Working precision in significant decimal digits (50 leaves ~34 digits of margin
         over float64 for cancellation inside the function).
     progress : callable, optional
         Called as ``progress(columns done, n)`` after each block of columns.
+    vector : array_like, optional
+        The direction ``v`` of an ``hvp`` (shape (n,), taken as exact); only for ``hvp``.
 
     Returns
     -------
-    ndarray of float64: (n,), (m, n) or (n, n).
+    ndarray of float64: (n,), (m, n), (n, n) or, for ``hvp``, (n,): ``H(x) v`` by forward
+    over forward mode, one directional pass over the n-tangent gradient.
 
-    Cost: about n mpmath evaluations of ``f`` for a gradient or Jacobian, n^2 for a Hessian
-    (:data:`COSTS`); ``difflab compare`` estimates it before it starts.
+    Cost: about n mpmath evaluations of ``f`` for a gradient, a Jacobian or an hvp, n^2 for
+    a Hessian (:data:`COSTS`); ``difflab compare`` estimates it before it starts.
     """
     import mpmath
 
@@ -57,13 +60,25 @@ def reference(f, x, derivative: str = "gradient", digits: int = 50,
         raise InputError(f"the oracle computes {', '.join(DERIVATIVES)}, not {derivative!r}")
     fn = as_function(f).fn
     x = np.asarray(x, dtype=np.float64).reshape(-1)
+    if (vector is None) != (derivative != "hvp"):
+        raise InputError("the oracle's hvp needs a vector, and only the hvp takes one")
+    if vector is not None:
+        vector = np.asarray(vector, dtype=np.float64).reshape(-1)
+        if vector.shape != x.shape:
+            raise InputError(f"hvp: the vector has {vector.size} entries, x has {x.size}")
     n = x.size
-    if derivative == "hessian":
+    if derivative in ("hessian", "hvp"):
         inner, block = (lambda y: forward.gradient(fn, y)), hessian_block(n)
     else:
         inner, block = fn, BLOCK
     with mpmath.workdps(int(digits)):
         xm = np.array([mpmath.mpf(float(v)) for v in x], dtype=object)
+        if vector is not None:  # one tangent: v itself, exact
+            seed = np.array([[mpmath.mpf(float(v)) for v in vector]], dtype=object)
+            hv = forward.tangents(inner, xm, seed).reshape(n)
+            if progress is not None:
+                progress(n, n)
+            return _to_float64(hv)
         columns = []
         for start in range(0, n, block):
             columns.append(forward.tangents(inner, xm, _seeds(n, start, block)))
@@ -108,6 +123,10 @@ COSTS = {
                     basis="n^2 tangents on 50-digit numbers"),
 }
 COSTS["jacobian"] = COSTS["gradient"]
+#: one outer tangent over the gradient's n: about two gradients' work
+COSTS["hvp"] = Cost(call=lambda p: p.mp_seconds_bound * 2 * (4 + p.n),
+                    memory=lambda p: _mp_bytes(p) * (1 + p.n) * 2,
+                    basis="a tangent over n tangents on 50-digit numbers")
 
 
 def _to_float64(values) -> np.ndarray:

@@ -45,10 +45,18 @@ def comparison_title(comparison: Comparison) -> str:
         names = ", ".join(comparison.variables)
         values = ", ".join(f"{v:.4g}" for v in x)
         return (f"{comparison.derivative} of f({names}) = {comparison.expression} "
-                f"at ({names}) = ({values}) ({comparison.dtype})")
+                f"at ({names}) = ({values}) ({comparison.dtype}){_along(comparison)}")
     shown = ", ".join(f"{v:.4g}" for v in x[:4]) + (", …" if x.size > 4 else "")
     return (f"{comparison.derivative} of {comparison.function} at x = [{shown}] "
-            f"(n = {comparison.dim}, {comparison.dtype})")
+            f"(n = {comparison.dim}, {comparison.dtype}){_along(comparison)}")
+
+
+def _along(comparison: Comparison) -> str:
+    """For an hvp, the direction it was taken along (the JSON has it in full)."""
+    v = comparison.vector
+    if v is None:
+        return ""
+    return ", along v = [" + ", ".join(f"{e:.4g}" for e in v[:4]) + (", …" if v.size > 4 else "") + "]"
 
 
 def comparison_table(comparison: Comparison) -> Table:

@@ -81,25 +81,56 @@ def median_time(fn: Callable[[], object], repeat: int = 5, min_time: float = 0.0
     return measure(fn, repeat=repeat, min_time=min_time, max_time=max_time).median
 
 
-def interleaved_times(fns: dict, rounds: int = 7, min_time: float = 0.01) -> dict:
+def minor_faults() -> Optional[int]:
+    """This process's minor page faults so far (``getrusage`` ``ru_minflt``); None where the
+    platform has no ``resource`` module."""
+    try:
+        import resource
+    except ImportError:
+        return None
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+
+def timed_with_faults(fn: Callable[[], object], repeat: int = 5, min_time: float = 0.02,
+                      max_time: float = 2.0) -> tuple[float, Optional[float]]:
+    """``(seconds per call, minor page faults per call)`` of ``fn()``: the median of repeated
+    samples (``difflab.timing``), and the faults counted around that same timing loop."""
+    from difflab.timing import measure
+
+    before = minor_faults()
+    timing = measure(fn, repeat=repeat, min_time=min_time, max_time=max_time)
+    after = minor_faults()
+    return timing.median, None if before is None else (after - before) / timing.calls
+
+
+def interleaved_times(fns: dict, rounds: int = 7, min_time: float = 0.01,
+                      faults: Optional[dict] = None) -> dict:
     """Median seconds per call of each ``fns[name]()``, sampled round-robin.
 
     Each callable's loop count is calibrated with :func:`difflab.timing.measure`; then every
     round takes one sample of each in turn, so a change in machine load during the run hits
     all of them alike (peers compared in one run stay comparable). None maps to None.
+    Given a dict ``faults``, it receives each name's median minor page faults per call,
+    counted around the same sampling loops (None where not measurable).
     """
     from difflab.timing import measure
 
     numbers = {k: max(1, int(math.ceil(min_time / max(measure(fn, repeat=1, min_time=0).median, 1e-9))))
                for k, fn in fns.items() if fn is not None}
     samples = {k: [] for k in numbers}
+    faulted = {k: [] for k in numbers}
     for _ in range(max(1, rounds)):
         for k, number in numbers.items():
             fn = fns[k]
+            before = minor_faults()
             start = time.perf_counter()
             for _ in range(number):
                 fn()
             samples[k].append((time.perf_counter() - start) / number)
+            if before is not None:
+                faulted[k].append((minor_faults() - before) / number)
+    if faults is not None:
+        faults.update({k: (float(np.median(faulted[k])) if faulted.get(k) else None) for k in fns})
     return {k: (float(np.median(samples[k])) if k in samples else None) for k in fns}
 
 

@@ -71,6 +71,13 @@ def bench_findings(result) -> list[str]:
                  + f" ({_fmt(largest.ratio('reverse', 'numpy f'))}x); forward beats reverse on the "
                  f"R^{j.n} -> R^{j.m} Jacobian — " + ("met" if j.forward_seconds < j.reverse_seconds else "not met")
                  + ".")
+    f_reverse, f_f = largest.faults.get("reverse"), largest.faults.get("numpy f")
+    if f_reverse is not None and f_f is not None:
+        same = (f_reverse >= 1) == (f_f >= 1)
+        lines.append(f"Page faults per call at n = {largest.dim:,} in this run: reverse {f_reverse:,.0f}, "
+                     f"f {f_f:,.0f} — " + ("one allocator state for both" if same else
+                                         "two allocator states, so reverse/f is inflated")
+                     + "; each state in a fresh process in the last table.")
     return lines
 
 

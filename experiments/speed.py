@@ -8,6 +8,10 @@
     there and beyond, and the prediction is recorded in ``skipped``; at its first size, where
     it has no growth yet, the prediction is its cost model's (:mod:`difflab.cost`), which
     also skips it where the memory it would hold is over half of what is available.
+    ``f_faults`` and ``call_faults``: minor page faults per call over the same timing loops.
+    Everything is timed in this process's allocator state as found (difflab never changes
+    it; see ``allocator``): at large n a method whose temporaries make glibc grow and trim
+    its heap faults on every call while f may not, and the ratio then compares two states.
 (b) ``jacobian``: difflab's forward vs reverse Jacobian of ``x -> sin(A tanh(x))``, R^n -> R^m,
     as m/n varies with n m fixed: forward mode pays per input, reverse per output, so the
     faster one changes where m/n crosses about 1 (``crossover``).
@@ -18,7 +22,7 @@
 
 ``run`` returns records and prints nothing. JSON: ``difflab.speed/1`` with ``function``
 and ``rows`` (exactly as (a)), plus ``skipped``, ``jacobian``, ``crossover``, ``setup``,
-``hessian``, ``repeat``, ``timer``, ``environment``.
+``hessian``, ``repeat``, ``timer``, ``allocator`` (the state measured), ``environment``.
 """
 from __future__ import annotations
 
@@ -29,9 +33,14 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from .records import available_methods, environment, median_time, progress_noop, timer_name
+from .records import (available_methods, environment, median_time, progress_noop, timed_with_faults,
+                      timer_name)
 
 SCHEMA = "difflab.speed/1"
+#: What ``allocator`` says: the one state every figure of a run was measured in.
+ALLOCATOR_STATE = ("this process's allocator as found (glibc defaults unless the caller changed "
+                   "them; difflab does not), with whatever libraries the run had loaded; "
+                   "page faults per call beside each time")
 DIMS = (10, 100, 1000, 10000)
 JACOBIAN_SIZE = 1024                      # n * m for the Jacobian study
 JACOBIAN_NS = (2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
@@ -53,6 +62,8 @@ class SpeedRow:
     setup_seconds: float
     call_seconds: float
     ratio: float
+    f_faults: Optional[float] = None      # minor page faults per call of f
+    call_faults: Optional[float] = None   # ... and of the derivative
 
 
 @dataclasses.dataclass
@@ -101,6 +112,7 @@ class SpeedResult:
     repeat: int
     timer: str
     environment: dict
+    allocator: str = ALLOCATOR_STATE
 
     def crossover(self) -> Optional[float]:
         """m/n where forward and reverse Jacobians cost the same (log-interpolated), or None."""
@@ -112,7 +124,7 @@ class SpeedResult:
                 "skipped": as_dicts(self.skipped), "jacobian": as_dicts(self.jacobian),
                 "crossover": self.crossover(), "setup": as_dicts(self.setup),
                 "hessian": as_dicts(self.hessian), "repeat": self.repeat, "timer": self.timer,
-                "environment": self.environment}
+                "allocator": self.allocator, "environment": self.environment}
 
 
 # ---------------------------------------------------------------------- helpers
@@ -197,7 +209,7 @@ def gradient_rows(function, dims, methods, repeat, budget, progress, rows=None, 
     for dim in dims:
         f = sized(function, dim)
         x = _point(f, dim)
-        f_seconds = median_time(lambda: f(x), repeat=repeat)
+        f_seconds, f_faults = timed_with_faults(lambda: f(x), repeat=repeat)
         for method in methods:
             progress(f"speed: {method} n={dim}")
             if method in out_of_time:
@@ -213,9 +225,10 @@ def gradient_rows(function, dims, methods, repeat, budget, progress, rows=None, 
             else:
                 try:
                     d, setup = _prepared(method, "gradient", f, x)
-                    call = median_time(lambda: d(x), repeat=repeat)
+                    call, faults = timed_with_faults(lambda: d(x), repeat=repeat)
                     history[method].append((dim, setup, call))
-                    rows.append(SpeedRow(method, dim, f_seconds, setup, call, call / f_seconds))
+                    rows.append(SpeedRow(method, dim, f_seconds, setup, call, call / f_seconds,
+                                         f_faults, faults))
                 except difflab.NotSupported as exc:
                     out_of_time[method] = math.nan
                     skipped.append(Skipped(method, dim, f"unsupported: {exc}"))

@@ -150,7 +150,16 @@ def speed_tables(result) -> list[Table]:
     out.append(Table(f"(a) Gradient of {result.function}: seconds per call (ratio to f)",
                      ["method"] + [f"n = {d:,}" for d in dims], rows,
                      "Median of repeated timings; setup (tracing, compiling) excluded. "
-                     "skipped (~t): predicted per-call time past the time budget."))
+                     "skipped (~t): predicted per-call time past the time budget. "
+                     f"Measured in {result.allocator}."))
+    faulty = [r for r in result.rows if (r.call_faults or 0) >= 1 or (r.f_faults or 0) >= 1]
+    if faulty:
+        out.append(Table("(a) Minor page faults per call, where there were any",
+                         ["method", "n", "faults/call f", "faults/call method", "ratio"],
+                         [[r.method, f"{r.dim:,}", f"{r.f_faults or 0:,.0f}", f"{r.call_faults or 0:,.0f}",
+                           f"{r.ratio:.3g}x"] for r in faulty],
+                         "A method that faults where f does not is timed in a different allocator "
+                         "state than f: its ratio is inflated by the faults (docs/methods.md)."))
     setup_rows = [[r.method, f"{r.dim:,}", format_seconds(r.setup_seconds)] for r in result.rows
                   if r.setup_seconds > 1e-3]
     if setup_rows:

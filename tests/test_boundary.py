@@ -31,7 +31,7 @@ def _with_hand_derivatives(fn, n=2):
 
 def _call(d, kind, f, x):
     derivative = getattr(d, kind)(f)
-    if kind == "jvp":
+    if kind in ("jvp", "hvp"):
         return derivative(x, np.ones_like(np.asarray(x, dtype=float)))
     if kind == "vjp":
         return derivative(x, np.ones(2))

@@ -19,7 +19,7 @@ from difflab.cli import main
 RESULT_KEYS = {"method", "family", "status", "value", "max_abs_error", "max_rel_error",
                "setup_seconds", "call_seconds", "message", "import_seconds"}
 COMPARISON_KEYS = {"schema", "function", "derivative", "dim", "dtype", "x", "variables", "expression", "reference",
-                   "results", "environment"}
+                   "results", "environment", "vector"}
 
 
 
@@ -112,6 +112,23 @@ def test_compare_hessian_of_an_expression(capsys):
     assert code == 0
     value = json.loads(out)["results"][0]["value"]
     np.testing.assert_allclose(value, [[6 * 2 * 3, 3 * 4], [3 * 4, 0]], rtol=1e-15)
+
+
+def test_compare_hvp_along_the_seeded_vector_shown_in_the_json(capsys):
+    from scipy.optimize import rosen_hess_prod
+
+    code, out, _ = run(capsys, "compare", "rosenbrock", "--dim", "6", "--methods", "reverse,manual",
+                       "--derivative", "hvp", "--json")
+    assert code == 0
+    doc = json.loads(out)
+    x, v = np.array(doc["x"]), np.array(doc["vector"])
+    np.testing.assert_array_equal(v, np.random.default_rng(0).standard_normal(6))
+    for result in doc["results"]:
+        assert result["status"] == "ok"
+        np.testing.assert_allclose(result["value"], rosen_hess_prod(x, v), rtol=1e-13)
+    assert doc["results"][0]["message"].startswith("native (forward over reverse")
+    code, out, _ = run(capsys, "compare", "rosenbrock", "--methods", "reverse", "--json")
+    assert json.loads(out)["vector"] is None
 
 
 def test_compare_table_shows_statuses_and_notes(capsys):

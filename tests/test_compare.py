@@ -26,7 +26,7 @@ RESULT_KEYS = {"method", "family", "status", "value", "max_abs_error", "max_rel_
 #: DESIGN.md §6's keys, plus "variables" and "expression" (issue 10: null unless the
 #: function was typed as an expression).
 COMPARISON_KEYS = {"schema", "function", "derivative", "dim", "dtype", "x", "variables",
-                   "expression", "reference", "results", "environment"}
+                   "expression", "reference", "results", "environment", "vector"}
 FAST = {"repeat": 1, "min_time": 0.0}
 
 

@@ -14,7 +14,8 @@ from difflab_experiments import accuracy, plots, records, speed, swell, tables
 
 SWELL_ROW = {"n", "function_ops", "symbolic_ops", "symbolic_cse_ops", "simplified_ops",
              "ad_tape_ops", "diff_seconds", "compile_seconds", "eval_seconds", "reverse_seconds"}
-SPEED_ROW = {"method", "dim", "f_seconds", "setup_seconds", "call_seconds", "ratio"}
+SPEED_ROW = {"method", "dim", "f_seconds", "setup_seconds", "call_seconds", "ratio", "f_faults",
+             "call_faults"}
 
 
 @pytest.fixture(scope="module")
@@ -300,3 +301,60 @@ def test_cse_tape_verdict_separates_linear_from_quadratic_ratios():
     assert cse_tracks_tape(case([(3 * n + 2, n) for n in range(1, 11)])) is True
     assert cse_tracks_tape(case([(n * n, n) for n in range(1, 11)])) is False
     assert cse_tracks_tape(case([(1, 1), (2, 2)])) is None
+
+
+# ---------------------------------------------------------------------- page faults
+def _touch_fresh_pages(pages=64):
+    """Map ``pages`` fresh anonymous pages and write one byte in each: one fault per page."""
+    import mmap
+
+    with mmap.mmap(-1, pages * mmap.PAGESIZE) as m:
+        for i in range(pages):
+            m[i * mmap.PAGESIZE] = 1
+
+
+@pytest.mark.skipif(records.minor_faults() is None, reason="no resource module here")
+def test_page_faults_are_counted_around_the_timing_loops():
+    _, faults = records.timed_with_faults(_touch_fresh_pages, repeat=3, min_time=0.0)
+    _, none = records.timed_with_faults(lambda: None, repeat=3, min_time=0.0)
+    assert faults >= 64 and none < 1
+    counted: dict = {}
+    records.interleaved_times({"touch": _touch_fresh_pages, "idle": lambda: None, "absent": None},
+                              rounds=3, min_time=0.0, faults=counted)
+    assert counted["touch"] >= 64 and counted["idle"] < 1 and counted["absent"] is None
+
+
+def test_speed_records_the_allocator_state_and_faults(speed_result):
+    doc = json.loads(records.dumps(speed_result.to_dict()))
+    assert doc["allocator"] == speed.ALLOCATOR_STATE
+    assert all(r["f_faults"] >= 0 and r["call_faults"] >= 0 for r in doc["rows"])
+
+
+def test_bench_core_measures_allocator_states_in_child_processes():
+    from difflab_experiments import bench_core
+
+    row = bench_core.allocator_in_child("retain", 200, repeat=1)
+    assert row.error == "" and row.state == bench_core.ALLOCATOR_STATES["retain"]
+    assert row.reverse_seconds > 0 and row.f_seconds > 0 and row.reverse_faults >= 0
+    assert row.ratio == pytest.approx(row.reverse_seconds / row.f_seconds)
+    bad = bench_core.allocator_in_child("no-such-state", 200, repeat=1)
+    assert bad.reverse_seconds is None and "unknown allocator state" in bad.error
+
+
+def test_bench_hvp_rows_agree_with_scipy_and_say_how():
+    from difflab_experiments import bench_hvp
+
+    result = bench_hvp.run(dim=6, methods=["reverse", "fd-central", "manual"], repeat=1, max_time=0.05)
+    rows = {r.label: r for r in result.rows}
+    assert set(rows) == {"reverse", "fd-central", "manual"}
+    assert rows["reverse"].max_rel_error < 1e-13 and rows["manual"].max_rel_error < 1e-13
+    assert rows["fd-central"].max_rel_error < 1e-5
+    assert rows["reverse"].how.startswith("native (forward over reverse")
+    assert rows["reverse"].dense_seconds > 0 and rows["manual"].dense_seconds is None
+    doc = json.loads(records.dumps(result.to_dict()))
+    assert doc["schema"] == "difflab.bench-hvp/1" and len(doc["rows"]) == 3
+    assert tables.to_rich(bench_hvp.tables(result)[0]) is not None
+    from difflab.errors import InputError
+
+    with pytest.raises(InputError):
+        bench_hvp.run(dim=6, methods=["no-such-method"], repeat=1)

@@ -22,7 +22,7 @@ from difflab.ops import Namespace
 
 #: registry name -> top-level module it needs.
 FRAMEWORKS = {"autograd": "autograd", "torch": "torch", "tensorflow": "tensorflow", "jax": "jax"}
-SCALAR_KINDS = ("gradient", "value_and_gradient", "jacobian", "hessian", "jvp", "vjp")
+SCALAR_KINDS = ("gradient", "value_and_gradient", "jacobian", "hessian", "jvp", "vjp", "hvp")
 VECTOR_KINDS = ("jacobian", "jvp", "vjp")
 TOL64 = 1e-13
 
@@ -84,15 +84,16 @@ def oracle(index, derivative):
 
 def expected(index, kind, v, u):
     f, x, outputs = CATALOGUE[index]
-    if kind == "hessian":
-        return oracle(index, "hessian")
+    if kind in ("hessian", "hvp"):
+        H = oracle(index, "hessian")
+        return H @ v if kind == "hvp" else H
     J = oracle(index, "jacobian" if outputs == "vector" else "gradient").reshape(-1, x.size)
     return {"gradient": J[0], "value_and_gradient": J[0], "jacobian": J, "jvp": J @ v, "vjp": u @ J}[kind]
 
 
 def evaluate(d, kind, f, x, v, u):
-    if kind == "jvp":
-        return d.jvp(f)(x, v)
+    if kind in ("jvp", "hvp"):
+        return getattr(d, kind)(f)(x, v)
     if kind == "vjp":
         return d.vjp(f)(x, u if u.size > 1 else u.reshape(()))
     out = getattr(d, kind)(f)(x)

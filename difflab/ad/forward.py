@@ -135,6 +135,11 @@ def hessian(f, x):
     return jacobian(lambda y: gradient(f, y), x)
 
 
+def hvp(f, x, v):
+    """Forward over forward: the JVP of the forward-mode gradient along ``v``."""
+    return jvp(lambda y: gradient(f, y), x, v)[1]
+
+
 def value_and_gradient(f, x):
     """``(f(x), grad f(x))`` from one vector-mode pass."""
     n = shape_of(x)[0]

@@ -261,6 +261,15 @@ def hessian(f, x):
     return forward.jacobian(lambda y: gradient(f, y), x)
 
 
+def hvp(f, x, v):
+    """Forward over reverse: the JVP of the reverse-mode gradient along ``v``, ``H(x) v``.
+
+    One forward-mode pass with a single tangent through the recording and the backward
+    sweep, so it costs a small multiple of the gradient at any n (the Hessian costs n).
+    """
+    return forward.jvp(lambda y: gradient(f, y), x, v)[1]
+
+
 def _dtype(value):
     dtype = getattr(strip(value), "dtype", None)
     return dtype if dtype is not None and dtype.kind == "f" else np.float64

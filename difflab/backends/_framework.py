@@ -16,7 +16,7 @@ import numpy as np
 
 from .. import cost
 from ..boundary import check_finite
-from ..differentiator import Differentiator
+from ..differentiator import VECTOR_KINDS, Differentiator
 from ..errors import NotSupported
 from ..quiet import native_logs_filtered
 from ..precision import compute_dtype, computing_in, float_dtype_for  # noqa: F401 (re-exported)
@@ -66,7 +66,7 @@ class FrameworkMethod(Differentiator):
     """
 
     family = "automatic"
-    native = frozenset({"gradient", "value_and_gradient", "jacobian", "hessian", "jvp", "vjp"})
+    native = frozenset({"gradient", "value_and_gradient", "jacobian", "hessian", "jvp", "vjp", "hvp"})
     modules: tuple = ()
     distributions: tuple = ()
     #: per-operation dispatch (about 1 ms a call at small n, measured 6 to 60 evaluations'
@@ -101,7 +101,7 @@ class FrameworkMethod(Differentiator):
             raise NotSupported(kind, self.name)
         evaluate = maker(function, x)
         # Warm-up: tracing, graph building and compilation land in Derivative.setup_seconds.
-        probe = [x] if kind not in ("jvp", "vjp") else [x, self._probe_vector(kind, function, x)]
+        probe = [x] if kind not in VECTOR_KINDS else [x, self._probe_vector(kind, function, x)]
         evaluate(*probe)
         return evaluate
 
@@ -117,7 +117,7 @@ class FrameworkMethod(Differentiator):
         return gradient
 
     def _probe_vector(self, kind, function, x):
-        if kind == "jvp":
+        if kind in ("jvp", "hvp"):
             return np.ones_like(x)
         with computing_in(self.dtype):
             m = int(np.size(np.asarray(function(x))))

@@ -1,7 +1,9 @@
 """``autograd``: HIPS autograd behind the common interface.
 
 Every kind is autograd's own operator: ``value_and_grad`` (for the gradient too, so that
-f(x) is checked), ``jacobian``, ``hessian`` (forward over reverse), ``make_jvp`` (forward mode) and ``make_vjp``. autograd
+f(x) is checked), ``jacobian``, ``hessian`` (forward over reverse), ``make_jvp`` (forward
+mode), ``make_vjp``, and the Hessian-vector product as ``make_jvp`` of ``grad`` (forward
+over reverse). autograd
 traces the function anew on every call (there is nothing to compile), so the warm-up call
 in ``_build`` only imports autograd and checks the function runs.
 """
@@ -23,6 +25,7 @@ class Autograd(FrameworkMethod):
     library = "autograd"
     distributions = ("autograd",)
     modules = ("autograd",)
+    native_how = {"hvp": "autograd make_jvp of grad (forward over reverse)"}
 
     def _operators(self):
         return import_framework("autograd", self.name)
@@ -49,6 +52,11 @@ class Autograd(FrameworkMethod):
 
     def _make_jvp(self, function, x):
         make_jvp = self._operators().make_jvp(function.fn)
+        return self._call(lambda x, v: np.asarray(make_jvp(x)(v)[1]))
+
+    def _make_hvp(self, function, x):
+        ag = self._operators()
+        make_jvp = ag.make_jvp(ag.grad(function.fn))
         return self._call(lambda x, v: np.asarray(make_jvp(x)(v)[1]))
 
     def _make_vjp(self, function, x):

@@ -5,7 +5,9 @@ Thin adapters over :mod:`difflab.fd`: each method says how it computes a first d
 (a Jacobian, shape (m, n)) and a second one (a Hessian, (m, n, n)) with an error estimate,
 in :meth:`FiniteDifference._compute`; gradients, Jacobians, Hessians, JVPs and
 :meth:`FiniteDifference.estimate` are all built on that. A JVP is the derivative of the
-one-variable function ``t -> f(x + t v)`` at 0, so it costs one stencil, not n.
+one-variable function ``t -> f(x + t v)`` at 0, so it costs one stencil, not n; a
+Hessian-vector product is the central difference of the method's own gradient along ``v``
+(two gradients), at the step that balances its truncation against the gradient's noise.
 See docs/finite-differences.md for the error models and costs.
 """
 from __future__ import annotations
@@ -33,7 +35,8 @@ class FiniteDifference(Differentiator):
 
     family = "numeric"
     exact = False
-    native = frozenset({"gradient", "jacobian", "hessian", "jvp"})
+    native = frozenset({"gradient", "jacobian", "hessian", "jvp", "hvp"})
+    native_how = {"hvp": "central difference of this method's gradient along v"}
     options = {"step": "auto"}
 
     def __init__(self, dtype: str = "float64", **options):
@@ -80,6 +83,8 @@ class FiniteDifference(Differentiator):
         order = 2 if kind == "hessian" else 1
         if kind == "jvp":
             return lambda x, v: self._jvp(function, x, v)
+        if kind == "hvp":
+            return self._hvp(function, x)
         return lambda x: self._derive(function, x, order, error=False).value
 
     def _derive(self, function, x, order, error, scale=None) -> FDEstimate:
@@ -99,6 +104,31 @@ class FiniteDifference(Differentiator):
         t0 = np.zeros(1, dtype=x.dtype)
         return size * self._derive(along, t0, 1, error=False, scale=scale).value[:, 0]
 
+    def _hvp(self, function, x):
+        """``(x, v) -> (g(x + h v) - g(x - h v)) / 2h`` with ``g`` this method's gradient.
+
+        The relative step is the central stencil's optimum for an input as noisy as the
+        gradient (:meth:`_gradient_noise`), on the scale of max(|x|, 1), along ``v``
+        normalised to a largest entry of 1.
+        """
+        gradient = self._evaluator("gradient", function, x)
+        rel = CENTRAL.optimal_step(self._gradient_noise(float(np.finfo(x.dtype).eps)))
+
+        def hvp(x, v):
+            size = float(np.max(np.abs(v)))
+            if size == 0.0:
+                return np.zeros_like(x)
+            unit = (v / size).astype(x.dtype)
+            h = x.dtype.type(rel * max(1.0, float(np.max(np.abs(x)))))
+            ahead = np.asarray(gradient(x + h * unit), dtype=x.dtype).reshape(-1)
+            behind = np.asarray(gradient(x - h * unit), dtype=x.dtype).reshape(-1)
+            return size * (ahead - behind) / (2 * h)
+        return hvp
+
+    def _gradient_noise(self, eps: float) -> float:
+        """The relative error of this method's gradient, as its error model predicts."""
+        return core.NOISE_ULPS * eps  # complex step and Richardson: rounding-level
+
     def _compute(self, function, x, order, error, scale) -> FDEstimate:
         """Derivative of ``order`` 1 (m, n) or 2 (m, n, n) at ``x``; steps scaled by ``scale``."""
         raise NotImplementedError
@@ -108,6 +138,9 @@ class StencilDifference(FiniteDifference):
     """A fixed stencil at its error-optimal step ("auto") or a given absolute step."""
 
     stencil: Stencil = CENTRAL
+
+    def _gradient_noise(self, eps):
+        return self.stencil.error_bound(self.stencil.optimal_step(eps), eps)
 
     def _compute(self, function, x, order, error, scale):
         eps = float(np.finfo(x.dtype).eps)

@@ -1,7 +1,8 @@
 """``jax``: ``jax.grad`` and friends behind the common interface, in 64-bit.
 
 ``value_and_grad`` (for the gradient too, so that f(x) is checked), ``jacrev`` (or
-``jacfwd``), ``hessian`` (``jacfwd`` over ``jacrev``), ``jvp`` and ``vjp``. The function computes through
+``jacfwd``), ``hessian`` (``jacfwd`` over ``jacrev``), ``jvp``, ``vjp``, and the
+Hessian-vector product as ``jvp`` of ``grad``. The function computes through
 :mod:`difflab.namespaces.jax_ns`.
 
 64-bit without touching the user's settings: tracing and every call run inside JAX's
@@ -43,6 +44,7 @@ class Jax(FrameworkMethod):
     modules = ("jax", "jaxlib")
     options = {"jit": False, "jacobian": "reverse", "device": "cpu"}
     vmap_name = "jax.vmap"
+    native_how = {"hvp": "jax.jvp of jax.grad (forward over reverse)"}
 
     def __init__(self, dtype="float64", **options):
         super().__init__(dtype=dtype, **options)
@@ -132,6 +134,11 @@ class Jax(FrameworkMethod):
     def _make_jvp(self, function, x):
         jax = self._jax()
         return self._call(lambda x, v: jax.jvp(function.fn, (x,), (v,))[1])
+
+    def _make_hvp(self, function, x):
+        jax = self._jax()
+        grad = jax.grad(function.fn)
+        return self._call(lambda x, v: jax.jvp(grad, (x,), (v,))[1])
 
     def _make_vjp(self, function, x):
         jax = self._jax()

@@ -20,6 +20,9 @@ class Manual(Differentiator):
     #: hand-written formulas: a few evaluations' time and memory (measured 2 to 4), plus the result
     costs = {kind: cost.Cost(call=lambda p: 5 * p.f_seconds, memory=lambda p: 3 * p.f_bytes,
                              basis="a hand-written formula") for kind in ("gradient", "jacobian", "hessian")}
+    costs["hvp"] = cost.Cost(call=lambda p: 5 * p.f_seconds + 8.0 * p.n * p.n / cost.WRITE_BYTES_PER_SECOND,
+                             memory=lambda p: 3 * p.f_bytes + 8.0 * p.n * p.n,
+                             basis="the hand-written Hessian, times v")
     native = frozenset({"gradient", "jacobian", "hessian", "jvp", "vjp"})
 
     def _build(self, kind, function, x):

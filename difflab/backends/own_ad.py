@@ -31,6 +31,7 @@ class _OwnAD(Differentiator):
             "hessian": lambda x: e.hessian(fn, x),
             "jvp": lambda x, v: e.jvp(fn, x, v)[1],
             "vjp": lambda x, u: e.vjp(fn, x)[1](u),
+            "hvp": lambda x, v: e.hvp(fn, x, v),
         }
         return evaluators[kind]
 
@@ -39,7 +40,8 @@ class Forward(_OwnAD):
     """Dual numbers over NumPy arrays in vector mode: the Jacobian in one pass of n tangents.
 
     Cost: about n times the function for a gradient, the same for a whole Jacobian of any
-    number of outputs. Hessians by forward over forward.
+    number of outputs. Hessians by forward over forward; a Hessian-vector product by one
+    directional forward pass over the vector-mode gradient (about 2n times the function).
     """
 
     name = "forward"
@@ -52,26 +54,32 @@ class Forward(_OwnAD):
     costs["hessian"] = cost.Cost(call=lambda p: (20 + p.n * p.n) * p.f_seconds,
                                  memory=lambda p: p.n * p.n * p.f_bytes,
                                  basis="n^2 tangents of every value")
-    native = frozenset({"gradient", "value_and_gradient", "jacobian", "hessian", "jvp"})
+    costs["hvp"] = cost.Cost(call=lambda p: (20 + 4 * p.n) * p.f_seconds,
+                             memory=lambda p: 2 * p.n * p.f_bytes + 8.0 * p.n * p.n,
+                             basis="a tangent over n tangents of every value")
+    native = frozenset({"gradient", "value_and_gradient", "jacobian", "hessian", "jvp", "hvp"})
+    native_how = {"hvp": "forward over forward: a JVP of the forward-mode gradient"}
 
 
 class Reverse(_OwnAD):
     """A tape of NumPy array operations swept backwards: a gradient for a few times the function.
 
     One backward sweep per output, so a Jacobian costs m sweeps. Hessians exactly, by forward
-    mode over the backward sweep.
+    mode over the backward sweep; a Hessian-vector product by one directional forward pass
+    over one backward sweep (a small constant times the function, at any n).
 
     With ``jit=True`` (the compiled tape, :mod:`difflab.ad.compiled`) the gradient,
     value-and-gradient, VJP and Jacobian are traced once per input shape and run as one
     generated flat NumPy function, guarded by the branch decisions the trace took; the
-    Hessian and the JVP stay on the tape engine, and :meth:`how` says so.
+    Hessian, the JVP and the hvp stay on the tape engine, and :meth:`how` says so.
     """
 
     name = "reverse"
     engine = reverse
     #: measured on rosenbrock: 5 (n = 10^6) to 25 (n <= 10^3) evaluations, a tape of 4
     costs = cost.reverse_mode(factor=25.0)
-    native = frozenset({"gradient", "value_and_gradient", "jacobian", "hessian", "vjp"})
+    native = frozenset({"gradient", "value_and_gradient", "jacobian", "hessian", "vjp", "hvp"})
+    native_how = {"hvp": "forward over reverse: a JVP of the reverse-mode gradient"}
     options = {"jit": False, "check_closure": True}
 
     def __init__(self, dtype: str = "float64", **options):
@@ -98,11 +106,11 @@ class Reverse(_OwnAD):
 
     def how(self, kind: str) -> str:
         how = super().how(kind)
-        if not self.options["jit"] or how != "native":
+        if not self.options["jit"] or not how.startswith("native"):
             return how
         from ..ad.compiled import COMPILED_KINDS
 
-        return "native, compiled tape" if kind in COMPILED_KINDS else "native, tape engine (not compiled)"
+        return "native, compiled tape" if kind in COMPILED_KINDS else f"{how}, tape engine (not compiled)"
 
     def _build(self, kind, function, x):
         if self.options["jit"]:

@@ -4,7 +4,9 @@
    ``difflab.namespace`` gives the SymPy namespace, so the result is an expression.
    An ``if``/``while`` on a symbolic value cannot be decided: that is reported as
    :class:`~difflab.NotSupported` (data-dependent control flow), never guessed.
-2. *Differentiate*: ``sympy.diff`` per variable (twice for the Hessian, upper triangle).
+2. *Differentiate*: ``sympy.diff`` of each summand by each variable it contains (twice for
+   the Hessian, upper triangle; the Hessian-vector product is the gradient of
+   ``grad . v`` with ``v`` a second vector of symbols), O(n) for a sum of local terms.
 3. *Eliminate common subexpressions*: ``sympy.cse`` over all derivative entries at once.
 4. *Compile*: ``sympy.lambdify`` to one NumPy function returning every entry; floats are
    passed as exact rationals, so constants reach the compiled code bit for bit.
@@ -29,7 +31,7 @@ from ..errors import InputError, NotSupported
 from ..function import as_function
 
 #: The kinds the symbolic pipeline builds; jvp and vjp come from the Jacobian.
-SYMBOLIC_KINDS = ("gradient", "value_and_gradient", "jacobian", "hessian")
+SYMBOLIC_KINDS = ("gradient", "value_and_gradient", "jacobian", "hessian", "hvp")
 
 
 @dataclass
@@ -46,16 +48,19 @@ class SymbolicDerivative:
     trace_seconds: float
     diff_seconds: float
     cse_seconds: float
+    vectors: tuple = ()  # the direction's symbols (hvp), a second argument of the compiled code
 
     def compile(self):
-        """One NumPy function ``x -> list of entries``; returns it and the seconds it took."""
+        """One NumPy function ``x -> list of entries`` (``(x, v) ->`` for an hvp); returns it
+        and the seconds it took."""
         import sympy
 
         start = time.perf_counter()
         exact = lambda e: e.xreplace({f: sympy.Rational(f) for f in e.atoms(sympy.Float)})  # noqa: E731
         replacements = [(s, exact(e)) for s, e in self.replacements]
         reduced = [exact(sympy.sympify(e, strict=True)) for e in self.reduced]
-        fn = sympy.lambdify([list(self.symbols)], reduced, modules=[{"select": _select}, "numpy"],
+        arguments = [list(self.symbols)] + ([list(self.vectors)] if self.vectors else [])
+        fn = sympy.lambdify(arguments, reduced, modules=[{"select": _select}, "numpy"],
                             printer=_printer(), cse=lambda _: (replacements, reduced),
                             docstring_limit=0)
         return fn, time.perf_counter() - start
@@ -70,17 +75,21 @@ class Sympy(Differentiator):
     modules = ("sympy",)  # loaded on first use; compare imports it ahead (difflab.preload)
     exact = True
     native = frozenset(SYMBOLIC_KINDS)
+    native_how = {"hvp": "the symbolic gradient of grad . v, v a vector of symbols"}
     options: dict = {}
     freezes_closure = True  # closed-over data becomes constants of the traced expression
+    #: setup linear in S (each summand differentiated by its own variables only): measured
+    #: 2.3e-3 S (rosenbrock n = 300) to 4.1e-3 S (mlp-loss) seconds; 5e-3 S errs high
     costs = {kind: cost.Cost(call=lambda p: 2e-5 + 2e-7 * p.operations,
                              memory=lambda p: 2000.0 * p.operations,
-                             setup=lambda p: 1.1e-3 * p.operations ** 1.3, first_use=0.5,
-                             basis="tracing, diff and CSE of ~S^1.3 for S operations")
+                             setup=lambda p: 5e-3 * p.operations, first_use=0.5,
+                             basis="tracing, diff and CSE, ~5 ms per operation of f")
              for kind in ("gradient", "jacobian")}
     costs["hessian"] = cost.Cost(call=lambda p: p.n * (2e-5 + 2e-7 * p.operations),
                                  memory=lambda p: 2000.0 * p.n * p.operations,
                                  setup=lambda p: 1.1e-3 * p.operations ** 1.3 * (1 + 0.1 * p.n), first_use=0.5,
                                  basis="the gradient's expressions differentiated n times")
+    costs["hvp"] = costs["hessian"]  # the Hessian's triangle, multiplied out with v
 
     # ------------------------------------------------------------------ public extras
     def expression_sizes(self, f, n: int, kind: str = "gradient") -> dict:
@@ -121,7 +130,7 @@ class Sympy(Differentiator):
         with _too_deep(kind, function):
             fn, _ = self._differentiate(kind, function, x.size).compile()
         n, dtype = x.size, x.dtype
-        entries = lambda x: np.asarray(fn(x), dtype=dtype).reshape(-1)  # noqa: E731
+        entries = lambda *xv: np.asarray(fn(*xv), dtype=dtype).reshape(-1)  # noqa: E731
         if kind == "value_and_gradient":
             def value_and_gradient(x):
                 out = entries(x)
@@ -141,15 +150,16 @@ class Sympy(Differentiator):
         import sympy
 
         symbols = sympy.symbols(f"x0:{n}", real=True)
+        vectors = sympy.symbols(f"v0:{n}", real=True) if kind == "hvp" else ()
         start = time.perf_counter()
         outputs = self._trace(function, symbols)
         traced = time.perf_counter()
-        entries = _derivative_entries(kind, outputs, symbols, function.name)
+        entries = _derivative_entries(kind, outputs, symbols, function.name, vectors)
         differentiated = time.perf_counter()
         replacements, reduced = sympy.cse(entries)
         return SymbolicDerivative(kind, n, outputs, entries, replacements, reduced, symbols,
                                   traced - start, differentiated - traced,
-                                  time.perf_counter() - differentiated)
+                                  time.perf_counter() - differentiated, vectors)
 
     def _trace(self, function, symbols) -> list:
         import sympy
@@ -287,20 +297,71 @@ def _select(condlist, choicelist, default=0):
     return np.select([np.asarray(c).astype(bool) for c in condlist], choicelist, default)
 
 
-def _derivative_entries(kind, outputs, symbols, name) -> list:
-    """The derivative's entries, row-major: gradient (n), Jacobian (m*n), Hessian (upper)."""
-    import sympy
+def _derivative_entries(kind, outputs, symbols, name, vectors=()) -> list:
+    """The derivative's entries, row-major: gradient (n), Jacobian (m*n), Hessian (upper),
+    Hessian-vector product (n, in ``symbols`` and the direction's ``vectors``).
 
+    Each summand of an expression is differentiated only with respect to the symbols it
+    contains (:func:`_partials`): the derivative of a sum of n terms of a few variables
+    each costs O(n), where ``sympy.diff(f, s)`` for every s walks all of f n times, O(n^2).
+    """
     if kind == "jacobian":
-        return [sympy.diff(f, s) for f in outputs for s in symbols]
+        return [d for f in outputs for d in _partials(f, symbols)]
     if len(outputs) != 1:
         raise InputError(f"{kind} of {name}: the function must be scalar-valued, "
                          f"it has {len(outputs)} outputs")
     f = outputs[0]
-    gradient = [sympy.diff(f, s) for s in symbols]
+    gradient = _partials(f, symbols)
     if kind == "gradient":
         return gradient
     if kind == "value_and_gradient":
         return [f] + gradient
-    return [sympy.diff(gradient[i], symbols[j])
-            for i in range(len(symbols)) for j in range(i, len(symbols))]
+    rows = [_partials(g, symbols[i:]) for i, g in enumerate(gradient)]  # upper triangle
+    if kind == "hvp":
+        return _symmetric_times(rows, vectors)
+    return [d for row in rows for d in row]
+
+
+def _symmetric_times(upper, vectors) -> list:
+    """``H v`` from the rows of the upper triangle of a symmetric H (``upper[i][k]`` is
+    ``H[i, i + k]``); zero entries cost nothing."""
+    import sympy
+
+    n = len(upper)
+    terms = [[] for _ in range(n)]
+    for i, row in enumerate(upper):
+        for k, h in enumerate(row):
+            if h == 0:
+                continue
+            j = i + k
+            terms[i].append(h * vectors[j])
+            if j != i:
+                terms[j].append(h * vectors[i])
+    return [sympy.Add(*t) for t in terms]
+
+
+def _partials(f, symbols) -> list:
+    """``[df/ds for s in symbols]``, differentiating each summand of f only by its own symbols.
+
+    f is split as ``c * (t_1 + ... + t_k)`` with c free of the symbols (``c`` is 1 for a
+    plain sum; a single term is a sum of one); ``d t_i / ds`` is zero unless s occurs in
+    ``t_i``, so only those derivatives are taken, and each entry is ``c`` times their sum:
+    the same expression ``sympy.diff(f, s)`` builds, for the work of one pass over f.
+    """
+    import sympy
+
+    coefficient, rest = f.as_independent(*symbols, as_Add=False) if f.is_Mul else (sympy.S.One, f)
+    position = {s: i for i, s in enumerate(symbols)}
+    by_symbol = [[] for _ in symbols]
+    for term in sympy.Add.make_args(rest):
+        for s, d in _nonzero_partials(term, position):
+            by_symbol[position[s]].append(d)
+    return [coefficient * sympy.Add(*terms) if terms else sympy.S.Zero for terms in by_symbol]
+
+
+def _nonzero_partials(term, position):
+    """``(s, d term / ds)`` for the symbols (keys of ``position``) occurring in ``term``."""
+    import sympy
+
+    present = sorted((s for s in term.free_symbols if s in position), key=position.__getitem__)
+    return [(s, sympy.diff(term, s)) for s in present]

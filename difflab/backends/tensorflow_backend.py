@@ -4,7 +4,8 @@
 - jacobian: ``tape.jacobian`` (vectorised with ``pfor``; with ``pfor=False`` a *persistent*
   tape runs one backward pass per output in a ``while_loop``);
 - hessian: nested tapes, ``outer.jacobian(inner.gradient(y, x), x)``;
-- jvp: ``tf.autodiff.ForwardAccumulator`` (true forward mode).
+- jvp: ``tf.autodiff.ForwardAccumulator`` (true forward mode);
+- hvp: a ``ForwardAccumulator`` over a ``GradientTape`` (forward over reverse).
 
 The function computes through :mod:`difflab.namespaces.tensorflow_ns`; while it runs, ``@``
 on tensors follows NumPy (vectors included) in the evaluating thread only, see
@@ -57,6 +58,7 @@ class TensorFlow(FrameworkMethod):
     modules = ("tensorflow",)
     options = {"jit": False, "pfor": True, "device": "CPU:0"}
     vmap_name = "tf.vectorized_map"
+    native_how = {"hvp": "ForwardAccumulator over GradientTape (forward over reverse)"}
 
     def __init__(self, dtype="float64", **options):
         super().__init__(dtype=dtype, **options)
@@ -178,6 +180,15 @@ class TensorFlow(FrameworkMethod):
                 y = function.fn(x)
             return acc.jvp(y, unconnected_gradients=tf.UnconnectedGradients.ZERO)
         return self._call(jvp, x, 1, x.shape)
+
+    def _make_hvp(self, function, x):
+        tf = self._tf()
+
+        def hvp(x, v):
+            with tf.autodiff.ForwardAccumulator(primals=x, tangents=v) as acc:
+                _, g = self._gradient(tf, function, x)
+            return acc.jvp(g, unconnected_gradients=tf.UnconnectedGradients.ZERO)
+        return self._call(hvp, x, 1, x.shape)
 
     def _make_vjp(self, function, x):
         tf = self._tf()

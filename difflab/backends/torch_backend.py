@@ -1,8 +1,9 @@
 """``torch``: PyTorch's ``torch.func`` transforms behind the common interface.
 
 ``grad_and_value`` (for the gradient too, so that f(x) is checked), ``jacrev``, ``hessian``
-(``jacfwd`` over ``jacrev``), ``jvp`` (forward-mode AD with dual tensors) and ``vjp``. The function sees plain tensors wrapped
-by the transforms and computes through :mod:`difflab.namespaces.torch_ns`.
+(``jacfwd`` over ``jacrev``), ``jvp`` (forward-mode AD with dual tensors), ``vjp``, and the
+Hessian-vector product as ``jvp`` of ``grad``. The function sees plain tensors wrapped by
+the transforms and computes through :mod:`difflab.namespaces.torch_ns`.
 
 ``jacfwd`` vectorises the function with ``vmap``, which cannot follow Python control flow
 on tensor values; where the function has such control flow the Hessian falls back to
@@ -36,6 +37,7 @@ class Torch(FrameworkMethod):
     modules = ("torch",)
     options = {"jacobian": "reverse", "device": "cpu"}
     vmap_name = "torch.func.vmap"
+    native_how = {"hvp": "torch.func.jvp of torch.func.grad (forward over reverse)"}
 
     def __init__(self, dtype="float64", **options):
         super().__init__(dtype=dtype, **options)
@@ -116,6 +118,11 @@ class Torch(FrameworkMethod):
     def _make_jvp(self, function, x):
         _, func = self._func()
         return self._call(lambda x, v: func.jvp(function.fn, (x,), (v,))[1])
+
+    def _make_hvp(self, function, x):
+        _, func = self._func()
+        grad = func.grad(function.fn)
+        return self._call(lambda x, v: func.jvp(grad, (x,), (v,))[1])
 
     def _make_vjp(self, function, x):
         _, func = self._func()

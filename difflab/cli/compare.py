@@ -24,7 +24,7 @@ from ..differentiator import DTYPES
 from ..errors import InputError
 from ..wording import count
 
-DERIVATIVES = ("gradient", "jacobian", "hessian")
+DERIVATIVES = ("gradient", "jacobian", "hessian", "hvp")
 NUMBER_LIST = re.compile(r"^-(\d|\.\d)[\d.,eE+\- ]*$")
 
 
@@ -64,7 +64,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--methods", metavar="A,B,C",
                         help="comma-separated method names (default: all; see 'difflab list')")
     parser.add_argument("--derivative", choices=DERIVATIVES, default="gradient",
-                        help="which derivative to compare (default: gradient)")
+                        help="which derivative to compare (default: gradient; hvp: the Hessian "
+                             "times a fixed seeded vector, shown in the title and the JSON's "
+                             "'vector')")
     parser.add_argument("--dtype", choices=DTYPES, default="float64",
                         help="the methods' working precision (the oracle is exact either way)")
     parser.add_argument("--json", action="store_true",

@@ -138,6 +138,25 @@ class SympyNamespace(ObjectNamespace):
     def max(self, x, axis=None, keepdims=False):
         return self._reduce("maximum", x, axis, keepdims)
 
+    def sum(self, x, axis=None, keepdims=False):
+        """One ``sympy.Add`` per result entry. NumPy adds the entries one at a time, and SymPy
+        rebuilds the growing sum at each step: O(n^2) to trace a sum of n terms."""
+        import sympy
+
+        x = np.asarray(x, dtype=object)
+        axes = tuple(range(x.ndim)) if axis is None else tuple(
+            a % x.ndim for a in (axis if isinstance(axis, tuple) else (axis,)))
+        kept = [a for a in range(x.ndim) if a not in axes]
+        moved = np.transpose(x, kept + list(axes))
+        size = lambda dims: int(np.prod([x.shape[a] for a in dims], dtype=int))  # noqa: E731
+        rows = moved.reshape((size(kept), size(axes)))
+        out = np.empty(len(rows), dtype=object)
+        out[:] = [sympy.Add(*row) for row in rows]
+        shape = tuple(1 if a in axes else n for a, n in enumerate(x.shape)) if keepdims else \
+            tuple(x.shape[a] for a in kept)
+        out = out.reshape(shape)
+        return out[()] if out.ndim == 0 else out
+
     def stop_gradient(self, x):
         raise NotSupported("stop_gradient", "sympy", "a symbolic expression has no constants to hold")
 
