@@ -59,7 +59,8 @@ def traced(x, vectors=()):
     anything ``difflab.namespace`` gives another namespace for is a value some
     differentiation may be tracing.
     """
-    if type(x) is np.ndarray and x.dtype.kind in "fiu" and not vectors:
+    if type(x) is np.ndarray and x.dtype.kind in "fiu" and all(
+            type(v) is np.ndarray and v.dtype.kind in "fiu" for v in vectors):
         return None  # the common case first: this runs on every call
     from .namespaces import COMPLEX_STEP, MPMATH, NUMPY, namespace
 

@@ -52,7 +52,7 @@ PROGRAMS_PER_SHAPE = 8
 #: Retraces per shape after which the tape engine is used instead (a guard that never holds).
 RETRACE_LIMIT = 32
 #: Kinds the compiled tape writes programs for; the others run on the tape engine.
-COMPILED_KINDS = frozenset({"gradient", "value_and_gradient", "vjp", "jacobian"})
+COMPILED_KINDS = frozenset({"gradient", "value_and_gradient", "vjp", "jacobian", "hvp"})
 
 MISS = object()
 _GETITEM = RULES["getitem"]
@@ -67,8 +67,10 @@ class Program:
         self.value_shape = value_shape
 
 
-def compile_program(fn, x, with_cotangent_input: bool, scalar_output: bool) -> Program:
-    """Trace ``fn`` at ``x`` and write the flat program of its value and VJP."""
+def compile_program(fn, x, with_cotangent_input: bool, scalar_output: bool,
+                    returns_value: bool = True) -> Program:
+    """Trace ``fn`` at ``x`` and write the flat program of its value and VJP (``None`` for
+    the value, and no statement computing it, when ``returns_value`` is False)."""
     sources = find_sources(fn)
     out, tape = trace(fn, x, sources)
     writer = _Writer(tape, sources, x)
@@ -82,11 +84,11 @@ def compile_program(fn, x, with_cotangent_input: bool, scalar_output: bool) -> P
         grad = writer.backward(out, seed)
     finally:
         _current.pop()
-    live = [value.code, grad.code]
+    live = [value.code, grad.code] if returns_value else [grad.code]
     statements = prune(b.statements, live)
     buffers = assign_buffers(statements, live, b)
     args = "x, u" if with_cotangent_input else "x"
-    body = render(statements, buffers) + [f"return {value.code}, {grad.code}"]
+    body = render(statements, buffers) + [f"return {value.code if returns_value else None}, {grad.code}"]
     source = f"def program({args}):\n" + "\n".join("    " + line for line in body) + "\n"
     namespace = dict(b.constants, _MISS=MISS)
     # difflab's own generated text, never user text
@@ -419,6 +421,7 @@ class CompiledEvaluator:
     def __init__(self, fn, kind, x):
         self.fn, self.kind = fn, kind
         self.with_u = kind == "vjp"
+        self.returns_value = kind != "hvp"  # the hvp needs only the outer sweep's cotangent
         self.programs: OrderedDict = OrderedDict()
         self.retraces = 0
         self.traces = 0
@@ -428,7 +431,8 @@ class CompiledEvaluator:
     def _retrace(self, x):
         with computing_in(x.dtype):  # closed-over float data comes in at x's precision
             program = compile_program(self.fn, x, self.with_u,
-                                      self.kind in ("gradient", "value_and_gradient"))
+                                      self.kind in ("gradient", "value_and_gradient", "hvp"),
+                                      self.returns_value)
         self.traces += 1
         self.value_shape = program.value_shape
         key = next(_programs)
@@ -479,6 +483,8 @@ class CompiledEvaluator:
 def build(fn, kind, x, name="f"):
     """An evaluator for ``kind`` (a compiled kind) at inputs shaped like ``x``; a gradient
     checks the value it computes anyway (NaN or infinite f: :class:`difflab.NotFinite`)."""
+    if kind == "hvp":
+        return build_hvp(fn, x)
     if kind == "jacobian":
         ev = CompiledEvaluator(fn, "vjp", x)
 
@@ -503,3 +509,32 @@ def build(fn, kind, x, name="f"):
     run.evaluator = ev
     run.sets_precision = True
     return run
+
+
+def build_hvp(fn, x):
+    """``(x, v) -> H(x) v`` as one compiled program: reverse over reverse.
+
+    The program is the compiled gradient of ``y -> grad f(y) . v``: the tape engine's
+    backward sweep of ``f`` is itself recorded on the outer trace (difflab's engines nest by
+    levels), so the generated code holds the forward pass, the inner sweep and the outer
+    sweep, flat. ``v`` is data the program reads at each call, like any closed-over array:
+    one program serves every direction.
+    """
+    from ..namespaces import namespace
+    from . import reverse
+
+    direction = {"v": np.zeros(np.shape(x), dtype=x.dtype)}
+
+    def directional(y):
+        xp = namespace(y)
+        return xp.sum(reverse.gradient(fn, y) * xp.asarray(direction["v"]))
+
+    ev = CompiledEvaluator(directional, "hvp", x)
+
+    def hvp(x, v):
+        direction["v"] = np.asarray(v, dtype=x.dtype).reshape(np.shape(x))
+        return ev.value_and_cotangent(x)[1]
+
+    hvp.evaluator = ev
+    hvp.sets_precision = True
+    return hvp

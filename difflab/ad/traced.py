@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import operator
 
 import numpy as np
 
@@ -32,6 +33,14 @@ def strip(v):
     while isinstance(v, Traced):
         v = v.value
     return v
+
+
+def _peel(a, b):
+    """``(a, b)`` with the outermost level of tracing between them taken off."""
+    la = a._level if isinstance(a, Traced) else -1
+    lb = b._level if isinstance(b, Traced) else -1
+    top = max(la, lb)
+    return (a.value if la == top else a), (b.value if lb == top else b)
 
 
 def _strip_index(index):
@@ -76,19 +85,22 @@ class Traced:
     def __getitem__(self, index):
         return self.namespace.apply("getitem", (self,), {"index": _strip_index(index)})
 
-    # ---- comparisons and control flow act on the plain values -----------------------------
-    def __lt__(self, o): return strip(self) < strip(o)
-    def __le__(self, o): return strip(self) <= strip(o)
-    def __gt__(self, o): return strip(self) > strip(o)
-    def __ge__(self, o): return strip(self) >= strip(o)
-    def __eq__(self, o): return strip(self) == strip(o)
-    def __ne__(self, o): return strip(self) != strip(o)
+    # ---- comparisons and control flow act on the values, one level at a time --------------
+    # Peeling only the outermost level (not stripping every level) lets a lower level that
+    # watches decisions see them: the compiled tape's tracer, under a nested derivative.
+    def __lt__(self, o): return operator.lt(*_peel(self, o))
+    def __le__(self, o): return operator.le(*_peel(self, o))
+    def __gt__(self, o): return operator.gt(*_peel(self, o))
+    def __ge__(self, o): return operator.ge(*_peel(self, o))
+    def __eq__(self, o): return operator.eq(*_peel(self, o))
+    def __ne__(self, o): return operator.ne(*_peel(self, o))
     __hash__ = object.__hash__
 
-    def __bool__(self):  return bool(strip(self))
-    def __float__(self): return float(strip(self))
-    def __int__(self):   return int(strip(self))
-    def __index__(self): return int(strip(self))
+    def __bool__(self):  return bool(self.value)
+    def __float__(self): return float(self.value)
+    def __int__(self):   return int(self.value)
+    def __index__(self): return operator.index(self.value) if isinstance(self.value, Traced) \
+        else int(self.value)
 
     def __len__(self):
         return self.shape[0]

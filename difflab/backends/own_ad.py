@@ -110,6 +110,8 @@ class Reverse(_OwnAD):
             return how
         from ..ad.compiled import COMPILED_KINDS
 
+        if kind == "hvp":
+            return "native, compiled tape (reverse over reverse: the gradient of grad f . v)"
         return "native, compiled tape" if kind in COMPILED_KINDS else f"{how}, tape engine (not compiled)"
 
     def _build(self, kind, function, x):
