@@ -242,6 +242,19 @@ def report(doc: dict) -> str:
     return "\n".join(lines)
 
 
+def run(repeat: int = 7, quick: bool = False) -> dict:
+    """Every figure of the benchmark, as one JSON-ready document."""
+    doc = {"schema": SCHEMA, "timer": "time.process_time, minimum over round-robin samples",
+           "omp_num_threads": os.environ.get("OMP_NUM_THREADS"), "repeat": repeat}
+    doc["allocator"] = {"fresh": bench_fresh(100_000, repeat)}
+    doc["rosenbrock"] = bench_rosenbrock(repeat)
+    doc["allocator"]["warm"] = bench_allocator(100_000, repeat)
+    doc["chain"] = bench_chain(repeat)
+    doc["setup"] = bench_setup(repeat)
+    doc["training"] = bench_training(min(repeat, 3), 0.1 if quick else 1.0)
+    return doc
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="bench_compiled", description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=7, help="samples per figure (the minimum is kept)")
@@ -254,15 +267,7 @@ def main(argv=None) -> int:
     if args.fresh:
         print(json.dumps(bench_allocator(args.fresh, args.repeat)))
         return 0
-    repeat = 2 if args.quick else args.repeat
-    doc = {"schema": SCHEMA, "timer": "time.process_time, minimum over round-robin samples",
-           "omp_num_threads": os.environ.get("OMP_NUM_THREADS"), "repeat": repeat}
-    doc["allocator"] = {"fresh": bench_fresh(100_000, repeat)}
-    doc["rosenbrock"] = bench_rosenbrock(repeat)
-    doc["allocator"]["warm"] = bench_allocator(100_000, repeat)
-    doc["chain"] = bench_chain(repeat)
-    doc["setup"] = bench_setup(repeat)
-    doc["training"] = bench_training(min(repeat, 3), 0.1 if args.quick else 1.0)
+    doc = run(2 if args.quick else args.repeat, quick=args.quick)
     print(report(doc))
     if args.json:
         with open(args.json, "x") as fh:  # never overwrite a user's file

@@ -183,8 +183,11 @@ def main(argv=None) -> int:
         print_table(to_rich(t))
     console.print(f"[muted]{environment_line(result.environment)}[/muted]", soft_wrap=True)
     if args.json:
-        with open(args.json, "w") as fh:
-            fh.write(dumps(result.to_dict()) + "\n")
+        try:
+            with open(args.json, "x") as fh:  # never overwrite a user's file
+                fh.write(dumps(result.to_dict()) + "\n")
+        except FileExistsError:
+            parser.error(f"--json {args.json} exists; give a new file name")
     return 0
 
 

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Optional
 
-from . import accuracy, bench_core, plots, speed, swell
+from . import accuracy, bench_compiled, bench_core, bench_hvp, plots, speed, swell
 from .records import environment_line, write_json
 from .tables import accuracy_tables, render_all, speed_tables, swell_tables
 
@@ -38,6 +38,8 @@ def run_all(quick: bool = False) -> dict:
         "speed": lambda: speed.run(dims=(10, 100) if quick else speed.DIMS, repeat=3 if quick else 5,
                                    budget=1.0 if quick else 3.0,
                                    hessian_dims=(5, 10) if quick else speed.HESSIAN_DIMS),
+        "compiled": lambda: bench_compiled.run(repeat=2 if quick else 7, quick=quick),
+        "hvp": lambda: bench_hvp.run(100 if quick else bench_hvp.DIM, repeat=3 if quick else 7),
     }
     for name, study in studies.items():
         _say(f"running {name} ...")
@@ -141,6 +143,14 @@ def speed_findings(result) -> list[str]:
     return lines
 
 
+def _markdown_report(text: str) -> str:
+    """A benchmark's plain report as Markdown: its table, then its other lines as bullets."""
+    lines = text.splitlines()
+    table = [line for line in lines if line.startswith("|")]
+    other = [line for line in lines if line and not line.startswith("|")]
+    return "\n".join(other[:1] + [""] + table + [""] + [f"- {line}" for line in other[1:]]) + "\n"
+
+
 # ---------------------------------------------------------------------- the page
 def write_page(results: dict, docs: Path) -> Path:
     img = docs / "img"
@@ -149,8 +159,12 @@ def write_page(results: dict, docs: Path) -> Path:
     sw, sw_s = results["swell"]
     acc, acc_s = results["accuracy"]
     sp, sp_s = results["speed"]
-    for name, result in (("bench_core", bench), ("swell", sw), ("accuracy", acc), ("speed", sp)):
+    compiled, compiled_s = results["compiled"]
+    hvp, hvp_s = results["hvp"]
+    for name, result in (("bench_core", bench), ("swell", sw), ("accuracy", acc), ("speed", sp),
+                         ("bench_hvp", hvp)):
         write_json(result.to_dict(), img / f"{name}.json")
+    write_json(compiled, img / "bench_compiled.json")
     plots.plot_swell(sw, img / "swell.png")
     plots.plot_accuracy(acc, img / "accuracy.png")
     plots.plot_speed(sp, img / "speed.png")
@@ -182,6 +196,13 @@ def write_page(results: dict, docs: Path) -> Path:
         "![speed](img/speed.png)\n",
         bullets(speed_findings(sp)),
         render_all(speed_tables(sp)),
+        f"## The compiled tape (`make bench-compiled`, {compiled_s:.0f} s)\n",
+        "`reverse` with `jit=True` against its peers; CPU time, the minimum over round-robin "
+        "samples, OMP_NUM_THREADS=1. `manual` is the hand-written gradient called directly, "
+        "`torch` and `autograd` go through difflab's interface as `compare` does.\n",
+        _markdown_report(bench_compiled.report(compiled)),
+        f"## Hessian-vector products (`python -m difflab_experiments.bench_hvp`, {hvp_s:.0f} s)\n",
+        render_all(bench_hvp.tables(hvp)),
     ]
     page = docs / "results.md"
     page.write_text("\n".join(parts))

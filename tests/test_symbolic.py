@@ -199,3 +199,14 @@ def test_text_returned_while_tracing_is_never_run(tmp_path):
     with pytest.raises(difflab.InputError, match="returned text"):
         difflab.get("sympy").gradient(f)(np.array([1.0, 2.0]))
     assert not marker.exists()
+
+
+@pytest.mark.parametrize("kind", ["gradient", "hessian", "jacobian", "hvp"])
+def test_a_later_point_outside_the_domain_is_refused(kind):
+    """The derivative formula of log is finite at x = -1 (1/x); f is not: refused, not -1."""
+    f = difflab.Function.from_expression("log(x)*y")
+    d = getattr(difflab.get("sympy"), kind)(f)
+    args = (lambda x: (x, np.ones(2))) if kind == "hvp" else (lambda x: (x,))
+    d(*args(np.array([2.0, 3.0])))
+    with pytest.raises(difflab.InputError, match="NaN or infinite"):
+        d(*args(np.array([-1.0, 3.0])))

@@ -27,6 +27,7 @@ import numpy as np
 
 from .. import cost
 from ..differentiator import Differentiator
+from ..boundary import check_finite
 from ..errors import InputError, NotSupported
 from ..function import as_function
 
@@ -49,6 +50,7 @@ class SymbolicDerivative:
     diff_seconds: float
     cse_seconds: float
     vectors: tuple = ()  # the direction's symbols (hvp), a second argument of the compiled code
+    values: int = 0      # how many leading entries are f's own outputs (checked per call)
 
     def compile(self):
         """One NumPy function ``x -> list of entries`` (``(x, v) ->`` for an hvp); returns it
@@ -128,9 +130,20 @@ class Sympy(Differentiator):
     # ------------------------------------------------------------------ the interface
     def _build(self, kind, function, x):
         with _too_deep(kind, function):
-            fn, _ = self._differentiate(kind, function, x.size).compile()
-        n, dtype = x.size, x.dtype
-        entries = lambda *xv: np.asarray(fn(*xv), dtype=dtype).reshape(-1)  # noqa: E731
+            sd = self._differentiate(kind, function, x.size, with_values=True)
+            fn, _ = sd.compile()
+        n, dtype, m = x.size, x.dtype, sd.values
+        name = function.name
+
+        def entries(*xv):
+            """The derivative's entries; f's own values come first and are checked: a
+            derivative formula can be finite where f is not (1/x for log at x = -1)."""
+            with np.errstate(all="ignore"):  # a NaN value is reported just below, in one line
+                out = np.asarray(fn(*xv), dtype=dtype).reshape(-1)
+            if m:
+                check_finite(out[:m] if m > 1 else out[0], name)
+                out = out[m:]
+            return out
         if kind == "value_and_gradient":
             def value_and_gradient(x):
                 out = entries(x)
@@ -146,7 +159,10 @@ class Sympy(Differentiator):
         return entries
 
     # ------------------------------------------------------------------ the pipeline
-    def _differentiate(self, kind, function, n) -> SymbolicDerivative:
+    def _differentiate(self, kind, function, n, with_values: bool = False) -> SymbolicDerivative:
+        """Trace, differentiate, CSE. ``with_values``: f's outputs go first among the entries
+        (sharing the CSE), for the per-call check that f is finite where the derivative is
+        evaluated; ``values`` says how many (value_and_gradient has its value already)."""
         import sympy
 
         symbols = sympy.symbols(f"x0:{n}", real=True)
@@ -155,11 +171,13 @@ class Sympy(Differentiator):
         outputs = self._trace(function, symbols)
         traced = time.perf_counter()
         entries = _derivative_entries(kind, outputs, symbols, function.name, vectors)
+        values = len(outputs) if with_values and kind != "value_and_gradient" else 0
+        entries = list(outputs[:values]) + list(entries)
         differentiated = time.perf_counter()
         replacements, reduced = sympy.cse(entries)
         return SymbolicDerivative(kind, n, outputs, entries, replacements, reduced, symbols,
                                   traced - start, differentiated - traced,
-                                  time.perf_counter() - differentiated, vectors)
+                                  time.perf_counter() - differentiated, vectors, values)
 
     def _trace(self, function, symbols) -> list:
         import sympy
