@@ -346,13 +346,15 @@ def test_bench_hvp_rows_agree_with_scipy_and_say_how():
 
     result = bench_hvp.run(dim=6, methods=["reverse", "fd-central", "manual"], repeat=1, max_time=0.05)
     rows = {r.label: r for r in result.rows}
-    assert set(rows) == {"reverse", "fd-central", "manual"}
+    assert set(rows) == {"reverse", "reverse (jit=True)", "fd-central", "manual"}
     assert rows["reverse"].max_rel_error < 1e-13 and rows["manual"].max_rel_error < 1e-13
+    assert rows["reverse (jit=True)"].max_rel_error < 1e-13
+    assert rows["reverse (jit=True)"].how.startswith("native, compiled tape (reverse over reverse")
     assert rows["fd-central"].max_rel_error < 1e-5
     assert rows["reverse"].how.startswith("native (forward over reverse")
     assert rows["reverse"].dense_seconds > 0 and rows["manual"].dense_seconds is None
     doc = json.loads(records.dumps(result.to_dict()))
-    assert doc["schema"] == "difflab.bench-hvp/1" and len(doc["rows"]) == 3
+    assert doc["schema"] == "difflab.bench-hvp/1" and len(doc["rows"]) == 4
     assert tables.to_rich(bench_hvp.tables(result)[0]) is not None
     from difflab.errors import InputError
 
