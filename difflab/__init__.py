@@ -36,6 +36,7 @@ _LAZY = {
     "reference": (".oracle", "reference"),
     "ravel": (".pytree", "ravel"),
     "compare": (".comparison", "compare"),
+    "trace": (".trace", "trace"),
     "Comparison": (".comparison", "Comparison"),
     "functions": (".functions", None),
     "testing": (".testing", None),
@@ -44,7 +45,7 @@ _LAZY = {
 
 __all__ = ["namespace", "register_namespace", "NotSupported", "InputError", "Function",
            "as_function", "get", "methods", "method_class", "register", "Differentiator",
-           "Derivative", "KINDS", "OPS", "reference", "ravel", "compare", "functions", "testing",
+           "Derivative", "KINDS", "OPS", "reference", "ravel", "compare", "trace", "functions", "testing",
            "solvers", "__version__"]
 
 

@@ -23,6 +23,7 @@ SUBCOMMANDS = {
     "train": ("train", "train a network with a chosen differentiator"),
     "solve": ("solve", "gradient descent, least squares, Newton with any differentiator"),
     "check": ("check", "check a user's function: do the methods agree with the oracle?"),
+    "trace": ("trace", "the evaluation trace of a function with its forward and reverse sweeps"),
 }
 
 

@@ -1,0 +1,116 @@
+"""``difflab trace FUNCTION | EXPRESSION --at X``: the evaluation trace and both sweeps.
+
+Two tables (or ``--json``, schema ``difflab.trace/1``): the trace with its forward sweep
+(``v_i``, its value, ``v̇_i`` per seed direction, the JVP at the bottom), then the reverse
+sweep (``v̄_i`` last row first, the contributions summed at each fan-out, the gradient at the
+bottom). See :mod:`difflab.trace`.
+"""
+from __future__ import annotations
+
+import argparse
+
+from ._values import number
+from .compare import NUMBER_LIST, parse_point, positive_int, resolve_function
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from ..trace import DEFAULT_MAX_ROWS, MAX_BASIS_DIRECTIONS
+
+    parser._negative_number_matcher = NUMBER_LIST  # "--at -1,2" is a point, not an option
+    parser.add_argument("function", metavar="FUNCTION | EXPRESSION",
+                        help="a catalogue name (see 'difflab functions') or an expression such "
+                             "as 'log(x1) + x1*x2 - sin(x2)'")
+    parser.add_argument("--at", metavar="X", help="the point, comma-separated: --at 2,5 "
+                        "(default: the function's default point)")
+    parser.add_argument("--direction", metavar="V",
+                        help="the forward sweep's seed, comma-separated (default: each basis "
+                             f"vector in turn for up to {MAX_BASIS_DIRECTIONS} inputs, else e_1)")
+    parser.add_argument("--max-rows", type=positive_int, default=DEFAULT_MAX_ROWS, metavar="N",
+                        help=f"refuse a trace longer than N rows (default: {DEFAULT_MAX_ROWS})")
+    parser.add_argument("--decimals", type=number(at_least=1, below=17, integer=True), default=6,
+                        metavar="D", help="decimal places shown, in the tables and the JSON "
+                                          "(default: 6)")
+    parser.add_argument("--json", action="store_true",
+                        help="print the difflab.trace/1 JSON document only")
+
+
+def run(args) -> int:
+    from ..console import console, print_table
+    from ..errors import InputError
+    from ..trace import trace
+
+    at = parse_point(args.at) if args.at is not None else None
+    function = resolve_function(args.function, None, at)
+    x = function.default_point() if at is None else at
+    if function.dim is not None and x.size != function.dim:
+        raise InputError(f"--at has {x.size} value(s), {function.name} takes {function.dim}")
+    direction = _direction(args.direction) if args.direction is not None else None
+    record = trace(function, x, direction=direction, max_rows=args.max_rows)
+    if args.json:
+        print(record.to_json(args.decimals))
+        return 0
+    forward, reverse = trace_tables(record, args.decimals)
+    print_table(forward)
+    console.print()
+    print_table(reverse)
+    return 0
+
+
+def _direction(text: str):
+    from ..errors import InputError
+
+    try:
+        return parse_point(text)
+    except InputError:
+        raise InputError(f"--direction takes comma-separated finite numbers, not {text!r}") from None
+
+
+def trace_tables(record, decimals: int = 6):
+    """``(forward, reverse)``: rich tables of a :class:`difflab.trace.Trace`."""
+    from rich import box
+    from rich.table import Table
+
+    from ..trace import summary
+
+    def show(v):
+        return summary(v, decimals)
+
+    directions = [_direction_text(d, decimals) for d in record.directions]
+    forward = Table(title=f"evaluation trace and forward sweep: {record.name} at "
+                          f"({', '.join(show(v) for v in record.x)})",
+                    title_style="title", box=box.SIMPLE_HEAD)
+    for name in ("v", "operation", "value"):
+        forward.add_column(name, justify="right" if name == "value" else "left", no_wrap=True)
+    for d in directions:
+        forward.add_column(f"v̇ along {d}", justify="right", no_wrap=True)
+    for r in record.rows:
+        forward.add_row(f"v_{r.index}", r.text, show(r.value), *[show(t) for t in r.tangents])
+    forward.add_section()
+    forward.add_row("f", f"v_{record.output}", "", *[show(t) for t in record.jvp], style="bold")
+    forward.caption = "v̇_i: each row's tangent, from the rule table's partials; the last row is the JVP"
+
+    reverse = Table(title="reverse sweep (last row first)", title_style="title", box=box.SIMPLE_HEAD)
+    reverse.add_column("v", no_wrap=True)
+    reverse.add_column("v̄ = sum of contributions", justify="right", no_wrap=True)
+    reverse.add_column("contributions (from row: amount)", style="muted")
+    for r in reversed(record.rows):
+        parts = [f"v_{i}: {show(c)}" for i, c in r.contributions]
+        if r.index == record.output:
+            parts = ["seed: 1"]
+        reverse.add_row(f"v̄_{r.index}", show(r.adjoint), " + ".join(parts) or "(unused)")
+    reverse.add_section()
+    reverse.add_row("gradient", show(record.gradient) if record.gradient.size > 8 else
+                    "(" + ", ".join(show(g) for g in record.gradient) + ")", "", style="bold")
+    reverse.caption = "v̄_i = d f / d v_i: one reverse sweep gives the whole gradient"
+    return forward, reverse
+
+
+def _direction_text(d, decimals) -> str:
+    from ..trace import summary
+
+    if d.size <= 4:
+        return "(" + ",".join(summary(v, decimals) for v in d) + ")"
+    nonzero = [i for i, v in enumerate(d) if v != 0]
+    if len(nonzero) == 1 and d[nonzero[0]] == 1:
+        return f"e_{nonzero[0] + 1}"
+    return "the given direction"
