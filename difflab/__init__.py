@@ -36,7 +36,7 @@ _LAZY = {
     "reference": (".oracle", "reference"),
     "ravel": (".pytree", "ravel"),
     "compare": (".comparison", "compare"),
-    "trace": (".trace", "trace"),
+    "trace": (".evaluation_trace", "trace"),
     "Comparison": (".comparison", "Comparison"),
     "functions": (".functions", None),
     "testing": (".testing", None),

@@ -108,3 +108,9 @@ def test_bad_input_is_one_line_exit_2(capsys, argv):
     code, out, err = run(capsys, *argv)
     assert code == 2
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_difflab_trace_stays_the_function_after_the_cli_loads():
+    import difflab.cli.trace  # noqa: F401  (a submodule named trace would shadow the function)
+
+    assert callable(difflab.trace) and difflab.trace.__module__ == "difflab.evaluation_trace"

@@ -3,7 +3,7 @@
 Two tables (or ``--json``, schema ``difflab.trace/1``): the trace with its forward sweep
 (``v_i``, its value, ``v̇_i`` per seed direction, the JVP at the bottom), then the reverse
 sweep (``v̄_i`` last row first, the contributions summed at each fan-out, the gradient at the
-bottom). See :mod:`difflab.trace`.
+bottom). See :mod:`difflab.evaluation_trace`.
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from .compare import NUMBER_LIST, parse_point, positive_int, resolve_function
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from ..trace import DEFAULT_MAX_ROWS, MAX_BASIS_DIRECTIONS
+    from ..evaluation_trace import DEFAULT_MAX_ROWS, MAX_BASIS_DIRECTIONS
 
     parser._negative_number_matcher = NUMBER_LIST  # "--at -1,2" is a point, not an option
     parser.add_argument("function", metavar="FUNCTION | EXPRESSION",
@@ -37,7 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args) -> int:
     from ..console import console, print_table
     from ..errors import InputError
-    from ..trace import trace
+    from ..evaluation_trace import trace
 
     at = parse_point(args.at) if args.at is not None else None
     function = resolve_function(args.function, None, at)
@@ -66,11 +66,11 @@ def _direction(text: str):
 
 
 def trace_tables(record, decimals: int = 6):
-    """``(forward, reverse)``: rich tables of a :class:`difflab.trace.Trace`."""
+    """``(forward, reverse)``: rich tables of a :class:`difflab.evaluation_trace.Trace`."""
     from rich import box
     from rich.table import Table
 
-    from ..trace import summary
+    from ..evaluation_trace import summary
 
     def show(v):
         return summary(v, decimals)
@@ -106,7 +106,7 @@ def trace_tables(record, decimals: int = 6):
 
 
 def _direction_text(d, decimals) -> str:
-    from ..trace import summary
+    from ..evaluation_trace import summary
 
     if d.size <= 4:
         return "(" + ",".join(summary(v, decimals) for v in d) + ")"
