@@ -96,18 +96,24 @@ def test_max_rows_refuses_a_long_trace(capsys):
     assert len(err.strip().splitlines()) == 1 and "--max-rows" in err
 
 
-@pytest.mark.parametrize("argv", [
-    ["trace", TEXTBOOK, "--at", "2,x"],
-    ["trace", TEXTBOOK, "--at", "2,5,7"],
-    ["trace", TEXTBOOK, "--at", "2,5", "--direction", "1"],
-    ["trace", "log(x1", "--at", "2"],
-    ["trace", "nosuchfunction", "--at", "2"],
-    ["trace", TEXTBOOK, "--at", "2,5", "--max-rows", "0"],
+@pytest.mark.parametrize("argv, says", [
+    (["--at", "2,x"], "--at takes comma-separated numbers"),
+    (["--at", "2,5,7"], "--at has 3 value(s)"),
+    (["--at", "2,5", "--direction", "1"], "the direction has 1 value(s)"),
+    (["--at", "2,5", "--direction", "1,nan"], "--direction takes comma-separated finite numbers"),
+    (["--at", "2,5", "--max-rows", "0"], "must be a positive integer"),
 ])
-def test_bad_input_is_one_line_exit_2(capsys, argv):
-    code, out, err = run(capsys, *argv)
+def test_bad_input_is_one_line_exit_2(capsys, argv, says):
+    code, out, err = run(capsys, "trace", TEXTBOOK, *argv)
     assert code == 2
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert says in err
+
+
+@pytest.mark.parametrize("function, says", [("log(x1", "unclosed"), ("nosuchfunction", "unknown function")])
+def test_bad_function_is_one_line_exit_2(capsys, function, says):
+    code, out, err = run(capsys, "trace", function, "--at", "2")
+    assert code == 2 and len(err.strip().splitlines()) == 1 and says in err
 
 
 def test_difflab_trace_stays_the_function_after_the_cli_loads():
