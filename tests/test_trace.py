@@ -120,3 +120,25 @@ def test_difflab_trace_stays_the_function_after_the_cli_loads():
     import difflab.cli.trace  # noqa: F401  (a submodule named trace would shadow the function)
 
     assert callable(difflab.trace) and difflab.trace.__module__ == "difflab.evaluation_trace"
+
+
+def test_graph_edges_carry_the_adjoint_contributions():
+    from difflab.trace_graph import graph
+
+    g = graph(difflab.trace(TEXTBOOK, [X1, X2]))
+    assert set(g.edges) == {(-1, 1), (-1, 2), (0, 2), (0, 3), (1, 4), (2, 4), (4, 5), (3, 5)}
+    assert g.edges[-1, 2]["adjoint"] == pytest.approx(X2)
+    assert g.edges[-1, 1]["adjoint"] == pytest.approx(1 / X1)
+    assert g.edges[0, 3]["adjoint"] == pytest.approx(-math.cos(X2))
+    assert g.nodes[5]["value"] == pytest.approx(math.log(X1) + X1 * X2 - math.sin(X2))
+
+
+def test_graph_file_is_written_and_never_overwritten_silently(capsys, tmp_path):
+    path = tmp_path / "graph.png"
+    code, out, err = run(capsys, "trace", TEXTBOOK, "--at", "2,5", "--graph", str(path),
+                         "--graph-adjoints")
+    assert code == 0, err
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    before = path.read_bytes()
+    code, out, err = run(capsys, "trace", TEXTBOOK, "--at", "2,5", "--graph", str(path))
+    assert code == 2 and "already exists" in err and path.read_bytes() == before

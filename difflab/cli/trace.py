@@ -32,6 +32,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                                           "(default: 6)")
     parser.add_argument("--json", action="store_true",
                         help="print the difflab.trace/1 JSON document only")
+    parser.add_argument("--graph", metavar="FILE.png",
+                        help="also draw the computational graph (networkx + matplotlib)")
+    parser.add_argument("--graph-adjoints", action="store_true",
+                        help="label the graph's edges with the reverse sweep's contributions")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing --graph file")
 
 
 def run(args) -> int:
@@ -39,6 +44,12 @@ def run(args) -> int:
     from ..errors import InputError
     from ..evaluation_trace import trace
 
+    if args.graph:  # checked now, before any work
+        from ._output import check_output_file
+
+        check_output_file(args.graph, args.overwrite, option="--graph", force_option="--overwrite")
+    elif args.graph_adjoints:
+        raise InputError("--graph-adjoints needs --graph FILE.png")
     at = parse_point(args.at) if args.at is not None else None
     function = resolve_function(args.function, None, at)
     x = function.default_point() if at is None else at
@@ -48,11 +59,17 @@ def run(args) -> int:
     record = trace(function, x, direction=direction, max_rows=args.max_rows)
     if args.json:
         print(record.to_json(args.decimals))
-        return 0
-    forward, reverse = trace_tables(record, args.decimals)
-    print_table(forward)
-    console.print()
-    print_table(reverse)
+    else:
+        forward, reverse = trace_tables(record, args.decimals)
+        print_table(forward)
+        console.print()
+        print_table(reverse)
+    if args.graph:
+        from ..console import error_console
+        from ..trace_graph import draw
+
+        draw(record, args.graph, adjoints=args.graph_adjoints, decimals=args.decimals)
+        (error_console if args.json else console).print(f"[muted]graph written to {args.graph}[/muted]")
     return 0
 
 
