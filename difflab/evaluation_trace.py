@@ -17,8 +17,6 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field
-from typing import Optional
-
 import numpy as np
 
 from .errors import InputError
@@ -142,15 +140,17 @@ def _build(name, x, out, tape, directions, max_rows, variables=None) -> Trace:
         raise InputError(f"the trace of {name} has {n_rows:,} rows, more than max_rows={max_rows:,}: "
                          f"pass --max-rows {n_rows} to print it all, or trace a smaller input")
     rows, index_of = _input_rows(x, leaf, inputs, directions, variables)
+    by_index = {r.index: r for r in rows}
     ops = _by_depth([nd for nd in tape if id(nd) not in (inputs or {})], leaf, inputs)
     for k, node in enumerate(ops, start=1):
         args = tuple(index_of[id(p)] for _, p in node.parents)
-        rows.append(Row(k, node.rule.name, args, _text(node, index_of), node.value,
-                        tangents=_tangents(node, rows, index_of, directions.shape[0])))
+        tangents = [_tangent(node, [by_index[a].tangents[j] for a in args])
+                    for j in range(directions.shape[0])]
+        by_index[k] = Row(k, node.rule.name, args, _text(node, index_of), node.value, tangents)
+        rows.append(by_index[k])
         index_of[id(node)] = k
-    _reverse_sweep(rows, ops, index_of, out)
+    _reverse_sweep(by_index, ops, index_of, out)
     output = index_of[id(out)]
-    by_index = {r.index: r for r in rows}
     gradient = _gradient(rows, inputs, x)
     return Trace(name, x, rows, output, directions,
                  [_scalar(t) for t in by_index[output].tangents], gradient)
@@ -204,8 +204,8 @@ def _text(node, index_of) -> str:
         return f"-{args[0]}"
     if name == "getitem":
         return f"{args[0]}[{_index_text(node.params['index'])}]"
-    params = ", ".join(f"{k}={v}" for k, v in node.params.items() if v is not None and k != "keepdims"
-                       or (k == "keepdims" and v))
+    shown = {k: v for k, v in node.params.items() if v is not None and v is not False}
+    params = ", ".join(f"{k}={v}" for k, v in shown.items())
     return f"{name}({', '.join(args)}{', ' + params if params else ''})"
 
 
@@ -226,30 +226,24 @@ def _index_text(index) -> str:
     return ", ".join(one(p) for p in parts)
 
 
-def _tangents(node, rows, index_of, k):
-    """``v̇`` of ``node`` for each direction: the forward engine's map for its rule."""
+def _tangent(node, arg_tangents):
+    """``v̇`` of ``node`` from its arguments' tangents: the forward engine's map for its rule."""
     from .ad.forward import _JVP
     from .namespaces import namespace
 
-    by_index = {r.index: r for r in rows}
-    active = [i for i, _ in node.parents]
     values = list(node.args)
-    xp = namespace(*values)
-    out = []
-    for j in range(k):
-        ts = [np.asarray(by_index[index_of[id(p)]].tangents[j])[None, ...] for _, p in node.parents]
-        t = _JVP[node.rule.kind](node.rule, xp, node.value, values, active, ts, node.params)
-        out.append(np.asarray(t)[0])
-    return out
+    ts = [np.asarray(t)[None, ...] for t in arg_tangents]  # one direction: a batch of 1
+    t = _JVP[node.rule.kind](node.rule, namespace(*values), node.value, values,
+                             [i for i, _ in node.parents], ts, node.params)
+    return np.asarray(t)[0]
 
 
-def _reverse_sweep(rows, ops, index_of, out) -> None:
+def _reverse_sweep(by_index, ops, index_of, out) -> None:
     """``v̄`` of every row, last to first: the reverse engine's map for each rule, and each
     contribution kept where a row fans out."""
     from .ad.reverse import _VJP
     from .namespaces import namespace
 
-    by_index = {r.index: r for r in rows}
     by_index[index_of[id(out)]].adjoint = np.ones_like(np.asarray(out.value, dtype=float))
     for node in reversed(ops):
         row = by_index[index_of[id(node)]]
@@ -261,7 +255,7 @@ def _reverse_sweep(rows, ops, index_of, out) -> None:
             target = by_index[index_of[id(parent)]]
             target.contributions.append((row.index, contribution))
             target.adjoint = contribution if target.adjoint is None else target.adjoint + contribution
-    for row in rows:
+    for row in by_index.values():
         if row.adjoint is None:
             row.adjoint = np.zeros_like(np.asarray(row.value, dtype=float))
 
