@@ -5,9 +5,9 @@ import math
 
 import numpy as np
 import pytest
+from cli_helpers import run
 
 import difflab
-from cli_helpers import run
 
 TEXTBOOK = "log(x1) + x1*x2 - sin(x2)"
 X1, X2 = 2.0, 5.0
@@ -104,7 +104,7 @@ def test_max_rows_refuses_a_long_trace(capsys):
     (["--at", "2,5", "--max-rows", "0"], "must be a positive integer"),
 ])
 def test_bad_input_is_one_line_exit_2(capsys, argv, says):
-    code, out, err = run(capsys, "trace", TEXTBOOK, *argv)
+    code, _out, err = run(capsys, "trace", TEXTBOOK, *argv)
     assert code == 2
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
     assert says in err
@@ -112,12 +112,12 @@ def test_bad_input_is_one_line_exit_2(capsys, argv, says):
 
 @pytest.mark.parametrize("function, says", [("log(x1", "unclosed"), ("nosuchfunction", "unknown function")])
 def test_bad_function_is_one_line_exit_2(capsys, function, says):
-    code, out, err = run(capsys, "trace", function, "--at", "2")
+    code, _out, err = run(capsys, "trace", function, "--at", "2")
     assert code == 2 and len(err.strip().splitlines()) == 1 and says in err
 
 
 def test_difflab_trace_stays_the_function_after_the_cli_loads():
-    import difflab.cli.trace  # noqa: F401  (a submodule named trace would shadow the function)
+    import difflab.cli.trace  # a submodule named trace would shadow the function
 
     assert callable(difflab.trace) and difflab.trace.__module__ == "difflab.evaluation_trace"
 
@@ -135,10 +135,10 @@ def test_graph_edges_carry_the_adjoint_contributions():
 
 def test_graph_file_is_written_and_never_overwritten_silently(capsys, tmp_path):
     path = tmp_path / "graph.png"
-    code, out, err = run(capsys, "trace", TEXTBOOK, "--at", "2,5", "--graph", str(path),
+    code, _out, err = run(capsys, "trace", TEXTBOOK, "--at", "2,5", "--graph", str(path),
                          "--graph-adjoints")
     assert code == 0, err
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     before = path.read_bytes()
-    code, out, err = run(capsys, "trace", TEXTBOOK, "--at", "2,5", "--graph", str(path))
+    code, _out, err = run(capsys, "trace", TEXTBOOK, "--at", "2,5", "--graph", str(path))
     assert code == 2 and "already exists" in err and path.read_bytes() == before
