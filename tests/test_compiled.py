@@ -346,3 +346,24 @@ def test_compiled_hvp_reads_a_new_direction_without_retracing():
         v = np.random.default_rng(seed).normal(size=6)
         np.testing.assert_allclose(hvp(x, v), rosen_hess_prod(x, v), rtol=1e-13, atol=1e-12)
     assert hvp._evaluators[(6,)].evaluator.traces == 1
+
+
+def test_data_under_a_keyword_attribute_name_does_not_break_the_program():
+    """``obj.class`` cannot be written in generated code: that array is a constant of the
+    program (and the closure check sees it change) instead of a syntax error."""
+    class Box:
+        pass
+
+    box = Box()
+    setattr(box, "class", np.array([1.0, 2.0]))
+    box.w = np.array([3.0, 4.0])
+
+    def f(x):
+        xp = difflab.namespace(x)
+        return xp.sum(xp.asarray(box.w) * x ** 2) + xp.sum(xp.asarray(getattr(box, "class")) * x)
+
+    grad = difflab.get("reverse", jit=True).gradient(f)
+    x = np.array([1.0, -1.0])
+    np.testing.assert_allclose(grad(x), 2 * box.w * x + getattr(box, "class"))
+    getattr(box, "class")[:] = [5.0, 6.0]
+    np.testing.assert_allclose(grad(x), 2 * box.w * x + np.array([5.0, 6.0]))

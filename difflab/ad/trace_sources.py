@@ -10,6 +10,7 @@ that the generated program evaluates at each call to fetch the array.
 from __future__ import annotations
 
 import functools
+import keyword
 import types
 from collections import deque
 
@@ -131,9 +132,15 @@ def _children(obj, code, sources):
     attrs = getattr(obj, "__dict__", None)
     if isinstance(attrs, dict):
         for k, v in list(attrs.items())[:MAX_ITEMS]:
-            if k.isidentifier():
+            if _attribute_name(k):
                 yield v, f"{code}.{k}"
     for cls in type(obj).__mro__:
         for k in getattr(cls, "__slots__", ()):
-            if isinstance(k, str) and k.isidentifier() and not k.startswith("__") and hasattr(obj, k):
+            if _attribute_name(k) and not k.startswith("__") and hasattr(obj, k):
                 yield getattr(obj, k), f"{code}.{k}"
+
+
+def _attribute_name(name) -> bool:
+    """Can ``obj.<name>`` be written in the generated program? (Text that goes into the
+    program is only identifiers like this one and ``repr`` literals of dict keys.)"""
+    return isinstance(name, str) and name.isidentifier() and not keyword.iskeyword(name)
