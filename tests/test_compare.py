@@ -236,11 +236,13 @@ def test_environment_reads_versions_without_importing_frameworks():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     heavy, torch_version = out.stdout.splitlines()
     assert heavy == "[]"
+    from importlib.metadata import PackageNotFoundError, version
+
     try:
-        from importlib.metadata import version
-        assert torch_version == version("torch")
-    except Exception:
-        assert torch_version == "None"
+        expected = version("torch")
+    except PackageNotFoundError:
+        expected = "None"
+    assert torch_version == expected
 
 
 # ---------------------------------------------------------------------- timing
