@@ -39,6 +39,14 @@ DTYPES = ("float64", "float32")
 #: and whatever the function closes over, so the cache is bounded (16 closures over 1 GB
 #: each would still be 16 GB: keep the Derivative yourself and drop the closure when done).
 CACHE_SIZE = 16
+#: Why a method of each family has no formula (``Differentiator.formula``), and where to look.
+NO_FORMULA = {
+    "automatic": "no closed-form expression; see difflab.trace for its evaluation trace",
+    "numeric": "no closed-form expression: it evaluates f at nearby points; "
+               "difflab.get('sympy').formula gives one",
+    "manual": "its derivatives are hand-written code, not expressions; "
+              "difflab.get('sympy').formula gives one",
+}
 
 #: kind -> ways to derive it from a native kind: (needed native kind, how, builder name).
 DERIVATIONS = {
@@ -213,6 +221,50 @@ class Differentiator:
                 while len(self._derivatives) > CACHE_SIZE:
                     self._derivatives.popitem(last=False)
         return d
+
+    def formula(self, f, x_or_n=None, kind: str = "gradient"):
+        """The derivative of ``f`` as expressions: a :class:`difflab.formula.Formula` with
+        the raw entries, their CSE form and the operation counts of both (docs/symbolic.md).
+
+        ``x_or_n``: the input size, or a point (its size; ``f`` must be finite there);
+        default: the function's ``dim``. ``kind``: gradient, jacobian, hessian, hvp or jvp.
+        Only a symbolic method has formulas; the others raise :class:`NotSupported` saying
+        where to look instead.
+        """
+        from .formula import FORMULA_KINDS
+
+        if not self.formulas:
+            raise NotSupported("formula", self.name,
+                               NO_FORMULA.get(self.family, "no closed-form expression"))
+        if kind not in FORMULA_KINDS:
+            raise InputError(f"formula kind must be one of {', '.join(FORMULA_KINDS)}, not {kind!r}")
+        function = as_function(f)
+        n = self._formula_size(function, x_or_n, kind)
+        # traced as the derivatives trace it: guarded against functions written with NumPy
+        fn = boundary.guarded(function.fn, self.name, function.name)
+        return self._formula(kind, dataclasses.replace(function, fn=fn), n)
+
+    def _formula_size(self, function, x_or_n, kind) -> int:
+        """The input size a formula is built for, from ``n``, a point or the function."""
+        if x_or_n is None:
+            if function.dim is None:
+                raise InputError(f"formula of {function.name}: give the input size n or a point x")
+            return int(function.dim)
+        if isinstance(x_or_n, (int, np.integer)) and not isinstance(x_or_n, bool):
+            if x_or_n < 1:
+                raise InputError(f"n must be a positive integer, not {x_or_n!r}")
+            return int(x_or_n)
+        x = boundary.check_x(x_or_n, np.dtype("float64"))
+        with np.errstate(all="ignore"):  # NaN is reported, in one line
+            boundary.check_value(function(x), kind, function.name)
+        return x.size
+
+    #: Whether :meth:`formula` can give the derivative as expressions (symbolic methods).
+    formulas = False
+
+    def _formula(self, kind: str, function: Function, n: int):
+        """The :class:`difflab.formula.Formula` of ``kind`` at input size ``n``."""
+        raise NotSupported("formula", self.name)
 
     # ------------------------------------------------------------------ subclass hook
     def _build(self, kind: str, function: Function, x: np.ndarray) -> Callable:

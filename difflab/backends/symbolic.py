@@ -79,6 +79,7 @@ class Sympy(Differentiator):
     native = frozenset(SYMBOLIC_KINDS)
     native_how = {"hvp": "the symbolic gradient of grad . v, v a vector of symbols"}
     options: dict = {}
+    formulas = True  # formula(): the expressions this pipeline builds (difflab.formula)
     freezes_closure = True  # closed-over data becomes constants of the traced expression
     #: setup linear in S (each summand differentiated by its own variables only): measured
     #: 2.3e-3 S (rosenbrock n = 300) to 4.1e-3 S (mlp-loss) seconds; 5e-3 S errs high
@@ -159,14 +160,33 @@ class Sympy(Differentiator):
         return entries
 
     # ------------------------------------------------------------------ the pipeline
-    def _differentiate(self, kind, function, n, with_values: bool = False) -> SymbolicDerivative:
+    def _formula(self, kind, function, n):
+        """The :class:`difflab.formula.Formula` of ``kind``: this pipeline's own trace,
+        derivative and CSE, with the function's variable names where it has them, else
+        ``x1 .. xn`` as :func:`difflab.trace` names them."""
+        from ..formula import Formula, positions
+
+        names = function.variables
+        if names is None or len(names) != n:
+            names = [f"x{i + 1}" for i in range(n)]
+        with _too_deep(kind, function):
+            sd = self._differentiate(kind, function, n, names=names)
+            return Formula.build(function.name, self.name, kind, sd.symbols, sd.vectors,
+                                 sd.outputs, positions(kind, n, len(sd.outputs)), sd.entries,
+                                 sd.replacements, sd.reduced)
+
+    def _differentiate(self, kind, function, n, with_values: bool = False,
+                       names=None) -> SymbolicDerivative:
         """Trace, differentiate, CSE. ``with_values``: f's outputs go first among the entries
         (sharing the CSE), for the per-call check that f is finite where the derivative is
-        evaluated; ``values`` says how many (value_and_gradient has its value already)."""
+        evaluated; ``values`` says how many (value_and_gradient has its value already).
+        ``names``: the variables' names (``x0 .. x{n-1}`` without), for showing."""
         import sympy
 
-        symbols = sympy.symbols(f"x0:{n}", real=True)
-        vectors = sympy.symbols(f"v0:{n}", real=True) if kind == "hvp" else ()
+        names = list(names) if names is not None and len(names) == n else [f"x{i}" for i in range(n)]
+        symbols = tuple(sympy.Symbol(name, real=True) for name in names)
+        vectors = (tuple(sympy.Symbol(v, real=True) for v in _direction_names(names))
+                   if kind in ("hvp", "jvp") else ())
         start = time.perf_counter()
         outputs = self._trace(function, symbols)
         traced = time.perf_counter()
@@ -174,7 +194,7 @@ class Sympy(Differentiator):
         values = len(outputs) if with_values and kind != "value_and_gradient" else 0
         entries = list(outputs[:values]) + list(entries)
         differentiated = time.perf_counter()
-        replacements, reduced = sympy.cse(entries)
+        replacements, reduced = sympy.cse(entries, symbols=_cse_symbols(symbols + vectors))
         return SymbolicDerivative(kind, n, outputs, entries, replacements, reduced, symbols,
                                   traced - start, differentiated - traced,
                                   time.perf_counter() - differentiated, vectors, values)
@@ -325,6 +345,11 @@ def _derivative_entries(kind, outputs, symbols, name, vectors=()) -> list:
     """
     if kind == "jacobian":
         return [d for f in outputs for d in _partials(f, symbols)]
+    if kind == "jvp":  # J v, the zero entries of J costing nothing
+        import sympy
+
+        return [sympy.Add(*(d * v for d, v in zip(_partials(f, symbols), vectors) if d != 0))
+                for f in outputs]
     if len(outputs) != 1:
         raise InputError(f"{kind} of {name}: the function must be scalar-valued, "
                          f"it has {len(outputs)} outputs")
@@ -338,6 +363,27 @@ def _derivative_entries(kind, outputs, symbols, name, vectors=()) -> list:
     if kind == "hvp":
         return _symmetric_times(rows, vectors)
     return [d for row in rows for d in row]
+
+
+def _direction_names(names) -> list:
+    """The direction's components: ``v3`` for a variable ``x3``, else ``v_name`` (always
+    ``v_name`` where a ``v3`` would be one of the variables)."""
+    short = ["v" + s[1:] if s[:1] == "x" and s[1:].isdigit() else f"v_{s}" for s in names]
+    return short if not set(short) & set(names) else [f"v_{s}" for s in names]
+
+
+def _cse_symbols(taken):
+    """Names for ``cse``'s replacements that no variable has: ``c0, c1, ...`` unless a
+    variable is named so (then ``w0, ...``, ...), so a formula never shows two x3s."""
+    import re
+
+    import sympy
+
+    names = {str(s) for s in taken}
+    for prefix in ("c", "w", "t", "u", "z", "cse"):
+        if not any(re.fullmatch(prefix + r"\d+", name) for name in names):
+            return sympy.numbered_symbols(prefix)
+    return sympy.numbered_symbols("_cse")  # pragma: no cover - every prefix taken
 
 
 def _symmetric_times(upper, vectors) -> list:
