@@ -311,6 +311,27 @@ def run(cases: Optional[Sequence[str]] = None, sizes: Optional[dict] = None,
     return result
 
 
+# ---------------------------------------------------------------------- one depth, shown
+def show(case: str, n: int, max_rows: int = 1000):
+    """``(case, formula, trace)`` for ``difflab swell --show n``: the case's symbolic
+    gradient at size n (:meth:`difflab.backends.symbolic.Sympy.formula`: raw and after CSE)
+    and difflab's reverse tape of f at the case's point (:func:`difflab.trace`), so that the
+    swell is seen, not only counted. Sizes go up to the case's largest measured one."""
+    import difflab
+    from difflab.errors import InputError
+
+    if case not in CASES:
+        raise InputError(f"unknown swell case {case!r}; known: {', '.join(CASES)}")
+    chosen = CASES[case]
+    largest = max(chosen.sizes)
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 1 <= n <= largest:
+        raise InputError(f"--show takes a size from 1 to {largest} for {case} (its largest "
+                         f"measured size), not {n!r}")
+    f, dim = chosen.build(int(n))
+    formula = difflab.get("sympy").formula(f, dim, kind="gradient")
+    return chosen, formula, difflab.trace(f, chosen.point(dim), max_rows=max_rows)
+
+
 def growth_table(result: SwellResult) -> list[tuple[str, Growth]]:
     """(case, growth) for every case and count, in report order."""
     return [(c.name, g) for c in result.cases for g in c.growth()]

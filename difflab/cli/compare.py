@@ -25,6 +25,8 @@ from ..errors import InputError
 from ..wording import count
 
 DERIVATIVES = ("gradient", "jacobian", "hessian", "hvp")
+#: What ``--show`` can add after the table.
+SHOWABLE = ("formula",)
 NUMBER_LIST = re.compile(r"^-(\d|\.\d)[\d.,eE+\- ]*$")
 
 
@@ -45,6 +47,16 @@ def positive_int(text: str) -> int:
         value = 0
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be a positive integer, not {text!r}")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 0, not {text!r}")
     return value
 
 
@@ -82,6 +94,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "(one FUNCTION only)")
     parser.add_argument("--overwrite", action="store_true",
                         help="replace an existing --plot file")
+    parser.add_argument("--show", choices=SHOWABLE, metavar="formula",
+                        help="after the table, also show the derivative's SymPy formula: raw and "
+                             "after common-subexpression elimination, with operation counts "
+                             "(with --json: under 'formula')")
+    parser.add_argument("--latex", action="store_true",
+                        help="with --show formula: LaTeX instead of the drawn formula")
+    parser.add_argument("--max-chars", type=non_negative_int, default=None, metavar="N",
+                        help="with --show formula: characters of expression text shown per form "
+                             "before the rest is left out and counted (default: 4000; 0: all)")
 
 
 def run(args) -> int:
@@ -97,8 +118,12 @@ def _run(args) -> int:
 
     methods = parse_methods(args.methods) or registered()
     check_method_names(methods)
+    if args.show is None and (args.latex or args.max_chars is not None):
+        raise InputError("--latex and --max-chars go with --show formula")
     at = parse_point(args.at) if args.at is not None else None
     if args.function is None:
+        if args.show:
+            raise InputError("--show formula needs a FUNCTION (one formula, not the catalogue's)")
         if at is not None or args.dim is not None or args.plot:
             raise InputError("--at, --dim and --plot need a FUNCTION")
         return _run_catalogue(args, methods)
@@ -196,7 +221,10 @@ def _run_one(args, function, x, methods) -> int:
         compare(function, x, methods=methods, derivative=args.derivative, dtype=args.dtype,
                 on_result=progress.advance, on_start=held.append, on_oracle=progress.oracle,
                 on_import=progress.importing, **budget(args))
-    code = _show(args, held)
+    formula = _formula(args, function, x, held[0]) if args.show else None
+    code = _show(args, held, formula=formula)
+    if formula is not None and not args.json:
+        _print_formula(args, *formula)
     if args.plot:
         from ..console import console, error_console
 
@@ -253,9 +281,9 @@ def _run_catalogue(args, methods) -> int:
     return _show(args, held, several=True)
 
 
-def _show(args, comparisons, several=False) -> int:
-    """Print the comparisons (table or JSON); 0 if a method produced a usable derivative,
-    else 1 with a footer saying why."""
+def _show(args, comparisons, several=False, formula=None) -> int:
+    """Print the comparisons (table or JSON, with the ``formula`` under its key); 0 if a
+    method produced a usable derivative, else 1 with a footer saying why."""
     from ..comparison import comparisons_to_dict
     from ..console import console, error_console, print_table
     from ..report import comparison_table, matrix_table
@@ -268,6 +296,10 @@ def _show(args, comparisons, several=False) -> int:
     else:
         return 1
     if args.json:
+        if formula is not None:
+            record, note = formula
+            document["formula"] = (record.to_dict(latex=args.latex) if record is not None
+                                   else {"error": note})
         _print_json(document)
     else:
         print_table(table)
@@ -278,6 +310,90 @@ def _show(args, comparisons, several=False) -> int:
         f"[failed]no method produced a usable result:[/failed] {_why_nothing(results, comparisons)}",
         soft_wrap=True)
     return 1
+
+
+# ---------------------------------------------------------------------- --show formula
+def _formula(args, function, x, comparison):
+    """``(Formula, "")`` of the compared derivative by the ``sympy`` method, or ``(None,
+    why not)``: it cannot trace f, is not installed, or is over the budget."""
+    import difflab
+
+    from ..errors import NotSupported
+
+    why = _formula_refusal(args, function, x, comparison)
+    if why:
+        return None, why
+    try:
+        return difflab.get("sympy").formula(function, x, kind=args.derivative), ""
+    except (InputError, NotSupported) as exc:
+        return None, str(exc)
+    except Exception as exc:  # noqa: BLE001 - SymPy failing is a note under the table, as in its row
+        return None, f"sympy failed: {type(exc).__name__}: {exc}"
+
+
+def _formula_refusal(args, function, x, comparison) -> str:
+    """Why the formula is not worked out ("" when it is): the sympy row's own skip, or the
+    sympy method's cost model over the budget (--max-seconds, --force) when it has no row."""
+    from .. import cost, registry
+
+    if args.force:
+        return ""
+    try:
+        row = comparison.result("sympy")
+    except KeyError:
+        row = None
+    if row is not None:
+        return row.message if row.status == "skipped" else ""
+    method = registry.method_class("sympy")
+    available, why = method.availability()
+    if not available:
+        return why
+    limits = budget(args)
+    try:
+        probe = cost.probe(function, x, mp_within=min(limits["max_seconds"], 3600.0))
+    except Exception:  # noqa: BLE001 - f fails at x: the formula reports it
+        return ""
+    estimate = cost.estimate(method.cost(args.derivative), args.derivative, probe, timed=False)
+    return estimate.refusal(limits["max_seconds"], limits["max_bytes"])
+
+
+def _print_formula(args, record, note) -> None:
+    """The formula, or one line on stderr saying why there is none."""
+    if record is None:
+        from ..console import error_console
+
+        error_console.print(f"[unsupported]no formula:[/unsupported] {_escape(note)}", soft_wrap=True)
+        return
+    print_formula(record, args.width, args.max_chars, args.latex)
+
+
+def print_formula(record, width=None, max_chars=None, latex=False) -> None:
+    """A :class:`difflab.formula.Formula` drawn (or as LaTeX), after a blank line, wrapped to
+    ``width`` (--width; default: the terminal's, 80 columns when piped), cut after
+    ``max_chars`` characters per form (--max-chars; None: the default, 0: everything)."""
+    from ..console import console
+    from ..formula import DEFAULT_MAX_CHARS
+
+    width = formula_width(width)
+    max_chars = DEFAULT_MAX_CHARS if max_chars is None else (max_chars or None)
+    draw = record.latex if latex else record.pretty
+    console.print()
+    console.print(draw(width=width, max_chars=max_chars, more="--max-chars 0"),
+                  markup=False, highlight=False, soft_wrap=True)
+
+
+def formula_width(width=None) -> int:
+    """``--width``, else the terminal's width, else (piped) 80 columns."""
+    from ..console import console
+    from ..formula import DEFAULT_WIDTH
+
+    return width or (console.width if console.is_terminal else DEFAULT_WIDTH)
+
+
+def _escape(text) -> str:
+    from rich.markup import escape
+
+    return escape(str(text))
 
 
 def _why_nothing(results, comparisons) -> str:

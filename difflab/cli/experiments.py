@@ -28,6 +28,13 @@ def _swell_arguments(parser):
     parser.add_argument("--simplify-cap", type=float, default=2.0, metavar="SECONDS",
                         help="time allowed to sympy.simplify per size; 0 skips it (default: 2)")
     parser.add_argument("--repeat", type=int, default=5, help="timing repetitions (median)")
+    parser.add_argument("--show", type=int, default=None, metavar="N",
+                        help="instead of measuring: print, for size N, the raw symbolic gradient, "
+                             "its CSE form and difflab's reverse tape (for --cases, default "
+                             "logistic-map)")
+    parser.add_argument("--max-chars", type=int, default=None, metavar="N",
+                        help="with --show: characters of expression text shown per form before "
+                             "the rest is left out and counted (default: 4000; 0: all)")
 
 
 def _accuracy_arguments(parser):
@@ -72,6 +79,8 @@ def run(args) -> int:
 def _run_swell(args) -> int:
     from difflab_experiments import swell
 
+    if args.show is not None or args.max_chars is not None:
+        return _show_swell(args)
     cases = _names(args.cases)
     sizes = swell.QUICK_SIZES if args.quick else None
     cap = _seconds(args.simplify_cap, "--simplify-cap", zero=True)
@@ -84,6 +93,41 @@ def _run_swell(args) -> int:
         result = swell.run(cases, sizes, simplify_cap=cap, repeat=_positive(args.repeat, "--repeat"),
                            progress=progress, on_start=held.append)
     return _report(args, result, "swell_tables")
+
+
+def _show_swell(args) -> int:
+    """``swell --show N``: each case's formula at size N, then its evaluation trace."""
+    from difflab_experiments import swell
+
+    from ..console import console, print_table
+    from ..errors import InputError
+    from ..wording import count
+    from .compare import formula_width, print_formula
+    from .trace import trace_tables
+
+    if args.show is None:
+        raise InputError("--max-chars goes with --show N")
+    if args.json or args.plot or args.quick:
+        raise InputError("--show N prints one size; leave out --json, --plot and --quick")
+    if args.max_chars is not None and args.max_chars < 0:
+        raise InputError(f"--max-chars must be a whole number >= 0, not {args.max_chars}")
+    for number, case in enumerate(_names(args.cases) or ["logistic-map"]):
+        chosen, formula, trace = swell.show(case, args.show)
+        if number:
+            console.print()
+        console.print(f"[title]{_escape(chosen.name)}, n = {args.show}:[/title] "
+                      f"{_escape(chosen.description)}", soft_wrap=True)
+        print_formula(formula, args.width, args.max_chars)
+        console.print()
+        forward, reverse = trace_tables(trace)
+        print_table(forward)
+        console.print()
+        print_table(reverse)
+        console.print(f"[muted]the raw gradient: {formula.raw_ops:,} operations; after CSE: "
+                      f"{formula.cse_ops:,}; the reverse tape: "
+                      f"{count(len(trace.rows), 'row')}, recorded once and swept back once"
+                      "[/muted]", width=formula_width(args.width))
+    return 0
 
 
 def _run_accuracy(args) -> int:
