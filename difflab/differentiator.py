@@ -250,14 +250,21 @@ class Differentiator:
             if function.dim is None:
                 raise InputError(f"formula of {function.name}: give the input size n or a point x")
             return int(function.dim)
-        if isinstance(x_or_n, (int, np.integer)) and not isinstance(x_or_n, bool):
+        if isinstance(x_or_n, (bool, np.bool_)):
+            raise InputError(f"n must be a positive integer, not {x_or_n!r}")
+        if isinstance(x_or_n, (int, np.integer)):
             if x_or_n < 1:
                 raise InputError(f"n must be a positive integer, not {x_or_n!r}")
-            return int(x_or_n)
-        x = boundary.check_x(x_or_n, np.dtype("float64"))
-        with np.errstate(all="ignore"):  # NaN is reported, in one line
-            boundary.check_value(function(x), kind, function.name)
-        return x.size
+            n, x = int(x_or_n), None
+        else:
+            x = boundary.check_x(x_or_n, np.dtype("float64"))
+            n = x.size
+        if function.dim is not None and n != function.dim:
+            raise InputError(f"formula of {function.name}: it takes {function.dim} inputs, not {n}")
+        if x is not None:
+            with np.errstate(all="ignore"):  # NaN is reported, in one line
+                boundary.check_value(function(x), kind, function.name)
+        return n
 
     #: Whether :meth:`formula` can give the derivative as expressions (symbolic methods).
     formulas = False
