@@ -105,6 +105,8 @@ class Differentiator:
     costs: dict = reverse_mode(factor=60.0, overhead=1e-3, first_use=2.0)
     #: Its derivatives may be called on values difflab's own engines trace (nested modes).
     composes = False
+    #: Whether :meth:`formula` can give the derivative as expressions (symbolic methods).
+    formulas = False
 
     def __init__(self, dtype: str = "float64", **options):
         if str(dtype) not in DTYPES:
@@ -265,9 +267,6 @@ class Differentiator:
             with np.errstate(all="ignore"):  # NaN is reported, in one line
                 boundary.check_value(function(x), kind, function.name)
         return n
-
-    #: Whether :meth:`formula` can give the derivative as expressions (symbolic methods).
-    formulas = False
 
     def _formula(self, kind: str, function: Function, n: int):
         """The :class:`difflab.formula.Formula` of ``kind`` at input size ``n``."""

@@ -69,7 +69,7 @@ class Formula:
 
     @classmethod
     def build(cls, function, method, kind, variables, vectors, outputs, positions, raw,
-              replacements, reduced) -> "Formula":
+              replacements, reduced) -> Formula:
         """The record, with the operation counts of both forms."""
         import sympy
 

@@ -8,10 +8,10 @@ import re
 import numpy as np
 import pytest
 import sympy
+from cli_helpers import run
 
 import difflab
 import difflab.functions as catalogue
-from cli_helpers import run
 
 TEXTBOOK = "log(x1) + x1*x2 - sin(x2)"
 
@@ -261,7 +261,7 @@ def test_compare_formula_fits_80_columns_and_width(capsys):
     (("swell", "--max-chars", "9"), "goes with --show"),
 ])
 def test_careless_command_lines_are_one_error_line(capsys, argv, message):
-    code, out, err = run(capsys, *argv)
+    code, _, err = run(capsys, *argv)
     assert code == 2 and message in err and "Traceback" not in err
     assert len(err.strip().splitlines()) == 1
 
