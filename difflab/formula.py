@@ -195,7 +195,7 @@ def _entries(entries, draw, one_line, room, max_chars, more, note) -> list:
                           f"not shown in full); {more} shows everything")
             return lines
         used += size
-        lines += [_INDENT + line for line in draw(label, expr, room).splitlines()]
+        lines += [(_INDENT + line).rstrip() for line in draw(label, expr, room).splitlines()]
     return lines
 
 
@@ -207,13 +207,15 @@ def _wrapped(text: str, width: int) -> list:
 
 
 def _label(formula, position, latex) -> str:
-    """What an entry is: ``∂f/∂x1``, ``∂f[0]/∂x1``, ``∂²f/∂x1∂x2``, ``(H·v)[0]`` (or LaTeX)."""
+    """What an entry is: ``∂f/∂x1``, ``∂f[0]/∂x1`` (output 0), ``∂²f/∂x1∂x2``, ``∂(∇f·v)/∂x1``
+    (hvp), ``(J·v)[0]`` (jvp), or the same in LaTeX."""
     names = [(_latex_symbol(v) if latex else str(v)) for v in formula.variables]
     kind = formula.kind
-    if kind in ("hvp", "jvp"):
-        matrix = "H" if kind == "hvp" else "J"
-        return (fr"\left({matrix} v\right)_{{{position[0]}}}" if latex
-                else f"({matrix}·v)[{position[0]}]")
+    if kind == "hvp":  # entry i of H v is the derivative of grad f . v by x_i
+        return (fr"\frac{{\partial (\nabla f \cdot v)}}{{\partial {names[position[0]]}}}" if latex
+                else f"∂(∇f·v)/∂{names[position[0]]}")
+    if kind == "jvp":
+        return fr"\left(J v\right)_{{{position[0]}}}" if latex else f"(J·v)[{position[0]}]"
     if kind == "gradient":
         return (fr"\frac{{\partial f}}{{\partial {names[position[0]]}}}" if latex
                 else f"∂f/∂{names[position[0]]}")

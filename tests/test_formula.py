@@ -193,7 +193,7 @@ def test_drawn_formulas_fit_the_width(sympy_method, width):
     formula = sympy_method.formula(rosenbrock, 5, kind="hessian")
     for text in (formula.pretty(width=width, max_chars=None), formula.latex(width=width)):
         lines = text.splitlines()
-        assert max(map(len, lines)) <= width
+        assert max(map(len, lines)) <= width and all(line == line.rstrip() for line in lines)
     assert formula.pretty(width=width, max_chars=None).count("∂²f/") == 2 * 15  # raw, CSE
 
 
