@@ -31,8 +31,8 @@ class WeightSpec:
 
 
 # The initialisers live in nets.initializers; these names stay importable from here.
-from .initializers import INITIALIZERS, glorot_uniform  # noqa: E402,F401
-from .initializers import get as _initializer  # noqa: E402,F401
+from .initializers import INITIALIZERS, glorot_uniform  # noqa: F401 (imported from here by others)
+from .initializers import get as _initializer
 
 
 class Layer:

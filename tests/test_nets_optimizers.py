@@ -120,7 +120,7 @@ def torch_run(torch, make, theta, grads, prepare=None):
 def test_sgd_dampening_is_torch_dampening_from_a_zero_buffer(torch):
     theta, grads = gradients()
     mine = run(SGD(0.1, momentum=0.9, dampening=0.9), theta, grads)
-    make = lambda t, ps: t.optim.SGD(ps, lr=0.1, momentum=0.9, dampening=0.9)  # noqa: E731
+    make = lambda t, ps: t.optim.SGD(ps, lr=0.1, momentum=0.9, dampening=0.9)
 
     def zero_buffer(optimizer, p):  # torch starts the buffer at the first gradient, undamped
         optimizer.state[p]["momentum_buffer"] = torch.zeros_like(p)

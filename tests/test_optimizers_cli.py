@@ -7,8 +7,8 @@ import types
 
 import numpy as np
 import pytest
-
 from cli_helpers import run as run_cli
+
 from difflab.cli import optimizers as command
 
 
