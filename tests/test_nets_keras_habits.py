@@ -196,6 +196,7 @@ def test_learning_rate_scheduler_sets_each_epochs_rate(schedule):
     assert history.history["learning_rate"] == pytest.approx(rates)
     w, b = hand_sgd(start, x, y, rates)
     np.testing.assert_allclose(model.get_weights()[0][:, 0], w, rtol=1e-12)
+    assert model.get_weights()[1][0] == pytest.approx(b, rel=1e-12)
 
 
 def test_scheduler_refuses_a_schedule_optimizer_and_a_bad_rate():
