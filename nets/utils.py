@@ -27,8 +27,13 @@ def to_categorical(y, num_classes=None, dtype="float64"):
         raise ValueError(f"to_categorical takes whole-number labels >= 0, found {bad:g}")
     if num_classes is None:
         num_classes = int(labels.max()) + 1
-    elif not (float(num_classes) == int(num_classes) and int(num_classes) >= 1):
-        raise ValueError(f"num_classes must be a positive whole number, got {num_classes!r}")
+    else:
+        try:
+            whole = not isinstance(num_classes, (str, bool)) and int(num_classes) == num_classes >= 1
+        except (TypeError, ValueError):
+            whole = False
+        if not whole:
+            raise ValueError(f"num_classes must be a positive whole number, got {num_classes!r}")
     num_classes = int(num_classes)
     if labels.max() >= num_classes:
         raise ValueError(f"label {labels.max():g} is out of range for num_classes={num_classes}")

@@ -47,6 +47,9 @@ def test_to_categorical_is_one_hot_as_keras_shapes_it():
     (["a"], None, "integer class labels"),
     ([], None, "no labels"),
     ([0, np.nan], None, "found nan"),
+    ([0, 1], 0, "num_classes must be a positive whole number, got 0"),
+    ([0, 1], "3", "num_classes must be a positive whole number, got '3'"),
+    ([0, 1], 2.5, "num_classes must be a positive whole number"),
 ])
 def test_to_categorical_refuses_what_keras_would_silently_cast(labels, num_classes, message):
     with pytest.raises(ValueError, match=message):

@@ -179,3 +179,6 @@ def test_results_table_is_a_pure_function():
                                                   "test acc", "seconds"]
     assert "the notes' rules" in table.title and "4->3 softmax" in table.title
     assert list(table.columns[1].cells) == ["SGD(momentum=0.9, dampening=0.9)", "Adam(epsilon=0)"]
+    overflowed = command.OptimizerRun("sgd", {}, "ok", 1.0, [0.5], {"loss": float("inf")}).to_dict()
+    assert overflowed["test"] == {"loss": None} and overflowed["final_loss"] == 0.5
+    assert runs[1].to_dict()["final_loss"] is None  # a diverged run has no final loss

@@ -20,6 +20,7 @@ when every one diverged, 2 for bad input, 130 for Ctrl-C (the finished rows are 
 from __future__ import annotations
 
 import json
+import math
 import time
 from dataclasses import dataclass, field
 
@@ -83,11 +84,19 @@ class OptimizerRun:
         return self.losses[-1] if self.losses else float("nan")
 
     def to_dict(self) -> dict:
+        """The JSON record; a value that is not finite (a test loss that overflowed) is null."""
         return {"optimizer": self.name, "config": self.config, "status": self.status,
-                "seconds": self.seconds, "final_loss": self.final_loss if self.losses else None,
-                "test": dict(self.test), "losses": [float(v) for v in self.losses],
-                "test_curves": {k: [float(v) for v in vs] for k, vs in self.test_curves.items()},
+                "seconds": self.seconds,
+                "final_loss": _number(self.final_loss) if self.status == "ok" else None,
+                "test": {k: _number(v) for k, v in self.test.items()},
+                "losses": [_number(v) for v in self.losses],
+                "test_curves": {k: [_number(v) for v in vs] for k, vs in self.test_curves.items()},
                 "message": self.message}
+
+
+def _number(value):
+    value = float(value)
+    return value if math.isfinite(value) else None
 
 
 @dataclass
