@@ -12,12 +12,15 @@ hand-derived backprop of :mod:`nets.backprop`.
 """
 from __future__ import annotations
 
-from . import activations, callbacks, datasets, examples, losses, metrics, optimizers, regularizers
-from .callbacks import EarlyStopping, History, ModelCheckpoint
+from . import (activations, callbacks, datasets, examples, initializers, losses, metrics, optimizers,
+               regularizers, utils)
+from .callbacks import EarlyStopping, History, LearningRateScheduler, ModelCheckpoint, ReduceLROnPlateau
 from .layers import Activation, Dense, Dropout, Layer
 from .model import Sequential
 from .saving import load_model
+from .utils import to_categorical
 
 __all__ = ["Sequential", "Dense", "Dropout", "Activation", "Layer", "load_model", "History",
-           "EarlyStopping", "ModelCheckpoint", "activations", "callbacks", "datasets", "losses",
+           "EarlyStopping", "ModelCheckpoint", "LearningRateScheduler", "ReduceLROnPlateau",
+           "to_categorical", "activations", "initializers", "utils", "callbacks", "datasets", "losses",
            "metrics", "optimizers", "regularizers", "examples"]

@@ -1,11 +1,17 @@
-"""Callbacks: ``History``, ``EarlyStopping``, ``ModelCheckpoint`` and the progress display.
+"""Callbacks: ``History``, ``EarlyStopping``, ``ModelCheckpoint``, ``LearningRateScheduler``,
+``ReduceLROnPlateau`` and the progress display.
 
 A callback gets ``on_train_begin(logs)``, ``on_epoch_begin(epoch, logs)``,
 ``on_epoch_end(epoch, logs)`` and ``on_train_end(logs)``; ``logs`` holds the epoch's
 ``loss``, metrics and ``val_`` entries. Setting ``model.stop_training = True`` ends ``fit``.
+As in Keras, the model's own ``History`` is called after the callbacks given to ``fit``, so
+it records what they add to the logs (``learning_rate``). ``verbose=1`` messages go to
+stderr, where the progress bar is.
 """
 from __future__ import annotations
 
+import inspect
+import math
 import os
 import time
 
@@ -99,7 +105,11 @@ class _Monitor(Callback):
         self.best = None
 
     def _current(self, logs):
+        """The monitored value, or None in an epoch that ``fit(validation_freq=...)`` did not
+        validate (Keras skips such epochs too)."""
         if self.monitor not in (logs or {}):
+            if self.monitor.startswith("val_") and getattr(self.model, "validation_skipped", False):
+                return None
             raise ValueError(f"{type(self).__name__} monitors {self.monitor!r}, which is not logged; "
                              f"available: {', '.join(logs or {})}")
         return logs[self.monitor]
@@ -119,10 +129,11 @@ class EarlyStopping(_Monitor):
     whether training stopped early or ran all its epochs (Keras 3's behaviour).
     """
 
-    def __init__(self, monitor="val_loss", min_delta=0.0, patience=0, mode="auto",
+    def __init__(self, monitor="val_loss", min_delta=0.0, patience=0, verbose=0, mode="auto",
                  restore_best_weights=False):
         super().__init__(monitor, mode, min_delta)
         self.patience, self.restore_best_weights = int(patience), bool(restore_best_weights)
+        self.verbose = int(verbose)
         self.wait, self.stopped_epoch, self.best_epoch, self.best_weights = 0, 0, 0, None
 
     def on_train_begin(self, logs=None):
@@ -130,6 +141,8 @@ class EarlyStopping(_Monitor):
 
     def on_epoch_end(self, epoch, logs=None):
         value = self._current(logs)
+        if value is None:
+            return
         if self._improved(value):
             self.best, self.best_epoch, self.wait = value, epoch, 0
             if self.restore_best_weights:
@@ -141,8 +154,111 @@ class EarlyStopping(_Monitor):
             self.model.stop_training = True
 
     def on_train_end(self, logs=None):
+        """Keras's two messages with ``verbose=1``: where training stopped and which epoch's
+        weights came back. (The first epoch always improves, so stopped_epoch > 0 means
+        training was stopped, as Keras reads it.)"""
+        if self.stopped_epoch > 0 and self.verbose > 0:
+            say(f"Epoch {self.stopped_epoch + 1}: early stopping")
         if self.restore_best_weights and self.best_weights is not None:
+            if self.verbose > 0:
+                say(f"Restoring model weights from the end of the best epoch: {self.best_epoch + 1}.")
             self.model.set_weights(self.best_weights)
+
+
+def say(text: str) -> None:
+    """A callback's ``verbose`` message: one line on stderr, beside the progress bar."""
+    from difflab.console import error_console
+
+    error_console.print(text, markup=False, highlight=False)
+
+
+def _set_learning_rate(model, value, who: str) -> float:
+    """Set the optimiser's (fixed) learning rate; a schedule cannot be overridden."""
+    optimizer = model.optimizer
+    if callable(optimizer.learning_rate):
+        raise ValueError(f"{who} sets the learning rate, but the optimizer follows a schedule "
+                         f"({type(optimizer.learning_rate).__name__}); give it a number instead")
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{who}: the learning rate must be a number, got {value!r}") from None
+    if not (math.isfinite(value) and value >= 0):
+        raise ValueError(f"{who}: the learning rate must be finite and non-negative, got {value}")
+    optimizer.learning_rate = value
+    return value
+
+
+class LearningRateScheduler(Callback):
+    """At the start of each epoch, set the learning rate to ``schedule(epoch, lr)`` (or
+    ``schedule(epoch)``; epochs counted from 0); ``logs["learning_rate"]`` records it."""
+
+    def __init__(self, schedule, verbose=0):
+        if not callable(schedule):
+            raise ValueError(f"LearningRateScheduler takes a function schedule(epoch, lr), got {schedule!r}")
+        self.schedule, self.verbose = schedule, int(verbose)
+        self._takes_lr = _positional_count(schedule) >= 2
+
+    def on_epoch_begin(self, epoch, logs=None):
+        current = self.model.optimizer.current_learning_rate()
+        value = self.schedule(epoch, current) if self._takes_lr else self.schedule(epoch)
+        value = _set_learning_rate(self.model, value, "LearningRateScheduler")
+        if self.verbose > 0:
+            say(f"Epoch {epoch + 1}: LearningRateScheduler setting learning rate to {value}.")
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["learning_rate"] = self.model.optimizer.current_learning_rate()
+
+
+def _positional_count(fn) -> int:
+    """How many positional arguments ``fn`` takes (2 for ``*args``)."""
+    try:
+        parameters = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return 2
+    if any(p.kind is p.VAR_POSITIONAL for p in parameters):
+        return 2
+    return sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in parameters)
+
+
+class ReduceLROnPlateau(_Monitor):
+    """Multiply the learning rate by ``factor`` when ``monitor`` has not improved by
+    ``min_delta`` for ``patience`` epochs; then wait ``cooldown`` epochs; never below
+    ``min_lr``. Keras 3's rule and defaults; ``logs["learning_rate"]`` records the rate."""
+
+    def __init__(self, monitor="val_loss", factor=0.1, patience=10, verbose=0, mode="auto",
+                 min_delta=1e-4, cooldown=0, min_lr=0.0):
+        super().__init__(monitor, mode, min_delta)
+        if not 0.0 <= float(factor) < 1.0:
+            raise ValueError(f"ReduceLROnPlateau does not support a factor >= 1 (or < 0), got {factor}")
+        self.factor, self.patience, self.verbose = float(factor), int(patience), int(verbose)
+        self.cooldown, self.min_lr = int(cooldown), float(min_lr)
+        self.wait = self.cooldown_counter = 0
+
+    def on_train_begin(self, logs=None):
+        self.best, self.wait, self.cooldown_counter = None, 0, 0
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = {} if logs is None else logs
+        logs["learning_rate"] = self.model.optimizer.current_learning_rate()
+        value = self._current(logs)
+        if value is None:
+            return
+        if self.cooldown_counter > 0:
+            self.cooldown_counter -= 1
+            self.wait = 0
+        if self._improved(value):
+            self.best, self.wait = value, 0
+        elif self.cooldown_counter <= 0:
+            self.wait += 1
+            if self.wait >= self.patience:
+                old = self.model.optimizer.current_learning_rate()
+                if old > self.min_lr:
+                    new = _set_learning_rate(self.model, max(old * self.factor, self.min_lr),
+                                             "ReduceLROnPlateau")
+                    if self.verbose > 0:
+                        say(f"Epoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to {new}.")
+                    self.cooldown_counter, self.wait = self.cooldown, 0
 
 
 class ModelCheckpoint(_Monitor):

@@ -184,3 +184,29 @@ def load_task(name: str, seed: int = 0) -> Task:
     from ._lookup import lookup
 
     return lookup("dataset", name, TASKS)(seed)
+
+
+# ---------------------------------------------------------------------- the notes' iris
+def load_iris_notes(seed: int = 116, n_train: int = 120):
+    """Iris as the notes' optimiser comparison prepares it: ``np.random.seed(116)`` then a
+    shuffle of x, the same again for y (so the same permutation), the first 120 rows for
+    training and the last 30 for testing, features cast to float32 and not standardised;
+    labels are integers 0..2: ``(x_train, y_train), (x_test, y_test)``."""
+    from sklearn.datasets import load_iris as sk_load
+
+    data = sk_load()
+    x, y = data.data.copy(), data.target.copy()
+    np.random.RandomState(seed).shuffle(x)  # np.random.seed(seed); np.random.shuffle(x)
+    np.random.RandomState(seed).shuffle(y)
+    x = x.astype(np.float32).astype(float)
+    return (x[:n_train], y[:n_train]), (x[n_train:], y[n_train:])
+
+
+def notes_iris_task() -> Task:
+    """The notes' set-up as a task: one-hot targets for their ``mse`` loss on a softmax."""
+    from .utils import to_categorical
+
+    (xt, yt), (xs, ys) = load_iris_notes()
+    return Task("iris (notes)", xt, to_categorical(yt, 3), xs, to_categorical(ys, 3), 3, "softmax", "mse", ("accuracy",),
+                "iris shuffled with seed 116, 120 training / 30 test rows, raw features "
+                "(float32), mse on one-hot targets")

@@ -30,30 +30,9 @@ class WeightSpec:
     initializer: Callable  # (shape, rng) -> ndarray
 
 
-def glorot_uniform(shape, rng):
-    """Uniform on ``±sqrt(6 / (fan_in + fan_out))``, Keras's default kernel initialiser."""
-    fan_in, fan_out = shape[0], shape[-1]
-    limit = np.sqrt(6.0 / (fan_in + fan_out))
-    return rng.uniform(-limit, limit, size=shape)
-
-
-INITIALIZERS = {
-    "glorot_uniform": glorot_uniform,
-    "zeros": lambda shape, rng: np.zeros(shape),
-    "ones": lambda shape, rng: np.ones(shape),
-}
-
-
-def _initializer(init):
-    """A name, a callable ``(shape, rng)``, a constant number or an array."""
-    if callable(init):
-        return init
-    if isinstance(init, str):
-        from ._lookup import lookup
-
-        return lookup("initializer", init, INITIALIZERS)
-    value = np.asarray(init, dtype=float)
-    return lambda shape, rng: np.broadcast_to(value, shape).copy()
+# The initialisers live in nets.initializers; these names stay importable from here.
+from .initializers import INITIALIZERS, glorot_uniform  # noqa: F401 (imported from here by others)
+from .initializers import get as _initializer
 
 
 class Layer:

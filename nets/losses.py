@@ -3,7 +3,7 @@
 Each loss is written once with ``difflab.namespace`` (what every difflab method
 differentiates) and carries its hand-derived gradient with respect to the predictions
 (what the ``manual`` path uses). Cross-entropies take probabilities, as Keras does by
-default, and clip them to ``[EPSILON, 1 - EPSILON]``; ``categorical_crossentropy`` first
+default (``from_logits=True`` takes the raw scores instead, see :class:`Crossentropy`), and clip them to ``[EPSILON, 1 - EPSILON]``; ``categorical_crossentropy`` first
 rescales each row to sum to one, as Keras does. (Keras's TensorFlow backend alone switches
 to the logits when the probabilities come straight from a sigmoid or softmax; it agrees
 with this until a probability leaves the clipping range.)
@@ -44,6 +44,10 @@ class Loss:
     def gradient(self, y_true, y_pred):
         """d(mean loss)/d(y_pred) on NumPy arrays; None where no hand-derived one exists."""
         return None
+
+    def get_config(self) -> dict:
+        """The constructor's options that differ from the defaults (saved with the model)."""
+        return {}
 
     def prepare_targets(self, y, units: int) -> np.ndarray:
         """Check ``y`` against an output of ``units`` and return float targets (n, units)."""
@@ -97,14 +101,47 @@ def _clip_mask(p):
     return ((p >= EPSILON) & (p <= 1.0 - EPSILON)).astype(float)
 
 
-class BinaryCrossentropy(Loss):
-    name = "binary_crossentropy"
+class Crossentropy(Loss):
+    """A cross-entropy on probabilities (Keras's default) or, with ``from_logits=True``, on the
+    raw scores z of a linear output layer, written in the stable forms TensorFlow uses:
+    ``max(z, 0) - z y + log1p(exp(-|z|))`` for the binary one and ``-sum y (z - logsumexp z)``
+    for the categorical ones; nothing is clipped, so the loss keeps growing with a wrong
+    confident score."""
+
+    def __init__(self, from_logits=False):
+        self.from_logits = bool(from_logits)
 
     def per_sample(self, xp, y_true, y_pred):
+        if self.from_logits:
+            return self.per_sample_from_logits(xp, y_true, y_pred)
+        return self.per_sample_from_probabilities(xp, y_true, y_pred)
+
+    def gradient(self, y_true, y_pred):
+        if self.from_logits:
+            return self.gradient_from_logits(y_true, y_pred)
+        return self.gradient_from_probabilities(y_true, y_pred)
+
+    def get_config(self):
+        return {"from_logits": True} if self.from_logits else {}
+
+    def __repr__(self):
+        return f"<loss {self.name}{' from logits' if self.from_logits else ''}>"
+
+
+class BinaryCrossentropy(Crossentropy):
+    name = "binary_crossentropy"
+
+    def per_sample_from_logits(self, xp, y_true, z):
+        return xp.mean(xp.maximum(z, 0.0) - z * y_true + xp.log1p(xp.exp(-xp.abs(z))), axis=-1)
+
+    def gradient_from_logits(self, y_true, z):
+        return (0.5 * (1.0 + np.tanh(0.5 * z)) - y_true) / z.size  # sigmoid(z), without overflow
+
+    def per_sample_from_probabilities(self, xp, y_true, y_pred):
         p = xp.clip(y_pred, EPSILON, 1.0 - EPSILON)
         return -xp.mean(y_true * xp.log(p) + (1.0 - y_true) * xp.log(1.0 - p), axis=-1)
 
-    def gradient(self, y_true, y_pred):
+    def gradient_from_probabilities(self, y_true, y_pred):
         p = np.clip(y_pred, EPSILON, 1.0 - EPSILON)
         return _clip_mask(y_pred) * ((1.0 - y_true) / (1.0 - p) - y_true / p) / y_pred.size
 
@@ -116,14 +153,22 @@ class BinaryCrossentropy(Loss):
         return y
 
 
-class CategoricalCrossentropy(Loss):
+class CategoricalCrossentropy(Crossentropy):
     name = "categorical_crossentropy"
 
-    def per_sample(self, xp, y_true, y_pred):
+    def per_sample_from_logits(self, xp, y_true, z):
+        return -xp.sum(y_true * (z - xp.logsumexp(z, axis=-1, keepdims=True)), axis=-1)
+
+    def gradient_from_logits(self, y_true, z):
+        e = np.exp(z - z.max(axis=-1, keepdims=True))
+        softmax = e / e.sum(axis=-1, keepdims=True)
+        return (softmax * y_true.sum(axis=-1, keepdims=True) - y_true) / z.shape[0]
+
+    def per_sample_from_probabilities(self, xp, y_true, y_pred):
         q = y_pred / xp.sum(y_pred, axis=-1, keepdims=True)
         return -xp.sum(y_true * xp.log(xp.clip(q, EPSILON, 1.0 - EPSILON)), axis=-1)
 
-    def gradient(self, y_true, y_pred):
+    def gradient_from_probabilities(self, y_true, y_pred):
         s = np.sum(y_pred, axis=-1, keepdims=True)
         q = y_pred / s
         g_q = -_clip_mask(q) * y_true / np.clip(q, EPSILON, 1.0 - EPSILON)

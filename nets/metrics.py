@@ -1,4 +1,5 @@
-"""Metrics, computed on NumPy predictions: ``accuracy`` and ``mae`` (Keras names)."""
+"""Metrics, computed on NumPy predictions, with Keras's names: ``accuracy``,
+``categorical_accuracy``, ``sparse_categorical_accuracy`` and ``mae``."""
 from __future__ import annotations
 
 import numpy as np
@@ -13,11 +14,33 @@ def accuracy(y_true, y_pred):
     return float(np.mean(np.argmax(y_pred, axis=-1) == np.argmax(y_true, axis=-1)))
 
 
+def categorical_accuracy(y_true, y_pred):
+    """How often the arg-max of the prediction is the arg-max of the one-hot target."""
+    return float(np.mean(np.argmax(y_pred, axis=-1) == np.argmax(y_true, axis=-1)))
+
+
+def sparse_categorical_accuracy(y_true, y_pred):
+    """How often the arg-max of the prediction is the integer label.
+
+    Inside ``fit`` and ``evaluate`` the targets arrive as the loss prepared them: a
+    ``sparse_categorical_crossentropy`` model's labels are one-hot rows by then, and a target
+    shaped like a prediction of several classes is read back as its arg-max.
+    """
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    if y_true.shape == y_pred.shape and y_pred.shape[-1] > 1:
+        labels = np.argmax(y_true, axis=-1)
+    else:
+        labels = y_true.reshape(y_pred.shape[:-1])
+    return float(np.mean(np.argmax(y_pred, axis=-1) == labels))
+
+
 def mae(y_true, y_pred):
     return float(np.mean(np.abs(y_true - y_pred)))
 
 
 METRICS = {"accuracy": ("accuracy", accuracy), "acc": ("accuracy", accuracy),
+           "categorical_accuracy": ("categorical_accuracy", categorical_accuracy),
+           "sparse_categorical_accuracy": ("sparse_categorical_accuracy", sparse_categorical_accuracy),
            "mae": ("mae", mae), "mean_absolute_error": ("mae", mae)}
 
 

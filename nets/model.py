@@ -50,6 +50,8 @@ class Sequential:
         self.metrics: list = []
         self.batch: Batch | None = None
         self.stop_training = False
+        #: True in an epoch that fit's validation_freq does not validate (read by callbacks).
+        self.validation_skipped = False
         for layer in layers or []:
             self.add(layer)
 
@@ -168,12 +170,14 @@ class Sequential:
 
     # ------------------------------------------------------------------ training
     def fit(self, x, y, epochs=1, batch_size=None, shuffle=True, validation_data=None,
-            validation_split=0.0, callbacks=None, verbose=1):
+            validation_split=0.0, callbacks=None, verbose=1, validation_freq=1):
         """Train; return a :class:`~nets.callbacks.History`.
 
         ``history.history["loss"][k]`` is epoch k's training loss as Keras reports it: the
         mean of the batch losses (computed before each batch's update), weighted by batch
-        size. Metrics likewise; ``val_`` entries are evaluated after the epoch.
+        size. Metrics likewise; ``val_`` entries are evaluated after the epoch, every
+        ``validation_freq`` epochs (an int), or after the epochs listed (1-based), as in Keras:
+        the ``val_`` lists then hold one entry per validated epoch.
         """
         self._need_compiled()
         if not 0.0 <= validation_split < 1.0:
@@ -193,14 +197,13 @@ class Sequential:
         batch_size = 32 if batch_size is None else int(batch_size)
         if batch_size < 1:
             raise ValueError(f"batch_size must be positive, got {batch_size}")
-        if self.gradient_source is None:
-            self.gradient_source = GradientSource(self, self.differentiator, **self._differentiator_options)
-        self.gradient_source.warn_if_large(min(batch_size, len(x)))
+        validates = _validation_epochs(validation_freq)
+        self._need_gradient_source().warn_if_large(min(batch_size, len(x)))
 
         history = callbacks_module.History()
         history.params = {"epochs": epochs, "steps": -(-len(x) // batch_size), "batch_size": batch_size,
                           "differentiator": self.differentiator}
-        all_callbacks = [history, *(callbacks or [])]
+        all_callbacks = [*(callbacks or []), history]  # Keras's order: History sees what callbacks log
         if verbose:
             all_callbacks.append(callbacks_module.ProgressBar(epochs, verbose, self.differentiator))
         for cb in all_callbacks:
@@ -213,7 +216,8 @@ class Sequential:
                 for cb in all_callbacks:
                     cb.on_epoch_begin(epoch)
                 logs = self._train_epoch(x, y, batch_size, shuffle)
-                if validation_data is not None:
+                self.validation_skipped = validation_data is not None and not validates(epoch)
+                if validation_data is not None and not self.validation_skipped:
                     val = self._evaluate_prepared(*validation_data)
                     logs.update({f"val_{k}": v for k, v in val.items()})
                 for cb in all_callbacks:
@@ -229,26 +233,53 @@ class Sequential:
         n = len(x)
         order = self._rng.permutation(n) if shuffle else np.arange(n)
         totals = {"loss": 0.0, **{name: 0.0 for name, _ in self.metrics}}
-        theta = self.parameters.theta
         for start in range(0, n, batch_size):
             idx = order[start:start + batch_size]
-            self.batch = batch = self._training_batch(x[idx], y[idx])
-            if self.metrics:
-                y_pred = self.forward(NUMPY, theta, batch)
-                for name, fn in self.metrics:
-                    totals[name] += fn(batch.y, y_pred) * len(idx)
-            try:
-                with np.errstate(over="ignore", invalid="ignore"):  # divergence is reported below
-                    value, grad = self.gradient_source(theta)
-            except NotFinite:  # difflab refuses a non-finite loss: the run diverged
-                value, grad = float("nan"), None
-            if not (np.isfinite(value) and np.all(np.isfinite(grad))):
-                raise FloatingPointError(f"training diverged: the loss or its gradient is not finite "
-                                         f"(loss {value}); try a smaller learning rate")
-            totals["loss"] += value * len(idx)
-            self.optimizer.step(theta, grad)
-        self.batch = None
+            for key, value in self._train_step(x[idx], y[idx]).items():
+                totals[key] += value * len(idx)
         return {k: v / n for k, v in totals.items()}
+
+    def _train_step(self, x, y) -> dict:
+        """One update on one batch; the loss and metrics measured before it."""
+        theta = self.parameters.theta
+        self.batch = batch = self._training_batch(x, y)
+        logs = {}
+        if self.metrics:
+            y_pred = self.forward(NUMPY, theta, batch)
+            logs.update({name: fn(batch.y, y_pred) for name, fn in self.metrics})
+        try:
+            with np.errstate(over="ignore", invalid="ignore"):  # divergence is reported below
+                value, grad = self.gradient_source(theta)
+        except NotFinite:  # difflab refuses a non-finite loss: the run diverged
+            value, grad = float("nan"), None
+        finally:
+            self.batch = None
+        if not (np.isfinite(value) and np.all(np.isfinite(grad))):
+            raise FloatingPointError(f"training diverged: the loss or its gradient is not finite "
+                                     f"(loss {value}); try a smaller learning rate")
+        self.optimizer.step(theta, grad)
+        return {"loss": float(value), **logs}
+
+    def train_on_batch(self, x, y, return_dict=False):
+        """One gradient step on ``(x, y)`` as one batch, as Keras's ``train_on_batch``.
+
+        Returns the batch's loss (with penalties) measured before the step, or ``[loss,
+        *metrics]`` when the model has metrics, or a dict with ``return_dict``: the values of
+        this batch alone (Keras 2's ``reset_metrics=True``).
+        """
+        self._need_compiled()
+        x, y = self._check_data(x, y)
+        self._need_gradient_source()
+        logs = self._train_step(x, y)
+        if return_dict:
+            return logs
+        values = list(logs.values())
+        return values[0] if len(values) == 1 else values
+
+    def _need_gradient_source(self) -> GradientSource:
+        if self.gradient_source is None:
+            self.gradient_source = GradientSource(self, self.differentiator, **self._differentiator_options)
+        return self.gradient_source
 
     def _training_batch(self, x, y):
         masks = {layer: layer.draw_mask(self._rng, len(x)) for layer in self.layers
@@ -327,6 +358,23 @@ class Sequential:
         from .saving import save_model
 
         save_model(self, path, overwrite=overwrite, include_optimizer=include_optimizer)
+
+
+def _validation_epochs(validation_freq):
+    """``validates(epoch)`` (0-based) for Keras's ``validation_freq``: every n-th epoch, or
+    the listed 1-based epochs."""
+    if isinstance(validation_freq, (list, tuple, set, range)):
+        epochs = set()
+        for e in validation_freq:
+            if isinstance(e, bool) or not isinstance(e, (int, np.integer)) or e < 1:
+                raise ValueError(f"validation_freq lists 1-based epoch numbers; got {e!r}")
+            epochs.add(int(e))
+        return lambda epoch: epoch + 1 in epochs
+    if isinstance(validation_freq, bool) or not isinstance(validation_freq, (int, np.integer)) \
+            or validation_freq < 1:
+        raise ValueError(f"validation_freq must be a positive integer or a list of epochs, "
+                         f"got {validation_freq!r}")
+    return lambda epoch: (epoch + 1) % int(validation_freq) == 0
 
 
 def summary_table(model):

@@ -46,6 +46,7 @@ def save_model(model: Sequential, path, overwrite=True, include_optimizer=True) 
         builtin = type(model.loss) in losses.LOSSES.values()
         config["compile"] = {
             "loss": model.loss.name if builtin else None,
+            "loss_config": model.loss.get_config() if builtin else {},
             "metrics": [name for name, fn in model.metrics if name.lower() in metrics_module.METRICS],
             "differentiator": model.differentiator,
             "optimizer": model.optimizer.get_config() if include_optimizer else None,
@@ -113,7 +114,10 @@ def load_model(path) -> Sequential:
             warnings.warn(f"{path}: the model was trained with a custom loss, which cannot be saved; "
                           "it is loaded uncompiled", UserWarning, stacklevel=2)
             return model
-        model.compile(optimizer=optimizers.get(compiled["optimizer"] or "rmsprop"), loss=compiled["loss"],
+        loss = losses.get(compiled["loss"])
+        if compiled.get("loss_config"):  # e.g. from_logits=True
+            loss = type(loss)(**compiled["loss_config"])
+        model.compile(optimizer=optimizers.get(compiled["optimizer"] or "rmsprop"), loss=loss,
                       metrics=compiled["metrics"], differentiator=compiled["differentiator"])
         iterations = compiled.get("optimizer_iterations", 0)
         if not isinstance(iterations, int) or iterations < 0:

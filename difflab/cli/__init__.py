@@ -21,6 +21,7 @@ SUBCOMMANDS = {
     "accuracy": ("experiments", "accuracy of finite differences vs step, and of every method"),
     "speed": ("experiments", "speed of every method vs input size"),
     "train": ("train", "train a network with a chosen differentiator"),
+    "optimizers": ("optimizers", "one network trained with SGD, SGDM, Adagrad, RMSProp and Adam side by side"),
     "solve": ("solve", "gradient descent, least squares, Newton with any differentiator"),
     "check": ("check", "check a user's function: do the methods agree with the oracle?"),
     "trace": ("trace", "the evaluation trace of a function with its forward and reverse sweeps"),
