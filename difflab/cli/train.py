@@ -36,7 +36,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--hidden", default="16", metavar="N[,N...]",
                         help="hidden layer sizes, comma-separated (default 16)")
     parser.add_argument("--activation", default="relu", help="hidden activation (default relu)")
-    parser.add_argument("--optimizer", default="adam", help="sgd, adam, rmsprop or adagrad (default adam)")
+    parser.add_argument("--optimizer", default="adam", help="sgd, adam, rmsprop, adagrad or adadelta (default adam)")
     parser.add_argument("--lr", type=number(above=0),
                         help="learning rate (default: the optimiser's Keras default)")
     parser.add_argument("--epochs", type=number(at_least=1, integer=True), default=200,
