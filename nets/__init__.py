@@ -14,10 +14,14 @@ from __future__ import annotations
 
 from . import activations, callbacks, datasets, examples, losses, metrics, optimizers, regularizers
 from .callbacks import EarlyStopping, History, ModelCheckpoint
+from .embedding import Embedding
+from .functional import Add, Concatenate, Input, Model
 from .layers import Activation, Dense, Dropout, Layer
+from .recurrent import GRU, LSTM, SimpleRNN
 from .model import Sequential
 from .saving import load_model
 
-__all__ = ["Sequential", "Dense", "Dropout", "Activation", "Layer", "load_model", "History",
+__all__ = ["Sequential", "Dense", "Dropout", "Activation", "Layer", "SimpleRNN", "LSTM", "GRU",
+           "Embedding", "Input", "Model", "Concatenate", "Add", "load_model", "History",
            "EarlyStopping", "ModelCheckpoint", "activations", "callbacks", "datasets", "losses",
            "metrics", "optimizers", "regularizers", "examples"]

@@ -43,9 +43,12 @@ def save_model(model: Sequential, path, overwrite=True, include_optimizer=True) 
     config = {"format": SAVE_FORMAT, "model": model.get_config(), "compile": None}
     arrays = {f"weight_{i}": w for i, w in enumerate(model.get_weights())}
     if model.loss is not None:
-        builtin = type(model.loss) in losses.LOSSES.values()
+        per_output = getattr(model, "output_losses", None) or [model.loss]
+        builtin = all(type(loss) in losses.LOSSES.values() for loss in per_output)
+        names = [loss.name for loss in per_output] if len(per_output) > 1 else model.loss.name
         config["compile"] = {
-            "loss": model.loss.name if builtin else None,
+            "loss": names if builtin else None,
+            "loss_weights": getattr(model, "loss_weights", None),
             "metrics": [name for name, fn in model.metrics if name.lower() in metrics_module.METRICS],
             "differentiator": model.differentiator,
             "optimizer": model.optimizer.get_config() if include_optimizer else None,
@@ -113,8 +116,9 @@ def load_model(path) -> Sequential:
             warnings.warn(f"{path}: the model was trained with a custom loss, which cannot be saved; "
                           "it is loaded uncompiled", UserWarning, stacklevel=2)
             return model
+        extra = {"loss_weights": compiled["loss_weights"]} if compiled.get("loss_weights") else {}
         model.compile(optimizer=optimizers.get(compiled["optimizer"] or "rmsprop"), loss=compiled["loss"],
-                      metrics=compiled["metrics"], differentiator=compiled["differentiator"])
+                      metrics=compiled["metrics"], differentiator=compiled["differentiator"], **extra)
         iterations = compiled.get("optimizer_iterations", 0)
         if not isinstance(iterations, int) or iterations < 0:
             raise ValueError(f"optimizer_iterations must be a non-negative integer, not {iterations!r}")
