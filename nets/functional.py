@@ -94,8 +94,8 @@ def call_layer(layer: Layer, inputs):
 class Model(Sequential):
     """A network whose layers form a graph from ``inputs`` to ``outputs`` (one tensor or lists).
 
-    Weights are created here, from ``seed``, in the order the layers are first reached
-    (Keras's ``model.layers`` order, so ``set_weights(keras_model.get_weights())`` fits).
+    Weights are created here, from ``seed``, in Keras's ``model.layers`` order (see
+    :func:`_keras_layer_order`), so ``set_weights(keras_model.get_weights())`` fits.
     """
 
     def __init__(self, inputs, outputs, seed=None, name="model"):
@@ -112,12 +112,11 @@ class Model(Sequential):
         self.nodes = _nodes_between(self.inputs, self.outputs)
         for i, t in enumerate(self.inputs):
             t.name = t.name or f"input_{i}"
-        for node in self.nodes:
-            if node.layer not in self.layers:
-                if node.layer.name is None:
-                    kind = type(node.layer).__name__.lower()
-                    node.layer.name = f"{kind}_{sum(type(l) is type(node.layer) for l in self.layers)}"
-                self.layers.append(node.layer)
+        for layer in _keras_layer_order(self.nodes, self.outputs):
+            if layer.name is None:
+                kind = type(layer).__name__.lower()
+                layer.name = f"{kind}_{sum(type(l) is type(layer) for l in self.layers)}"
+            self.layers.append(layer)
         self._index = {id(layer): i for i, layer in enumerate(self.layers)}
         self._encoders = [_encoder(t, self.nodes) for t in self.inputs]
         self.input_shape = self.inputs[0].shape
@@ -337,6 +336,34 @@ def _nodes_between(inputs, outputs) -> list:
     for t in outputs:
         visit(t)
     return order
+
+
+def _keras_layer_order(nodes, outputs) -> list:
+    """The layers in Keras's ``model.layers`` order (keras.src.ops.function.map_graph):
+    deepest first, where a node's depth is its distance from the outputs (a shared layer
+    taking its deepest call's), ties broken by when a depth-first walk from the outputs
+    first meets the layer. ``nodes`` is that walk's post-order, as :func:`_nodes_between` gives."""
+    first_met, seen = {}, set()
+
+    def walk(t):
+        if t.node is None or id(t.node) in seen:
+            return
+        seen.add(id(t.node))
+        first_met.setdefault(id(t.node.layer), len(first_met))
+        for s in t.node.inputs:
+            walk(s)
+
+    for t in outputs:
+        walk(t)
+    node_depth, layer_depth = {}, {}
+    for node in reversed(nodes):
+        depth = max(node_depth.get(id(node), 0), layer_depth.get(id(node.layer), 0))
+        layer_depth[id(node.layer)] = node_depth[id(node)] = depth
+        for s in node.inputs:
+            if s.node is not None:
+                node_depth[id(s.node)] = max(depth + 1, node_depth.get(id(s.node), 0))
+    layers = list({id(n.layer): n.layer for n in nodes}.values())
+    return sorted(layers, key=lambda l: (-layer_depth[id(l)], first_met[id(l)]))
 
 
 def _encoder(tensor, nodes):
