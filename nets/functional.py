@@ -271,12 +271,22 @@ class Model(Sequential):
             raise ValueError(f"the model has {n} inputs; give x as a list of {n} arrays")
         return list(x)
 
+    def _raw_inputs(self, x):
+        return [np.asarray(a) for a in self._per_input(x)]
+
+    def _raw_targets(self, y):
+        return [np.asarray(t) for t in self._targets(y)]
+
+    def _targets(self, y):
+        if not self.single_output:
+            return self._per_output(y, "y", broadcast=False)
+        return [y[0]] if isinstance(y, (list, tuple)) and len(y) == 1 and isinstance(y[0], np.ndarray) else [y]
+
     def _check_data(self, x, y):
         x = self._check_x(x)
         if not self.output_losses:
             raise RuntimeError("compile the model before training or evaluating it")
-        targets = self._per_output(y, "y", broadcast=False) if not self.single_output else (
-            [y[0]] if isinstance(y, (list, tuple)) and len(y) == 1 and isinstance(y[0], np.ndarray) else [y])
+        targets = self._targets(y)
         y = tuple(loss.prepare_targets(target, t.shape[-1])
                   for loss, target, t in zip(self.output_losses, targets, self.outputs))
         for target in y:

@@ -202,7 +202,7 @@ class Sequential:
         if not 0.0 <= validation_split < 1.0:
             raise ValueError(f"validation_split must be in [0, 1), got {validation_split}")
         if validation_data is None and validation_split:
-            x, y = self._check_data(x, y)
+            x, y = self._raw_inputs(x), self._raw_targets(y)
             cut = int(_count(x) * (1.0 - validation_split))
             if cut < 1 or cut == _count(x):
                 raise ValueError(f"validation_split={validation_split} leaves no training or no validation samples")
@@ -315,6 +315,13 @@ class Sequential:
         declared = self.input_shape if self.built else (
             self.layers[0].declared_input_shape() if self.layers else None)
         return check_inputs(x, declared, "x", self.build if not self.built else None)
+
+    def _raw_inputs(self, x):
+        """The inputs as array(s) that can be sliced by sample, before any checking."""
+        return np.asarray(x)
+
+    def _raw_targets(self, y):
+        return np.asarray(y)
 
     def _check_data(self, x, y):
         x = self._check_x(x)

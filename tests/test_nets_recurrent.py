@@ -294,3 +294,12 @@ def test_functional_api_refuses_bad_graphs():
         nets.Model(nets.Input(shape=(3,)), nets.Dense(1)(nets.Input(shape=(3,))))
     with pytest.raises(ValueError, match="straight from an Input"):
         nets.Embedding(5, 2)(nets.Dense(3)(a))
+
+
+def test_functional_validation_split_takes_the_last_samples_of_every_input():
+    x, y = functional_data()
+    model = two_headed()
+    model.compile(optimizer="sgd", loss=["mse", "sparse_categorical_crossentropy"])
+    history = model.fit(x, y, epochs=1, validation_split=0.5, verbose=0)
+    tail = [a[3:] for a in x], [t[3:] for t in y]
+    assert history.history["val_loss"][0] == pytest.approx(model.evaluate(*tail)[0], rel=1e-12)
