@@ -3,8 +3,9 @@
 Inputs are ``(batch, time, features)``. Each layer is written with the op list and a Python
 loop over the time steps, so every difflab method differentiates it as written: for the
 tape, back-propagation through time is nothing but the reverse sweep over the unrolled loop.
-``SimpleRNN`` also has a hand-derived backward pass (BPTT written out) for the ``manual``
-path; the gated layers do not, and ``manual`` says so.
+Each layer also has its back-propagation through time written out by hand for the
+``manual`` path: one step forward (keeping what its derivative needs) and one step backward
+per layer, the loop over time shared in :class:`Recurrent`.
 
 Weight order and shapes are Keras's, so ``set_weights(keras_model.get_weights())`` works:
 
@@ -18,7 +19,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from difflab.errors import NotSupported
 from difflab.namespaces import NUMPY
 
 from . import activations
@@ -105,10 +105,50 @@ class Recurrent(Layer):
     def _initial_state(self, xp, x):
         return xp.zeros((int(x.shape[0]), self.units))
 
+    # ---- back-propagation through time, by hand (the manual path) ---------------------
+    # Each layer writes one step forward (keeping what its derivative needs) and one step
+    # backward; the loop over time, the input projection and its bias are shared here.
+    def _input_bias(self, weights):
+        """The bias added to ``x @ kernel`` (all of it, or GRU's input half)."""
+        return weights[2] if self.use_bias else 0.0
+
+    def _add_input_bias_gradient(self, grads, g):
+        if self.use_bias:
+            grads[2] += g
+
     def forward(self, weights, x, batch):
-        raise NotSupported(f"hand-derived backprop of {type(self).__name__}", "manual",
-                           "only SimpleRNN's BPTT is written out by hand; train it with an AD method "
-                           "such as 'reverse', 'torch' or 'jax'")
+        xw = _project(NUMPY, x, weights[0]) + self._input_bias(weights)
+        state = self._zero_state(x.shape[0])
+        outputs, steps = [], []
+        for t in range(x.shape[1]):
+            state, step = self._step_forward(weights, xw[:, t, :], state)
+            outputs.append(state[0])
+            steps.append(step)
+        out = np.stack(outputs, axis=1) if self.return_sequences else outputs[-1]
+        return out, (x, steps)
+
+    def backward(self, weights, cache, g):
+        """From the last step back: each step's output state gets its own cotangent (with
+        ``return_sequences``) plus what the next step sends back through the recurrence;
+        the weights, used at every step, sum their gradients over the steps."""
+        x, steps = cache
+        kernel = weights[0]
+        grads = [np.zeros_like(w) for w in weights]
+        g_xw = np.zeros(x.shape[:2] + (kernel.shape[1],))
+        g_state = tuple(np.zeros((x.shape[0], self.units)) for _ in self._zero_state(1))
+        last = x.shape[1] - 1
+        for t in reversed(range(x.shape[1])):
+            g_out = g[:, t, :] if self.return_sequences else (g if t == last else 0.0)
+            g_state = (g_state[0] + g_out,) + g_state[1:]
+            g_xw[:, t, :], g_state = self._step_backward(weights, steps[t], g_state, grads)
+        n, steps_, width = g_xw.shape
+        flat = g_xw.reshape(n * steps_, width)
+        grads[0] += x.reshape(n * steps_, -1).T @ flat
+        self._add_input_bias_gradient(grads, flat.sum(axis=0))
+        return (flat @ kernel.T).reshape(x.shape), grads
+
+    def _zero_state(self, n):
+        return (np.zeros((n, self.units)),)
 
     def get_config(self):
         return {**super().get_config(), "units": self.units, "activation": self.activation.name,
@@ -129,37 +169,17 @@ class SimpleRNN(Recurrent):
             states.append(h)
         return self._output(xp, states)
 
-    # ---- back-propagation through time, by hand -------------------------------------
-    def forward(self, weights, x, batch):
-        kernel, recurrent = weights[0], weights[1]
-        xw = _project(NUMPY, x, kernel) + (weights[2] if self.use_bias else 0.0)
-        hs, zs = [np.zeros((x.shape[0], self.units))], []
-        for t in range(x.shape[1]):
-            zs.append(xw[:, t, :] + hs[-1] @ recurrent)
-            hs.append(self.activation.forward(NUMPY, zs[-1]))
-        out = np.stack(hs[1:], axis=1) if self.return_sequences else hs[-1]
-        return out, (x, zs, hs)
+    def _step_forward(self, weights, xw_t, state):
+        h_prev = state[0]
+        z = xw_t + h_prev @ weights[1]
+        h = self.activation.forward(NUMPY, z)
+        return (h,), (h_prev, z, h)
 
-    def backward(self, weights, cache, g):
-        """From the last step back: each step's state gets the cotangent of its output (with
-        ``return_sequences``) plus what the next step sends back through recurrent_kernel."""
-        x, zs, hs = cache
-        kernel, recurrent = weights[0], weights[1]
-        g_kernel, g_recurrent = np.zeros_like(kernel), np.zeros_like(recurrent)
-        g_bias, g_x = np.zeros(self.units), np.zeros_like(x)
-        g_h = np.zeros_like(hs[0])
-        for t in reversed(range(x.shape[1])):
-            if self.return_sequences:
-                g_h = g_h + g[:, t, :]
-            elif t == x.shape[1] - 1:
-                g_h = g_h + g
-            g_z = self.activation.backward(zs[t], hs[t + 1], g_h)
-            g_kernel += x[:, t, :].T @ g_z
-            g_recurrent += hs[t].T @ g_z
-            g_bias += g_z.sum(axis=0)
-            g_x[:, t, :] = g_z @ kernel.T
-            g_h = g_z @ recurrent.T
-        return g_x, [g_kernel, g_recurrent] + ([g_bias] if self.use_bias else [])
+    def _step_backward(self, weights, step, g_state, grads):
+        h_prev, z, h = step
+        g_z = self.activation.backward(z, h, g_state[0])
+        grads[1] += h_prev.T @ g_z
+        return g_z, (g_z @ weights[1].T,)
 
 
 class LSTM(Recurrent):
@@ -198,6 +218,33 @@ class LSTM(Recurrent):
             h = sigma(xp, z[:, 3 * u:]) * act(xp, c)
             states.append(h)
         return self._output(xp, states)
+
+    def _zero_state(self, n):
+        return (np.zeros((n, self.units)), np.zeros((n, self.units)))  # (h, c)
+
+    def _step_forward(self, weights, xw_t, state):
+        u, sigma, act = self.units, self.recurrent_activation, self.activation
+        h_prev, c_prev = state
+        z = xw_t + h_prev @ weights[1]
+        i, f = sigma.forward(NUMPY, z[:, :u]), sigma.forward(NUMPY, z[:, u:2 * u])
+        g = act.forward(NUMPY, z[:, 2 * u:3 * u])
+        o = sigma.forward(NUMPY, z[:, 3 * u:])
+        c = f * c_prev + i * g
+        a_c = act.forward(NUMPY, c)
+        h = o * a_c
+        return (h, c), (z, i, f, g, o, h_prev, c_prev, c, a_c)
+
+    def _step_backward(self, weights, step, g_state, grads):
+        u, sigma, act = self.units, self.recurrent_activation, self.activation
+        z, i, f, g, o, h_prev, c_prev, c, a_c = step
+        g_h, g_c = g_state
+        g_c = g_c + act.backward(c, a_c, g_h * o)          # h = o act(c)
+        g_z = np.concatenate([sigma.backward(z[:, :u], i, g_c * g),             # c = f c_prev + i g
+                              sigma.backward(z[:, u:2 * u], f, g_c * c_prev),
+                              act.backward(z[:, 2 * u:3 * u], g, g_c * i),
+                              sigma.backward(z[:, 3 * u:], o, g_h * a_c)], axis=1)
+        grads[1] += h_prev.T @ g_z
+        return g_z, (g_z @ weights[1].T, g_c * f)
 
     def get_config(self):
         return {**super().get_config(), "recurrent_activation": self.recurrent_activation.name,
@@ -247,6 +294,60 @@ class GRU(Recurrent):
             h = z * h + (1.0 - z) * hh
             states.append(h)
         return self._output(xp, states)
+
+    def _input_bias(self, weights):
+        if not self.use_bias:
+            return 0.0
+        return weights[2][0] if self.reset_after else weights[2]
+
+    def _add_input_bias_gradient(self, grads, g):
+        if self.use_bias:
+            if self.reset_after:
+                grads[2][0] += g
+            else:
+                grads[2] += g
+
+    def _step_forward(self, weights, xw_t, state):
+        u, sigma, act = self.units, self.recurrent_activation, self.activation
+        recurrent, h_prev = weights[1], state[0]
+        if self.reset_after:
+            inner = h_prev @ recurrent + (weights[2][1] if self.use_bias else 0.0)
+            pre_z, pre_r = xw_t[:, :u] + inner[:, :u], xw_t[:, u:2 * u] + inner[:, u:2 * u]
+        else:
+            inner = h_prev @ recurrent[:, :2 * u]
+            pre_z, pre_r = xw_t[:, :u] + inner[:, :u], xw_t[:, u:2 * u] + inner[:, u:]
+        z, r = sigma.forward(NUMPY, pre_z), sigma.forward(NUMPY, pre_r)
+        if self.reset_after:
+            pre_h = xw_t[:, 2 * u:] + r * inner[:, 2 * u:]
+        else:
+            pre_h = xw_t[:, 2 * u:] + (r * h_prev) @ recurrent[:, 2 * u:]
+        hh = act.forward(NUMPY, pre_h)
+        h = z * h_prev + (1.0 - z) * hh
+        return (h,), (h_prev, inner, pre_z, z, pre_r, r, pre_h, hh)
+
+    def _step_backward(self, weights, step, g_state, grads):
+        u, sigma, act = self.units, self.recurrent_activation, self.activation
+        recurrent = weights[1]
+        h_prev, inner, pre_z, z, pre_r, r, pre_h, hh = step
+        g_h = g_state[0]
+        g_pre_h = act.backward(pre_h, hh, g_h * (1.0 - z))   # h = z h_prev + (1 - z) hh
+        g_h_prev = g_h * z
+        g_pre_z = sigma.backward(pre_z, z, g_h * (h_prev - hh))
+        if self.reset_after:                                  # pre_h = x_h + r inner_h
+            g_pre_r = sigma.backward(pre_r, r, g_pre_h * inner[:, 2 * u:])
+            g_inner = np.concatenate([g_pre_z, g_pre_r, g_pre_h * r], axis=1)
+            grads[1] += h_prev.T @ g_inner
+            if self.use_bias:
+                grads[2][1] += g_inner.sum(axis=0)
+            g_h_prev = g_h_prev + g_inner @ recurrent.T
+        else:                                                 # pre_h = x_h + (r h_prev) U_h
+            g_rh = g_pre_h @ recurrent[:, 2 * u:].T
+            g_pre_r = sigma.backward(pre_r, r, g_rh * h_prev)
+            grads[1][:, 2 * u:] += (r * h_prev).T @ g_pre_h
+            g_gates = np.concatenate([g_pre_z, g_pre_r], axis=1)
+            grads[1][:, :2 * u] += h_prev.T @ g_gates
+            g_h_prev = g_h_prev + g_rh * r + g_gates @ recurrent[:, :2 * u].T
+        return np.concatenate([g_pre_z, g_pre_r, g_pre_h], axis=1), (g_h_prev,)
 
     def get_config(self):
         return {**super().get_config(), "recurrent_activation": self.recurrent_activation.name,

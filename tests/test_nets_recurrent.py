@@ -78,9 +78,9 @@ def test_input_gradients_of_every_method_match_the_oracle(kind):
     assert_gradients_agree(f, rng.normal(size=BATCH * STEPS * FEATURES), methods=methods())
 
 
-@pytest.mark.parametrize("sequences", [False, True])
-def test_hand_derived_bptt_matches_the_oracle(sequences):
-    layer, params, out_shape = built(lambda: nets.SimpleRNN(UNITS, return_sequences=sequences))
+@pytest.mark.parametrize("kind", list(LAYERS))
+def test_hand_derived_bptt_matches_the_oracle(kind):
+    layer, params, out_shape = built(LAYERS[kind])
     rng = np.random.default_rng(3)
     x = rng.normal(size=(BATCH, STEPS, FEATURES))
     r = rng.normal(size=(BATCH,) + out_shape)
@@ -91,7 +91,8 @@ def test_hand_derived_bptt_matches_the_oracle(sequences):
         return xp.sum(layer.call(xp, params.unflatten(theta, xp)[0], xp.asarray(x), None) * xp.asarray(r))
 
     weights = params.unflatten(theta)[0]
-    _, cache = layer.forward(weights, x, None)
+    out, cache = layer.forward(weights, x, None)
+    assert float(np.sum(out * r)) == pytest.approx(f(theta), rel=1e-14)
     g_x, g_w = layer.backward(weights, cache, r)
     manual = np.concatenate([g.reshape(-1) for g in g_w])
     np.testing.assert_allclose(manual, difflab.reference(f, theta), rtol=1e-13, atol=1e-14)
@@ -102,6 +103,24 @@ def test_hand_derived_bptt_matches_the_oracle(sequences):
         return xp.sum(out * xp.asarray(r))
 
     np.testing.assert_allclose(g_x.reshape(-1), difflab.reference(f_x, x.reshape(-1)), rtol=1e-13, atol=1e-14)
+
+
+def test_bptt_by_hand_gives_the_traced_two_step_example():
+    """docs/nets.md's 2-step SimpleRNN(1): (h_2 - 0.2)^2 with x = (1, 0.5), w, u, b = 0.6, 0.8, 0.1;
+    ``difflab trace`` of the same formula gives d/db, d/du, d/dw = 0.763912, 0.306198, 0.51059."""
+    layer = nets.SimpleRNN(1)
+    layer.build_shape((2, 1))
+    weights = [np.array([[0.6]]), np.array([[0.8]]), np.array([0.1])]
+    h, cache = layer.forward(weights, np.array([[[1.0], [0.5]]]), None)
+    _, (g_kernel, g_recurrent, g_bias) = layer.backward(weights, cache, 2 * (h - 0.2))
+    h1 = np.tanh(0.6 + 0.1)
+    h2 = np.tanh(0.6 * 0.5 + 0.8 * h1 + 0.1)
+    d2 = 2 * (h2 - 0.2) * (1 - h2 ** 2)   # through step 2, then step 1 via u
+    d1 = d2 * 0.8 * (1 - h1 ** 2)
+    np.testing.assert_allclose([g_bias[0], g_recurrent[0, 0], g_kernel[0, 0]],
+                               [d2 + d1, d2 * h1, d2 * 0.5 + d1 * 1.0], rtol=1e-14)
+    np.testing.assert_allclose([g_bias[0], g_recurrent[0, 0], g_kernel[0, 0]],
+                               [0.763912, 0.306198, 0.51059], atol=5e-7)
 
 
 def embedding_model(differentiator="reverse"):
@@ -137,11 +156,21 @@ def test_embedding_refuses_ids_that_are_not_in_its_vocabulary():
         model.predict(np.array([[0, 1.5, 2]]))
 
 
-def test_gated_layers_have_no_hand_derived_backprop_and_say_so():
-    model = nets.Sequential([nets.LSTM(2, input_shape=(3, 2)), nets.Dense(1)], seed=0)
-    model.compile(optimizer="sgd", loss="mse", differentiator="manual")
-    with pytest.raises(difflab.NotSupported, match="only SimpleRNN"):
-        model.fit(np.zeros((4, 3, 2)), np.zeros(4), verbose=0)
+@pytest.mark.parametrize("stack", [
+    lambda: [nets.LSTM(3, return_sequences=True), nets.GRU(2, reset_after=False)],
+    lambda: [nets.GRU(2, return_sequences=True), nets.LSTM(2)],
+], ids=["lstm-gru-reset-before", "gru-lstm"])
+def test_manual_trains_gated_layers_as_reverse_does(stack):
+    x, y = load_letters(context=3)
+    runs = []
+    for method in ("manual", "reverse"):
+        model = nets.Sequential([*stack(), nets.Dense(5, activation="softmax")], seed=2)
+        model.build((3, 5))
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", differentiator=method)
+        runs.append((model.fit(x, y, epochs=4, batch_size=2, verbose=0).history["loss"], model.get_weights()))
+    np.testing.assert_allclose(runs[0][0], runs[1][0], rtol=1e-12)
+    for a, b in zip(runs[0][1], runs[1][1]):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-12)
 
 
 # ---------------------------------------------------------------------- the notes' figures
