@@ -12,6 +12,7 @@ layers here for ``Sequential``, the layer graph in :mod:`nets.functional` for ``
 from __future__ import annotations
 
 import numpy as np
+
 from difflab.namespaces import NUMPY
 
 

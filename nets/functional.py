@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
 from difflab.namespaces import NUMPY
 
 from . import backprop, losses
@@ -34,7 +35,7 @@ class SymbolicTensor:
     """A placeholder for data: its per-sample ``shape`` and the node that makes it (None for an Input)."""
 
     shape: tuple
-    node: "Node | None" = None
+    node: Node | None = None
     name: str | None = None
 
     def __repr__(self):
@@ -51,7 +52,7 @@ class Node:
     call_index: int  # the how-many-th call of this layer (Keras's node index)
 
 
-def Input(shape, name=None) -> SymbolicTensor:  # noqa: N802 (Keras's name)
+def Input(shape, name=None) -> SymbolicTensor:
     """A model input: ``shape`` per sample, without the batch axis (None for any length)."""
     if isinstance(shape, int):
         shape = (shape,)

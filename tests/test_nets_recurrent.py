@@ -332,3 +332,28 @@ def test_functional_validation_split_takes_the_last_samples_of_every_input():
     history = model.fit(x, y, epochs=1, validation_split=0.5, verbose=0)
     tail = [a[3:] for a in x], [t[3:] for t in y]
     assert history.history["val_loss"][0] == pytest.approx(model.evaluate(*tail)[0], rel=1e-12)
+
+
+def test_recurrent_sequential_round_trips_through_a_file(tmp_path):
+    x, y = load_letters(context=3, one_hot=False)
+    model = nets.Sequential([nets.Embedding(5, 2, input_length=3), nets.GRU(3, return_sequences=True),
+                             nets.Dropout(0.25), nets.LSTM(2), nets.Dense(5, activation="softmax")], seed=0)
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    model.fit(x, y, epochs=2, verbose=0)
+    model.save(tmp_path / "rnn.npz")
+    loaded = nets.load_model(tmp_path / "rnn.npz")
+    np.testing.assert_array_equal(loaded.predict(x), model.predict(x))
+    assert [type(l).__name__ for l in loaded.layers] == ["Embedding", "GRU", "Dropout", "LSTM", "Dense"]
+    assert loaded.layers[1].return_sequences and loaded.layers[1].reset_after
+
+
+def test_sequence_inputs_are_checked():
+    model = nets.Sequential([nets.SimpleRNN(2, input_shape=(None, 3)), nets.Dense(1)], seed=0)
+    model.compile(optimizer="sgd", loss="mse")
+    assert model.predict(np.zeros((2, 7, 3))).shape == (2, 1)  # any number of steps
+    with pytest.raises(ValueError, match=r"must be 3-D"):
+        model.predict(np.zeros((2, 3)))
+    with pytest.raises(ValueError, match=r"samples of shape \(7, 4\)"):
+        model.predict(np.zeros((2, 7, 4)))
+    with pytest.raises(ValueError, match="takes flat inputs"):
+        nets.Sequential([nets.LSTM(2, return_sequences=True, input_shape=(4, 3)), nets.Dense(1)]).count_params()
