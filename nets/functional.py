@@ -17,6 +17,7 @@ inputs given as a list of arrays and several outputs' losses summed (with ``loss
 """
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -65,6 +66,10 @@ def Input(shape, name=None) -> SymbolicTensor:
     return SymbolicTensor(shape, None, name)
 
 
+#: Numbers the layers' first calls, so a model names its unnamed layers in the order written.
+_CALL_ORDER = itertools.count()
+
+
 def call_layer(layer: Layer, inputs):
     """``layer(inputs)`` on symbolic tensors: build (or check, for a shared layer) and record."""
     several = isinstance(inputs, (list, tuple))
@@ -86,6 +91,8 @@ def call_layer(layer: Layer, inputs):
         shape = layer.output_shape
     else:
         shape = layer.build_shape(shapes if several else shapes[0])
+    if not calls:
+        layer._first_call = next(_CALL_ORDER)
     layer._calls = calls + [shapes]
     output = SymbolicTensor(tuple(shape))
     output.node = Node(layer, tensors, output, len(calls))
@@ -113,11 +120,12 @@ class Model(Sequential):
         self.nodes = _nodes_between(self.inputs, self.outputs)
         for i, t in enumerate(self.inputs):
             t.name = t.name or f"input_{i}"
-        for layer in _keras_layer_order(self.nodes, self.outputs):
+        self.layers = _keras_layer_order(self.nodes, self.outputs)
+        by_first_call = sorted(self.layers, key=lambda l: l._first_call)
+        for i, layer in enumerate(by_first_call):  # numbered per kind in the order they were called
             if layer.name is None:
                 kind = type(layer).__name__.lower()
-                layer.name = f"{kind}_{sum(type(l) is type(layer) for l in self.layers)}"
-            self.layers.append(layer)
+                layer.name = f"{kind}_{sum(type(l) is type(layer) for l in by_first_call[:i])}"
         self._index = {id(layer): i for i, layer in enumerate(self.layers)}
         self._encoders = [_encoder(t, self.nodes) for t in self.inputs]
         self.input_shape = self.inputs[0].shape
