@@ -8,7 +8,9 @@
 
 The forward pass and the loss are one function of a flat parameter vector written with
 ``difflab.namespace``, so every difflab method can differentiate it; ``"manual"`` is the
-hand-derived backprop of :mod:`nets.backprop`.
+hand-derived backprop of :mod:`nets.backprop`. Recurrent layers (``SimpleRNN``, ``LSTM``,
+``GRU``) and ``Embedding`` are in :mod:`nets.recurrent` and :mod:`nets.embedding`; Keras's
+functional API (``Input``, ``Model``) in :mod:`nets.functional`.
 """
 from __future__ import annotations
 

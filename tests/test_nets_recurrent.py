@@ -357,3 +357,31 @@ def test_sequence_inputs_are_checked():
         model.predict(np.zeros((2, 7, 4)))
     with pytest.raises(ValueError, match="takes flat inputs"):
         nets.Sequential([nets.LSTM(2, return_sequences=True, input_shape=(4, 3)), nets.Dense(1)]).count_params()
+
+
+# ---------------------------------------------------------------------- the user's own data
+def test_load_npz_reads_keras_style_arrays_and_refuses_other_files(tmp_path):
+    from nets.datasets import load_npz
+
+    rng = np.random.default_rng(0)
+    arrays = {"x_train": rng.normal(size=(4, 3)), "y_train": np.arange(4), "x_test": rng.normal(size=(2, 3)),
+              "y_test": np.arange(2)}
+    np.savez(tmp_path / "mine.npz", **arrays)
+    (x_train, y_train), (x_test, y_test) = load_npz(tmp_path / "mine.npz")
+    np.testing.assert_array_equal(x_train, arrays["x_train"])
+    np.testing.assert_array_equal(y_test, arrays["y_test"])
+    np.savez(tmp_path / "prices.npz", close=np.arange(5.0))
+    assert list(load_npz(tmp_path / "prices.npz")) == ["close"]
+    (tmp_path / "notes.txt").write_text("not arrays")
+    with pytest.raises(ValueError, match="cannot read"):
+        load_npz(tmp_path / "notes.txt")
+
+
+def test_windows_label_each_window_with_the_next_value():
+    from nets.datasets import windows
+
+    x, y = windows(np.arange(6.0), 3)
+    np.testing.assert_array_equal(x[:, :, 0], [[0, 1, 2], [1, 2, 3], [2, 3, 4]])
+    np.testing.assert_array_equal(y, [3, 4, 5])
+    with pytest.raises(ValueError, match="steps"):
+        windows(np.arange(3.0), 3)
