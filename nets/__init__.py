@@ -8,19 +8,25 @@
 
 The forward pass and the loss are one function of a flat parameter vector written with
 ``difflab.namespace``, so every difflab method can differentiate it; ``"manual"`` is the
-hand-derived backprop of :mod:`nets.backprop`.
+hand-derived backprop of :mod:`nets.backprop`. Recurrent layers (``SimpleRNN``, ``LSTM``,
+``GRU``) and ``Embedding`` are in :mod:`nets.recurrent` and :mod:`nets.embedding`; Keras's
+functional API (``Input``, ``Model``) in :mod:`nets.functional`.
 """
 from __future__ import annotations
 
 from . import (activations, callbacks, datasets, examples, initializers, losses, metrics, optimizers,
                regularizers, utils)
 from .callbacks import EarlyStopping, History, LearningRateScheduler, ModelCheckpoint, ReduceLROnPlateau
+from .embedding import Embedding
+from .functional import Add, Concatenate, Input, Model
 from .layers import Activation, Dense, Dropout, Layer
+from .recurrent import GRU, LSTM, SimpleRNN
 from .model import Sequential
 from .saving import load_model
 from .utils import to_categorical
 
-__all__ = ["Sequential", "Dense", "Dropout", "Activation", "Layer", "load_model", "History",
+__all__ = ["Sequential", "Dense", "Dropout", "Activation", "Layer", "SimpleRNN", "LSTM", "GRU",
+           "Embedding", "Input", "Model", "Concatenate", "Add", "load_model", "History",
            "EarlyStopping", "ModelCheckpoint", "LearningRateScheduler", "ReduceLROnPlateau",
            "to_categorical", "activations", "initializers", "utils", "callbacks", "datasets", "losses",
            "metrics", "optimizers", "regularizers", "examples"]

@@ -5,15 +5,19 @@ gradient seeds the backward sweep; each layer's ``backward`` (next to its ``forw
 :mod:`nets.layers`) sends the cotangent to its input and to its weights; weight penalties add
 their own gradients. Nothing here is automatic: it is the reference teaching path that the
 AD methods are checked against.
+
+A model supplies its own sweeps (``_backprop_forward``/``_backprop_backward``): the chain of
+layers here for ``Sequential``, the layer graph in :mod:`nets.functional` for ``Model``.
 """
 from __future__ import annotations
 
 import numpy as np
+
 from difflab.namespaces import NUMPY
 
 
 def forward(model, weights, batch):
-    """Predictions and the per-layer caches for :func:`backward`."""
+    """Predictions and the per-layer caches for :func:`backward`, through a chain of layers."""
     out, caches = batch.x, []
     for layer, w in zip(model.layers, weights):
         out, cache = layer.forward(w, out, batch)
@@ -21,21 +25,33 @@ def forward(model, weights, batch):
     return out, caches
 
 
+def backward(model, weights, caches, g):
+    """Each layer's weight gradients, from the cotangent ``g`` of the chain's output."""
+    grads = [None] * len(model.layers)
+    for i in reversed(range(len(model.layers))):
+        g, grads[i] = model.layers[i].backward(weights[i], caches[i], g)
+    return grads
+
+
 def value_and_gradient(model, theta, batch):
     """``(loss, d loss / d theta)`` for the batch, by backpropagation."""
     weights = model.parameters.unflatten(theta)
-    y_pred, caches = forward(model, weights, batch)
-    g = model.loss.gradient(batch.y, y_pred)
-    if g is None:
-        raise ValueError(f"the loss {model.loss.name!r} has no hand-derived gradient, so the 'manual' "
-                         "differentiator cannot train with it; choose an AD method such as 'reverse'")
-    value = float(model.loss(batch.y, y_pred)) + sum(float(t) for t in model.penalties(NUMPY, weights))
-    grads = [None] * len(model.layers)
-    for i in reversed(range(len(model.layers))):
-        layer, w = model.layers[i], weights[i]
-        g, grads[i] = layer.backward(w, caches[i], g)
-        grads[i] = [gw + gp for gw, gp in zip(grads[i], layer.penalty_gradients(w))]
+    y_pred, caches = model._backprop_forward(weights, batch)
+    g = model._loss_gradient(batch.y, y_pred)
+    value = float(model._data_loss(batch.y, y_pred)) + sum(float(t) for t in model.penalties(NUMPY, weights))
+    grads = model._backprop_backward(weights, caches, g)
+    grads = [[gw + gp for gw, gp in zip(layer_grads, layer.penalty_gradients(w))]
+             for layer, w, layer_grads in zip(model.layers, weights, grads)]
     return value, model.parameters.flatten_gradients(grads)
+
+
+def loss_gradient(loss, y_true, y_pred):
+    """The loss's hand-derived gradient, or a clear error where it has none."""
+    g = loss.gradient(y_true, y_pred)
+    if g is None:
+        raise ValueError(f"the loss {loss.name!r} has no hand-derived gradient, so the 'manual' "
+                         "differentiator cannot train with it; choose an AD method such as 'reverse'")
+    return g
 
 
 class Backprop:

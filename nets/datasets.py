@@ -210,3 +210,69 @@ def notes_iris_task() -> Task:
     return Task("iris (notes)", xt, to_categorical(yt, 3), xs, to_categorical(ys, 3), 3, "softmax", "mse", ("accuracy",),
                 "iris shuffled with seed 116, 120 training / 30 test rows, raw features "
                 "(float32), mse on one-hot targets")
+# ---------------------------------------------------------------------- sequences (the RNN chapter)
+#: The notes' letter-prediction alphabet.
+LETTERS = "abcde"
+
+
+def load_letters(context: int = 1, alphabet: str = LETTERS, one_hot: bool = True):
+    """The notes' letter prediction: from ``context`` letters of the cycle ``alphabet``
+    (a->b->c->d->e->a), predict the next one.
+
+    Returns ``(x, y)``: ``x`` of shape (len(alphabet), context, len(alphabet)) one-hot rows,
+    or (len(alphabet), context) integer ids with ``one_hot=False`` (for an Embedding);
+    ``y`` the next letter's id. Sample i starts at letter i.
+    """
+    n = len(alphabet)
+    if not 1 <= int(context) <= n - 1:
+        raise ValueError(f"context must be between 1 and {n - 1} letters, got {context}")
+    ids = (np.arange(n)[:, None] + np.arange(int(context))[None, :]) % n
+    y = (ids[:, -1] + 1) % n
+    return (np.eye(n)[ids] if one_hot else ids), y
+
+
+def windows(series, steps: int):
+    """Sliding windows of a 1-D series: ``x`` (len - steps, steps, 1) and the next value ``y``."""
+    series = np.asarray(series, dtype=float).reshape(-1)
+    if not 1 <= int(steps) < len(series):
+        raise ValueError(f"steps must be between 1 and {len(series) - 1}, got {steps}")
+    x = np.lib.stride_tricks.sliding_window_view(series[:-1], int(steps))
+    return x[..., None].copy(), series[int(steps):].copy()
+
+
+def load_price_series(n: int = 600, steps: int = 20, test_size: float = 0.25, noise: float = 0.05,
+                      seed: int = 0):
+    """A generated price-like series for the LSTM/GRU (stock) chapter, nothing downloaded.
+
+    The series is a sum of two slow sines plus Gaussian noise (so the next value is partly
+    predictable from the recent past, unlike a pure random walk); it is cut into windows of
+    ``steps`` values, each labelled with the value that follows, and split in time (the test
+    windows come after the training ones, as for a stock price). Returns
+    ``(x_train, y_train), (x_test, y_test)`` with x of shape (windows, steps, 1).
+    """
+    rng = np.random.default_rng(seed)
+    t = np.arange(n)
+    series = np.sin(2 * np.pi * t / 50.0) + 0.5 * np.sin(2 * np.pi * t / 17.0) + noise * rng.standard_normal(n)
+    x, y = windows(series, steps)
+    cut = int(len(x) * (1.0 - test_size))
+    return (x[:cut], y[:cut]), (x[cut:], y[cut:])
+
+
+def load_npz(path):
+    """A user's own arrays from an ``.npz`` file (NumPy's ``np.savez``), Keras-style.
+
+    With entries ``x_train, y_train, x_test, y_test`` (the layout of Keras's ``mnist.npz``,
+    ``cifar10``, ``imdb`` exports) it returns ``(x_train, y_train), (x_test, y_test)``;
+    otherwise a dict of every array. Nothing is pickled (``allow_pickle=False``).
+    """
+    import os
+
+    try:
+        with np.load(os.fspath(path), allow_pickle=False) as data:
+            arrays = {name: data[name] for name in data.files}
+    except (OSError, ValueError, EOFError) as exc:
+        raise ValueError(f"cannot read {path} as an .npz file of arrays: {exc}") from None
+    keys = ("x_train", "y_train", "x_test", "y_test")
+    if all(k in arrays for k in keys):
+        return (arrays["x_train"], arrays["y_train"]), (arrays["x_test"], arrays["y_test"])
+    return arrays

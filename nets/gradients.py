@@ -79,8 +79,8 @@ class GradientSource:
         if self._single is not None:
             return self._single(theta)
         batch = self.model.batch
-        key = hashlib.sha1(batch.x.tobytes() + batch.y.tobytes()
-                           + b"".join(m.tobytes() for m in batch.masks.values())).hexdigest()
+        arrays = [*_arrays(batch.x), *_arrays(batch.y), *batch.masks.values()]
+        key = hashlib.sha1(b"".join(a.tobytes() for a in arrays)).hexdigest()
         derivative = self._prepared.pop(key, None)
         if derivative is None:
             derivative = difflab.get(self.name, **self.method.options).value_and_gradient(self._function())
@@ -88,3 +88,8 @@ class GradientSource:
         while len(self._prepared) > PREPARED_BATCHES_KEPT:
             self._prepared.popitem(last=False)
         return derivative(theta)
+
+
+def _arrays(data) -> list:
+    """An array, or the arrays of a functional model's several inputs or targets."""
+    return list(data) if isinstance(data, (list, tuple)) else [data]

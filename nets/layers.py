@@ -36,17 +36,38 @@ from .initializers import get as _initializer
 
 
 class Layer:
-    """Base class. Subclasses set ``weight_specs`` in :meth:`build` and the three passes."""
+    """Base class. Subclasses set ``weight_specs`` in :meth:`build` and the three passes.
+
+    ``input_rank`` is how many axes one sample has (1 for the flat layers here, 2 for the
+    recurrent layers' (time, features)); shapes never include the batch axis.
+    """
+
+    input_rank = 1
 
     def __init__(self, name=None, input_dim=None, input_shape=None):
+        shape = None
         if input_shape is not None:
-            if len(tuple(input_shape)) != 1:
-                raise ValueError(f"nets layers take flat inputs; input_shape must be (n,), got {input_shape}")
-            input_dim = tuple(input_shape)[0]
+            shape = tuple(None if s is None else _positive_int(s, "input_shape") for s in input_shape)
+            if len(shape) != self.input_rank:
+                if self.input_rank == 1:
+                    raise ValueError(f"nets layers take flat inputs; input_shape must be (n,), got {input_shape}")
+                raise ValueError(f"{type(self).__name__} takes {self.input_rank} axes per sample, "
+                                 f"input_shape must have {self.input_rank} entries, got {input_shape}")
+            input_dim = shape[-1]
         self.name = name
         self.input_dim = None if input_dim is None else _positive_int(input_dim, "input_dim")
+        self._declared_shape = shape
         self.output_dim = None
+        self.output_shape = None
         self.weight_specs: list[WeightSpec] = []
+
+    def declared_input_shape(self):
+        """The per-sample input shape given at construction (``input_dim``/``input_shape``), or None."""
+        if self._declared_shape is not None:
+            return self._declared_shape
+        if self.input_dim is None:
+            return None
+        return (None,) * (self.input_rank - 1) + (self.input_dim,)
 
     def build(self, input_dim: int) -> int:
         """Fix the input size; return the output size."""
@@ -56,8 +77,28 @@ class Layer:
         self.output_dim = self._output_dim(input_dim)
         return self.output_dim
 
-    def _output_dim(self, input_dim):
-        return input_dim
+    def build_shape(self, input_shape: tuple) -> tuple:
+        """Fix the per-sample input shape; return (and keep as ``output_shape``) the output's.
+
+        Flat layers take ``(features,)``; layers with other ranks override this.
+        """
+        input_shape = tuple(input_shape)
+        if len(input_shape) != 1:
+            raise ValueError(f"layer {self.name} ({type(self).__name__}) takes flat inputs (features,) "
+                             f"but receives samples of shape {input_shape}; use return_sequences=False "
+                             "on the recurrent layer before it")
+        self.output_shape = (self.build(input_shape[0]),)
+        return self.output_shape
+
+    def encode_input(self, x):
+        """How raw data (NumPy) enters this layer when the data feeds it directly; as it is by default."""
+        return x
+
+    def __call__(self, inputs):
+        """The functional API: this layer applied to symbolic tensors (see :mod:`nets.functional`)."""
+        from .functional import call_layer
+
+        return call_layer(self, inputs)
 
     # The three passes; an identity layer by default.
     def call(self, xp, weights, x, batch):
@@ -78,7 +119,10 @@ class Layer:
         return [np.zeros(spec.shape) for spec in self.weight_specs]
 
     def get_config(self) -> dict:
-        return {"name": self.name, "input_dim": self.input_dim}
+        config = {"name": self.name, "input_dim": self.input_dim}
+        if self._declared_shape is not None and self.input_rank != 1:
+            config["input_shape"] = list(self._declared_shape)
+        return config
 
     @property
     def count_params(self) -> int:
@@ -168,6 +212,12 @@ class Activation(Layer):
         super().__init__(name, input_dim, input_shape)
         self.activation = activations.get(activation)
 
+    def build_shape(self, input_shape):
+        """Any shape: the output has the input's shape."""
+        self.input_dim = self.output_dim = input_shape[-1]
+        self.output_shape = tuple(input_shape)
+        return self.output_shape
+
     def call(self, xp, weights, x, batch):
         return self.activation.forward(xp, x)
 
@@ -201,8 +251,18 @@ class Dropout(Layer):
         self.rate = float(rate)
 
     def draw_mask(self, rng, n):
-        keep = rng.random((n, self.input_dim)) >= self.rate
+        shape = (n,) + tuple(self.output_shape or (self.input_dim,))
+        if None in shape:
+            raise ValueError(f"{self.name}: Dropout on sequences of unknown length; give the input's "
+                             "number of time steps (input_shape=(steps, features))")
+        keep = rng.random(shape) >= self.rate
         return keep / (1.0 - self.rate)
+
+    def build_shape(self, input_shape):
+        """Any shape: the output has the input's shape."""
+        self.input_dim = self.output_dim = input_shape[-1]
+        self.output_shape = tuple(input_shape)
+        return self.output_shape
 
     def call(self, xp, weights, x, batch):
         mask = batch.masks.get(self)
@@ -224,6 +284,10 @@ LAYERS = {cls.__name__: cls for cls in (Dense, Activation, Dropout)}
 
 def from_config(class_name: str, config: dict) -> Layer:
     from ._lookup import lookup
+    from .embedding import Embedding
+    from .functional import Add, Concatenate
+    from .recurrent import GRU, LSTM, SimpleRNN
 
+    LAYERS.update({cls.__name__: cls for cls in (SimpleRNN, LSTM, GRU, Embedding, Concatenate, Add)})
     cls = lookup("layer", class_name.lower(), {k.lower(): v for k, v in LAYERS.items()})
     return cls(**config)

@@ -9,6 +9,7 @@ import difflab
 from difflab.errors import NotFinite
 from difflab.namespaces import NUMPY
 
+from . import backprop
 from . import callbacks as callbacks_module
 from . import layers as layers_module
 from . import losses, metrics as metrics_module, optimizers
@@ -77,24 +78,27 @@ class Sequential:
         self._need_built()
         return self._parameters
 
-    def build(self, input_dim: int) -> None:
-        """Fix the input size, build every layer and initialise the weights."""
+    def build(self, input_dim) -> None:
+        """Fix the input size (an int) or per-sample shape (a tuple such as (time, features)),
+        build every layer and initialise the weights."""
+        shape = _sample_shape(input_dim)
         if self.built:
-            if input_dim != self.input_dim:
-                raise ValueError(f"the model takes {self.input_dim} input features, got {input_dim}")
+            if shape != self.input_shape:
+                raise ValueError(f"the model takes inputs of shape {self.input_shape}, got {shape}")
             return
         if not self.layers:
             raise ValueError("the model has no layers")
-        self.input_dim = size = int(input_dim)
+        self.input_shape = shape
+        self.input_dim = shape[-1]
         for layer in self.layers:
-            size = layer.build(size)
+            shape = layer.build_shape(shape)
         self._parameters = Parameters(self.layers)
         self._parameters.initialize(self._init_rng)
 
     @property
     def output_dim(self) -> int:
         self._need_built()
-        return self.layers[-1].output_dim
+        return self.layers[-1].output_shape[-1]
 
     def count_params(self) -> int:
         self._need_built()
@@ -112,10 +116,11 @@ class Sequential:
         """Build now if the input size is known (the first layer's input_dim), else refuse."""
         if self.built:
             return
-        if not self.layers or self.layers[0].input_dim is None:
+        declared = self.layers[0].declared_input_shape() if self.layers else None
+        if declared is None:
             raise ValueError("the model is not built yet: give the first layer input_dim, "
                              "call build(input_dim), or fit it")
-        self.build(self.layers[0].input_dim)
+        self.build(declared)
 
     # ------------------------------------------------------------------ compiling
     def compile(self, optimizer="rmsprop", loss=None, metrics=None, differentiator="reverse",
@@ -158,10 +163,28 @@ class Sequential:
         xp = difflab.namespace(theta)
         batch = self.batch
         weights = self.parameters.unflatten(theta, xp)
-        loss = self.loss(batch.y, self.forward(xp, theta, batch, weights))
+        loss = self._data_loss(batch.y, self.forward(xp, theta, batch, weights))
         for term in self.penalties(xp, weights):
             loss = loss + term
         return loss
+
+    def _data_loss(self, y, y_pred):
+        """The loss of the predictions (without penalties)."""
+        return self.loss(y, y_pred)
+
+    # The manual path's sweeps and seed (nets.backprop): a chain of layers.
+    def _backprop_forward(self, weights, batch):
+        return backprop.forward(self, weights, batch)
+
+    def _backprop_backward(self, weights, caches, g):
+        return backprop.backward(self, weights, caches, g)
+
+    def _loss_gradient(self, y, y_pred):
+        return backprop.loss_gradient(self.loss, y, y_pred)
+
+    def _metric_values(self, y, y_pred) -> dict:
+        """Each compiled metric's value on a batch."""
+        return {name: fn(y, y_pred) for name, fn in self.metrics}
 
     def penalties(self, xp, weights) -> list:
         """The weight-penalty terms of the layers that have one (kernel regularisers)."""
@@ -183,11 +206,12 @@ class Sequential:
         if not 0.0 <= validation_split < 1.0:
             raise ValueError(f"validation_split must be in [0, 1), got {validation_split}")
         if validation_data is None and validation_split:
-            x, y = np.asarray(x), np.asarray(y)
-            cut = int(len(x) * (1.0 - validation_split))
-            if cut < 1 or cut == len(x):
+            x, y = self._raw_inputs(x), self._raw_targets(y)
+            cut = int(_count(x) * (1.0 - validation_split))
+            if cut < 1 or cut == _count(x):
                 raise ValueError(f"validation_split={validation_split} leaves no training or no validation samples")
-            x, y, validation_data = x[:cut], y[:cut], (x[cut:], y[cut:])
+            head, tail = slice(None, cut), slice(cut, None)
+            x, y, validation_data = _take(x, head), _take(y, head), (_take(x, tail), _take(y, tail))
         x, y = self._check_data(x, y)
         if validation_data is not None:
             if len(validation_data) != 2:
@@ -230,13 +254,13 @@ class Sequential:
         return history
 
     def _train_epoch(self, x, y, batch_size, shuffle):
-        n = len(x)
+        n = _count(x)
         order = self._rng.permutation(n) if shuffle else np.arange(n)
-        totals = {"loss": 0.0, **{name: 0.0 for name, _ in self.metrics}}
+        totals = {"loss": 0.0}
         for start in range(0, n, batch_size):
             idx = order[start:start + batch_size]
-            for key, value in self._train_step(x[idx], y[idx]).items():
-                totals[key] += value * len(idx)
+            for key, value in self._train_step(_take(x, idx), _take(y, idx)).items():
+                totals[key] = totals.get(key, 0.0) + value * len(idx)
         return {k: v / n for k, v in totals.items()}
 
     def _train_step(self, x, y) -> dict:
@@ -246,7 +270,7 @@ class Sequential:
         logs = {}
         if self.metrics:
             y_pred = self.forward(NUMPY, theta, batch)
-            logs.update({name: fn(batch.y, y_pred) for name, fn in self.metrics})
+            logs.update(self._metric_values(batch.y, y_pred))
         try:
             with np.errstate(over="ignore", invalid="ignore"):  # divergence is reported below
                 value, grad = self.gradient_source(theta)
@@ -282,15 +306,19 @@ class Sequential:
         return self.gradient_source
 
     def _training_batch(self, x, y):
-        masks = {layer: layer.draw_mask(self._rng, len(x)) for layer in self.layers
+        masks = {layer: layer.draw_mask(self._rng, _count(x)) for layer in self.layers
                  if isinstance(layer, layers_module.Dropout) and layer.rate > 0}
-        return Batch(x, y, masks)
+        return Batch(self._encode(x), y, masks)
+
+    def _encode(self, x):
+        """The data as the first layer takes it (an Embedding's ids as one-hot rows)."""
+        return self.layers[0].encode_input(x)
 
     # ------------------------------------------------------------------ inference
     def predict(self, x, batch_size=None, verbose=0):
         """The network's outputs (no dropout), as a NumPy array (n, units)."""
         x = self._check_x(x)
-        return self.forward(NUMPY, self.parameters.theta, Batch(x, np.empty((len(x), 0))))
+        return self.forward(NUMPY, self.parameters.theta, Batch(self._encode(x), np.empty((_count(x), 0))))
 
     def evaluate(self, x, y, batch_size=None, verbose=0, return_dict=False):
         """The loss (with penalties) and metrics on ``(x, y)``: a float, a list, or a dict."""
@@ -302,12 +330,12 @@ class Sequential:
         return values[0] if len(values) == 1 else values
 
     def _evaluate_prepared(self, x, y):
-        batch = Batch(x, y)
+        batch = Batch(self._encode(x), y)
         theta = self.parameters.theta
         weights = self.parameters.unflatten(theta, NUMPY)
         y_pred = self.forward(NUMPY, theta, batch, weights)
-        loss = float(self.loss(y, y_pred)) + sum(float(t) for t in self.penalties(NUMPY, weights))
-        return {"loss": loss, **{name: fn(y, y_pred) for name, fn in self.metrics}}
+        loss = float(self._data_loss(y, y_pred)) + sum(float(t) for t in self.penalties(NUMPY, weights))
+        return {"loss": loss, **self._metric_values(y, y_pred)}
 
     # ------------------------------------------------------------------ input checks
     def _check_x(self, x):
@@ -315,19 +343,16 @@ class Sequential:
             x = np.asarray(x, dtype=float)
         except (TypeError, ValueError) as exc:
             raise ValueError(f"x must be an array of numbers: {exc}") from None
-        if x.ndim == 1 and self.built and self.input_dim == 1:
-            x = x.reshape(-1, 1)
-        if x.ndim != 2:
-            raise ValueError(f"x must be 2-D (samples, features), got shape {x.shape}")
-        if not np.all(np.isfinite(x)):
-            raise ValueError("x contains NaN or infinity")
-        if len(x) == 0:
-            raise ValueError("x has no samples")
-        if not self.built:
-            self.build((self.layers[0].input_dim if self.layers else None) or x.shape[1])
-        if x.shape[1] != self.input_dim:
-            raise ValueError(f"x has {x.shape[1]} features but the model takes {self.input_dim}")
-        return x
+        declared = self.input_shape if self.built else (
+            self.layers[0].declared_input_shape() if self.layers else None)
+        return check_inputs(x, declared, "x", self.build if not self.built else None)
+
+    def _raw_inputs(self, x):
+        """The inputs as array(s) that can be sliced by sample, before any checking."""
+        return np.asarray(x)
+
+    def _raw_targets(self, y):
+        return np.asarray(y)
 
     def _check_data(self, x, y):
         x = self._check_x(x)
@@ -341,7 +366,7 @@ class Sequential:
         """Print a table of the layers, their output shapes and parameter counts."""
         from difflab.console import console
 
-        table = summary_table(self)
+        table = self._summary_table()
         if print_fn is None:
             console.print(table)
         else:
@@ -349,8 +374,13 @@ class Sequential:
                 console.print(table)
             print_fn(capture.get())
 
+    def _summary_table(self):
+        return summary_table(self)
+
     def get_config(self) -> dict:
+        shape = getattr(self, "input_shape", None)
         return {"name": self.name, "seed": self.seed, "input_dim": getattr(self, "input_dim", None),
+                **({"input_shape": list(shape)} if shape is not None and len(shape) > 1 else {}),
                 "layers": [{"class_name": type(l).__name__, "config": l.get_config()} for l in self.layers]}
 
     def save(self, path, overwrite=True, include_optimizer=True):
@@ -387,19 +417,77 @@ def summary_table(model):
     table.add_column("Output Shape")
     table.add_column("Param #", justify="right")
     for layer in model.layers:
-        table.add_row(f"{layer.name} ({type(layer).__name__})", f"(None, {layer.output_dim})",
+        table.add_row(f"{layer.name} ({type(layer).__name__})", shape_text(layer.output_shape),
                       f"{layer.count_params:,}")
     trainable = model.parameters.size
     total = model.count_params()
-    table.caption = (f"Total params: {total:,}   Trainable: {trainable:,}   "
-                     f"Non-trainable: {total - trainable:,}")
+    table.caption = (f"Total params: {total:,}\nTrainable params: {trainable:,}\n"
+                     f"Non-trainable params: {total - trainable:,}")
     table.caption_justify = "left"
     return table
 
 
 def model_from_config(config: dict) -> Sequential:
+    if config.get("functional"):
+        from .functional import model_from_config as functional_model
+
+        return functional_model(config)
     layers = [layers_module.from_config(entry["class_name"], entry["config"]) for entry in config["layers"]]
     model = Sequential(layers, seed=config.get("seed"), name=config.get("name", "sequential"))
-    if not model.built and config.get("input_dim"):
+    if not model.built and config.get("input_shape"):
+        model.build(tuple(config["input_shape"]))
+    elif not model.built and config.get("input_dim"):
         model.build(config["input_dim"])
     return model
+
+
+def shape_text(shape) -> str:
+    """A per-sample shape as Keras prints an output shape: ``(None, 4, 2)``."""
+    return "(" + ", ".join(["None", *("None" if s is None else str(s) for s in shape)]) + ")"
+
+
+def _sample_shape(input_dim) -> tuple:
+    """An int or a shape as a per-sample shape tuple (None for an axis of any length)."""
+    if isinstance(input_dim, (tuple, list)):
+        return tuple(None if s is None else int(s) for s in input_dim)
+    return (int(input_dim),)
+
+
+def _count(data) -> int:
+    """How many samples: the length of an array, or of the first of several."""
+    return len(data[0]) if isinstance(data, (list, tuple)) else len(data)
+
+
+def _take(data, idx):
+    """The samples ``idx`` of an array, or of each of several arrays."""
+    return type(data)(d[idx] for d in data) if isinstance(data, (list, tuple)) else data[idx]
+
+
+def check_inputs(x, declared, what="x", build=None):
+    """``x`` as a float array of samples shaped like ``declared`` (None matches any length).
+
+    With ``build`` (the model is not built yet) the shape comes from the data where the
+    first layer did not fix it, and ``build(shape)`` is called.
+    """
+    try:
+        x = np.asarray(x, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{what} must be an array of numbers: {exc}") from None
+    if x.ndim == 1 and declared == (1,):
+        x = x.reshape(-1, 1)
+    rank = 1 if declared is None else len(declared)
+    if x.ndim != rank + 1:
+        layout = "(samples, features)" if rank == 1 else f"(samples, {rank} axes per sample)"
+        raise ValueError(f"{what} must be {rank + 1}-D {layout}, got shape {x.shape}")
+    if not np.all(np.isfinite(x)):
+        raise ValueError(f"{what} contains NaN or infinity")
+    if len(x) == 0:
+        raise ValueError(f"{what} has no samples")
+    if build is not None:
+        declared = tuple(x.shape[1:]) if declared is None else declared
+        build(declared)
+    if any(d is not None and d != s for d, s in zip(declared, x.shape[1:])):
+        if rank == 1:
+            raise ValueError(f"{what} has {x.shape[1]} features but the model takes {declared[0]}")
+        raise ValueError(f"{what} has samples of shape {x.shape[1:]} but the model takes {declared}")
+    return x

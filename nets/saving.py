@@ -43,10 +43,13 @@ def save_model(model: Sequential, path, overwrite=True, include_optimizer=True) 
     config = {"format": SAVE_FORMAT, "model": model.get_config(), "compile": None}
     arrays = {f"weight_{i}": w for i, w in enumerate(model.get_weights())}
     if model.loss is not None:
-        builtin = type(model.loss) in losses.LOSSES.values()
+        per_output = getattr(model, "output_losses", None) or [model.loss]
+        builtin = all(type(loss) in losses.LOSSES.values() for loss in per_output)
+        names = [loss.name for loss in per_output] if len(per_output) > 1 else model.loss.name
         config["compile"] = {
-            "loss": model.loss.name if builtin else None,
-            "loss_config": model.loss.get_config() if builtin else {},
+            "loss": names if builtin else None,
+            "loss_config": [loss.get_config() for loss in per_output] if builtin else [],
+            "loss_weights": getattr(model, "loss_weights", None),
             "metrics": [name for name, fn in model.metrics if name.lower() in metrics_module.METRICS],
             "differentiator": model.differentiator,
             "optimizer": model.optimizer.get_config() if include_optimizer else None,
@@ -114,11 +117,10 @@ def load_model(path) -> Sequential:
             warnings.warn(f"{path}: the model was trained with a custom loss, which cannot be saved; "
                           "it is loaded uncompiled", UserWarning, stacklevel=2)
             return model
-        loss = losses.get(compiled["loss"])
-        if compiled.get("loss_config"):  # e.g. from_logits=True
-            loss = type(loss)(**compiled["loss_config"])
+        loss = _saved_losses(compiled["loss"], compiled.get("loss_config"))
+        extra = {"loss_weights": compiled["loss_weights"]} if compiled.get("loss_weights") else {}
         model.compile(optimizer=optimizers.get(compiled["optimizer"] or "rmsprop"), loss=loss,
-                      metrics=compiled["metrics"], differentiator=compiled["differentiator"])
+                      metrics=compiled["metrics"], differentiator=compiled["differentiator"], **extra)
         iterations = compiled.get("optimizer_iterations", 0)
         if not isinstance(iterations, int) or iterations < 0:
             raise ValueError(f"optimizer_iterations must be a non-negative integer, not {iterations!r}")
@@ -196,3 +198,17 @@ def _problem(path: str, what: str):
         yield
     except _MALFORMED as exc:
         raise ValueError(f"{path}: {what} ({one_line(exc)})") from None
+
+
+def _saved_losses(names, configs):
+    """The compiled loss (or one per output) rebuilt with its saved options (``from_logits``)."""
+    several = isinstance(names, list)
+    names = names if several else [names]
+    if isinstance(configs, dict):  # files written before per-output losses: one config
+        configs = [configs]
+    configs = list(configs or []) + [{}] * (len(names) - len(configs or []))
+    built = []
+    for name, config in zip(names, configs):
+        loss = losses.get(name)
+        built.append(type(loss)(**config) if config else loss)
+    return built if several else built[0]
