@@ -21,8 +21,15 @@ def forward(model, weights, batch):
     return out, caches
 
 
-def value_and_gradient(model, theta, batch):
-    """``(loss, d loss / d theta)`` for the batch, by backpropagation."""
+def value_and_gradient(model, theta, batch, downstream_step=None):
+    """``(loss, d loss / d theta)`` for the batch, by backpropagation.
+
+    ``downstream_step=lr`` computes instead what the 2-2-2 worked example's printed figures
+    were computed with (:func:`nets.examples.backprop_example` with ``variant="as-printed"``):
+    each layer's weights are moved by ``-lr * gradient`` as soon as its gradient is known, and
+    the cotangent it sends down to the layer below is computed with the moved weights. An
+    SGD step of ``lr`` along the result is that layer-by-layer update. It is not the gradient.
+    """
     weights = model.parameters.unflatten(theta)
     y_pred, caches = forward(model, weights, batch)
     g = model.loss.gradient(batch.y, y_pred)
@@ -33,9 +40,18 @@ def value_and_gradient(model, theta, batch):
     grads = [None] * len(model.layers)
     for i in reversed(range(len(model.layers))):
         layer, w = model.layers[i], weights[i]
-        g, grads[i] = layer.backward(w, caches[i], g)
+        g_below, grads[i] = layer.backward(w, caches[i], g)
         grads[i] = [gw + gp for gw, gp in zip(grads[i], layer.penalty_gradients(w))]
+        if downstream_step is not None:
+            g_below = layer.backward(_moved(model, i, w, grads[i], downstream_step), caches[i], g)[0]
+        g = g_below
     return value, model.parameters.flatten_gradients(grads)
+
+
+def _moved(model, i, weights, grads, step):
+    """Layer ``i``'s weights after ``w - step * grad`` on its trainable arrays (frozen ones stay)."""
+    return [w - step * gw if offset is not None else w
+            for w, gw, (_, offset) in zip(weights, grads, model.parameters.slots[i])]
 
 
 class Backprop:
