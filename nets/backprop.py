@@ -30,7 +30,8 @@ def value_and_gradient(model, theta, batch, downstream_step=None):
     the cotangent it sends down to the layer below is computed with the moved weights. An
     SGD step of ``lr`` along the result is that layer-by-layer update. It is not the gradient.
     """
-    weights = model.parameters.unflatten(theta)
+    weights = [[np.asarray(w, dtype=theta.dtype) for w in row]  # frozen arrays too: float32 stays float32
+               for row in model.parameters.unflatten(theta)]
     y_pred, caches = forward(model, weights, batch)
     g = model.loss.gradient(batch.y, y_pred)
     if g is None:

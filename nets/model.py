@@ -117,12 +117,18 @@ class Sequential:
 
     # ------------------------------------------------------------------ compiling
     def compile(self, optimizer="rmsprop", loss=None, metrics=None, differentiator="reverse",
-                **differentiator_options):
+                dtype="float64", **differentiator_options):
         """Choose the loss, optimiser, metrics and the difflab method that computes gradients.
 
         ``differentiator`` is any name ``difflab.get`` knows (``"reverse"``, ``"torch"``,
         ``"fd-central"``, ...); ``"manual"`` is this package's hand-derived backprop.
+        ``dtype="float32"`` trains in float32: the weights, the data, the gradient (the method
+        computes in float32) and the optimiser's update of the weights.
         """
+        if str(dtype) not in ("float64", "float32"):
+            raise ValueError(f"dtype must be 'float64' or 'float32', not {dtype!r}")
+        self.dtype = np.dtype(str(dtype))
+        differentiator_options["dtype"] = self.dtype.name
         if loss is None:
             raise ValueError("compile needs a loss, such as 'mse' or 'sparse_categorical_crossentropy'")
         self.loss = losses.get(loss)
@@ -185,6 +191,8 @@ class Sequential:
                 raise ValueError(f"validation_split={validation_split} leaves no training or no validation samples")
             x, y, validation_data = x[:cut], y[:cut], (x[cut:], y[cut:])
         x, y = self._check_data(x, y)
+        x, y = x.astype(self.dtype, copy=False), y.astype(self.dtype, copy=False)
+        self.parameters.theta = self.parameters.theta.astype(self.dtype, copy=False)
         if validation_data is not None:
             if len(validation_data) != 2:
                 raise ValueError("validation_data must be a pair (x_val, y_val)")
@@ -246,7 +254,7 @@ class Sequential:
                 raise FloatingPointError(f"training diverged: the loss or its gradient is not finite "
                                          f"(loss {value}); try a smaller learning rate")
             totals["loss"] += value * len(idx)
-            self.optimizer.step(theta, grad)
+            self.optimizer.step(theta, grad.astype(theta.dtype, copy=False))  # float32 stays float32
         self.batch = None
         return {k: v / n for k, v in totals.items()}
 
