@@ -33,16 +33,41 @@ def backward(model, weights, caches, g):
     return grads
 
 
-def value_and_gradient(model, theta, batch):
-    """``(loss, d loss / d theta)`` for the batch, by backpropagation."""
-    weights = model.parameters.unflatten(theta)
+def value_and_gradient(model, theta, batch, downstream_step=None):
+    """``(loss, d loss / d theta)`` for the batch, by backpropagation.
+
+    ``downstream_step=lr`` computes instead what the 2-2-2 worked example's printed figures
+    were computed with (:func:`nets.examples.backprop_example` with ``variant="as-printed"``):
+    each layer's weights are moved by ``-lr * gradient`` as soon as its gradient is known, and
+    the cotangent it sends down to the layer below is computed with the moved weights. An
+    SGD step of ``lr`` along the result is that layer-by-layer update. It is not the gradient.
+    """
+    weights = [[np.asarray(w, dtype=theta.dtype) for w in row]  # frozen arrays too: float32 stays float32
+               for row in model.parameters.unflatten(theta)]
     y_pred, caches = model._backprop_forward(weights, batch)
     g = model._loss_gradient(batch.y, y_pred)
     value = float(model._data_loss(batch.y, y_pred)) + sum(float(t) for t in model.penalties(NUMPY, weights))
-    grads = model._backprop_backward(weights, caches, g)
-    grads = [[gw + gp for gw, gp in zip(layer_grads, layer.penalty_gradients(w))]
-             for layer, w, layer_grads in zip(model.layers, weights, grads)]
+    if downstream_step is None:
+        grads = model._backprop_backward(weights, caches, g)
+        grads = [[gw + gp for gw, gp in zip(layer_grads, layer.penalty_gradients(w))]
+                 for layer, w, layer_grads in zip(model.layers, weights, grads)]
+    else:
+        grads = _layer_by_layer(model, weights, caches, g, downstream_step)
     return value, model.parameters.flatten_gradients(grads)
+
+
+def _layer_by_layer(model, weights, caches, g, step):
+    """The as-printed sweep of a chain: each layer's cotangent to the layer below computed with
+    its weights already moved by ``-step * gradient``."""
+    if getattr(model, "inputs", None) is not None:
+        raise ValueError("the as-printed layer-by-layer update is defined for a Sequential chain only")
+    grads = [None] * len(model.layers)
+    for i in reversed(range(len(model.layers))):
+        layer, w = model.layers[i], weights[i]
+        _, grads[i] = layer.backward(w, caches[i], g)
+        grads[i] = [gw + gp for gw, gp in zip(grads[i], layer.penalty_gradients(w))]
+        g = layer.backward(_moved(model, i, w, grads[i], step), caches[i], g)[0]
+    return grads
 
 
 def loss_gradient(loss, y_true, y_pred):
@@ -52,6 +77,12 @@ def loss_gradient(loss, y_true, y_pred):
         raise ValueError(f"the loss {loss.name!r} has no hand-derived gradient, so the 'manual' "
                          "differentiator cannot train with it; choose an AD method such as 'reverse'")
     return g
+
+
+def _moved(model, i, weights, grads, step):
+    """Layer ``i``'s weights after ``w - step * grad`` on its trainable arrays (frozen ones stay)."""
+    return [w - step * gw if offset is not None else w
+            for w, gw, (_, offset) in zip(weights, grads, model.parameters.slots[i])]
 
 
 class Backprop:

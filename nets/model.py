@@ -124,12 +124,18 @@ class Sequential:
 
     # ------------------------------------------------------------------ compiling
     def compile(self, optimizer="rmsprop", loss=None, metrics=None, differentiator="reverse",
-                **differentiator_options):
+                dtype="float64", **differentiator_options):
         """Choose the loss, optimiser, metrics and the difflab method that computes gradients.
 
         ``differentiator`` is any name ``difflab.get`` knows (``"reverse"``, ``"torch"``,
         ``"fd-central"``, ...); ``"manual"`` is this package's hand-derived backprop.
+        ``dtype="float32"`` trains in float32: the weights, the data, the gradient (the method
+        computes in float32) and the optimiser's update of the weights.
         """
+        if str(dtype) not in ("float64", "float32"):
+            raise ValueError(f"dtype must be 'float64' or 'float32', not {dtype!r}")
+        self.dtype = np.dtype(str(dtype))
+        differentiator_options["dtype"] = self.dtype.name
         if loss is None:
             raise ValueError("compile needs a loss, such as 'mse' or 'sparse_categorical_crossentropy'")
         self.loss = losses.get(loss)
@@ -213,6 +219,8 @@ class Sequential:
             head, tail = slice(None, cut), slice(cut, None)
             x, y, validation_data = _take(x, head), _take(y, head), (_take(x, tail), _take(y, tail))
         x, y = self._check_data(x, y)
+        x, y = _cast(x, self.dtype), _cast(y, self.dtype)
+        self.parameters.theta = self.parameters.theta.astype(self.dtype, copy=False)
         if validation_data is not None:
             if len(validation_data) != 2:
                 raise ValueError("validation_data must be a pair (x_val, y_val)")
@@ -281,7 +289,7 @@ class Sequential:
         if not (np.isfinite(value) and np.all(np.isfinite(grad))):
             raise FloatingPointError(f"training diverged: the loss or its gradient is not finite "
                                      f"(loss {value}); try a smaller learning rate")
-        self.optimizer.step(theta, grad)
+        self.optimizer.step(theta, grad.astype(theta.dtype, copy=False))  # float32 stays float32
         return {"loss": float(value), **logs}
 
     def train_on_batch(self, x, y, return_dict=False):
@@ -456,6 +464,13 @@ def _sample_shape(input_dim) -> tuple:
 def _count(data) -> int:
     """How many samples: the length of an array, or of the first of several."""
     return len(data[0]) if isinstance(data, (list, tuple)) else len(data)
+
+
+def _cast(data, dtype):
+    """An array, or each of several arrays, in ``dtype`` (no copy when it already is)."""
+    if isinstance(data, (list, tuple)):
+        return type(data)(d.astype(dtype, copy=False) for d in data)
+    return data.astype(dtype, copy=False)
 
 
 def _take(data, idx):

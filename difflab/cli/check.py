@@ -181,7 +181,11 @@ def _print(report) -> None:
     if report.failures or report.kinks:
         print_table(components_table(report, WORST_ROWS))
     if report.kinks:
+        from ..testing.kinks import tie_rules_note
+
         console.print("[unsupported]kink:[/unsupported] the one-sided derivatives differ at "
                       "this point; values between them are accepted", soft_wrap=True)
+        console.print(tie_rules_note([m.method for m in report.methods if m.status in ("ok", "fail")]),
+                      soft_wrap=True, markup=False)
     verdict = "[success]all methods agree[/success]" if report.ok else "[failed]disagreement[/failed]"
     console.print(verdict)

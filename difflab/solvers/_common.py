@@ -6,27 +6,41 @@ import time
 
 import numpy as np
 
-from ..differentiator import Differentiator
+from ..differentiator import DTYPES, Differentiator
 from ..errors import InputError, NotFinite, NotSupported
 from ..function import as_function
+from ..precision import computing_in
 from ..registry import get
 from .result import OptimizeResult
 
 
-def resolve(differentiator) -> Differentiator:
-    """A Differentiator from a registry name or an instance."""
+def solver_dtype(dtype) -> np.dtype:
+    """The iterates' dtype: ``"float64"`` (the default) or ``"float32"``; InputError otherwise."""
+    if str(dtype) not in DTYPES:
+        raise InputError(f"dtype must be one of {', '.join(DTYPES)}, not {dtype!r}")
+    return np.dtype(str(dtype))
+
+
+def resolve(differentiator, dtype="float64") -> Differentiator:
+    """A Differentiator from a registry name (created to compute in ``dtype``) or an instance
+    (which must compute in ``dtype`` already)."""
+    dtype = solver_dtype(dtype)
     if isinstance(differentiator, Differentiator):
+        if differentiator.dtype != dtype:
+            raise InputError(f"the differentiator computes in {differentiator.dtype.name} but the solver "
+                             f"was asked for dtype={dtype.name!r}; create it with "
+                             f"difflab.get({differentiator.name!r}, dtype={dtype.name!r})")
         return differentiator
     if isinstance(differentiator, str):
-        return get(differentiator)
+        return get(differentiator, dtype=dtype.name)
     raise InputError("differentiator must be a registry name (see 'difflab list') or a "
                      f"difflab.Differentiator, not {type(differentiator).__name__}")
 
 
-def start_point(x0, name: str = "x0") -> np.ndarray:
-    """``x0`` as a finite 1-D float64 array (a scalar becomes one element)."""
+def start_point(x0, name: str = "x0", dtype=np.float64) -> np.ndarray:
+    """``x0`` as a finite 1-D array of ``dtype`` (float64 unless told; a scalar becomes one element)."""
     try:
-        x = np.array(x0, dtype=np.float64)
+        x = np.array(x0, dtype=dtype)
     except (TypeError, ValueError) as exc:
         raise InputError(f"{name} must be numbers: {exc}") from None
     if x.ndim > 1 or x.size == 0:
@@ -70,14 +84,20 @@ class Run:
 
     Derivatives are prepared here, once, before the loop (``prepare``); the loop only
     evaluates them, and each evaluation is counted.
+
+    With ``dtype="float32"`` the iterates are float32: x0, the derivatives (the method computes
+    in float32 and its float64 output is brought back, exactly, to float32), and f, evaluated
+    with its closed-over data in float32 as the methods do; the solver's update arithmetic on
+    them stays in float32.
     """
 
-    def __init__(self, solver: str, f, x0, differentiator=None, scalar: bool = True):
+    def __init__(self, solver: str, f, x0, differentiator=None, scalar: bool = True, dtype="float64"):
         self.start = time.perf_counter()
         self.solver = solver
         self.function = as_function(f)
-        self.x0 = start_point(x0)
-        self.d = resolve(differentiator) if differentiator is not None else None
+        self.dtype = solver_dtype(dtype)
+        self.x0 = start_point(x0, dtype=self.dtype)
+        self.d = resolve(differentiator, self.dtype) if differentiator is not None else None
         self.setup_seconds = 0.0
         self.scalar = scalar
         self.f = Counted(self._value)
@@ -87,7 +107,8 @@ class Run:
 
     # ------------------------------------------------------------------ evaluation
     def _value(self, x):
-        out = np.asarray(self.function(x), dtype=np.float64)
+        with computing_in(self.dtype):
+            out = np.asarray(self.function(x), dtype=np.float64)
         if self.scalar:
             if out.size != 1:
                 raise InputError(f"{self.solver}: {self.function.name} must return a scalar, "
@@ -111,7 +132,7 @@ class Run:
 
     def function_value(self, x):
         """``f(x)`` outside the count (for histories a peer's callback asks for)."""
-        return self._value(np.asarray(x, dtype=np.float64))
+        return self._value(np.asarray(x, dtype=self.dtype))
 
     def derivative(self, kind: str, function=None):
         """``kind`` (gradient, hessian, jacobian) of ``function`` (default: the solver's),
@@ -129,10 +150,17 @@ class Run:
         return derivative
 
     def prepare(self, kind: str) -> Counted:
-        """The solver's ``kind``, prepared before the loop and counted in it."""
-        counted = Counted(self.derivative(kind))
+        """The solver's ``kind``, prepared before the loop and counted in it (in ``dtype``)."""
+        counted = Counted(self.in_dtype(self.derivative(kind)))
         self.derivatives[kind] = counted
         return counted
+
+    def in_dtype(self, derivative):
+        """``derivative`` with its (float64) output as ``self.dtype``: exact for a method that
+        computed in that dtype, and what keeps the solver's arithmetic there."""
+        if self.dtype == np.float64:
+            return derivative
+        return lambda *args: np.asarray(derivative(*args), dtype=self.dtype)
 
     def record(self, x, fun):
         self.xs.append(np.array(x, dtype=np.float64))

@@ -6,13 +6,13 @@ import numpy as np
 
 from ..errors import InputError
 from ..function import Function
-from ._common import Counted, Run, finite, positive
+from ._common import Counted, Run, finite, positive, solver_dtype
 from .schedules import make_schedule
 from ..wording import count
 
 
 def gradient_descent(f, x0, differentiator="reverse", learning_rate: float = 0.1, schedule=None,
-                     momentum: float = 0.0, max_iter: int = 1000, tol: float = 1e-8):
+                     momentum: float = 0.0, max_iter: int = 1000, tol: float = 1e-8, dtype="float64"):
     """Minimise ``f`` by ``x <- x - lr_k * grad f(x)`` (heavy-ball momentum optional).
 
     Parameters
@@ -31,6 +31,10 @@ def gradient_descent(f, x0, differentiator="reverse", learning_rate: float = 0.1
     max_iter : int
     tol : float
         Stop when ``||grad f(x)||_2 <= tol``.
+    dtype : {"float64", "float32"}
+        The iterates' precision: with ``"float32"`` x, the gradient (the differentiator computes
+        in float32) and the update ``x - lr g`` (lr rounded to float32) are float32, as a
+        float32 TensorFlow loop would have them.
 
     Returns
     -------
@@ -40,7 +44,7 @@ def gradient_descent(f, x0, differentiator="reverse", learning_rate: float = 0.1
     momentum = _momentum(momentum)
     max_iter, tol = _iterations(max_iter), positive("tol", tol)
     lr = make_schedule(schedule, positive("learning_rate", learning_rate))
-    run = Run("gradient descent", f, x0, differentiator)
+    run = Run("gradient descent", f, x0, differentiator, dtype=dtype)
     run.info["learning_rate"] = lr(0)
     x = run.x0
     fx = run.first_value()
@@ -59,7 +63,7 @@ def gradient_descent(f, x0, differentiator="reverse", learning_rate: float = 0.1
             if k == max_iter:
                 return run.result(x, fx, k, False, f"max_iter ({max_iter}) reached with gradient norm "
                                   f"{gnorm:.2e} > tol {tol:g}", grad_norm=gnorm)
-            velocity = momentum * velocity - lr(k) * g
+            velocity = _step(momentum, velocity, lr(k), g)
             x = x + velocity
             if not finite(x):
                 return run.result(x, fx, k + 1, False, f"diverged: x is not finite after {count(k + 1, 'step')} "
@@ -74,7 +78,7 @@ def gradient_descent(f, x0, differentiator="reverse", learning_rate: float = 0.1
 
 def data_gradient_descent(loss, data, x0, differentiator="reverse", learning_rate: float = 0.01,
                           schedule=None, momentum: float = 0.0, batch_size=None, epochs: int = 100,
-                          shuffle: bool = True, seed: int = 0, tol=None):
+                          shuffle: bool = True, seed: int = 0, tol=None, dtype="float64"):
     """Gradient descent on a loss that is a mean over samples: batch, mini-batch or stochastic.
 
     Parameters
@@ -94,6 +98,9 @@ def data_gradient_descent(loss, data, x0, differentiator="reverse", learning_rat
     tol : float or None
         If given, stop when the full-data gradient norm drops to ``tol`` (checked after each
         epoch, one full gradient each); without it, every epoch runs.
+    dtype : {"float64", "float32"}
+        The precision of the data, the iterates, the gradients and the update (as in
+        :func:`gradient_descent`).
 
     Notes
     -----
@@ -103,7 +110,7 @@ def data_gradient_descent(loss, data, x0, differentiator="reverse", learning_rat
     method, including those (SymPy) that fix the closed-over data when they prepare. ``njev``
     counts every gradient call; ``info["sample_gradients"]`` the per-sample ones.
     """
-    arrays = _data(data)
+    arrays = _data(data, solver_dtype(dtype))
     m = len(arrays[0])
     batch_size = m if batch_size is None else positive("batch_size", batch_size, integer=True)
     if batch_size > m:
@@ -114,7 +121,7 @@ def data_gradient_descent(loss, data, x0, differentiator="reverse", learning_rat
     mode = "batch" if batch_size == m else "stochastic" if batch_size == 1 else "mini-batch"
 
     full = Function(lambda w: loss(w, *arrays), name=getattr(loss, "__name__", "loss"))
-    run = Run(f"{mode} gradient descent", full, x0, differentiator)
+    run = Run(f"{mode} gradient descent", full, x0, differentiator, dtype=dtype)
     fx = run.first_value()
     # the full-data gradient serves batch steps and the tolerance test; the others use samples'
     full_grad = run.prepare("gradient") if mode == "batch" or tol is not None else None
@@ -132,7 +139,7 @@ def data_gradient_descent(loss, data, x0, differentiator="reverse", learning_rat
                     g = full_grad(x)
                 else:
                     g = np.mean([sample_grads(i, x) for i in order[start:start + batch_size]], axis=0)
-                velocity = momentum * velocity - lr(epoch) * g
+                velocity = _step(momentum, velocity, lr(epoch), g)
                 x = x + velocity
                 if not finite(x):
                     return _data_result(run, x, fx, epoch + 1, False, "diverged: x is not finite "
@@ -159,7 +166,7 @@ def _sample_gradients(run, loss, arrays):
     for i in range(len(arrays[0])):
         sample = tuple(a[i:i + 1] for a in arrays)
         fn = Function(lambda w, sample=sample: loss(w, *sample), name=f"loss of sample {i}")
-        grads.append(run.derivative("gradient", fn))
+        grads.append(run.in_dtype(run.derivative("gradient", fn)))
     counted = Counted(lambda i, x: grads[i](x))
     run.derivatives["sample_gradient"] = counted
     return counted
@@ -170,8 +177,14 @@ def _data_result(run, x, fx, nit, success, message):
     return run.result(x, fx, nit, success, message, sample_gradients=sample.calls if sample else 0)
 
 
-def _data(data):
-    arrays = tuple(np.asarray(a, dtype=np.float64) for a in (data if isinstance(data, (tuple, list)) else (data,)))
+def _step(momentum, velocity, lr, g):
+    """The heavy-ball step ``momentum v - lr g`` in the iterates' dtype (``g``'s)."""
+    real = g.dtype.type
+    return real(momentum) * velocity - real(lr) * g
+
+
+def _data(data, dtype=np.float64):
+    arrays = tuple(np.asarray(a, dtype=dtype) for a in (data if isinstance(data, (tuple, list)) else (data,)))
     if not arrays or any(a.ndim == 0 for a in arrays):
         raise InputError("data must be a tuple of arrays with one row per sample, e.g. (X, y)")
     lengths = {len(a) for a in arrays}

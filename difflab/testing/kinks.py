@@ -8,6 +8,7 @@ the two sides shrinks with the step, at a kink it stays.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Optional
 
@@ -72,3 +73,67 @@ def one_sided(fn, x, direction, readout=None, second=None) -> Optional[OneSided]
         floor = mpmath.mpf(10) ** (-DIGITS // 2) * (1 + abs(l2) + abs(r2) + abs(f0))
         kink = bool(gap2 > floor and gap2 > gap1 / 2)
         return OneSided(float(l2), float(r2), kink)
+
+
+# ---------------------------------------------------------------------- each method's tie rule
+def _maximum(x):
+    from ..namespaces import namespace
+
+    return namespace(x).maximum(x[0], x[1])
+
+
+def _minimum(x):
+    from ..namespaces import namespace
+
+    return namespace(x).minimum(x[0], x[1])
+
+
+def _abs(x):
+    from ..namespaces import namespace
+
+    return namespace(x).abs(x[0])
+
+
+#: The kinks whose derivative each library picks by its own rule: (what is measured, the
+#: function, the point; the derivative reported is the one along x[0]).
+TIES = (("maximum(a, b) at a = b, d/da", _maximum, (0.0, 0.0)),
+        ("minimum(a, b) at a = b, d/da", _minimum, (0.0, 0.0)),
+        ("abs'(0)", _abs, (0.0,)))
+
+
+@functools.cache
+def tie_rules(method: str) -> tuple:
+    """What ``method`` (a registry name, or ``"oracle"``) returns at each of :data:`TIES`,
+    measured by running it there: one value per tie, None where it cannot say."""
+    from ..oracle import reference
+    from ..registry import get
+
+    out = []
+    for _, fn, x in TIES:
+        x = np.array(x)
+        try:
+            g = reference(fn, x) if method == "oracle" else get(method).gradient(fn)(x)
+            out.append(float(np.asarray(g).reshape(-1)[0]))
+        except Exception:  # noqa: BLE001 - a method that cannot (manual has no rule of its own)
+            out.append(None)
+    return tuple(out)
+
+
+def tie_rules_note(methods) -> str:
+    """Which convention the oracle and each of ``methods`` use at a kink, measured:
+    ``"... maximum(a, b) at a = b, d/da: 1/2 (oracle, reverse, torch), 1 (tensorflow); ..."``."""
+    names = ["oracle", *dict.fromkeys(m for m in methods if m != "oracle")]
+    rules = {name: tie_rules(name) for name in names}
+    parts = []
+    for k, (label, _, _) in enumerate(TIES):
+        by_value: dict = {}
+        for name in names:
+            if rules[name][k] is not None:
+                by_value.setdefault(rules[name][k], []).append(name)
+        if by_value:
+            parts.append(f"{label}: " + ", ".join(f"{_fraction(v)} ({', '.join(who)})" for v, who in by_value.items()))
+    return "each method's rule at a tie, measured: " + "; ".join(parts) if parts else ""
+
+
+def _fraction(value: float) -> str:
+    return {0.5: "1/2", -0.5: "-1/2"}.get(value, f"{value:g}")

@@ -172,7 +172,7 @@ class CheckReport(Tabular):
         if self.rows:
             lines += ["", self.table(limit)]
         if self.kinks:
-            lines += ["", _kink_note(self.kinks)]
+            lines += ["", _kink_note(self.kinks, [m.method for m in self.methods if m.status in ("ok", "fail")])]
         for m in self.methods:
             if m.status in ("error", "unsupported"):
                 lines.append(f"{m.method}: {m.status}: {m.message}")
@@ -255,10 +255,13 @@ def format_table(rows: list, with_point: bool = True) -> str:
     return "\n".join([fmt(header), fmt(["-" * w for w in widths])] + [fmt(b) for b in body])
 
 
-def _kink_note(kinks: list) -> str:
+def _kink_note(kinks: list, methods=()) -> str:
+    from .kinks import tie_rules_note
+
     where = ", ".join(sorted({_index(r.index) for r in kinks}))
+    rules = tie_rules_note(methods)
     return (f"kink at {where}: the one-sided derivatives differ there, so the derivative does "
-            f"not exist; a method's value between them is accepted")
+            f"not exist; a method's value between them is accepted" + (f"\n{rules}" if rules else ""))
 
 
 def _index(index) -> str:
