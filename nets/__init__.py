@@ -14,10 +14,14 @@ from __future__ import annotations
 
 from . import activations, callbacks, datasets, examples, losses, metrics, optimizers, regularizers
 from .callbacks import EarlyStopping, History, ModelCheckpoint
+from .conv_layers import AveragePooling2D, Conv2D, Flatten, GlobalAveragePooling2D, MaxPooling2D
 from .layers import Activation, Dense, Dropout, Layer
+from .normalization import BatchNormalization
 from .model import Sequential
 from .saving import load_model
 
-__all__ = ["Sequential", "Dense", "Dropout", "Activation", "Layer", "load_model", "History",
+__all__ = ["Sequential", "Dense", "Dropout", "Activation", "Layer", "Conv2D", "MaxPooling2D",
+           "AveragePooling2D", "GlobalAveragePooling2D", "Flatten", "BatchNormalization",
+           "load_model", "History",
            "EarlyStopping", "ModelCheckpoint", "activations", "callbacks", "datasets", "losses",
            "metrics", "optimizers", "regularizers", "examples"]

@@ -21,11 +21,13 @@ SAVE_FORMAT = "nets.model/1"
 
 @dataclass
 class Batch:
-    """What the objective reads besides the parameters: inputs, targets, dropout masks."""
+    """What the objective reads besides the parameters: inputs, targets, dropout masks, and
+    whether it is a training batch (BatchNormalization then uses the batch's statistics)."""
 
     x: np.ndarray
     y: np.ndarray
     masks: dict = field(default_factory=dict)
+    training: bool = False
 
 
 class Sequential:
@@ -78,12 +80,12 @@ class Sequential:
     def build(self, input_dim: int) -> None:
         """Fix the input size, build every layer and initialise the weights."""
         if self.built:
-            if input_dim != self.input_dim:
+            if _input_spec(input_dim) != self.input_dim:
                 raise ValueError(f"the model takes {self.input_dim} input features, got {input_dim}")
             return
         if not self.layers:
             raise ValueError("the model has no layers")
-        self.input_dim = size = int(input_dim)
+        self.input_dim = size = _input_spec(input_dim)
         for layer in self.layers:
             size = layer.build(size)
         self._parameters = Parameters(self.layers)
@@ -246,6 +248,7 @@ class Sequential:
                 raise FloatingPointError(f"training diverged: the loss or its gradient is not finite "
                                          f"(loss {value}); try a smaller learning rate")
             totals["loss"] += value * len(idx)
+            self._update_layer_state(theta, batch)
             self.optimizer.step(theta, grad)
         self.batch = None
         return {k: v / n for k, v in totals.items()}
@@ -253,7 +256,21 @@ class Sequential:
     def _training_batch(self, x, y):
         masks = {layer: layer.draw_mask(self._rng, len(x)) for layer in self.layers
                  if isinstance(layer, layers_module.Dropout) and layer.rate > 0}
-        return Batch(x, y, masks)
+        return Batch(x, y, masks, training=True)
+
+    def _update_layer_state(self, theta, batch):
+        """Layers with state that no gradient trains (BatchNormalization's moving statistics)
+        update it from the batch's inputs before the step, as Keras's training step does."""
+        last = max((i for i, l in enumerate(self.layers) if hasattr(l, "updated_state")), default=-1)
+        if last < 0:
+            return
+        weights = self.parameters.unflatten(theta)
+        out = batch.x
+        for i, (layer, w) in enumerate(zip(self.layers[:last + 1], weights)):
+            if hasattr(layer, "updated_state"):
+                for j, value in layer.updated_state(w, out).items():
+                    self.parameters.frozen[i, j] = value
+            out = layer.call(NUMPY, w, out, batch)
 
     # ------------------------------------------------------------------ inference
     def predict(self, x, batch_size=None, verbose=0):
@@ -286,15 +303,20 @@ class Sequential:
             raise ValueError(f"x must be an array of numbers: {exc}") from None
         if x.ndim == 1 and self.built and self.input_dim == 1:
             x = x.reshape(-1, 1)
-        if x.ndim != 2:
+        expected = self.input_dim if self.built else (self.layers[0].input_dim if self.layers else None)
+        if isinstance(expected, tuple):  # images (or other shaped samples)
+            if x.shape[1:] != expected:
+                raise ValueError(f"x must have shape (samples,) + {expected}, got {x.shape}")
+        elif x.ndim != 2 and (expected is not None or x.ndim < 2):
             raise ValueError(f"x must be 2-D (samples, features), got shape {x.shape}")
         if not np.all(np.isfinite(x)):
             raise ValueError("x contains NaN or infinity")
         if len(x) == 0:
             raise ValueError("x has no samples")
         if not self.built:
-            self.build((self.layers[0].input_dim if self.layers else None) or x.shape[1])
-        if x.shape[1] != self.input_dim:
+            self.build((self.layers[0].input_dim if self.layers else None) or
+                       (x.shape[1] if x.ndim == 2 else x.shape[1:]))
+        if x.ndim == 2 and x.shape[1] != self.input_dim:
             raise ValueError(f"x has {x.shape[1]} features but the model takes {self.input_dim}")
         return x
 
@@ -339,7 +361,7 @@ def summary_table(model):
     table.add_column("Output Shape")
     table.add_column("Param #", justify="right")
     for layer in model.layers:
-        table.add_row(f"{layer.name} ({type(layer).__name__})", f"(None, {layer.output_dim})",
+        table.add_row(f"{layer.name} ({type(layer).__name__})", _shape_text(layer.output_dim),
                       f"{layer.count_params:,}")
     trainable = model.parameters.size
     total = model.count_params()
@@ -347,6 +369,20 @@ def summary_table(model):
                      f"Non-trainable: {total - trainable:,}")
     table.caption_justify = "left"
     return table
+
+
+def _input_spec(input_dim):
+    """The size of a flat sample (an int) or the shape of a shaped one (a tuple, e.g. H, W, C)."""
+    if isinstance(input_dim, (tuple, list)):
+        shape = tuple(int(s) for s in input_dim)
+        return shape[0] if len(shape) == 1 else shape
+    return int(input_dim)
+
+
+def _shape_text(output_dim):
+    """Keras's output-shape text: ``(None, 10)`` or ``(None, 6, 6, 8)``."""
+    dims = output_dim if isinstance(output_dim, tuple) else (output_dim,)
+    return "(" + ", ".join(["None"] + [str(d) for d in dims]) + ")"
 
 
 def model_from_config(config: dict) -> Sequential:
