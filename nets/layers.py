@@ -61,11 +61,15 @@ class Layer:
 
     def __init__(self, name=None, input_dim=None, input_shape=None):
         if input_shape is not None:
-            if len(tuple(input_shape)) != 1:
-                raise ValueError(f"nets layers take flat inputs; input_shape must be (n,), got {input_shape}")
-            input_dim = tuple(input_shape)[0]
+            input_dim = tuple(input_shape)
+        if isinstance(input_dim, (tuple, list)):  # a shaped sample (images), as get_config writes it
+            input_dim = tuple(_positive_int(d, "input_shape entries") for d in input_dim)
+            input_dim = input_dim[0] if len(input_dim) == 1 else input_dim
         self.name = name
-        self.input_dim = None if input_dim is None else _positive_int(input_dim, "input_dim")
+        self.input_dim = None if input_dim is None or isinstance(input_dim, tuple) else \
+            _positive_int(input_dim, "input_dim")
+        if isinstance(input_dim, tuple):
+            self.input_dim = input_dim
         self.output_dim = None
         self.weight_specs: list[WeightSpec] = []
 
@@ -138,6 +142,9 @@ class Dense(Layer):
         self.bias_trainable = self.trainable if bias_trainable is None else bool(bias_trainable)
 
     def _output_dim(self, input_dim):
+        if isinstance(input_dim, tuple):
+            raise ValueError(f"layer {self.name} (Dense) takes flat inputs but receives shape "
+                             f"{input_dim}; put a Flatten or GlobalAveragePooling2D before it")
         self.weight_specs = [WeightSpec("kernel", (input_dim, self.units), self.trainable,
                                         self.kernel_initializer)]
         if self.use_bias:
@@ -222,7 +229,8 @@ class Dropout(Layer):
         self.rate = float(rate)
 
     def draw_mask(self, rng, n):
-        keep = rng.random((n, self.input_dim)) >= self.rate
+        shape = self.input_dim if isinstance(self.input_dim, tuple) else (self.input_dim,)
+        keep = rng.random((n,) + shape) >= self.rate
         return keep / (1.0 - self.rate)
 
     def call(self, xp, weights, x, batch):

@@ -33,6 +33,7 @@ LAYERS = {
     "avgpool-same": lambda: nets.AveragePooling2D((2, 3), strides=(2, 2), padding="same"),
     "globalavg": lambda: nets.GlobalAveragePooling2D(),
     "batchnorm": lambda: nets.BatchNormalization(momentum=0.9),
+    "dropout-on-images": lambda: nets.Dropout(0.4),
 }
 
 
@@ -162,6 +163,18 @@ def test_digits_cnn_reaches_97_percent():
     assert accuracy >= 0.97
 
 
+def test_a_cnn_saves_and_loads(tmp_path):
+    (xt, yt), (xs, _) = load_digits_images()
+    model = digits_cnn()
+    model.fit(xt[:64], yt[:64], epochs=1, verbose=0)   # moving statistics move off their start
+    model.save(tmp_path / "cnn.npz")
+    again = nets.load_model(tmp_path / "cnn.npz")
+    assert [type(layer).__name__ for layer in again.layers] == [type(layer).__name__ for layer in model.layers]
+    for a, b in zip(again.get_weights(), model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(again.predict(xs[:10]), model.predict(xs[:10]))
+
+
 def test_image_input_shape_is_checked():
     model = digits_cnn()
     with pytest.raises(ValueError, match=r"\(8, 8, 1\)"):
@@ -170,3 +183,5 @@ def test_image_input_shape_is_checked():
         nets.Sequential([nets.Dense(4, input_dim=3), nets.Conv2D(2, 2)]).build(3)
     with pytest.raises(ValueError, match="padding"):
         nets.Conv2D(2, 3, padding="full")
+    with pytest.raises(ValueError, match="Flatten"):
+        nets.Sequential([nets.Conv2D(2, 3, input_shape=(5, 5, 1)), nets.Dense(3)]).build((5, 5, 1))
