@@ -191,7 +191,7 @@ def composed_conv2d_transpose(xp, g, kernel, input_size, strides, padding):
 
 
 def composed_conv2d_kernel_grad(xp, x, g, kernel_size, strides, padding):
-    n, h, w, cin = xp.shape(x)
+    _, h, w, cin = xp.shape(x)
     cout = xp.shape(g)[-1]
     out, pads = geometry((h, w), kernel_size, strides, padding)
     xpad = pad(xp, x, pads)

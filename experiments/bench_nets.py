@@ -16,15 +16,15 @@ import os
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-import argparse  # noqa: E402
-import json  # noqa: E402
-import time  # noqa: E402
+import argparse
+import json
+import time
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-import difflab  # noqa: E402
-from nets.datasets import load_digits_images  # noqa: E402
-from nets.examples import digits_cnn  # noqa: E402
+import difflab
+from nets.datasets import load_digits_images
+from nets.examples import digits_cnn
 
 #: (label, differentiator, options) of the nets rows.
 NETS_METHODS = [("nets reverse (compiled tape)", "reverse", {}),
@@ -51,7 +51,7 @@ def bench_nets(x, y, repeats):
             rows.append({"method": label, "status": "not installed"})
             continue
         model = digits_cnn(name, **options)
-        seconds = _epochs(lambda: model.fit(x, y, epochs=1, batch_size=32, verbose=0), repeats)
+        seconds = _epochs(lambda m=model: m.fit(x, y, epochs=1, batch_size=32, verbose=0), repeats)
         rows.append({"method": label, "seconds_per_epoch": seconds})
     return rows
 

@@ -41,7 +41,7 @@ def plot(runs, path) -> Path:
     fig, (loss_ax, acc_ax) = _grid(2)
     for i, (name, h) in enumerate(runs.items()):
         epochs = np.arange(1, len(h["loss"]) + 1)
-        style = dict(label=name, linestyle=("-", "--", ":", "-.")[i % 4], linewidth=1.6)
+        style = {"label": name, "linestyle": ("-", "--", ":", "-.")[i % 4], "linewidth": 1.6}
         loss_ax.plot(epochs, h["loss"], **style)
         acc_ax.plot(epochs, h["val_accuracy"], **style)
     loss_ax.set(yscale="log", xlabel="epoch", ylabel="training loss", title="digits CNN: loss")

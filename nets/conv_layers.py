@@ -15,6 +15,7 @@ Only the padding arithmetic (:func:`difflab.windows.geometry`) is shared with di
 from __future__ import annotations
 
 import numpy as np
+
 from difflab.namespaces import NUMPY
 from difflab.windows import geometry, numpy_windows, padding_mode, pair
 
@@ -205,7 +206,7 @@ class GlobalAveragePooling2D(SpatialLayer):
         return x.mean(axis=(1, 2)), x.shape
 
     def backward(self, weights, cache, g):
-        n, h, w, c = cache
+        _, h, w, _ = cache
         return np.broadcast_to(g[:, None, None, :] / (h * w), cache).copy(), []
 
 

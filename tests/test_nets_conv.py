@@ -15,7 +15,9 @@ from nets.examples import digits_cnn
 #: (method, options, tolerance against the oracle)
 METHODS = [("manual", {}, 1e-12), ("reverse", {}, 1e-12), ("reverse", {"jit": True}, 1e-12),
            ("forward", {}, 1e-12), ("autograd", {}, 1e-12), ("torch", {}, 1e-12),
-           ("tensorflow", {}, 1e-12), ("jax", {}, 1e-12), ("fd-central", {}, 1e-6)]
+           ("tensorflow", {}, 1e-12), ("jax", {}, 1e-12), ("fd-complex", {}, 1e-13),
+           ("fd-central", {}, 1e-6), ("fd-five-point", {}, 1e-9), ("fd-richardson", {}, 1e-8),
+           ("fd-forward", {}, 1e-5)]
 
 
 def _tiny(layer, input_shape=(5, 5, 2)):
@@ -102,7 +104,7 @@ def test_batchnorm_uses_batch_statistics_in_training_and_moving_ones_after():
     # inference before training: moving mean 0, variance 1
     np.testing.assert_allclose(model.predict(x), x / np.sqrt(1.0 + 1e-3), rtol=1e-15)
     model.fit(x, np.zeros((4, 3)), epochs=1, batch_size=4, shuffle=False, verbose=0)
-    gamma, beta, moving_mean, moving_var = model.get_weights()
+    _, _, moving_mean, moving_var = model.get_weights()
     mean, var = x.mean(axis=0), x.var(axis=0)
     np.testing.assert_allclose(moving_mean, 0.25 * mean, rtol=1e-15)
     np.testing.assert_allclose(moving_var, 0.75 + 0.25 * var, rtol=1e-15)
@@ -148,7 +150,7 @@ def test_parameter_counts_by_closed_form():
 
 
 def test_digits_images_split_is_fixed():
-    (xt, yt), (xs, ys) = load_digits_images()
+    (xt, _), (xs, _) = load_digits_images()
     assert xt.shape == (1257, 8, 8, 1) and xs.shape == (540, 8, 8, 1)
     assert 0.0 <= xt.min() and xt.max() <= 1.0
     (xt2, _), _ = load_digits_images()
@@ -159,7 +161,7 @@ def test_digits_cnn_reaches_97_percent():
     (xt, yt), (xs, ys) = load_digits_images()
     model = digits_cnn("reverse")
     model.fit(xt, yt, epochs=15, batch_size=32, verbose=0)
-    loss, accuracy = model.evaluate(xs, ys)
+    _, accuracy = model.evaluate(xs, ys)
     assert accuracy >= 0.97
 
 

@@ -52,7 +52,7 @@ def test_conv2d_values_match_torch_and_mpmath(strides, padding):
     torch = pytest.importorskip("torch")
     x, k = RNG.normal(size=(2, 7, 6, 3)), RNG.normal(size=(3, 2, 3, 4))
     ours = NUMPY.conv2d(x, k, strides, padding)
-    (ho, t, b), (wo, l, r) = (output_size(n, kk, s, padding) for n, kk, s in zip((7, 6), (3, 2), strides))
+    (_, t, b), (_, l, r) = (output_size(n, kk, s, padding) for n, kk, s in zip((7, 6), (3, 2), strides))
     xt = torch.nn.functional.pad(torch.tensor(x).permute(0, 3, 1, 2), (l, r, t, b))
     theirs = torch.nn.functional.conv2d(xt, torch.tensor(k).permute(3, 2, 0, 1), stride=strides)
     np.testing.assert_allclose(ours, theirs.permute(0, 2, 3, 1).numpy(), rtol=0, atol=1e-13)
