@@ -10,6 +10,7 @@ only writes what it has natively. An operation a backend cannot do raises
 """
 from __future__ import annotations
 
+from . import windows
 from .errors import NotSupported
 
 #: Elementwise functions of one array.
@@ -23,13 +24,19 @@ REDUCTIONS = ("sum", "prod", "mean", "max", "min", "logsumexp")
 STRUCTURE = ("matmul", "dot", "reshape", "transpose", "stack", "concatenate")
 #: Selection.
 SELECTION = ("where", "clip", "softmax")
+#: Sliding windows on channels-last (N, H, W, C) arrays (:mod:`difflab.windows`).
+WINDOWS = ("conv2d", "max_pool2d", "avg_pool2d")
+#: The transposes the reverse rules of :data:`WINDOWS` need: operations of every engine's
+#: namespace (so nested derivatives go through them) but not of the user-facing list.
+WINDOW_TRANSPOSES = ("conv2d_transpose", "conv2d_kernel_grad", "max_pool2d_gather",
+                     "max_pool2d_scatter", "avg_pool2d_transpose")
 #: Constructors: constants that carry no derivative.
 CONSTRUCTORS = ("asarray", "zeros", "ones", "zeros_like", "ones_like")
 #: Python operators every array type supports.
 OPERATORS = ("+", "-", "*", "/", "**", "@", "unary -", "comparisons", "indexing and slicing")
 
 #: The whole documented list, in the order the docs show it.
-OPS = UNARY + BINARY + REDUCTIONS + STRUCTURE + SELECTION + CONSTRUCTORS
+OPS = UNARY + BINARY + REDUCTIONS + STRUCTURE + SELECTION + WINDOWS + CONSTRUCTORS
 
 
 class Namespace:
@@ -81,11 +88,57 @@ class Namespace:
     def shape(self, x):
         return tuple(getattr(x, "shape", ()))
 
+    # ------------------------------------------------------------------ sliding windows
+    # Composed from slicing, matmul, stack and scatter with a loop over the kh*kw window
+    # positions (difflab.windows); NumPy and the frameworks override them with native ops.
+    def conv2d(self, x, kernel, strides=(1, 1), padding="valid"):
+        """Keras's 2-D cross-correlation: x (N, H, W, cin), kernel (kh, kw, cin, cout)."""
+        return windows.composed_conv2d(self, x, kernel, *window_args(strides, padding))
+
+    def max_pool2d(self, x, pool_size=(2, 2), strides=None, padding="valid"):
+        """The maximum of each window (strides default to the pool size, as Keras's)."""
+        return windows.composed_max_pool2d(self, x, *pool_args(pool_size, strides, padding))
+
+    def avg_pool2d(self, x, pool_size=(2, 2), strides=None, padding="valid"):
+        """The mean of each window's real inputs ("same" padding is not counted, as TensorFlow)."""
+        return windows.composed_avg_pool2d(self, x, *pool_args(pool_size, strides, padding))
+
+    def conv2d_transpose(self, g, kernel, input_size, strides=(1, 1), padding="valid"):
+        """The transpose of ``conv2d`` in x: the cotangent of an input of spatial size ``input_size``."""
+        return windows.composed_conv2d_transpose(self, g, kernel, tuple(input_size),
+                                                 *window_args(strides, padding))
+
+    def conv2d_kernel_grad(self, x, g, kernel_size, strides=(1, 1), padding="valid"):
+        """The transpose of ``conv2d`` in the kernel: x correlated with the output cotangent."""
+        return windows.composed_conv2d_kernel_grad(self, x, g, tuple(kernel_size),
+                                                   *window_args(strides, padding))
+
+    def max_pool2d_gather(self, t, x, pool_size=(2, 2), strides=None, padding="valid"):
+        return windows.max_pool2d_gather(self, t, x, *pool_args(pool_size, strides, padding))
+
+    def max_pool2d_scatter(self, g, x, pool_size=(2, 2), strides=None, padding="valid"):
+        return windows.max_pool2d_scatter(self, g, x, *pool_args(pool_size, strides, padding))
+
+    def avg_pool2d_transpose(self, g, input_size, pool_size=(2, 2), strides=None, padding="valid"):
+        return windows.composed_avg_pool2d_transpose(self, g, tuple(input_size),
+                                                     *pool_args(pool_size, strides, padding))
+
     # ------------------------------------------------------------------ missing ops
     def __getattr__(self, op):
-        if op in OPS:
+        if op in OPS or op in WINDOW_TRANSPOSES:
             raise NotSupported(op, self.name, "this namespace has no implementation of it")
         raise AttributeError(f"{op!r} is not an operation of difflab's namespaces; see difflab.ops.OPS")
+
+
+def window_args(strides, padding):
+    """``(strides, padding)`` checked and normalised: a pair of ints and "valid"/"same"."""
+    return windows.pair(strides, "strides"), windows.padding_mode(padding)
+
+
+def pool_args(pool_size, strides, padding):
+    """``(pool_size, strides, padding)`` normalised; strides default to the pool size."""
+    size = windows.pair(pool_size, "pool_size")
+    return (size,) + window_args(size if strides is None else strides, padding)
 
 
 def _size(shape, axis):

@@ -19,14 +19,17 @@ from . import (activations, callbacks, datasets, examples, initializers, losses,
 from .callbacks import EarlyStopping, History, LearningRateScheduler, ModelCheckpoint, ReduceLROnPlateau
 from .embedding import Embedding
 from .functional import Add, Concatenate, Input, Model
+from .conv_layers import AveragePooling2D, Conv2D, Flatten, GlobalAveragePooling2D, MaxPooling2D
 from .layers import Activation, Dense, Dropout, Layer
+from .normalization import BatchNormalization
 from .recurrent import GRU, LSTM, SimpleRNN
 from .model import Sequential
 from .saving import load_model
 from .utils import to_categorical
 
 __all__ = ["Sequential", "Dense", "Dropout", "Activation", "Layer", "SimpleRNN", "LSTM", "GRU",
-           "Embedding", "Input", "Model", "Concatenate", "Add", "load_model", "History",
+           "Embedding", "Conv2D", "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D",
+           "Flatten", "BatchNormalization", "Input", "Model", "Concatenate", "Add", "load_model", "History",
            "EarlyStopping", "ModelCheckpoint", "LearningRateScheduler", "ReduceLROnPlateau",
            "to_categorical", "activations", "initializers", "utils", "callbacks", "datasets", "losses",
            "metrics", "optimizers", "regularizers", "examples"]

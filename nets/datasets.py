@@ -99,6 +99,13 @@ def load_digits(test_size: float = 0.3, seed: int = 0):
     return (x_train, y_train), (x_test, y_test)
 
 
+def load_digits_images(test_size: float = 0.3, seed: int = 0):
+    """The 8x8 digits as channels-last images ``(N, 8, 8, 1)``, pixels in [0, 1], with the
+    same fixed stratified hold-out as :func:`load_digits` (1257 train, 540 test)."""
+    (x_train, y_train), (x_test, y_test) = load_digits(test_size, seed)
+    return (x_train.reshape(-1, 8, 8, 1), y_train), (x_test.reshape(-1, 8, 8, 1), y_test)
+
+
 # ---------------------------------------------------------------------- synthetic sets
 def load_sales(n: int = 200, noise: float = 0.1, seed: int = 0):
     """Synthetic sales ``y = x1 + x2 + noise``, x uniform on [0, 1]^2: ``(X (n, 2), y (n,))``."""

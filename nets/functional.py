@@ -121,6 +121,10 @@ class Model(Sequential):
         for i, t in enumerate(self.inputs):
             t.name = t.name or f"input_{i}"
         self.layers = _keras_layer_order(self.nodes, self.outputs)
+        stateful = [type(layer).__name__ for layer in self.layers if hasattr(layer, "updated_state")]
+        if stateful:  # their moving statistics are updated along a chain (Sequential) only
+            raise ValueError(f"{stateful[0]} is not supported in a functional Model yet; "
+                             "use it in a Sequential model")
         by_first_call = sorted(self.layers, key=lambda l: l._first_call)
         for i, layer in enumerate(by_first_call):  # numbered per kind in the order they were called
             if layer.name is None:

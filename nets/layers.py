@@ -84,11 +84,26 @@ class Layer:
         """
         input_shape = tuple(input_shape)
         if len(input_shape) != 1:
+            hint = ("put a Flatten or GlobalAveragePooling2D before it" if len(input_shape) == 3 else
+                    "use return_sequences=False on the recurrent layer before it")
             raise ValueError(f"layer {self.name} ({type(self).__name__}) takes flat inputs (features,) "
-                             f"but receives samples of shape {input_shape}; use return_sequences=False "
-                             "on the recurrent layer before it")
+                             f"but receives samples of shape {input_shape}; {hint}")
         self.output_shape = (self.build(input_shape[0]),)
         return self.output_shape
+
+    def _build_any_shape(self, input_shape) -> tuple:
+        """:meth:`build_shape` for layers that keep ``input_dim`` as an int (flat samples) or a
+        tuple (shaped samples such as images, (H, W, C)): build, then record the output shape."""
+        input_shape = tuple(input_shape)
+        out = self.build(input_shape[0] if len(input_shape) == 1 else input_shape)
+        self.output_shape = out if isinstance(out, tuple) else (out,)
+        return self.output_shape
+
+    def _declared_any_shape(self):
+        """:meth:`declared_input_shape` for the layers of :meth:`_build_any_shape`."""
+        if self.input_dim is None:
+            return None
+        return self.input_dim if isinstance(self.input_dim, tuple) else (self.input_dim,)
 
     def encode_input(self, x):
         """How raw data (NumPy) enters this layer when the data feeds it directly; as it is by default."""
@@ -161,6 +176,9 @@ class Dense(Layer):
         self.bias_trainable = self.trainable if bias_trainable is None else bool(bias_trainable)
 
     def _output_dim(self, input_dim):
+        if isinstance(input_dim, tuple):
+            raise ValueError(f"layer {self.name} (Dense) takes flat inputs but receives shape "
+                             f"{input_dim}; put a Flatten or GlobalAveragePooling2D before it")
         self.weight_specs = [WeightSpec("kernel", (input_dim, self.units), self.trainable,
                                         self.kernel_initializer)]
         if self.use_bias:

@@ -22,11 +22,13 @@ SAVE_FORMAT = "nets.model/1"
 
 @dataclass
 class Batch:
-    """What the objective reads besides the parameters: inputs, targets, dropout masks."""
+    """What the objective reads besides the parameters: inputs, targets, dropout masks, and
+    whether it is a training batch (BatchNormalization then uses the batch's statistics)."""
 
     x: np.ndarray
     y: np.ndarray
     masks: dict = field(default_factory=dict)
+    training: bool = False
 
 
 class Sequential:
@@ -289,6 +291,7 @@ class Sequential:
         if not (np.isfinite(value) and np.all(np.isfinite(grad))):
             raise FloatingPointError(f"training diverged: the loss or its gradient is not finite "
                                      f"(loss {value}); try a smaller learning rate")
+        self._update_layer_state(theta, batch)
         self.optimizer.step(theta, grad.astype(theta.dtype, copy=False))  # float32 stays float32
         return {"loss": float(value), **logs}
 
@@ -316,11 +319,25 @@ class Sequential:
     def _training_batch(self, x, y):
         masks = {layer: layer.draw_mask(self._rng, _count(x)) for layer in self.layers
                  if isinstance(layer, layers_module.Dropout) and layer.rate > 0}
-        return Batch(self._encode(x), y, masks)
+        return Batch(self._encode(x), y, masks, training=True)
 
     def _encode(self, x):
         """The data as the first layer takes it (an Embedding's ids as one-hot rows)."""
         return self.layers[0].encode_input(x)
+
+    def _update_layer_state(self, theta, batch):
+        """Layers with state that no gradient trains (BatchNormalization's moving statistics)
+        update it from the batch's inputs before the step, as Keras's training step does."""
+        last = max((i for i, l in enumerate(self.layers) if hasattr(l, "updated_state")), default=-1)
+        if last < 0:
+            return
+        weights = self.parameters.unflatten(theta)
+        out = batch.x
+        for i, (layer, w) in enumerate(zip(self.layers[:last + 1], weights)):
+            if hasattr(layer, "updated_state"):
+                for j, value in layer.updated_state(w, out).items():
+                    self.parameters.frozen[i, j] = value
+            out = layer.call(NUMPY, w, out, batch)
 
     # ------------------------------------------------------------------ inference
     def predict(self, x, batch_size=None, verbose=0):
@@ -492,7 +509,8 @@ def check_inputs(x, declared, what="x", build=None):
         x = x.reshape(-1, 1)
     rank = 1 if declared is None else len(declared)
     if x.ndim != rank + 1:
-        layout = "(samples, features)" if rank == 1 else f"(samples, {rank} axes per sample)"
+        layout = ("(samples, features)" if rank == 1 else
+                  f"(samples, {rank} axes per sample): (samples,) + {tuple(declared)}")
         raise ValueError(f"{what} must be {rank + 1}-D {layout}, got shape {x.shape}")
     if not np.all(np.isfinite(x)):
         raise ValueError(f"{what} contains NaN or infinity")

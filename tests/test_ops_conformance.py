@@ -60,6 +60,11 @@ CASES = {
     "where": lambda xp, x: weighted(xp, xp.where(x > 0, x ** 2, xp.sin(x))),
     "clip": lambda xp, x: weighted(xp, xp.clip(3.0 * x, -1.0, 1.0)),
     "softmax": lambda xp, x: weighted(xp, xp.softmax(xp.reshape(x, (2, 3)), axis=-1)),
+    # sliding windows: a 2x3 image, a 2x2 kernel made of x too (both arguments differentiated)
+    "conv2d": lambda xp, x: weighted(xp, xp.conv2d(xp.reshape(x, (1, 2, 3, 1)),
+                                                   xp.reshape(xp.sin(x[1:5]), (2, 2, 1, 1)), (1, 2), "same")),
+    "max_pool2d": lambda xp, x: weighted(xp, xp.max_pool2d(xp.reshape(x ** 3, (1, 2, 3, 1)), (2, 2), (1, 1), "same")),
+    "avg_pool2d": lambda xp, x: weighted(xp, xp.avg_pool2d(xp.reshape(x ** 3, (1, 3, 2, 1)), (2, 2), (2, 1), "same")),
     "asarray": lambda xp, x: weighted(xp, x * xp.asarray(W)),
     "zeros": lambda xp, x: weighted(xp, x ** 2 + xp.zeros((6,))),
     "ones": lambda xp, x: weighted(xp, x * xp.ones((6,))),

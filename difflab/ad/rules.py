@@ -285,10 +285,109 @@ def _check_matmul(xp, a, b):
     return a @ b
 
 
-def _ns(v):
+def _ns(*values):
     from ..namespaces import namespace
 
-    return namespace(v)
+    return namespace(*values)
+
+
+# ---------------------------------------------------------------------- sliding windows
+# conv2d and its two transposes are bilinear: each is linear in either argument, so its
+# tangent is the op itself with the tangent's batch axis folded into an axis the op keeps
+# apart (the batch N or a channel axis) and unfolded from the output afterwards.
+def _fold(xp, t, axis):
+    """A tangent ``(K, *shape)`` as one array of ``shape`` with ``axis`` K times longer (K major)."""
+    shape = shape_of(t)
+    k, rest = shape[0], shape[1:]
+    if axis:
+        t = xp.transpose(t, tuple(range(1, axis + 1)) + (0,) + tuple(range(axis + 1, len(shape))))
+    return xp.reshape(t, rest[:axis] + (k * rest[axis],) + rest[axis + 1:])
+
+
+def _unfold(xp, y, axis, k):
+    """The inverse of :func:`_fold` on an output: ``axis`` split into (K, rest), K brought first."""
+    shape = shape_of(y)
+    y = xp.reshape(y, shape[:axis] + (k, shape[axis] // k) + shape[axis + 1:])
+    if axis:
+        y = xp.transpose(y, (axis,) + tuple(range(axis)) + tuple(range(axis + 1, len(shape) + 1)))
+    return y
+
+
+def _bilinear_jvp(name, fold_axes, out_axes):
+    """The tangent of the bilinear op ``name``: the op on each folded tangent, summed."""
+    def jvp(xp, tangents, active, ans, *args, **params):
+        out = None
+        for t, i in zip(tangents, active):
+            k = shape_of(t)[0]
+            operands = list(args)
+            operands[i] = _fold(_ns(t), t, fold_axes[i])
+            y = getattr(_ns(*operands), name)(*operands, **params)
+            term = _unfold(_ns(y), y, out_axes[i], k)
+            out = term if out is None else out + term
+        return out
+    return jvp
+
+
+def _conv2d_vjp(xp, g, i, ans, x, kernel, strides, padding):
+    if i == 0:
+        return xp.conv2d_transpose(g, kernel, input_size=shape_of(x)[1:3], strides=strides, padding=padding)
+    return xp.conv2d_kernel_grad(x, g, kernel_size=shape_of(kernel)[:2], strides=strides, padding=padding)
+
+
+def _conv2d_transpose_vjp(xp, c, i, ans, g, kernel, input_size, strides, padding):
+    """y = conv2d_transpose(g, k) is the adjoint of conv2d in x: <y, c> = <g, conv2d(c, k)>."""
+    if i == 0:
+        return xp.conv2d(c, kernel, strides=strides, padding=padding)
+    return xp.conv2d_kernel_grad(c, g, kernel_size=shape_of(kernel)[:2], strides=strides, padding=padding)
+
+
+def _conv2d_kernel_grad_vjp(xp, c, i, ans, x, g, kernel_size, strides, padding):
+    """K = kernel_grad(x, g) is the adjoint of conv2d in k: <K, c> = <g, conv2d(x, c)> = <x, T(g, c)>."""
+    if i == 0:
+        return xp.conv2d_transpose(g, c, input_size=shape_of(x)[1:3], strides=strides, padding=padding)
+    return xp.conv2d(x, c, strides=strides, padding=padding)
+
+
+def _max_pool_jvp(xp, tangents, active, ans, x, **params):
+    (t,) = tangents  # (K, N, H, W, C): the gather keeps leading axes
+    return _ns(t, x).max_pool2d_gather(t, x, **params)
+
+
+def _max_pool_vjp(xp, g, i, ans, x, **params):
+    return xp.max_pool2d_scatter(g, x, **params)
+
+
+def _gather_batched(xp, t, ans, g, x, **params):
+    return xp.max_pool2d_gather(t, x, **params)
+
+
+def _gather_transpose(xp, c, i, ans, t, x, **params):
+    return xp.max_pool2d_scatter(c, x, **params)
+
+
+def _scatter_pool_batched(xp, t, ans, g, x, **params):
+    return xp.max_pool2d_scatter(t, x, **params)
+
+
+def _scatter_pool_transpose(xp, c, i, ans, g, x, **params):
+    return xp.max_pool2d_gather(c, x, **params)
+
+
+def _per_sample(name):
+    """``batched`` of an op linear in a (N, ...) batch: the tangents folded into N."""
+    def batched(xp, t, ans, x, *rest, **params):
+        k = shape_of(t)[0]
+        y = getattr(xp, name)(_fold(xp, t, 0), *rest, **params)
+        return _unfold(xp, y, 0, k)
+    return batched
+
+
+def _avg_pool_transpose(xp, g, i, ans, x, **params):
+    return xp.avg_pool2d_transpose(g, shape_of(x)[1:3], **params)
+
+
+def _avg_pool_transpose_transpose(xp, c, i, ans, g, input_size, **params):
+    return xp.avg_pool2d(c, **params)
 
 
 # ---------------------------------------------------------------------- the table
@@ -345,6 +444,22 @@ RULES: dict[str, Rule] = {r.name: r for r in [
     # ---- bilinear ----------------------------------------------------------------------
     Rule("matmul", lambda xp, a, b: _check_matmul(xp, a, b), "custom",
          jvp=_matmul_jvp, vjp=_matmul_vjp),
+    # ---- sliding windows (difflab.windows): bilinear convolutions, linear pools ---------
+    Rule("conv2d", op("conv2d"), "custom",
+         jvp=_bilinear_jvp("conv2d", (0, 3), (0, 3)), vjp=_conv2d_vjp),
+    Rule("conv2d_transpose", op("conv2d_transpose"), "custom",
+         jvp=_bilinear_jvp("conv2d_transpose", (0, 2), (0, 3)), vjp=_conv2d_transpose_vjp),
+    Rule("conv2d_kernel_grad", op("conv2d_kernel_grad"), "custom",
+         jvp=_bilinear_jvp("conv2d_kernel_grad", (3, 3), (2, 3)), vjp=_conv2d_kernel_grad_vjp),
+    # the derivative of a max pool goes to the first maximum of each window (row-major)
+    Rule("max_pool2d", op("max_pool2d"), "custom", jvp=_max_pool_jvp, vjp=_max_pool_vjp),
+    linear("max_pool2d_gather", op("max_pool2d_gather"), _gather_batched, _gather_transpose,
+           differentiable=(0,)),
+    linear("max_pool2d_scatter", op("max_pool2d_scatter"), _scatter_pool_batched,
+           _scatter_pool_transpose, differentiable=(0,)),
+    linear("avg_pool2d", op("avg_pool2d"), _per_sample("avg_pool2d"), _avg_pool_transpose),
+    linear("avg_pool2d_transpose", op("avg_pool2d_transpose"), _per_sample("avg_pool2d_transpose"),
+           _avg_pool_transpose_transpose),
 ]}
 
 #: Multi-argument linear rules whose every argument is an array (stack, concatenate).

@@ -14,7 +14,7 @@ import operator
 
 import numpy as np
 
-from ..ops import Namespace
+from ..ops import Namespace, pool_args, window_args
 from .. import precision
 from ..precision import float_dtype_for
 from .rules import RULES
@@ -209,6 +209,44 @@ class ADNamespace(Namespace):
 
     def clip(self, x, lo=None, hi=None):
         return self.apply("clip", (x, lo, hi), {})
+
+    # ---- sliding windows: rows of the table, parameters normalised to hashable values ----
+    def conv2d(self, x, kernel, strides=(1, 1), padding="valid"):
+        return self.apply("conv2d", (x, kernel), _window_params(strides, padding))
+
+    def conv2d_transpose(self, g, kernel, input_size, strides=(1, 1), padding="valid"):
+        return self.apply("conv2d_transpose", (g, kernel),
+                          {"input_size": tuple(input_size), **_window_params(strides, padding)})
+
+    def conv2d_kernel_grad(self, x, g, kernel_size, strides=(1, 1), padding="valid"):
+        return self.apply("conv2d_kernel_grad", (x, g),
+                          {"kernel_size": tuple(kernel_size), **_window_params(strides, padding)})
+
+    def max_pool2d(self, x, pool_size=(2, 2), strides=None, padding="valid"):
+        return self.apply("max_pool2d", (x,), _pool_params(pool_size, strides, padding))
+
+    def avg_pool2d(self, x, pool_size=(2, 2), strides=None, padding="valid"):
+        return self.apply("avg_pool2d", (x,), _pool_params(pool_size, strides, padding))
+
+    def max_pool2d_gather(self, t, x, pool_size=(2, 2), strides=None, padding="valid"):
+        return self.apply("max_pool2d_gather", (t, x), _pool_params(pool_size, strides, padding))
+
+    def max_pool2d_scatter(self, g, x, pool_size=(2, 2), strides=None, padding="valid"):
+        return self.apply("max_pool2d_scatter", (g, x), _pool_params(pool_size, strides, padding))
+
+    def avg_pool2d_transpose(self, g, input_size, pool_size=(2, 2), strides=None, padding="valid"):
+        return self.apply("avg_pool2d_transpose", (g,),
+                          {"input_size": tuple(input_size), **_pool_params(pool_size, strides, padding)})
+
+
+def _window_params(strides, padding):
+    strides, padding = window_args(strides, padding)
+    return {"strides": strides, "padding": padding}
+
+
+def _pool_params(pool_size, strides, padding):
+    size, strides, padding = pool_args(pool_size, strides, padding)
+    return {"pool_size": size, "strides": strides, "padding": padding}
 
 
 def _unary(name):

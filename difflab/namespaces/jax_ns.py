@@ -10,8 +10,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .. import windows
 from ..precision import float_dtype_for
-from ..ops import Namespace
+from ..ops import Namespace, pool_args, window_args
 
 #: difflab op name -> jax.numpy (or jax.nn) function.
 JAX_FUNCTIONS = {
@@ -66,6 +67,29 @@ class JaxNamespace(Namespace):
 
     def shape(self, x):
         return tuple(jnp.shape(x))
+
+    # ------------------------------------------------------------------ sliding windows
+    def conv2d(self, x, kernel, strides=(1, 1), padding="valid"):
+        strides, padding = window_args(strides, padding)
+        _, pads = windows.geometry(jnp.shape(x)[1:3], jnp.shape(kernel)[:2], strides, padding)
+        return jax.lax.conv_general_dilated(x, kernel, strides, pads,
+                                            dimension_numbers=("NHWC", "HWIO", "NHWC"),
+                                            precision=jax.lax.Precision.HIGHEST)
+
+    def max_pool2d(self, x, pool_size=(2, 2), strides=None, padding="valid"):
+        return _reduce_window(x, jax.lax.max, -jnp.inf, *pool_args(pool_size, strides, padding))
+
+    def avg_pool2d(self, x, pool_size=(2, 2), strides=None, padding="valid"):
+        size, strides, padding = pool_args(pool_size, strides, padding)
+        total = _reduce_window(x, jax.lax.add, 0.0, size, strides, padding)
+        return total / windows.counts(jnp.shape(x)[1:3], size, strides, padding)
+
+
+def _reduce_window(x, op, init, size, strides, padding):
+    x = jnp.asarray(x)
+    _, pads = windows.geometry(x.shape[1:3], size, strides, padding)
+    return jax.lax.reduce_window(x, np.asarray(init, x.dtype), op, (1,) + size + (1,),
+                                 (1,) + strides + (1,), ((0, 0),) + pads + ((0, 0),))
 
 
 for _op, _fn in JAX_FUNCTIONS.items():

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..ops import Namespace
-from .. import precision
+from ..ops import Namespace, pool_args, window_args
+from .. import precision, windows
 from ..precision import float_dtype_for
 
 #: difflab op name -> NumPy function, where the two agree exactly.
@@ -54,6 +54,22 @@ class NumpyNamespace(Namespace):
     def shape(self, x):
         return np.shape(x)
 
+    # Sliding windows: strided views contracted by tensordot (difflab.windows).
+    def conv2d(self, x, kernel, strides=(1, 1), padding="valid"):
+        return windows.numpy_conv2d(x, kernel, *window_args(strides, padding))
+
+    def conv2d_transpose(self, g, kernel, input_size, strides=(1, 1), padding="valid"):
+        return windows.numpy_conv2d_transpose(g, kernel, tuple(input_size), *window_args(strides, padding))
+
+    def conv2d_kernel_grad(self, x, g, kernel_size, strides=(1, 1), padding="valid"):
+        return windows.numpy_conv2d_kernel_grad(x, g, tuple(kernel_size), *window_args(strides, padding))
+
+    def max_pool2d(self, x, pool_size=(2, 2), strides=None, padding="valid"):
+        return windows.numpy_max_pool2d(x, *pool_args(pool_size, strides, padding))
+
+    def avg_pool2d(self, x, pool_size=(2, 2), strides=None, padding="valid"):
+        return windows.numpy_avg_pool2d(x, *pool_args(pool_size, strides, padding))
+
 
 for _op, _fn in NUMPY_FUNCTIONS.items():
     setattr(NumpyNamespace, _op, staticmethod(_fn))
@@ -99,6 +115,9 @@ class ComplexStepNamespace(NumpyNamespace):
     """
 
     name = "complex-step"
+
+    # decided on the real part, through this namespace's max (ties share the perturbation)
+    max_pool2d = Namespace.max_pool2d
 
     @staticmethod
     def abs(x):

@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import NotSupported
+from ..ops import Namespace
 from .numpy_ns import NumpyNamespace
 
 #: difflab op name -> function name in mpmath / sympy.
@@ -99,6 +100,14 @@ class ObjectNamespace(NumpyNamespace):
         out = np.zeros(shape, dtype=object)
         np.add.at(out, index, g)
         return out
+
+    # Sliding windows composed from slices and matmul over the window positions (the
+    # object arrays' own arithmetic), not NumPy's float fast path.
+    conv2d = Namespace.conv2d
+    conv2d_transpose = Namespace.conv2d_transpose
+    conv2d_kernel_grad = Namespace.conv2d_kernel_grad
+    max_pool2d = Namespace.max_pool2d
+    avg_pool2d = Namespace.avg_pool2d
 
 
 def _elementwise(op):

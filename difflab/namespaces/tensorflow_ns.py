@@ -15,7 +15,7 @@ import numpy as np
 import tensorflow as tf
 
 from ..precision import float_dtype_for
-from ..ops import Namespace
+from ..ops import Namespace, pool_args, window_args
 
 #: difflab op name -> TensorFlow function of one tensor.
 TF_UNARY = {
@@ -116,6 +116,21 @@ class TensorFlowNamespace(Namespace):
 
     def broadcast_to(self, x, shape):
         return tf.broadcast_to(self.asarray(x), _shape(shape))
+
+    # ------------------------------------------------------------------ sliding windows
+    # TensorFlow's own ops, channels-last; its "SAME" is the padding rule difflab follows.
+    def conv2d(self, x, kernel, strides=(1, 1), padding="valid"):
+        strides, padding = window_args(strides, padding)
+        x, kernel = self._pair(x, kernel)
+        return tf.nn.conv2d(x, kernel, strides=(1,) + strides + (1,), padding=padding.upper())
+
+    def max_pool2d(self, x, pool_size=(2, 2), strides=None, padding="valid"):
+        size, strides, padding = pool_args(pool_size, strides, padding)
+        return tf.nn.max_pool2d(self.asarray(x), size, strides, padding.upper())
+
+    def avg_pool2d(self, x, pool_size=(2, 2), strides=None, padding="valid"):
+        size, strides, padding = pool_args(pool_size, strides, padding)
+        return tf.nn.avg_pool2d(self.asarray(x), size, strides, padding.upper())
 
     # ------------------------------------------------------------------ helpers
     def _like(self, value, ref):

@@ -12,8 +12,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from .. import windows
 from ..precision import float_dtype_for
-from ..ops import Namespace
+from ..ops import Namespace, pool_args, window_args
 
 #: difflab op name -> torch function of one tensor.
 TORCH_UNARY = {
@@ -134,6 +135,33 @@ class TorchNamespace(Namespace):
     def broadcast_to(self, x, shape):
         return torch.broadcast_to(self.asarray(x), _shape(shape))
 
+    # ------------------------------------------------------------------ sliding windows
+    # torch.nn.functional works channels-first (NCHW, kernels (cout, cin, kh, kw)) and pads
+    # symmetrically: transpose there and back, and pad "same" explicitly (TensorFlow's rule).
+    def conv2d(self, x, kernel, strides=(1, 1), padding="valid"):
+        import torch.nn.functional as F
+
+        strides, padding = window_args(strides, padding)
+        x, kernel = self._pair(x, kernel)
+        xt = _padded_nchw(x, kernel.shape[:2], strides, padding, 0.0)
+        return F.conv2d(xt, kernel.permute(3, 2, 0, 1), stride=strides).permute(0, 2, 3, 1)
+
+    def max_pool2d(self, x, pool_size=(2, 2), strides=None, padding="valid"):
+        import torch.nn.functional as F
+
+        size, strides, padding = pool_args(pool_size, strides, padding)
+        xt = _padded_nchw(self.asarray(x), size, strides, padding, -float("inf"))
+        return F.max_pool2d(xt, size, strides).permute(0, 2, 3, 1)
+
+    def avg_pool2d(self, x, pool_size=(2, 2), strides=None, padding="valid"):
+        import torch.nn.functional as F
+
+        size, strides, padding = pool_args(pool_size, strides, padding)
+        x = self.asarray(x)
+        total = F.avg_pool2d(_padded_nchw(x, size, strides, padding, 0.0), size, strides) * (size[0] * size[1])
+        n = torch.as_tensor(windows.counts(tuple(x.shape[1:3]), size, strides, padding)[..., 0], dtype=x.dtype)
+        return (total / n).permute(0, 2, 3, 1)
+
     # ------------------------------------------------------------------ helpers
     def _reduce(self, fn, x, axis, keepdims):
         x = self.asarray(x)
@@ -168,6 +196,15 @@ def _torch_dtype(dtype):
     if isinstance(dtype, torch.dtype):
         return dtype
     return _NUMPY_TO_TORCH.get(np.dtype(dtype)) or torch.from_numpy(np.zeros(0, dtype=dtype)).dtype
+
+
+def _padded_nchw(x, window, strides, padding, value):
+    """``x`` (N, H, W, C) as NCHW, padded as TensorFlow pads ("same": extra at bottom/right)."""
+    import torch.nn.functional as F
+
+    _, ((t, b), (l, r)) = windows.geometry(tuple(x.shape[1:3]), tuple(window), strides, padding)
+    xt = x.permute(0, 3, 1, 2)
+    return F.pad(xt, (l, r, t, b), value=value) if t or b or l or r else xt
 
 
 def _axes(axis):
