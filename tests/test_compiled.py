@@ -367,3 +367,19 @@ def test_data_under_a_keyword_attribute_name_does_not_break_the_program():
     np.testing.assert_allclose(grad(x), 2 * box.w * x + getattr(box, "class"))
     getattr(box, "class")[:] = [5.0, 6.0]
     np.testing.assert_allclose(grad(x), 2 * box.w * x + np.array([5.0, 6.0]))
+
+
+def test_a_mask_from_comparing_with_closed_over_data_is_program_data():
+    """``where(w > xp.asarray(data), ...)``: the mask compares a traced value with closed-over
+    data; it used to reach the guard as a DataArray and fail with NumPy's truth-value error."""
+    data = np.array([0.5, 1.5, 2.5])
+
+    def f(w):
+        xp = difflab.namespace(w)
+        d = xp.asarray(data)
+        return xp.sum(xp.where(w > d, (w - d) * 2.0, (d - w) * 3.0))
+
+    gradient = difflab.get("reverse", jit=True).gradient(f)
+    for x in ([1.0, 1.0, 3.0], [0.0, 2.0, 3.0], [1.0, 2.0, 2.0]):  # the mask changes between calls
+        x = np.array(x)
+        np.testing.assert_array_equal(gradient(x), difflab.reference(f, x))

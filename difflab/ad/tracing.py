@@ -90,6 +90,8 @@ class TraceNode(Node):
 
     def _compare(self, op, other):
         result = _PLAIN_COMPARE[op](strip(self), strip(other))
+        if isinstance(result, np.ndarray) and type(result) is not np.ndarray:
+            result = result.view(np.ndarray)  # against closed-over data (a DataArray): a plain mask
         if type(result) is np.ndarray and result.size > 1:
             self.tape.masks[id(result)] = (op, self, other)
             self.tape.keep.append(result)
