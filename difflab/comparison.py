@@ -159,6 +159,9 @@ class Comparison(Tabular):
     variables: Optional[tuple] = None
     expression: Optional[str] = None
     vector: Optional[np.ndarray] = None
+    #: Set when some method disagrees with the oracle and ``x`` sits on a kink of ``f`` (the
+    #: one-sided derivatives differ there): where, and each method's measured tie rule.
+    kink: Optional[str] = None
 
     @property
     def dim(self) -> int:
@@ -209,6 +212,7 @@ class Comparison(Tabular):
                 "vector": None if self.vector is None else _jsonable(self.vector),
                 "reference": {"method": "oracle", "digits": self.reference_digits},
                 "results": [r.to_dict() for r in self.results],
+                "kink": self.kink,
                 "environment": environment()}
 
 
@@ -337,7 +341,39 @@ def compare(f, x, methods: Optional[Sequence[str]] = None, derivative: str = "gr
             on_result(result)
     if contended:
         run_again()
+    comparison.kink = _kink_note(function, comparison)
     return comparison
+
+
+#: Past this many coordinates no kink is looked for (two 100-digit evaluations per coordinate).
+KINK_SEARCH_MAX_DIM = 32
+#: A method this far from the oracle (relative) sends compare looking for a kink.
+KINK_SUSPICION = 1e-6
+
+
+def _kink_note(function, comparison: Comparison) -> Optional[str]:
+    """Where some ``ok`` method of a gradient disagrees with the oracle, whether ``x`` is on a
+    kink (:func:`difflab.testing.kinks.one_sided` along each coordinate), and if so the note:
+    which coordinates, their one-sided derivatives, and each method's tie rule, measured."""
+    if comparison.derivative != "gradient" or comparison.reference is None or comparison.dim > KINK_SEARCH_MAX_DIM:
+        return None
+    suspects = [r for r in comparison.results if r.status == "ok" and r.max_rel_error is not None
+                and not r.max_rel_error <= KINK_SUSPICION]
+    if not suspects:
+        return None
+    from .testing.kinks import one_sided, tie_rules_note
+
+    kinks = []
+    for i in range(comparison.dim):
+        sides = one_sided(function, comparison.x, np.eye(comparison.dim)[i])
+        if sides is not None and sides.kink:
+            name = comparison.variables[i] if comparison.variables else f"x[{i}]"
+            kinks.append(f"{name} (left {sides.left:.6g}, right {sides.right:.6g})")
+    if not kinks:
+        return None
+    rules = tie_rules_note([r.method for r in comparison.results if r.status == "ok"])
+    return (f"x is on a kink of f along {', '.join(kinks)}: the derivative does not exist there "
+            f"and each method returns its own convention" + (f"; {rules}" if rules else ""))
 
 
 def _checked(result: MethodResult, outside: str) -> MethodResult:

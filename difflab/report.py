@@ -84,6 +84,8 @@ def comparison_table(comparison: Comparison) -> Table:
                          f"({comparison.reference_digits}-digit forward mode)")
     if imported:
         table.caption += "; import: loading the framework, apart from setup"
+    if comparison.kink:
+        table.caption += f"\n{comparison.kink}"
     return table
 
 

@@ -19,7 +19,7 @@ from difflab.cli import main
 RESULT_KEYS = {"method", "family", "status", "value", "max_abs_error", "max_rel_error",
                "setup_seconds", "call_seconds", "message", "import_seconds"}
 COMPARISON_KEYS = {"schema", "function", "derivative", "dim", "dtype", "x", "variables", "expression", "reference",
-                   "results", "environment", "vector"}
+                   "results", "environment", "vector", "kink"}
 
 
 

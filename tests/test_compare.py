@@ -26,7 +26,7 @@ RESULT_KEYS = {"method", "family", "status", "value", "max_abs_error", "max_rel_
 #: DESIGN.md §6's keys, plus "variables" and "expression" (issue 10: null unless the
 #: function was typed as an expression).
 COMPARISON_KEYS = {"schema", "function", "derivative", "dim", "dtype", "x", "variables",
-                   "expression", "reference", "results", "environment", "vector"}
+                   "expression", "reference", "results", "environment", "vector", "kink"}
 FAST = {"repeat": 1, "min_time": 0.0}
 
 
@@ -305,3 +305,25 @@ def test_methods_table_lists_the_registry():
     text = render(methods_table(method_infos()))
     for name in registry.methods():
         assert name in text
+
+
+def test_compare_says_when_x_is_on_a_kink_and_each_methods_tie_rule():
+    """At (0, 0) abs(x) + maximum(x, y) has no gradient: the one-sided derivatives are
+    (-1, 2) along x and (0, 1) along y; the note names them and the measured tie rules."""
+    f = difflab.Function.from_expression("abs(x) + maximum(x, y)")
+    cmp = difflab.compare(f, [0.0, 0.0], methods=["reverse", "fd-forward"], repeat=1, min_time=0)
+    assert cmp.kink is not None
+    assert "x (left -1, right 2)" in cmp.kink and "y (left 0, right 1)" in cmp.kink
+    # reverse's 1/2 at a tie of maximum, fd-forward's one-sided 1, measured by running them
+    assert "1/2 (oracle, reverse)" in cmp.kink and "1 (fd-forward)" in cmp.kink
+    assert cmp.to_dict()["kink"] == cmp.kink
+    assert "kink" in str(cmp)
+
+
+def test_compare_looks_for_a_kink_only_where_a_method_disagrees():
+    f = difflab.Function.from_expression("abs(x) + maximum(x, y)")
+    assert difflab.compare(f, [0.5, -1.0], methods=["reverse"], repeat=1, min_time=0).kink is None
+    smooth = difflab.Function.from_expression("1/(x - 0.999) + y")  # a pole nearby, no kink
+    cmp = difflab.compare(smooth, [1.0, 2.0], methods=["fd-forward"], repeat=1, min_time=0)
+    assert cmp.results[0].max_rel_error > 1e-6   # it disagrees, but there is no kink
+    assert cmp.kink is None
