@@ -42,16 +42,15 @@ def test_list_json_says_why_not(capsys):
         assert row["available"] or row["reason"]
 
 
-def test_list_is_quick_and_imports_no_framework():
-    code = ("import sys, time; t = time.perf_counter(); from difflab.cli import main; "
-            "main(['list']); print(time.perf_counter() - t); "
-            "print(sorted(m for m in ('torch', 'tensorflow', 'jax') if m in sys.modules))")
-    start = time.perf_counter()
+def test_list_imports_no_framework_and_no_heavy_library():
+    """``difflab list`` answers from the registry: nothing heavy is imported (this is what
+    keeps it quick; its speed is not asserted, the machines are shared)."""
+    heavy = ("torch", "tensorflow", "jax", "autograd", "sympy", "matplotlib", "networkx", "sklearn",
+             "dask", "distributed", "numba", "scipy", "mpmath", "nets")
+    code = (f"import sys; from difflab.cli import main; main(['list']); "
+            f"print(sorted(m for m in {heavy!r} if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    wall = time.perf_counter() - start
-    *_, seconds, heavy = out.stdout.strip().splitlines()
-    assert heavy == "[]"
-    assert float(seconds) < 1.0 and wall < 5.0
+    assert out.stdout.strip().splitlines()[-1] == "[]"
 
 
 def test_functions_lists_the_catalogue(capsys):
