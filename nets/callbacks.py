@@ -301,12 +301,17 @@ class ProgressBar(Callback):
     def on_train_begin(self, logs=None):
         if self.verbose == 1:
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+            from rich.table import Column
 
             from difflab.console import error_console
 
-            self._progress = Progress(TextColumn("[method]{task.description}"), BarColumn(),
-                                      MofNCompleteColumn(), TimeElapsedColumn(),
-                                      TextColumn("{task.fields[logs]}"), console=error_console)
+            whole = dict(no_wrap=True, overflow="ignore")  # never cropped to "…": the logs fold instead
+            self._progress = Progress(TextColumn("[method]{task.description}", table_column=Column(**whole)),
+                                      BarColumn(bar_width=20, table_column=Column(**whole)),
+                                      MofNCompleteColumn(table_column=Column(**whole)),
+                                      TimeElapsedColumn(table_column=Column(**whole)),
+                                      TextColumn("{task.fields[logs]}", table_column=Column(overflow="fold", ratio=1)),
+                                      console=error_console)
             self._task = self._progress.add_task(self.description, total=self.epochs, logs="")
             self._progress.start()
 
