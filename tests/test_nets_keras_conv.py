@@ -79,6 +79,5 @@ def test_parameter_counts_equal_keras(keras):
         assert ours.count_params() == theirs.count_params()
         assert ours.parameters.size == sum(int(np.prod(w.shape)) for w in theirs.trainable_weights)
         assert [w.shape for w in ours.get_weights()] == [tuple(w.shape) for w in theirs.get_weights()]
-        assert [layer.output_dim for layer in ours.layers] == [
-            tuple(layer.output.shape[1:]) if len(layer.output.shape) > 2 else layer.output.shape[1]
-            for layer in theirs.layers]
+        assert [layer.output_shape for layer in ours.layers] == [tuple(layer.output.shape[1:])
+                                                                 for layer in theirs.layers]
