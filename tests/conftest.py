@@ -28,3 +28,15 @@ def _tiny_catalogue():
 @pytest.fixture
 def tiny_catalogue(monkeypatch):
     monkeypatch.setitem(sys.modules, "difflab.functions", _tiny_catalogue())
+
+
+@pytest.fixture(scope="module")
+def keras():
+    """A real Keras computing in float64 (so that agreement measures the rules, not float32),
+    for the slow cross-checks of nets; skipped where Keras or TensorFlow is missing."""
+    keras = pytest.importorskip("keras")
+    pytest.importorskip("tensorflow")
+    previous = keras.backend.floatx()
+    keras.backend.set_floatx("float64")
+    yield keras
+    keras.backend.set_floatx(previous)

@@ -11,16 +11,6 @@ from nets.datasets import load_iris
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def keras():
-    keras = pytest.importorskip("keras")
-    pytest.importorskip("tensorflow")
-    previous = keras.backend.floatx()
-    keras.backend.set_floatx("float64")  # so that agreement measures the rules, not float32
-    yield keras
-    keras.backend.set_floatx(previous)
-
-
 @pytest.mark.parametrize("loss, batch_size", [("sparse_categorical_crossentropy", 16), ("mse", 32)])
 def test_per_epoch_losses_agree_with_tf_keras(keras, loss, batch_size):
     (x, y), _ = load_iris()

@@ -12,16 +12,6 @@ from nets.datasets import load_digits_images
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def keras():
-    keras = pytest.importorskip("keras")
-    pytest.importorskip("tensorflow")
-    previous = keras.backend.floatx()
-    keras.backend.set_floatx("float64")  # so that agreement measures the rules, not float32
-    yield keras
-    keras.backend.set_floatx(previous)
-
-
 def _ours(differentiator):
     model = nets.Sequential([
         nets.Conv2D(4, (3, 3), strides=(1, 1), padding="same", input_shape=(8, 8, 1)),

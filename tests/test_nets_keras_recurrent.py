@@ -13,16 +13,6 @@ from nets.model import summary_table
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def keras():
-    keras = pytest.importorskip("keras")
-    pytest.importorskip("tensorflow")
-    previous = keras.backend.floatx()
-    keras.backend.set_floatx("float64")  # so that agreement measures the rules, not float32
-    yield keras
-    keras.backend.set_floatx(previous)
-
-
 RECURRENT = {
     "simplernn": (lambda: nets.SimpleRNN(4), lambda k: k.layers.SimpleRNN(4)),
     "lstm": (lambda: nets.LSTM(4), lambda k: k.layers.LSTM(4)),
