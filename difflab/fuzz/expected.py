@@ -1,0 +1,52 @@
+"""Known behaviours of the methods that a campaign finds again and again.
+
+Each entry matches a finding by method, derivative kind, verdict, the ops the program uses
+(any one of them) and a piece of the message; a campaign reports matching findings as
+``expected``, apart from new disagreements. docs/fuzz.md lists each with a reproducer.
+Keep an entry only while the behaviour is real: a test re-runs each reproducer's program.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+
+@dataclass(frozen=True)
+class Expected:
+    """One known behaviour; ``name`` is what reports show."""
+
+    name: str
+    methods: tuple
+    kinds: tuple
+    verdict: str
+    ops: tuple          # the program uses at least one of these
+    message: str = ""   # a piece of the message (crashes, refusals)
+    why: str = ""
+
+    def matches(self, method: str, kind: str, verdict: str, ops, message: str = "") -> bool:
+        return (method in self.methods and kind in self.kinds and verdict == self.verdict
+                and bool(set(self.ops) & set(ops)) and self.message in (message or ""))
+
+
+EXPECTED = (
+    Expected("sympy-second-derivative-of-kinks", ("sympy",), ("hessian", "hvp"), "crashed",
+             ("maximum", "minimum", "clip", "max", "min"), "DiracDelta",
+             "SymPy differentiates Max/Min twice to a DiracDelta term, which difflab's "
+             "lambdify printer cannot print: the Hessian crashes instead of being refused"),
+    Expected("sympy-second-derivative-of-abs", ("sympy",), ("hessian", "hvp"), "crashed",
+             ("abs",), "Derivative",
+             "SymPy leaves d/dx sign(x) as an unevaluated Derivative, which the lambdify "
+             "printer cannot print: the Hessian of a program with abs crashes"),
+    Expected("autograd-no-jvp-of-expit", ("autograd",), ("jvp", "hvp"), "crashed",
+             ("sigmoid",), "JVP of expit",
+             "HIPS autograd defines no forward-mode rule for scipy's expit, which difflab's "
+             "autograd namespace uses for sigmoid"),
+)
+
+
+def match(method: str, kind: str, verdict: str, ops, message: str = "") -> Optional[Expected]:
+    """The first known behaviour this finding is, or None."""
+    for entry in EXPECTED:
+        if entry.matches(method, kind, verdict, ops, message):
+            return entry
+    return None
