@@ -137,7 +137,8 @@ def run(args) -> int:
     campaign = Campaign(spec)
     start = time.perf_counter()
     where = "in-process"
-    with shown_if_stopped(lambda: _finish(args, campaign, start, where, interrupted=True)), \
+    ready = [start]  # when the workers were ready: throughput counts from there
+    with shown_if_stopped(lambda: _finish(args, campaign, start, where, True, ready[0])), \
             _progress(spec.cases) as bar:
         def on_chunk(results):
             campaign.add(results)
@@ -150,6 +151,7 @@ def run(args) -> int:
 
                 where = f"scheduler {args.scheduler}" if args.scheduler else f"local cluster of {args.workers}"
                 with cluster.client(args.workers, args.scheduler) as c:
+                    ready[0] = time.perf_counter()
                     cluster.run_on(c, spec, on_chunk)
             else:
                 from ..fuzz.run import run_local
@@ -157,21 +159,21 @@ def run(args) -> int:
                 run_local(spec, on_chunk)
         except _Stop:
             campaign.interrupted = True
-    return _finish(args, campaign, start, where, interrupted=campaign.interrupted)
+    return _finish(args, campaign, start, where, campaign.interrupted, ready[0])
 
 
-def _finish(args, campaign, start, where, interrupted) -> int:
+def _finish(args, campaign, start, where, interrupted, ready) -> int:
     from ..console import console, error_console, print_table
     from ..fuzz.report import SHRINK_PER_GROUP, findings_text, summary_table
 
     campaign.interrupted = interrupted
-    ran = time.perf_counter() - start
+    end = time.perf_counter()
     shrink_start = time.perf_counter()
     shrink = SHRINK_PER_GROUP if args.shrink is None else args.shrink
     if interrupted and args.shrink is None:
         shrink = 0  # a stopped campaign reports at once
     campaign.collect(shrink=shrink)
-    campaign.timing = _timing(campaign, ran, time.perf_counter() - shrink_start, where)
+    campaign.timing = _timing(campaign, end - start, ready - start, time.perf_counter() - shrink_start, where)
     if args.json:
         print(json.dumps(campaign.to_dict(), indent=2, allow_nan=False))
     else:
@@ -189,14 +191,18 @@ def _finish(args, campaign, start, where, interrupted) -> int:
     return 1 if new else 0
 
 
-def _timing(campaign, wall, shrink_seconds, where) -> dict:
+def _timing(campaign, wall, startup, shrink_seconds, where) -> dict:
+    """Where the time went; ``cases_per_second`` counts from when the workers were ready
+    (``startup_seconds``: starting or reaching the cluster)."""
     results = campaign.results.values()
     oracle = sum(r.oracle_seconds for r in results)
     methods = sum(r.method_seconds for r in results)
     generate = sum(r.generate_seconds for r in results)
     work = oracle + methods + generate
-    return {"where": where, "wall_seconds": round(wall, 3), "shrink_seconds": round(shrink_seconds, 3),
-            "cases_per_second": campaign.cases / wall if wall > 0 else 0.0,
+    working = wall - startup
+    return {"where": where, "wall_seconds": round(wall, 3), "startup_seconds": round(startup, 3),
+            "shrink_seconds": round(shrink_seconds, 3),
+            "cases_per_second": campaign.cases / working if working > 0 else 0.0,
             "oracle_seconds": round(oracle, 3), "method_seconds": round(methods, 3),
             "generate_seconds": round(generate, 3),
             "oracle_share": oracle / work if work > 0 else 0.0}
@@ -206,7 +212,13 @@ def _timing(campaign, wall, shrink_seconds, where) -> dict:
 def _progress(total: int):
     """``update(campaign)``: a bar over the cases on stderr (a terminal only), with the
     disagreements so far in its description."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
 
     from ..console import error_console, is_interactive
 

@@ -9,7 +9,7 @@ came back is reported.
 from __future__ import annotations
 
 import contextlib
-from typing import Callable, Optional
+from collections.abc import Callable
 
 from ..errors import InputError
 from .run import Spec, run_chunk
@@ -29,7 +29,7 @@ def _distributed():
 
 
 @contextlib.contextmanager
-def client(workers: Optional[int] = None, scheduler: Optional[str] = None, timeout: float = 20.0):
+def client(workers: int | None = None, scheduler: str | None = None, timeout: float = 20.0):
     """A Dask client: a LocalCluster of ``workers`` processes (one thread each), or the
     cluster whose scheduler is at ``scheduler``; closed afterwards."""
     distributed = _distributed()
@@ -52,7 +52,7 @@ def client(workers: Optional[int] = None, scheduler: Optional[str] = None, timeo
         yield c
 
 
-def run_on(c, spec: Spec, on_chunk: Optional[Callable] = None, retries: int = RETRIES) -> None:
+def run_on(c, spec: Spec, on_chunk: Callable | None = None, retries: int = RETRIES) -> None:
     """Every chunk of ``spec`` as a task on client ``c``; ``on_chunk(results)`` as each ends."""
     distributed = _distributed()
     futures = [c.submit(run_chunk, spec, chunk, retries=retries, pure=False,

@@ -8,7 +8,6 @@ Keep an entry only while the behaviour is real: a test re-runs each reproducer's
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
 
 
 @dataclass(frozen=True)
@@ -30,9 +29,10 @@ class Expected:
 
 EXPECTED = (
     Expected("sympy-second-derivative-of-kinks", ("sympy",), ("hessian", "hvp"), "crashed",
-             ("maximum", "minimum", "clip", "max", "min"), "DiracDelta",
-             "SymPy differentiates Max/Min twice to a DiracDelta term, which difflab's "
-             "lambdify printer cannot print: the Hessian crashes instead of being refused"),
+             ("maximum", "minimum", "clip", "max", "min", "abs"), "DiracDelta",
+             "SymPy differentiates Max/Min (and |x| twice) to a DiracDelta term, which "
+             "difflab's lambdify printer cannot print: the Hessian crashes instead of being "
+             "refused or taking the derivative almost everywhere (zero)"),
     Expected("sympy-second-derivative-of-abs", ("sympy",), ("hessian", "hvp"), "crashed",
              ("abs",), "Derivative",
              "SymPy leaves d/dx sign(x) as an unevaluated Derivative, which the lambdify "
@@ -44,7 +44,7 @@ EXPECTED = (
 )
 
 
-def match(method: str, kind: str, verdict: str, ops, message: str = "") -> Optional[Expected]:
+def match(method: str, kind: str, verdict: str, ops, message: str = "") -> Expected | None:
     """The first known behaviour this finding is, or None."""
     for entry in EXPECTED:
         if entry.matches(method, kind, verdict, ops, message):

@@ -22,8 +22,9 @@ does not silently enter the campaign (a test checks every one here is still in t
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 

@@ -9,12 +9,11 @@ from __future__ import annotations
 import math
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Optional
 
 from . import expected as known
 from . import generate as gen
 from . import reproducer
-from .run import CaseResult, Spec
+from .run import Spec
 from .verdict import VERDICTS
 
 SCHEMA = "difflab.fuzz/1"
@@ -32,16 +31,16 @@ class Finding:
     kind: str
     verdict: str
     case: str
-    error: Optional[float] = None
-    bound: Optional[float] = None
-    ratio: Optional[float] = None
+    error: float | None = None
+    bound: float | None = None
+    ratio: float | None = None
     message: str = ""
     expected: str = ""
     count: int = 1
     cases: list = field(default_factory=list)
     reproducer: str = ""
-    expression: Optional[str] = None
-    shrunk: Optional[dict] = None
+    expression: str | None = None
+    shrunk: dict | None = None
 
     def to_dict(self) -> dict:
         out = {"method": self.method, "kind": self.kind, "case": self.case}
@@ -163,7 +162,7 @@ class Campaign:
                 "timing": self.timing}
 
 
-def shrink_finding(spec: Spec, finding: Finding) -> Optional[dict]:
+def shrink_finding(spec: Spec, finding: Finding) -> dict | None:
     """The smallest program with the same finding, as a dict for the JSON."""
     from .run import _method
     from .shrink import shrink

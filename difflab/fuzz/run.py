@@ -8,8 +8,8 @@ where it runs; nothing but numbers and names travels. Methods are made once per 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Optional
 
 from .. import registry
 from ..errors import InputError
@@ -153,7 +153,7 @@ def run_chunk(spec: Spec, indices: Iterable[int]) -> list:
     return [run_case(spec, i) for i in indices]
 
 
-def run_local(spec: Spec, on_chunk: Optional[Callable] = None) -> list:
+def run_local(spec: Spec, on_chunk: Callable | None = None) -> list:
     """Every chunk in this process, in order; ``on_chunk(results)`` after each."""
     done = []
     for chunk in spec.chunks():

@@ -9,7 +9,7 @@ checks is spent. The point ``x`` and the vectors stay as they are.
 from __future__ import annotations
 
 import dataclasses
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
