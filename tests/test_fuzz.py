@@ -9,6 +9,7 @@ import pickle
 
 import numpy as np
 import pytest
+from cli_helpers import run as cli
 
 import difflab
 from difflab import ops
@@ -18,8 +19,6 @@ from difflab.fuzz import program, run, shrink, verdict
 from difflab.fuzz.generate import Case, generate
 from difflab.fuzz.program import Node
 from difflab.fuzz.report import SCHEMA, Campaign
-
-from cli_helpers import run as cli
 
 
 # ---------------------------------------------------------------------- generator
@@ -259,7 +258,7 @@ def test_results_do_not_depend_on_chunking_or_order():
 
 # ---------------------------------------------------------------------- the command line
 def test_fuzz_json_document(capsys):
-    code, out, err = cli(capsys, "fuzz", "--cases", "6", "--seed", "2", "--methods",
+    code, out, _err = cli(capsys, "fuzz", "--cases", "6", "--seed", "2", "--methods",
                          "forward,fd-central,sympy", "--kinds", "gradient,jacobian", "--json")
     doc = json.loads(out)
     assert doc["schema"] == SCHEMA and doc["cases"] == 6 and doc["seed"] == 2
@@ -276,7 +275,7 @@ def test_fuzz_json_document(capsys):
 
 
 def test_fuzz_table_fits_80_columns(capsys):
-    code, out, err = cli(capsys, "fuzz", "--width", "80", "--cases", "3", "--methods",
+    _code, out, _err = cli(capsys, "fuzz", "--width", "80", "--cases", "3", "--methods",
                          "reverse-jit,fd-five-point", "--kinds", "gradient,hessian")
     assert "reverse-jit" in out and "fd-five-point" in out
     table = [line for line in out.splitlines() if "│" in line or "┃" in line]
@@ -332,7 +331,7 @@ def test_a_missing_dask_is_one_clear_error(capsys, monkeypatch):
     import sys
 
     monkeypatch.setitem(sys.modules, "distributed", None)
-    code, out, err = cli(capsys, "fuzz", "--cases", "2", "--methods", "forward", "--workers", "2")
+    code, _out, err = cli(capsys, "fuzz", "--cases", "2", "--methods", "forward", "--workers", "2")
     assert code == 2 and "pip install 'difflab[cluster]'" in err and err.count("\n") == 1
 
 

@@ -31,7 +31,7 @@ def _env():
 
 
 def _difflab(*argv, timeout=300):
-    done = subprocess.run([sys.executable, "-m", "difflab", *argv], capture_output=True, text=True,
+    done = subprocess.run([sys.executable, "-m", "difflab", *argv], capture_output=True, text=True, check=False,
                           env=_env(), cwd=ROOT, timeout=timeout)
     return done.returncode, json.loads(done.stdout), done.stderr
 
@@ -48,7 +48,7 @@ class _Cluster:
     def __init__(self, workers=2):
         self.address = f"tcp://127.0.0.1:{_free_port()}"
         port = self.address.rsplit(":", 1)[1]
-        quiet = dict(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=_env(), cwd=ROOT)
+        quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "env": _env(), "cwd": ROOT}
         self.scheduler = subprocess.Popen([str(DASK), "scheduler", "--host", "127.0.0.1", "--port", port,
                                            "--no-dashboard"], **quiet)
         self.workers = [subprocess.Popen([str(DASK), "worker", self.address, "--nthreads", "1",
@@ -116,7 +116,7 @@ def test_a_worker_lost_mid_run_loses_no_case(cluster):
     assert thread.is_alive()
     cluster.workers[0].kill()
     thread.join(300)
-    code, doc, err = result["out"]
+    _code, doc, err = result["out"]
     assert doc["cases"] == 60 and not doc["interrupted"], err
     _, reference, _ = _difflab(*argv)
     assert _results(doc) == _results(reference)
@@ -124,7 +124,7 @@ def test_a_worker_lost_mid_run_loses_no_case(cluster):
 
 def test_an_unreachable_scheduler_is_one_error_line():
     done = subprocess.run([sys.executable, "-m", "difflab", "fuzz", "--cases", "2", "--methods", "forward",
-                           "--scheduler", f"tcp://127.0.0.1:{_free_port()}"], capture_output=True,
+                           "--scheduler", f"tcp://127.0.0.1:{_free_port()}"], capture_output=True, check=False,
                           text=True, env=_env(), cwd=ROOT, timeout=120)
     assert done.returncode == 2 and done.stdout == ""
     lines = done.stderr.strip().splitlines()
