@@ -120,6 +120,18 @@ def test_verdict_agrees_within_the_rounding_bound_and_disagrees_beyond_it():
     assert out.error == pytest.approx(1e-9 * np.max(np.abs(exact)), rel=1e-3)
 
 
+def test_a_nan_answer_disagrees_and_the_json_stays_valid():
+    from difflab.fuzz.report import Finding
+
+    case = _case(SIN_X0_X1, [0.7, 1.3])
+    d = _Fixed()
+    d.answer = np.array([np.nan, 0.0])
+    out = verdict.judge(d, "fixed", case, case.function(), "gradient", verdict.References(case))
+    assert out.verdict == "disagree" and out.ratio == np.inf
+    finding = Finding("fixed", "gradient", "disagree", case.id, out.error, out.bound, out.ratio)
+    assert json.loads(json.dumps(finding.to_dict(), allow_nan=False))["ratio"] == "inf"
+
+
 def test_refused_crashed_and_timeout_verdicts():
     case = _case(SIN_X0_X1, [0.7, 1.3])
     refs = verdict.References(case)

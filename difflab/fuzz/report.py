@@ -45,7 +45,7 @@ class Finding:
     def to_dict(self) -> dict:
         out = {"method": self.method, "kind": self.kind, "case": self.case}
         if self.verdict == "disagree":
-            out.update(error=self.error, bound=self.bound, ratio=self.ratio)
+            out.update(error=_number(self.error), bound=_number(self.bound), ratio=_number(self.ratio))
         else:
             out.update(verdict=self.verdict, message=self.message, count=self.count, cases=self.cases)
         out.update(expected=self.expected or None, reproducer=self.reproducer,
@@ -186,6 +186,11 @@ def shrink_finding(spec: Spec, finding: Finding) -> dict | None:
             "reproducer": reproducer.python_line(small, finding.method, finding.kind),
             "expression": reproducer.expression(small),
             "compare": reproducer.compare_line(small, finding.method, finding.kind)}
+
+
+def _number(v):
+    """A float for the JSON; "inf" or "nan" as text (a method that returned NaN)."""
+    return float(v) if v is not None and math.isfinite(v) else str(v)
 
 
 def _message_key(message: str) -> str:

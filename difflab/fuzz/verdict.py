@@ -87,15 +87,6 @@ class Outcome:
     message: str = ""
     seconds: float = 0.0
 
-    def to_dict(self) -> dict:
-        return {"method": self.method, "kind": self.kind, "verdict": self.verdict,
-                "error": _finite(self.error), "bound": _finite(self.bound),
-                "ratio": _finite(self.ratio), "message": self.message}
-
-
-def _finite(v):
-    return None if v is None or not math.isfinite(v) else float(v)
-
 
 def applicable(case: Case, kinds) -> list:
     """The kinds that apply to ``case``: gradient, hessian and hvp need a scalar program."""
