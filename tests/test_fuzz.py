@@ -365,10 +365,6 @@ def test_interrupt_keeps_and_reports_what_was_done(capsys, monkeypatch):
 
 
 # ---------------------------------------------------------------------- the CI campaign
-#: difflab's own exact methods: zero disagreements, crashes and timeouts (known ones apart).
-OWN_EXACT = ("forward", "reverse", "reverse-jit", "sympy")
-
-
 def test_ci_campaign_finds_nothing_wrong_with_difflabs_exact_methods():
     """300 cases (every family), gradient and Hessian, against the oracle, for difflab's
     AD engines and two finite-difference methods; SymPy (~0.3 s a case), autograd and torch
@@ -382,6 +378,6 @@ def test_ci_campaign_finds_nothing_wrong_with_difflabs_exact_methods():
         campaign.add(run.run_local(spec))
         assert campaign.cases == spec.cases
         for row in campaign.summary():
-            if row["method"] in OWN_EXACT:
+            if row["method"] in run.OWN_EXACT:  # zero, known behaviours apart
                 assert row["disagree"] == row["crashed"] == row["timeout"] == 0, row
                 assert row["agree"] > 0, row

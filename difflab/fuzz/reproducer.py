@@ -5,8 +5,6 @@ method's answer minus the oracle's, so whoever runs it sees the disagreement at 
 """
 from __future__ import annotations
 
-import numpy as np
-
 from . import program
 from .generate import Case
 from .run import VARIANTS
@@ -54,7 +52,3 @@ def compare_line(case: Case, label: str, kind: str) -> str | None:
     used = program.variables(case.tree)
     at = ",".join(repr(case.x[i]) for i in used)
     return f"difflab compare '{text}' --at {at} --derivative {kind} --methods {label}"
-
-
-def at_point(case: Case) -> np.ndarray:
-    return case.point()

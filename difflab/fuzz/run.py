@@ -38,9 +38,9 @@ class Spec:
     call_seconds: float = CALL_SECONDS
     chunk: int = CHUNK
 
-    def chunks(self, start: int = 0) -> list:
+    def chunks(self) -> list:
         """Case indices in chunks of ``chunk``, in order."""
-        return [tuple(range(i, min(i + self.chunk, self.cases))) for i in range(start, self.cases, self.chunk)]
+        return [tuple(range(i, min(i + self.chunk, self.cases))) for i in range(0, self.cases, self.chunk)]
 
 
 @dataclass
