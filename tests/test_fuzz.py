@@ -51,6 +51,28 @@ def test_generated_programs_are_defined_with_a_margin_at_their_point():
     assert families == set(gen.FAMILIES)
 
 
+def test_kinks_programs_sit_exactly_on_one_kink():
+    for i in range(40):
+        case = generate(6, i, ("kinks",))
+        kink = case.tree.args[1]
+        assert case.margin == 0.0 and kink.op in gen.KINKS + ("maximum",)
+        assert gen.margin(case.tree.args[0], case.point()) >= gen.MARGIN  # the rest keeps its margin
+        assert gen.markers(case) == {f"kink:{kink.op}"}
+    assert generate(6, 3) == generate(6, 3, gen.FAMILIES)  # opt-in: the default draw is unchanged
+
+
+def test_at_kinks_difflabs_engines_keep_the_oracles_convention_and_fd_is_known():
+    spec = run.Spec(6, 25, ("forward", "reverse", "fd-forward"), ("gradient",), ("kinks",))
+    campaign = Campaign(spec)
+    campaign.add(run.run_local(spec))
+    campaign.collect(shrink=1)
+    rows = {r["method"]: r for r in campaign.summary()}
+    assert rows["forward"]["agree"] == rows["reverse"]["agree"] == 25
+    assert rows["fd-forward"]["expected"] > 5 and rows["fd-forward"]["disagree"] == 0  # one-sided
+    known = [f for f in campaign.findings if f.expected == "finite-differences-across-a-kink"]
+    assert known[0].shrunk["size"] <= 4  # the kink alone, or with one variable
+
+
 def test_the_op_set_is_explicit_and_every_op_is_in_the_op_list():
     assert set(program.NAMESPACE_OPS) <= set(ops.OPS)
     assert program.UNARY == ops.UNARY  # a new elementwise op is a deliberate addition here

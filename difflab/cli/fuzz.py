@@ -33,7 +33,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="derivative kinds: gradient, jacobian, hessian, jvp, vjp, hvp "
                              "(default gradient,hessian)")
     parser.add_argument("--families", default="scalar,vector,control", metavar="F1,F2",
-                        help="program families: scalar, vector, control (default: all)")
+                        help="program families: scalar, vector, control, and kinks (programs "
+                             "exactly at a kink: each method's convention; default: the first three)")
     parser.add_argument("--json", action="store_true", help="print the difflab.fuzz/1 JSON document only")
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--workers", type=positive_int, metavar="K",
@@ -88,8 +89,9 @@ def spec_from(args):
     kinds = run.check_kinds(_list(args.kinds, "--kinds"))
     families = _list(args.families, "--families")
     for f in families:
-        if f not in generate.FAMILIES:
-            raise InputError(f"unknown program family {f!r}; choose from {', '.join(generate.FAMILIES)}")
+        if f not in generate.FAMILIES + generate.OPT_IN:
+            raise InputError(f"unknown program family {f!r}; choose from "
+                             f"{', '.join(generate.FAMILIES + generate.OPT_IN)}")
     options = {}
     if args.call_seconds is not None:
         options["call_seconds"] = args.call_seconds

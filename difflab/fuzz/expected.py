@@ -44,6 +44,29 @@ EXPECTED = (
 )
 
 
+#: Every derivative kind (conventions at a kink show in all of them).
+_ALL = ("gradient", "jacobian", "hessian", "jvp", "vjp", "hvp")
+#: Programs of the opt-in kinks family sit exactly on one kink, where the derivative does
+#: not exist and each method answers by its own convention; the oracle's (difflab's rule
+#: table) gives half to each side of a tie (clip is composed from maximum and minimum, so
+#: half at its ends too) and 0 for |x| at 0.
+EXPECTED += (
+    Expected("tensorflow-tie-goes-to-the-first-argument", ("tensorflow",), _ALL, "disagree",
+             ("kink:maximum", "kink:minimum"),
+             why="tf.maximum/tf.minimum send the whole derivative of a tie to their first argument"),
+    Expected("jax-abs-slope-1-at-0", ("jax",), _ALL, "disagree", ("kink:abs",),
+             why="jax.numpy.abs differentiates to 1 at 0 (sign taken as +1), not 0"),
+    Expected("clip-slope-at-its-ends", ("sympy", "autograd", "jax"), _ALL, "disagree", ("kink:clip",),
+             why="their clip takes slope 1 (or 0) at the ends of its interval; difflab's is "
+                 "composed from maximum and minimum and gives 1/2"),
+    Expected("finite-differences-across-a-kink",
+             ("fd-forward", "fd-central", "fd-five-point", "fd-complex", "fd-richardson"), _ALL,
+             "disagree", ("kink:maximum", "kink:minimum", "kink:abs", "kink:clip", "kink:max"),
+             why="a stencil that straddles a kink differences two pieces: a one-sided or mixed "
+                 "slope, and an error estimate that assumes smoothness"),
+)
+
+
 def match(method: str, kind: str, verdict: str, ops, message: str = "") -> Expected | None:
     """The first known behaviour this finding is, or None."""
     for entry in EXPECTED:

@@ -11,7 +11,12 @@ such distance over the program is the case's ``margin``.
 
 Families: ``scalar`` (expressions in 1-6 variables, depth 2-8), ``vector`` (reductions,
 matmul, indexing and slicing, where/maximum, broadcasting; scalar or vector output) and
-``control`` (scalar expressions with at least one Python ``if`` on a value).
+``control`` (scalar expressions with at least one Python ``if`` on a value). The opt-in
+family ``kinks`` is a scalar program plus one op placed exactly on its kink (a tie of
+``maximum``/``minimum``/``max``, ``abs`` at 0, ``clip`` at its lower end), margin 0 there:
+where the derivative does not exist and each method answers by its own convention, which
+the campaign compares with the oracle's (difflab's rule table: half to each side of a tie,
+0 for ``abs``).
 """
 from __future__ import annotations
 
@@ -24,8 +29,12 @@ from . import program
 from .program import Node
 
 FAMILIES = ("scalar", "vector", "control")
-#: Share of each family when all are drawn.
-FAMILY_WEIGHTS = {"scalar": 0.6, "vector": 0.25, "control": 0.15}
+#: Families drawn only when asked for (``--families ...,kinks``).
+OPT_IN = ("kinks",)
+#: Share of each family among those drawn.
+FAMILY_WEIGHTS = {"scalar": 0.6, "vector": 0.25, "control": 0.15, "kinks": 0.25}
+#: The kinks a "kinks" program sits exactly on.
+KINKS = ("maximum", "minimum", "abs", "clip", "max")
 #: Least distance of any op's argument from a kink or singularity (absolute).
 MARGIN = 0.05
 #: Largest size of any intermediate value.
@@ -82,6 +91,7 @@ def generate(seed: int, index: int, families=FAMILIES) -> Case:
     low = 2 if family == "vector" else 1
     n = int(rng.integers(low, MAX_VARIABLES + 1))
     x = np.round(rng.uniform(-2.0, 2.0, n), 3)
+    kink = _place_kink(rng, x) if family == "kinks" else None  # ties x_j to x_i first
     gen = _Generator(rng, x, family)
     for _ in range(ATTEMPTS):
         tree, _value = gen.root(depth)
@@ -89,6 +99,8 @@ def generate(seed: int, index: int, families=FAMILIES) -> Case:
             break
     else:  # pragma: no cover - every family has a fallback that always fits
         raise RuntimeError(f"case {seed}:{index}: no program fits its domain")
+    if kink is not None:
+        tree = Node(str(rng.choice(["add", "mul"])), (tree, kink))
     value = np.asarray(program.build(tree)(x), dtype=np.float64)
     m = max(1, value.size) if value.ndim else 1
     v = np.round(rng.uniform(-1.0, 1.0, n), 3)
@@ -186,6 +198,34 @@ def _shape(tree: Node, n: int):
         return np.shape(program.build(tree)(np.full(n, 0.5)))
 
 
+def markers(case: Case) -> set:
+    """``{"kink:OP"}`` for a program of the kinks family (OP the op placed on its kink),
+    so that known behaviours can name the kink rather than any op of the program."""
+    if case.family != "kinks":
+        return set()
+    return {f"kink:{case.tree.args[1].op}"}
+
+
+def _place_kink(rng, x) -> Node:
+    """An op exactly on its kink at ``x`` (which it may change: ``x_j = x_i`` for a tie)."""
+    n = x.size
+    kind = str(rng.choice([k for k in KINKS if n >= 2 or k in ("abs", "clip")]))
+    i = int(rng.integers(n))
+    var = Node("var", (), i)
+    if kind in ("maximum", "minimum", "max"):
+        j = int(rng.choice([k for k in range(n) if k != i]))
+        x[j] = x[i]
+        other = Node("var", (), j)
+        if kind == "max":  # a reduction over a slice holding both
+            lo, hi = min(i, j), max(i, j)
+            return Node("max", (Node("slice", (Node("x"),), (lo, hi + 1)),)) if x[lo:hi + 1].max() == x[i] \
+                else Node("maximum", (var, other))
+        return Node(kind, (var, other))
+    if kind == "abs":
+        return Node("abs", (Node("sub", (var, Node("const", (), float(x[i])))),))
+    return Node("clip", (var,), (float(x[i]), float(x[i]) + 1.0))
+
+
 # ---------------------------------------------------------------------- drawing
 class _Generator:
     """Draws nodes bottom-up at the point ``x``, keeping only those that fit their domain."""
@@ -194,7 +234,7 @@ class _Generator:
         self.rng, self.x, self.family, self.n = rng, x, family, x.size
 
     def root(self, depth):
-        if self.family == "scalar":
+        if self.family in ("scalar", "kinks"):
             return self.scalar(depth)
         if self.family == "control":
             return self.control(depth)

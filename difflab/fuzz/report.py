@@ -104,7 +104,8 @@ class Campaign:
 
     # ------------------------------------------------------------------ findings
     def collect(self, shrink: int = SHRINK_PER_GROUP, on_shrink=None) -> list:
-        """The findings, with reproducers; the first ``shrink`` of each method x kind shrunk."""
+        """The findings, with reproducers; the first ``shrink`` new ones of each method x kind
+        shrunk, and the first of each known behaviour (for its reproducer)."""
         findings, groups = [], {}
         for r in self.ordered():
             case = None
@@ -112,7 +113,7 @@ class Campaign:
                 if o.verdict not in ("disagree", "crashed", "timeout"):
                     continue
                 case = case or gen.generate(self.spec.seed, r.index, self.spec.families)
-                hit = known.match(o.method, o.kind, o.verdict, case.tree.ops(), o.message)
+                hit = known.match(o.method, o.kind, o.verdict, case.tree.ops() | gen.markers(case), o.message)
                 if o.verdict == "disagree":
                     findings.append(Finding(o.method, o.kind, o.verdict, case.id, o.error, o.bound,
                                             o.ratio, expected=hit.name if hit else "",
@@ -135,9 +136,9 @@ class Campaign:
                 groups[key] = g
                 findings.append(g)
         shrunk = Counter()
-        for f in findings:
-            group = (f.method, f.kind, f.verdict)
-            if f.expected or shrunk[group] >= shrink:
+        for f in findings:  # new findings: ``shrink`` per method x kind; known ones: one each
+            group = ("expected", f.expected) if f.expected else (f.method, f.kind, f.verdict)
+            if shrunk[group] >= (min(shrink, 1) if f.expected else shrink):
                 continue
             shrunk[group] += 1
             if on_shrink is not None:
@@ -206,7 +207,8 @@ _ops_cache: dict = {}
 def _ops(spec: Spec, index: int) -> set:
     key = (spec.seed, index, spec.families)
     if key not in _ops_cache:
-        _ops_cache[key] = gen.generate(spec.seed, index, spec.families).tree.ops()
+        case = gen.generate(spec.seed, index, spec.families)
+        _ops_cache[key] = case.tree.ops() | gen.markers(case)
     return _ops_cache[key]
 
 

@@ -75,7 +75,7 @@ def valid(case: Case, tree: Node) -> Case | None:
     if not gen.depends(tree):
         return None
     m = gen.margin(tree, case.point())
-    if not (m >= gen.MARGIN):
+    if not (m >= min(gen.MARGIN, case.margin)):  # a program at a kink may stay at one
         return None
     return dataclasses.replace(case, tree=tree, margin=m)
 
