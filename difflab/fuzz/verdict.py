@@ -56,9 +56,10 @@ DIGITS = 50
 ORDER = {"hessian": 2, "hvp": 2}
 #: Elementwise functions whose derivative rule, in difflab's rule table and in the
 #: frameworks, is computed from the rounded result with a cancellation (``1 - tanh(a)^2``,
+#: ``expm1(a) + 1`` where expm1(a) is near -1,
 #: ``s (1 - s)`` for the sigmoid): an absolute error of about eps however small the exact
 #: derivative is. The condition estimate moves their partials by an absolute amount.
-CANCELLING = ("tanh", "sigmoid")
+CANCELLING = ("tanh", "sigmoid", "expm1")
 #: Default bound on one method call, in seconds.
 CALL_SECONDS = 60.0
 
