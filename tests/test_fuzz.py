@@ -388,13 +388,14 @@ def test_interrupt_keeps_and_reports_what_was_done(capsys, monkeypatch):
 
 # ---------------------------------------------------------------------- the CI campaign
 def test_ci_campaign_finds_nothing_wrong_with_difflabs_exact_methods():
-    """300 cases (every family), gradient and Hessian, against the oracle, for difflab's
-    AD engines and two finite-difference methods; SymPy (~0.3 s a case), autograd and torch
-    on the first 25. TensorFlow and JAX (~2 s a case each: they trace every new program)
-    run in the slow campaign (test_fuzz_cluster.py) and in docs/fuzz.md's."""
-    fast = run.Spec(2026, 300, ("forward", "reverse", "reverse-jit", "fd-central", "fd-complex"),
+    """300 cases (every family), gradient and Hessian, against the oracle: difflab's AD
+    engines and every finite-difference method on all 300; SymPy (~0.1 s a case), autograd
+    and torch on the first 100. TensorFlow and JAX (~2 s a case each: they trace every new
+    program) run in the slow test below and in docs/fuzz.md's campaigns."""
+    fast = run.Spec(2026, 300, ("forward", "reverse", "reverse-jit", "fd-forward", "fd-central",
+                                "fd-five-point", "fd-complex", "fd-richardson"),
                     ("gradient", "hessian"), chunk=50)
-    some = run.Spec(2026, 25, ("sympy", "autograd", "torch"), ("gradient", "hessian"), chunk=25)
+    some = run.Spec(2026, 100, ("sympy", "autograd", "torch"), ("gradient", "hessian"), chunk=50)
     for spec in (fast, some):
         campaign = Campaign(spec)
         campaign.add(run.run_local(spec))
@@ -403,3 +404,13 @@ def test_ci_campaign_finds_nothing_wrong_with_difflabs_exact_methods():
             if row["method"] in run.OWN_EXACT:  # zero, known behaviours apart
                 assert row["disagree"] == row["crashed"] == row["timeout"] == 0, row
                 assert row["agree"] > 0, row
+
+
+@pytest.mark.slow
+def test_the_frameworks_that_trace_agree_on_a_small_campaign():
+    """TensorFlow and JAX on 20 cases of every family, every kind (~2 s a case each)."""
+    spec = run.Spec(2026, 20, ("tensorflow", "jax"), tuple(verdict.KINDS), chunk=20)
+    campaign = Campaign(spec)
+    campaign.add(run.run_local(spec))
+    for row in campaign.summary():
+        assert row["disagree"] == row["crashed"] == row["timeout"] == 0, row
