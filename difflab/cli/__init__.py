@@ -25,6 +25,7 @@ SUBCOMMANDS = {
     "solve": ("solve", "gradient descent, least squares, Newton with any differentiator"),
     "check": ("check", "check a user's function: do the methods agree with the oracle?"),
     "trace": ("trace", "the evaluation trace of a function with its forward and reverse sweeps"),
+    "fuzz": ("fuzz", "random programs x methods x kinds against the oracle, on one machine or Dask"),
 }
 
 

@@ -1,0 +1,75 @@
+"""Known behaviours of the methods that a campaign finds again and again.
+
+Each entry matches a finding by method, derivative kind, verdict, the ops the program uses
+(any one of them) and a piece of the message; a campaign reports matching findings as
+``expected``, apart from new disagreements. docs/fuzz.md lists each with a reproducer.
+Keep an entry only while the behaviour is real: a test re-runs each reproducer's program.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Expected:
+    """One known behaviour; ``name`` is what reports show."""
+
+    name: str
+    methods: tuple
+    kinds: tuple
+    verdict: str
+    ops: tuple          # the program uses at least one of these
+    message: str = ""   # a piece of the message (crashes, refusals)
+    why: str = ""
+
+    def matches(self, method: str, kind: str, verdict: str, ops, message: str = "") -> bool:
+        return (method in self.methods and kind in self.kinds and verdict == self.verdict
+                and bool(set(self.ops) & set(ops)) and self.message in (message or ""))
+
+
+EXPECTED = (
+    Expected("sympy-second-derivative-of-kinks", ("sympy",), ("hessian", "hvp"), "crashed",
+             ("maximum", "minimum", "clip", "max", "min", "abs"), "DiracDelta",
+             "SymPy differentiates Max/Min (and |x| twice) to a DiracDelta term, which "
+             "difflab's lambdify printer cannot print: the Hessian crashes instead of being "
+             "refused or taking the derivative almost everywhere (zero)"),
+    Expected("sympy-second-derivative-of-abs", ("sympy",), ("hessian", "hvp"), "crashed",
+             ("abs",), "Derivative",
+             "SymPy leaves d/dx sign(x) as an unevaluated Derivative, which the lambdify "
+             "printer cannot print: the Hessian of a program with abs crashes"),
+    Expected("autograd-no-jvp-of-expit", ("autograd",), ("jvp", "hvp"), "crashed",
+             ("sigmoid",), "JVP of expit",
+             "HIPS autograd defines no forward-mode rule for scipy's expit, which difflab's "
+             "autograd namespace uses for sigmoid"),
+)
+
+
+#: Every derivative kind (conventions at a kink show in all of them).
+_ALL = ("gradient", "jacobian", "hessian", "jvp", "vjp", "hvp")
+#: Programs of the opt-in kinks family sit exactly on one kink, where the derivative does
+#: not exist and each method answers by its own convention; the oracle's (difflab's rule
+#: table) gives half to each side of a tie (clip is composed from maximum and minimum, so
+#: half at its ends too) and 0 for |x| at 0.
+EXPECTED += (
+    Expected("tensorflow-tie-goes-to-the-first-argument", ("tensorflow",), _ALL, "disagree",
+             ("kink:maximum", "kink:minimum"),
+             why="tf.maximum/tf.minimum send the whole derivative of a tie to their first argument"),
+    Expected("jax-abs-slope-1-at-0", ("jax",), _ALL, "disagree", ("kink:abs",),
+             why="jax.numpy.abs differentiates to 1 at 0 (sign taken as +1), not 0"),
+    Expected("clip-slope-at-its-ends", ("sympy", "autograd", "jax"), _ALL, "disagree", ("kink:clip",),
+             why="their clip takes slope 1 (or 0) at the ends of its interval; difflab's is "
+                 "composed from maximum and minimum and gives 1/2"),
+    Expected("finite-differences-across-a-kink",
+             ("fd-forward", "fd-central", "fd-five-point", "fd-complex", "fd-richardson"), _ALL,
+             "disagree", ("kink:maximum", "kink:minimum", "kink:abs", "kink:clip", "kink:max"),
+             why="a stencil that straddles a kink differences two pieces: a one-sided or mixed "
+                 "slope, and an error estimate that assumes smoothness"),
+)
+
+
+def match(method: str, kind: str, verdict: str, ops, message: str = "") -> Expected | None:
+    """The first known behaviour this finding is, or None."""
+    for entry in EXPECTED:
+        if entry.matches(method, kind, verdict, ops, message):
+            return entry
+    return None

@@ -1,0 +1,131 @@
+"""difflab fuzz on Dask: the same results in one process, on a LocalCluster and through a
+scheduler with two workers started as subprocesses; a worker killed mid-run loses no case.
+
+Slow (a cluster takes seconds to start): run with ``-m slow``.
+"""
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("distributed")
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[1]
+DASK = Path(sys.executable).with_name("dask")
+CAMPAIGN = ["fuzz", "--cases", "40", "--seed", "9", "--methods", "forward,reverse,fd-central",
+            "--kinds", "gradient,hessian,jvp", "--chunk", "4", "--json"]
+
+
+def _env():
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
+    return env
+
+
+def _difflab(*argv, timeout=300):
+    done = subprocess.run([sys.executable, "-m", "difflab", *argv], capture_output=True, text=True, check=False,
+                          env=_env(), cwd=ROOT, timeout=timeout)
+    return done.returncode, json.loads(done.stdout), done.stderr
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class _Cluster:
+    """``dask scheduler`` and ``dask worker`` subprocesses on localhost."""
+
+    def __init__(self, workers=2):
+        self.address = f"tcp://127.0.0.1:{_free_port()}"
+        port = self.address.rsplit(":", 1)[1]
+        quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "env": _env(), "cwd": ROOT}
+        self.scheduler = subprocess.Popen([str(DASK), "scheduler", "--host", "127.0.0.1", "--port", port,
+                                           "--no-dashboard"], **quiet)
+        self.workers = [subprocess.Popen([str(DASK), "worker", self.address, "--nthreads", "1",
+                                          "--no-dashboard"], **quiet) for _ in range(workers)]
+        self._wait(workers)
+
+    def _wait(self, workers):
+        from distributed import Client
+
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                with Client(self.address, timeout=5) as c:
+                    if len(c.scheduler_info()["workers"]) >= workers:
+                        return
+            except OSError:
+                pass
+            time.sleep(0.5)
+        raise RuntimeError("the Dask cluster did not start")
+
+    def close(self):
+        for p in self.workers + [self.scheduler]:
+            if p.poll() is None:
+                p.kill()
+            p.wait()
+
+
+@pytest.fixture
+def cluster():
+    c = _Cluster()
+    yield c
+    c.close()
+
+
+def _results(doc):
+    return {k: v for k, v in doc.items() if k != "timing"}
+
+
+def test_same_results_in_process_on_workers_and_through_a_scheduler(cluster):
+    code, one, _ = _difflab(*CAMPAIGN)
+    code2, local, _ = _difflab(*CAMPAIGN, "--workers", "2")
+    code3, remote, _ = _difflab(*CAMPAIGN, "--scheduler", cluster.address)
+    assert one["cases"] == 40 and not one["interrupted"]
+    assert _results(one) == _results(local) == _results(remote)
+    assert code == code2 == code3
+    assert local["timing"]["where"] == "local cluster of 2"
+    assert remote["timing"]["where"] == f"scheduler {cluster.address}"
+    for doc in (one, local, remote):  # the throughput figures docs/fuzz.md quotes
+        t = doc["timing"]
+        print(f"{t['where']}: {t['cases_per_second']:.2f} cases/s, oracle {100 * t['oracle_share']:.0f}%")
+
+
+def test_a_worker_lost_mid_run_loses_no_case(cluster):
+    """One worker is killed while chunks are running; its chunks are run again elsewhere."""
+    argv = ["fuzz", "--cases", "60", "--seed", "9", "--methods", "forward,reverse,fd-central",
+            "--kinds", "gradient,hessian", "--chunk", "2", "--json"]
+    result = {}
+
+    def campaign():
+        result["out"] = _difflab(*argv, "--scheduler", cluster.address)
+
+    thread = threading.Thread(target=campaign)
+    thread.start()
+    time.sleep(4.0)  # under way: some chunks done, others on the workers
+    assert thread.is_alive()
+    cluster.workers[0].kill()
+    thread.join(300)
+    _code, doc, err = result["out"]
+    assert doc["cases"] == 60 and not doc["interrupted"], err
+    _, reference, _ = _difflab(*argv)
+    assert _results(doc) == _results(reference)
+
+
+def test_an_unreachable_scheduler_is_one_error_line():
+    done = subprocess.run([sys.executable, "-m", "difflab", "fuzz", "--cases", "2", "--methods", "forward",
+                           "--scheduler", f"tcp://127.0.0.1:{_free_port()}"], capture_output=True, check=False,
+                          text=True, env=_env(), cwd=ROOT, timeout=120)
+    assert done.returncode == 2 and done.stdout == ""
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: cannot reach a Dask scheduler"), done.stderr
