@@ -60,7 +60,12 @@ class Namespace:
         return self.matmul(a, b)
 
     def sigmoid(self, x):
-        return 0.5 * (1.0 + self.tanh(0.5 * x))
+        """1 / (1 + exp(-x)) with relative accuracy everywhere: ``e = exp(-|x|)`` never
+        overflows, and the branch for x < 0, ``e / (1 + e)``, keeps the tiny values that
+        ``0.5 (1 + tanh(x / 2))`` rounds to 0 below x = -37. ``-|x|`` is written as a ``where``
+        so that the derivative at 0 is the smooth one (abs'(0) is a convention)."""
+        e = self.exp(self.where(x >= 0, -x, x))
+        return self.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
     def softmax(self, x, axis=-1):
         return self.exp(x - self.logsumexp(x, axis=axis, keepdims=True))

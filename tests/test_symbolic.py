@@ -210,3 +210,18 @@ def test_a_later_point_outside_the_domain_is_refused(kind):
     d(*args(np.array([2.0, 3.0])))
     with pytest.raises(difflab.InputError, match="NaN or infinite"):
         d(*args(np.array([-1.0, 3.0])))
+
+
+@pytest.mark.parametrize("program", [
+    lambda xp, x: xp.abs(xp.sin(x[0]) * x[1]) * x[0],
+    lambda xp, x: xp.maximum(x[0] * x[0], x[1]) + xp.minimum(x[0], x[1] ** 3),
+    lambda xp, x: xp.clip(x[0] * x[1], -0.5, 0.5) * xp.exp(x[1]),
+], ids=["abs", "max-min", "clip"])
+def test_hessians_through_kinks_away_from_them_match_the_oracle(program):
+    """SymPy's second derivative of a kink holds DiracDelta (found by difflab fuzz: it used to
+    crash the lambdified code with a NameError); away from the kink it is 0."""
+    f = lambda x: program(difflab.namespace(x), x)  # noqa: E731
+    x, v = np.array([0.7, 1.3]), np.array([0.3, -1.1])
+    d = difflab.get("sympy")
+    np.testing.assert_allclose(d.hessian(f)(x), difflab.reference(f, x, "hessian"), rtol=1e-13, atol=1e-13)
+    np.testing.assert_allclose(d.hvp(f)(x, v), difflab.reference(f, x, "hvp", vector=v), rtol=1e-13, atol=1e-13)

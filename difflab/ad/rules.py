@@ -416,7 +416,8 @@ RULES: dict[str, Rule] = {r.name: r for r in [
     elementwise("sqrt",    op("sqrt"),    lambda xp, ans, x: 0.5 / ans),
     elementwise("square",  op("square"),  lambda xp, ans, x: 2.0 * x),
     elementwise("abs",     op("abs"),     lambda xp, ans, x: _sign(xp, x)),
-    elementwise("sigmoid", op("sigmoid"), lambda xp, ans, x: ans * (1.0 - ans)),
+    elementwise("sigmoid", op("sigmoid"), lambda xp, ans, x: ans * xp.sigmoid(-x)),  # not 1 - ans: it
+                                          # would round to 0 for x > 37, where s'(x) = s(x) s(-x) does not
     elementwise("maximum", op("maximum"), lambda xp, ans, a, b: _half_on_ties(a, b),
                                           lambda xp, ans, a, b: _half_on_ties(b, a)),
     elementwise("minimum", op("minimum"), lambda xp, ans, a, b: _half_on_ties(b, a),

@@ -62,7 +62,11 @@ class SymbolicDerivative:
         replacements = [(s, exact(e)) for s, e in self.replacements]
         reduced = [exact(sympy.sympify(e, strict=True)) for e in self.reduced]
         arguments = [list(self.symbols)] + ([list(self.vectors)] if self.vectors else [])
-        fn = sympy.lambdify(arguments, reduced, modules=[{"select": _select}, "numpy"],
+        left = {a for e in reduced + [e for _, e in replacements] for a in e.atoms(sympy.Derivative, sympy.Subs)}
+        if left:
+            raise NotSupported(self.kind, "sympy", f"SymPy left {sorted(map(str, left))[0]} unevaluated, "
+                               "which has no value to compute")
+        fn = sympy.lambdify(arguments, reduced, modules=[{"select": _select, "DiracDelta": _dirac_delta}, "numpy"],
                             printer=_printer(), cse=lambda _: (replacements, reduced),
                             docstring_limit=0)
         return fn, time.perf_counter() - start
@@ -326,6 +330,13 @@ def _printer():
     # the settings lambdify gives its own printer
     return Printer({"fully_qualified_modules": False, "inline": True,
                     "allow_unknown_functions": True, "user_functions": {"select": "select"}})
+
+
+def _dirac_delta(x, *order):
+    """SymPy's ``DiracDelta``, which differentiating a kink (abs, Max, Min, Heaviside) leaves in a
+    second derivative, evaluated as 0: the derivative wherever it exists, and at the kink
+    itself the value every AD method returns there (docs/symbolic.md)."""
+    return np.zeros_like(np.asarray(x, dtype=float))
 
 
 def _select(condlist, choicelist, default=0):

@@ -1,14 +1,15 @@
 """HIPS autograd as a difflab namespace: ``autograd.numpy`` on ``ArrayBox`` values.
 
 Imported only when ``difflab.namespace`` meets an autograd box, so autograd is loaded then.
-autograd wraps NumPy, so the op names are NumPy's; ``sigmoid`` and ``logsumexp`` are
-autograd's own primitives from ``autograd.scipy.special`` (``expit``, ``logsumexp``).
+autograd wraps NumPy, so the op names are NumPy's; ``logsumexp`` is autograd's own primitive
+from ``autograd.scipy.special``. ``sigmoid`` is the composed stable form of
+:class:`difflab.ops.Namespace`: autograd's ``expit`` has no forward-mode (JVP) rule.
 """
 from __future__ import annotations
 
 import autograd.numpy as anp
 import numpy as np
-from autograd.scipy.special import expit, logsumexp as _logsumexp
+from autograd.scipy.special import logsumexp as _logsumexp
 from autograd.tracer import getval
 
 from ..precision import float_dtype_for
@@ -30,9 +31,6 @@ class AutogradNamespace(Namespace):
     """``autograd.numpy``: every difflab op is the NumPy function of the same name."""
 
     name = "autograd"
-
-    def sigmoid(self, x):
-        return expit(x)
 
     def logsumexp(self, x, axis=None, keepdims=False):
         return _logsumexp(x, axis=axis, keepdims=keepdims)
