@@ -226,7 +226,8 @@ def summary_table(campaign: Campaign):
 
     title = (f"difflab fuzz: {campaign.cases} cases, seed {campaign.spec.seed}"
              + (" (interrupted)" if campaign.interrupted else ""))
-    table = Table(title=title, title_style="title", caption="worst: largest error / bound of "
+    table = Table(title=title, title_style="title", caption="cases: the programs the kind applies "
+                  "to (gradient and hessian need a scalar output); worst: largest error / bound of "
                   "an answer (<= 1 agrees)", caption_style="muted")
     table.add_column("method", style="method")
     table.add_column("kind")
