@@ -103,7 +103,9 @@ def test_same_results_in_process_on_workers_and_through_a_scheduler(cluster):
 
 def test_a_worker_lost_mid_run_loses_no_case(cluster):
     """One worker is killed while chunks are running; its chunks are run again elsewhere."""
-    argv = ["fuzz", "--cases", "60", "--seed", "9", "--methods", "forward,reverse,fd-central",
+    from distributed import Client
+
+    argv = ["fuzz", "--cases", "300", "--seed", "9", "--methods", "forward,reverse,fd-central",
             "--kinds", "gradient,hessian", "--chunk", "2", "--json"]
     result = {}
 
@@ -112,12 +114,15 @@ def test_a_worker_lost_mid_run_loses_no_case(cluster):
 
     thread = threading.Thread(target=campaign)
     thread.start()
-    time.sleep(4.0)  # under way: some chunks done, others on the workers
-    assert thread.is_alive()
+    with Client(cluster.address, timeout=30) as client:  # wait until chunks are on the workers
+        deadline = time.time() + 120
+        while not any(client.processing().values()) and time.time() < deadline:
+            time.sleep(0.05)
+        assert thread.is_alive() and any(client.processing().values()), "the campaign never got under way"
     cluster.workers[0].kill()
     thread.join(300)
     _code, doc, err = result["out"]
-    assert doc["cases"] == 60 and not doc["interrupted"], err
+    assert doc["cases"] == 300 and not doc["interrupted"], err
     _, reference, _ = _difflab(*argv)
     assert _results(doc) == _results(reference)
 
