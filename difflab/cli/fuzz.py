@@ -16,7 +16,7 @@ import json
 import time
 
 from ..errors import InputError
-from .compare import positive_int, positive_seconds
+from .compare import non_negative_int, positive_int, positive_seconds
 
 DEFAULT_CASES = 100
 DEFAULT_SECONDS = 600.0
@@ -25,7 +25,7 @@ DEFAULT_SECONDS = 600.0
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cases", type=positive_int, default=DEFAULT_CASES, metavar="N",
                         help=f"number of random programs (default {DEFAULT_CASES})")
-    parser.add_argument("--seed", type=_seed, default=0, metavar="S",
+    parser.add_argument("--seed", type=non_negative_int, default=0, metavar="S",
                         help="campaign seed: case i is regenerated from (S, i) (default 0)")
     parser.add_argument("--methods", metavar="A,B,C",
                         help="methods (default: every available one but manual, plus reverse-jit)")
@@ -46,32 +46,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              f"(default {DEFAULT_SECONDS:g})")
     parser.add_argument("--call-seconds", type=positive_seconds, default=None, metavar="SECONDS",
                         help="a method call over this long is a timeout (default 60)")
-    parser.add_argument("--shrink", type=_count, default=None, metavar="N",
+    parser.add_argument("--shrink", type=non_negative_int, default=None, metavar="N",
                         help="shrink the first N findings of each method x kind (default 2; 0: none)")
     parser.add_argument("--expected", metavar="FILE.json",
                         help="more known behaviours to report apart (a JSON list; see docs/fuzz.md)")
     parser.add_argument("--chunk", type=positive_int, default=None, metavar="N",
                         help="cases per task sent to a worker (default 10)")
-
-
-def _seed(text):
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be a whole number >= 0, not {text!r}")
-    return value
-
-
-def _count(text):
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be a whole number >= 0, not {text!r}")
-    return value
 
 
 def _list(text, option) -> tuple:
