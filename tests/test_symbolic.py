@@ -216,7 +216,8 @@ def test_a_later_point_outside_the_domain_is_refused(kind):
     lambda xp, x: xp.abs(xp.sin(x[0]) * x[1]) * x[0],
     lambda xp, x: xp.maximum(x[0] * x[0], x[1]) + xp.minimum(x[0], x[1] ** 3),
     lambda xp, x: xp.clip(x[0] * x[1], -0.5, 0.5) * xp.exp(x[1]),
-], ids=["abs", "max-min", "clip"])
+    lambda xp, x: xp.abs(x[0] / x[1] - x[1] / (x[0] + 2.0)) * x[0],  # d/dx sign(u) left unevaluated
+], ids=["abs", "max-min", "clip", "abs-of-quotients"])
 def test_hessians_through_kinks_away_from_them_match_the_oracle(program):
     """SymPy's second derivative of a kink holds DiracDelta (found by difflab fuzz: it used to
     crash the lambdified code with a NameError); away from the kink it is 0."""

@@ -194,7 +194,8 @@ class Sympy(Differentiator):
         start = time.perf_counter()
         outputs = self._trace(function, symbols)
         traced = time.perf_counter()
-        entries = _derivative_entries(kind, outputs, symbols, function.name, vectors)
+        entries = [_sign_derivatives_zero(e) for e in
+                   _derivative_entries(kind, outputs, symbols, function.name, vectors)]
         values = len(outputs) if with_values and kind != "value_and_gradient" else 0
         entries = list(outputs[:values]) + list(entries)
         differentiated = time.perf_counter()
@@ -330,6 +331,15 @@ def _printer():
     # the settings lambdify gives its own printer
     return Printer({"fully_qualified_modules": False, "inline": True,
                     "allow_unknown_functions": True, "user_functions": {"select": "select"}})
+
+
+def _sign_derivatives_zero(expr):
+    """SymPy leaves ``d/dx sign(u)`` (from differentiating ``Abs`` twice) unevaluated; it is 0
+    wherever it exists, and at u = 0 it is taken as 0, as :func:`_dirac_delta` is."""
+    import sympy
+
+    return expr.replace(lambda a: isinstance(a, sympy.Derivative) and isinstance(a.expr, sympy.sign),
+                        lambda a: sympy.S.Zero)
 
 
 def _dirac_delta(x, *order):
