@@ -137,9 +137,12 @@ class Optimizer:
         return float(lr(self.iterations) if callable(lr) else lr)
 
     def slot(self, name, like, fill=0.0):
+        dtype = like.dtype if like.dtype.kind == "f" else np.dtype(float)  # float32 training stays float32
         s = self._slots.get(name)
         if s is None or s.shape != like.shape:
-            s = self._slots[name] = np.full_like(like, fill, dtype=float)
+            s = self._slots[name] = np.full_like(like, fill, dtype=dtype)
+        elif s.dtype != dtype:  # e.g. loaded from a file
+            s = self._slots[name] = s.astype(dtype)
         return s
 
     def step(self, theta: np.ndarray, grad: np.ndarray) -> None:

@@ -84,3 +84,20 @@ def test_the_trainer_refuses_an_unknown_dtype():
     model = nets.Sequential([nets.Dense(1, input_dim=2)])
     with pytest.raises(ValueError, match="dtype must be"):
         model.compile(optimizer="sgd", loss="mse", dtype="float16")
+
+
+def test_the_trainers_optimizer_slots_are_float32_too():
+    """SGD with momentum: the momentum buffer in float32, the update as a NumPy float32 loop."""
+    x, y = np.array([[0.5, -1.25]]), np.array([[0.3]])
+    model = nets.Sequential([nets.Dense(1, use_bias=False, input_dim=2, kernel_initializer=[[0.1], [0.2]])])
+    model.compile(optimizer=nets.optimizers.SGD(0.1, momentum=0.9), loss="mse", differentiator="manual",
+                  dtype="float32")
+    model.fit(x, y, epochs=25, batch_size=1, shuffle=False, verbose=0)
+    assert model.optimizer.slot("momentum", model.parameters.theta).dtype == np.float32
+    w, m = np.array([[0.1], [0.2]], np.float32), np.zeros((2, 1), np.float32)
+    x32, y32 = x.astype(np.float32), y.astype(np.float32)
+    for _ in range(25):
+        m *= np.float32(0.9)
+        m -= np.float32(0.1) * (x32.T @ (np.float32(2) * (x32 @ w - y32)))
+        w = w + m
+    np.testing.assert_array_equal(model.parameters.theta, w.ravel())
