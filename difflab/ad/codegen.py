@@ -18,6 +18,7 @@ from fractions import Fraction
 import numpy as np
 
 from ..namespaces import NUMPY
+from .shaped import Shaped
 
 #: Fresh results with at least this many elements get a persistent buffer.
 BUFFER_MIN = 1024
@@ -34,7 +35,7 @@ class Symbolic(TypeError):
     """Raised when a rule tries to decide on a stand-in's value: emit a runtime call instead."""
 
 
-class Expr:
+class Expr(Shaped):
     """A value of the program being written: its code (a name or literal) and trace-time value.
 
     ``fresh``: the statement that made it allocated a new array nobody else refers to, so an
@@ -64,19 +65,8 @@ class Expr:
         return tuple(np.shape(self.value))
 
     @property
-    def ndim(self):
-        return len(self.shape)
-
-    @property
-    def size(self):
-        return math.prod(self.shape)
-
-    @property
     def dtype(self):
         return np.result_type(self.value)
-
-    def __len__(self):
-        return self.shape[0]
 
     # ---- arithmetic: one statement each ------------------------------------------------------
     def _bin(self, sym, other, reflected=False):

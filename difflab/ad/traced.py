@@ -9,7 +9,6 @@ forward over forward in the oracle) free of perturbation confusion.
 from __future__ import annotations
 
 import itertools
-import math
 import operator
 
 import numpy as np
@@ -18,6 +17,7 @@ from ..ops import Namespace, pool_args, window_args
 from .. import precision
 from ..precision import float_dtype_for
 from .rules import RULES
+from .shaped import Shaped
 
 _levels = itertools.count(1)
 _NO_PARAMS: dict = {}
@@ -49,7 +49,7 @@ def _strip_index(index):
     return strip(index)
 
 
-class Traced:
+class Traced(Shaped):
     """Base of difflab's dual numbers and tape nodes: NumPy-like operators, routed by level."""
 
     __slots__ = ()
@@ -102,9 +102,6 @@ class Traced:
     def __index__(self): return operator.index(self.value) if isinstance(self.value, Traced) \
         else int(self.value)
 
-    def __len__(self):
-        return self.shape[0]
-
     def __iter__(self):
         return (self[i] for i in range(len(self)))
 
@@ -112,14 +109,6 @@ class Traced:
     @property
     def shape(self):
         return tuple(np.shape(self.value)) if not isinstance(self.value, Traced) else self.value.shape
-
-    @property
-    def ndim(self):
-        return len(self.shape)
-
-    @property
-    def size(self):
-        return math.prod(self.shape)
 
     @property
     def dtype(self):
