@@ -201,7 +201,7 @@ def composed_conv2d_kernel_grad(xp, x, g, kernel_size, strides, padding):
     return xp.reshape(xp.stack(rows, axis=0), tuple(kernel_size) + (cin, cout))
 
 
-def _pool_parts(xp, x, pool_size, strides, padding, value):
+def pool_parts(xp, x, pool_size, strides, padding, value):
     """The (ph*pw) strided slices of the padded ``x``, one per window position, and the geometry."""
     lead = len(xp.shape(x)) - 4
     out, pads = geometry(xp.shape(x)[-3:-1], pool_size, strides, padding)
@@ -211,12 +211,12 @@ def _pool_parts(xp, x, pool_size, strides, padding, value):
 
 
 def composed_max_pool2d(xp, x, pool_size, strides, padding):
-    parts, _, _ = _pool_parts(xp, x, pool_size, strides, padding, -math.inf)
+    parts, _, _ = pool_parts(xp, x, pool_size, strides, padding, -math.inf)
     return xp.max(xp.stack(parts, axis=-1), axis=-1)
 
 
 def composed_avg_pool2d(xp, x, pool_size, strides, padding):
-    parts, _, _ = _pool_parts(xp, x, pool_size, strides, padding, 0.0)
+    parts, _, _ = pool_parts(xp, x, pool_size, strides, padding, 0.0)
     total = parts[0]
     for p in parts[1:]:
         total = total + p
@@ -255,7 +255,7 @@ def window_argmax(x, pool_size, strides, padding):
 def max_pool2d_gather(xp, t, x, pool_size, strides, padding):
     """``t`` (any leading axes, then x's shape) at each window's first argmax of ``x``."""
     hit = window_argmax(x, pool_size, strides, padding)
-    parts, _, _ = _pool_parts(xp, t, pool_size, strides, padding, 0.0)
+    parts, _, _ = pool_parts(xp, t, pool_size, strides, padding, 0.0)
     total = None
     for k, part in enumerate(parts):
         term = xp.where(hit == k, part, 0.0)

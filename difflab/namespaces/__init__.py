@@ -6,8 +6,10 @@ caller) imported. Third-party array types register with :func:`register_namespac
 """
 from __future__ import annotations
 
+import contextlib
 import importlib
 import numbers
+import threading
 
 import numpy as np
 
@@ -27,6 +29,9 @@ LAZY_NAMESPACES = {
 }
 
 _registered: list[tuple[type, object]] = []
+#: Per thread: the namespace of object arrays of numbers while a computation over its own
+#: scalar type runs (the oracle's jets), see :func:`object_arrays`.
+_object_arrays = threading.local()
 
 
 def register_namespace(array_type: type, ns) -> None:
@@ -90,11 +95,29 @@ def _plain_namespace(a):
     return NUMPY
 
 
+@contextlib.contextmanager
+def object_arrays(ns):
+    """Within the block (in this thread), object arrays that are not SymPy's belong to ``ns``.
+
+    The oracle runs the user's function on object arrays that mix its jets with plain
+    mpmath numbers; which entry comes first must not decide the namespace.
+    """
+    previous = getattr(_object_arrays, "ns", None)
+    _object_arrays.ns = ns
+    try:
+        yield
+    finally:
+        _object_arrays.ns = previous
+
+
 def _object_namespace(a: np.ndarray):
+    override = getattr(_object_arrays, "ns", None)
     for item in a.flat:
         root = type(item).__module__.split(".", 1)[0]
         if root == "sympy":
             return SYMPY
+        if override is not None:
+            return override
         if root == "mpmath":
             return MPMATH
-    return MPMATH
+    return override or MPMATH
