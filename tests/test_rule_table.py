@@ -1,6 +1,5 @@
-"""The rule table itself: every row checked in both modes against the oracle, and a wrong
-rule is caught (the checker can fail)."""
-import dataclasses
+"""The rule table itself: every row checked in both modes against the oracle (which reads no
+row of it; tests/test_rule_mutation.py corrupts each piece and watches it caught)."""
 
 import numpy as np
 import pytest
@@ -30,23 +29,6 @@ def test_each_unary_row_in_both_modes(name, engine):
     np.testing.assert_allclose(engine.gradient(f, X), difflab.reference(f, X), rtol=1e-13, atol=1e-15)
     np.testing.assert_allclose(engine.hessian(f, X), difflab.reference(f, X, "hessian"),
                                rtol=1e-12, atol=1e-14)
-
-
-def test_a_wrong_rule_is_caught(monkeypatch):
-    """Break d sin = cos into d sin = cos + 1e-6: the oracle comparison must fail."""
-    f = unary_case("sin")
-    good = forward.gradient(f, X)
-    row = RULES["sin"]
-    wrong = dataclasses.replace(row, partials=(lambda xp, ans, x: xp.cos(x) * (1 + 1e-6),))
-    monkeypatch.setitem(RULES, "sin", wrong)
-    bad_forward = forward.gradient(f, X)
-    bad_reverse = reverse.gradient(f, X)
-    monkeypatch.setitem(RULES, "sin", row)
-    reference = difflab.reference(f, X)
-    np.testing.assert_allclose(good, reference, rtol=1e-14)
-    for bad in (bad_forward, bad_reverse):
-        with pytest.raises(AssertionError):
-            np.testing.assert_allclose(bad, reference, rtol=1e-12)
 
 
 def test_one_table_serves_both_modes():

@@ -243,7 +243,12 @@ def test_gauss_newton_matches_scipy_least_squares(damping):
     assert res.success, res.message
     np.testing.assert_allclose(res.x, peer.x, rtol=0, atol=1e-8)
     assert res.fun == pytest.approx(peer.cost, rel=1e-12)
-    assert res.nhev == 0 and res.njev >= res.nit
+    # SciPy promises the solution and its cost, not an iteration count. What difflab's own
+    # counts promise: one Jacobian at x0 and one after each accepted step, none for a step
+    # Levenberg-Marquardt rejects (a rejected step still counts as an iteration).
+    assert res.nhev == 0 and 1 <= res.njev <= res.nit + 1
+    if damping is None:
+        assert res.njev == res.nit + 1
 
 
 @pytest.mark.parametrize("name", EXACT)

@@ -210,9 +210,18 @@ def power(a, b):
 def _plain_power(a, b):
     if hasattr(b, "is_Rational"):  # an exact exponent from the calculus (SymPy's Rational)
         b = int(b.p) if b.q == 1 else mpmath.mpf(int(b.p)) / int(b.q)
-    if not isinstance(a, (mpmath.mpf, mpmath.mpc)):
-        a = mpmath.mpf(a) if isinstance(a, (int, float, np.number)) else a
-    return a ** b
+    return _mp(a) ** _mp(b)
+
+
+def _mp(v):
+    """A plain number as mpmath's (NumPy scalars are not mpmath's to convert)."""
+    if isinstance(v, (np.integer, bool, np.bool_)):
+        return int(v)
+    if isinstance(v, np.floating):
+        return mpmath.mpf(float(v))
+    if isinstance(v, float):
+        return mpmath.mpf(v)
+    return v
 
 
 def unary(name: str):

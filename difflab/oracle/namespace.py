@@ -68,6 +68,14 @@ class OracleNamespace(ObjectNamespace):
         out = out.reshape(shape)
         return out[()] if out.ndim == 0 else out
 
+    def stop_gradient(self, x):
+        """``x`` as a constant at every level: its plain numbers."""
+        if isinstance(x, jets.Jet):
+            return jets.real(x)
+        if isinstance(x, np.ndarray) and x.dtype == object:
+            return _REAL(x)
+        return x
+
     def clip(self, x, lo, hi):
         out = np.asarray(x, dtype=object)
         if lo is not None:
@@ -90,5 +98,6 @@ def _below(a, b):
     return np.vectorize(lambda u, v: jets.real(u) < jets.real(v), otypes=[bool])(a, b)
 
 
+_REAL = np.frompyfunc(jets.real, 1, 1)
 ORACLE = OracleNamespace()
 register_namespace(jets.Jet, ORACLE)
