@@ -237,7 +237,8 @@ def compare(f, x, methods: Optional[Sequence[str]] = None, derivative: str = "gr
     f : callable, difflab.Function or str
         The function (a string is parsed with :meth:`difflab.Function.from_expression`).
     x : array_like
-        1-D point; its length must match ``f.dim`` where the function has one.
+        The point, an array of any shape, as f and the methods take it; its size must
+        match ``f.dim`` where the function has one.
     methods : sequence of str, optional
         Registry names; default every registered method (those not installed are reported
         ``unsupported``).
@@ -365,7 +366,7 @@ def _kink_note(function, comparison: Comparison) -> Optional[str]:
 
     kinks = []
     for i in range(comparison.dim):
-        sides = one_sided(function, comparison.x, np.eye(comparison.dim)[i])
+        sides = one_sided(function, comparison.x, np.eye(comparison.dim)[i].reshape(comparison.x.shape))
         if sides is not None and sides.kink:
             name = comparison.variables[i] if comparison.variables else f"x[{i}]"
             kinks.append(f"{name} (left {sides.left:.6g}, right {sides.right:.6g})")
@@ -439,9 +440,12 @@ def run_method(name: str, function: Function, x: np.ndarray, derivative: str, dt
     try:
         start = time.perf_counter()
         op = getattr(registry.get(name, dtype=dtype), derivative)(function)
-        op.prepare(x)
-        setup = time.perf_counter() - start
         args = (x,) if vector is None else (x, vector)
+        if x.ndim == 1:
+            op.prepare(x)
+        else:  # a shaped point goes through the general call: its setup includes one call
+            op(*args)
+        setup = time.perf_counter() - start
         value = np.asarray(op(*args), dtype=np.float64)
         call = measure(op, *args, repeat=repeat, min_time=min_time, warmup=0).median
     except NotSupported as exc:
@@ -495,14 +499,14 @@ def _check_vector(derivative: str, vector, x: np.ndarray) -> Optional[np.ndarray
             raise InputError(f"a vector is only for the hvp, not the {derivative}")
         return None
     if vector is None:
-        return hvp_vector(x.size)
+        return hvp_vector(x.size).reshape(x.shape)
     try:
-        v = np.asarray(vector, dtype=np.float64).reshape(-1)
+        v = np.asarray(vector, dtype=np.float64)
     except (TypeError, ValueError) as exc:
         raise InputError(f"the vector must be numbers: {exc}") from None
     if v.size != x.size or not np.all(np.isfinite(v)):
         raise InputError(f"the vector must be {x.size} finite numbers, like the point")
-    return v
+    return v.reshape(x.shape)
 
 
 def _not_finite(function: Function, x: np.ndarray) -> str:
@@ -522,14 +526,21 @@ def _not_finite(function: Function, x: np.ndarray) -> str:
 
 
 def _check_point(function: Function, x) -> np.ndarray:
+    """The point as float64 in the shape f expects (any shape, as the methods take it)."""
+    if isinstance(x, dict) or (isinstance(x, (list, tuple)) and any(
+            isinstance(item, (dict, list, tuple, np.ndarray)) for item in x)
+            and len({np.shape(item) for item in x}) > 1):
+        raise InputError("compare takes one array as the point; for a pytree of parameters "
+                         "compare lambda v: f(unravel(v)) at flat, where flat, unravel = "
+                         "difflab.ravel(params)")
     try:
         arr = np.asarray(x, dtype=np.float64)
     except (TypeError, ValueError) as exc:
         raise InputError(f"the point must be numbers: {exc}") from None
     if arr.ndim == 0:
         arr = arr.reshape(1)
-    if arr.ndim != 1 or arr.size == 0:
-        raise InputError(f"the point must be a non-empty 1-D array, got shape {arr.shape}")
+    if arr.size == 0:
+        raise InputError(f"the point must be a non-empty array, got shape {arr.shape}")
     if not np.all(np.isfinite(arr)):
         raise InputError("the point contains NaN or infinity")
     if function.dim is not None and arr.size != function.dim:

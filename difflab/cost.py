@@ -231,7 +231,7 @@ def _mp_seconds(function, x) -> Optional[float]:
 
     try:
         with mpmath.workdps(50):
-            xm = np.array([mpmath.mpf(float(v)) for v in x], dtype=object)
+            xm = np.array([mpmath.mpf(float(v)) for v in np.reshape(x, -1)], dtype=object).reshape(np.shape(x))
             best = math.inf
             while best == math.inf or best < 0.1:  # the first run pays for warming caches
                 start = time.perf_counter()

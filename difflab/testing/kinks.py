@@ -46,7 +46,8 @@ def one_sided(fn, x, direction, readout=None, second=None) -> Optional[OneSided]
     order = 1 if second is None else 2
     scale = max(1.0, float(np.max(np.abs(x)))) if np.size(x) else 1.0
     with mpmath.workdps(DIGITS):
-        mp = lambda a: np.array([mpmath.mpf(float(v)) for v in np.reshape(a, -1)], dtype=object)
+        mp = lambda a: np.array([mpmath.mpf(float(v)) for v in np.reshape(a, -1)],  # noqa: E731
+                                dtype=object).reshape(np.shape(x))  # in the shape f expects
         xm, d = mp(x), mp(direction)
         a = None if second is None else mp(second)
         u = None if readout is None else mp(readout)
