@@ -40,3 +40,17 @@ def keras():
     keras.backend.set_floatx("float64")
     yield keras
     keras.backend.set_floatx(previous)
+
+
+# ---------------------------------------------------------------------- the default run's size
+#: Parametrizations moved behind ``-m slow`` to keep the default run under 10 minutes on a
+#: loaded 2-core machine: node-id fragments, each with why. A representative slice of each
+#: sweep stays in the default run (the same test with cheaper methods or functions).
+SLOW_CASES = {
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if any(fragment in item.nodeid for fragment in SLOW_CASES):
+            item.add_marker(pytest.mark.slow)
