@@ -47,6 +47,21 @@ def keras():
 #: loaded 2-core machine: node-id fragments, each with why. A representative slice of each
 #: sweep stays in the default run (the same test with cheaper methods or functions).
 SLOW_CASES = {
+    # every kind on the 11-parameter MLP: SymPy 309 s, JAX 48 s, TensorFlow 25 s on a loaded
+    # machine; torch, autograd and difflab's own stay in the default run
+    "test_agreement.py::test_every_kind_is_consistent_with_the_oracle[sympy]": "309 s loaded",
+    "test_agreement.py::test_every_kind_is_consistent_with_the_oracle[jax]": "48 s loaded",
+    "test_agreement.py::test_every_kind_is_consistent_with_the_oracle[tensorflow]": "25 s loaded",
+    # the catalogue: SymPy on the MLP (72 s), JAX on all but rosenbrock (3-14 s each: a jit
+    # compilation per function); the rest of the catalogue stays for both
+    "test_catalogue_gradient_matches_oracle[mlp-loss-sympy]": "72 s loaded",
+    **{f"test_catalogue_gradient_matches_oracle[{name}-jax]": "3-14 s loaded each" for name in (
+        "logsumexp", "mlp-loss", "control-flow", "product", "softmax-xent", "classic", "sinc",
+        "logistic-map", "nested", "tanh-layer")},
+    # Rosenbrock against SciPy: n = 2 stays for every method, 5 and 40 are slow for JAX/SymPy
+    "test_rosenbrock_gradient_and_hessian_match_scipy[40-jax]": "34 s loaded",
+    "test_rosenbrock_gradient_and_hessian_match_scipy[5-jax]": "30 s loaded",
+    "test_rosenbrock_gradient_and_hessian_match_scipy[40-sympy]": "10 s loaded",
 }
 
 
