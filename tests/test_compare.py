@@ -193,7 +193,8 @@ def test_bad_requests_raise_input_error(kwargs, words):
         compare(ROSEN, X, **kwargs)
 
 
-@pytest.mark.parametrize("x, words", [([1.0, math.nan], "NaN"), ([[1.0, 2.0]], "1-D"), ([], "1-D")])
+@pytest.mark.parametrize("x, words", [([1.0, math.nan], "NaN"), ([], "non-empty"),
+                                      ({"w": [1.0, 2.0]}, "difflab.ravel"), ([1.0, "a"], "numbers")])
 def test_bad_points_raise_input_error(x, words):
     with pytest.raises(InputError, match=words):
         compare(ROSEN, x, methods=["reverse"])

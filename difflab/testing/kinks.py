@@ -46,10 +46,10 @@ def one_sided(fn, x, direction, readout=None, second=None) -> Optional[OneSided]
     order = 1 if second is None else 2
     scale = max(1.0, float(np.max(np.abs(x)))) if np.size(x) else 1.0
     with mpmath.workdps(DIGITS):
-        mp = lambda a: np.array([mpmath.mpf(float(v)) for v in np.reshape(a, -1)],  # noqa: E731
-                                dtype=object).reshape(np.shape(x))  # in the shape f expects
-        xm, d = mp(x), mp(direction)
-        a = None if second is None else mp(second)
+        mp = lambda a: np.array([mpmath.mpf(float(v)) for v in np.reshape(a, -1)], dtype=object)  # noqa: E731
+        shaped = lambda a: mp(a).reshape(np.shape(x))  # noqa: E731 - points in the shape f expects
+        xm, d = shaped(x), shaped(direction)
+        a = None if second is None else shaped(second)
         u = None if readout is None else mp(readout)
 
         def F(point):
