@@ -87,3 +87,24 @@ def test_compare_takes_a_matrix_point():
 def test_compare_refuses_a_pytree_point_with_the_ravel_recipe():
     with pytest.raises(difflab.InputError, match="difflab.ravel"):
         difflab.compare(lambda p: p["a"][0], {"a": np.ones(2)}, methods=["forward"])
+
+
+def test_the_oracle_from_several_threads_at_different_precisions():
+    """Each thread has its own mpmath context: mpmath's global precision, set and restored
+    by concurrent calls, would leave some at another thread's precision."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def f(x):
+        xp = _ns(x)
+        return xp.sum(xp.exp(xp.sin(x) * x[::-1])) / 3.0
+
+    x = np.linspace(-1.0, 1.0, 7)
+    alone = {d: (difflab.reference(f, x, digits=d), difflab.reference(f, x, "hessian", digits=d))
+             for d in (16, 50)}
+    jobs = [(16 if i % 2 else 50) for i in range(32)]
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(lambda d: (d, difflab.reference(f, x, digits=d),
+                                           difflab.reference(f, x, "hessian", digits=d)), jobs))
+    for d, g, H in results:
+        np.testing.assert_array_equal(g, alone[d][0])
+        np.testing.assert_array_equal(H, alone[d][1])

@@ -73,9 +73,7 @@ def reference(f, x, derivative: str = "gradient", digits: int = 50,
     Cost: about n mpmath evaluations of ``f`` for a gradient, a Jacobian or an hvp, n^2 for
     a Hessian (:data:`COSTS`); ``difflab compare`` estimates it before it starts.
     """
-    import mpmath
-
-    from .jets import seeded, tangents
+    from .jets import mpf, precision, seeded, tangents
     from .namespace import ORACLE
 
     if derivative not in DERIVATIVES:
@@ -89,8 +87,8 @@ def reference(f, x, derivative: str = "gradient", digits: int = 50,
                          "vector (difflab.ravel), as the methods do")
     if vector is not None:
         vector = problem.flat_vector(vector)
-    with mpmath.workdps(int(digits)), object_arrays(ORACLE):
-        xm = np.array([mpmath.mpf(float(v)) for v in x_flat], dtype=object)
+    with precision(digits), object_arrays(ORACLE):
+        xm = np.array([mpf(float(v)) for v in x_flat], dtype=object)
         if derivative in ("hessian", "hvp"):
             exact = _second_order(problem.f, xm, vector, progress, seeded, tangents)
         else:
@@ -112,9 +110,9 @@ def _second_order(f, xm, vector, progress, seeded, tangents):
     n = xm.size
     inner = seeded(xm, np.eye(n), 0)
     if vector is not None:
-        import mpmath
+        from .jets import mpf
 
-        outer_seeds = np.array([[mpmath.mpf(float(v)) for v in vector]], dtype=object)
+        outer_seeds = np.array([[mpf(float(v)) for v in vector]], dtype=object)
         hv = _outer_pass(f, inner, outer_seeds, tangents)
         if progress is not None:
             progress(n, n)

@@ -16,13 +16,45 @@ oracle's object namespace calls on each entry, on a jet or on a plain mpmath num
 """
 from __future__ import annotations
 
+import contextlib
 import operator
+import threading
 
 import mpmath
 import numpy as np
 
 from ..errors import InputError
 from . import calculus
+
+
+_local = threading.local()
+
+
+def context() -> "mpmath.MPContext":
+    """This thread's mpmath context. mpmath's global ``mp`` (and ``workdps``) is one
+    precision for the whole process: two threads running the oracle would set and restore
+    it under each other, and one would compute at the other's precision."""
+    ctx = getattr(_local, "ctx", None)
+    if ctx is None:
+        ctx = _local.ctx = mpmath.MPContext()
+    return ctx
+
+
+@contextlib.contextmanager
+def precision(digits: int):
+    """This thread's working precision, ``digits`` significant decimal digits, in the block."""
+    ctx = context()
+    previous = ctx.dps
+    ctx.dps = int(digits)
+    try:
+        yield ctx
+    finally:
+        ctx.dps = previous
+
+
+def mpf(v):
+    """A plain number as this thread's mpmath number (exact for floats and integers)."""
+    return context().mpf(v)
 
 
 class Jet:
@@ -209,7 +241,7 @@ def power(a, b):
 
 def _plain_power(a, b):
     if hasattr(b, "is_Rational"):  # an exact exponent from the calculus (SymPy's Rational)
-        b = int(b.p) if b.q == 1 else mpmath.mpf(int(b.p)) / int(b.q)
+        b = int(b.p) if b.q == 1 else mpf(int(b.p)) / int(b.q)
     return _mp(a) ** _mp(b)
 
 
@@ -218,19 +250,17 @@ def _mp(v):
     if isinstance(v, (np.integer, bool, np.bool_)):
         return int(v)
     if isinstance(v, np.floating):
-        return mpmath.mpf(float(v))
+        return mpf(float(v))
     if isinstance(v, float):
-        return mpmath.mpf(v)
+        return mpf(v)
     return v
 
 
 def unary(name: str):
     """The scalar function ``name`` (mpmath's spelling) on jets and plain numbers."""
-    plain = getattr(mpmath, name)
-
     def fn(x):
         if not isinstance(x, Jet):
-            return plain(x)
+            return getattr(context(), name)(x)
         (partial,) = UNARY_PARTIALS[name]
         return Jet(fn(x.value), _term(partial, (x.value,), x.tangent), x.level)
 
@@ -242,12 +272,12 @@ def unary(name: str):
 def sign(x):
     """-1, 0 or 1 by the sign of the value: a constant (its derivative is 0 away from 0)."""
     v = real(x)
-    return mpmath.mpf(1) if v > 0 else mpmath.mpf(-1) if v < 0 else mpmath.mpf(0)
+    return mpf(1) if v > 0 else mpf(-1) if v < 0 else mpf(0)
 
 
 def number(p: int):
     """An integer constant of the calculus, at the working precision."""
-    return mpmath.mpf(p)
+    return mpf(p)
 
 
 sin, cos, tan = unary("sin"), unary("cos"), unary("tan")
@@ -285,10 +315,10 @@ def as_numbers(a) -> np.ndarray:
     a = np.asarray(a)
     if a.dtype == object:
         return a
-    zero, one = mpmath.mpf(0), mpmath.mpf(1)
+    zero, one = mpf(0), mpf(1)
     out = np.empty(a.shape, dtype=object)
     for index, v in np.ndenumerate(a):
-        out[index] = zero if v == 0 else one if v == 1 else mpmath.mpf(float(v))
+        out[index] = zero if v == 0 else one if v == 1 else mpf(float(v))
     return out
 
 
@@ -301,7 +331,7 @@ def tangents(out, level: int, k: int) -> np.ndarray:
         if isinstance(v, Jet) and v.level == level:
             rows[i] = v.tangent
         else:
-            rows[i] = [mpmath.mpf(0)] * k
+            rows[i] = [mpf(0)] * k
     return rows
 
 
