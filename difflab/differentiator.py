@@ -482,18 +482,19 @@ class Derivative:
         return result
 
     def _finish(self, result, x):
+        """The result at the boundary, in the method's dtype (docs/reliability.md, dtype)."""
         n = x.size
         if self.kind == "value_and_gradient":
             value, grad = result
             boundary.check_finite(value, self.function.name)
-            return float(np.real(np.asarray(value))), self._finite(_as_float64(grad, (n,), self), x)
+            return (boundary.scalar_in(value, self.differentiator.dtype),
+                    self._finite(_in_dtype(grad, (n,), self), x))
         shape = {"gradient": (n,), "hessian": (n, n), "vjp": (n,), "hvp": (n,)}.get(self.kind)
         if self.kind == "jacobian":
-            out = np.asarray(_as_float64(result, None, self))
-            return self._finite(out.reshape(-1, n), x)
+            return self._finite(_in_dtype(result, None, self).reshape(-1, n), x)
         if self.kind == "jvp":
-            return self._finite(_as_float64(result, None, self).reshape(-1), x)
-        return self._finite(_as_float64(result, shape, self), x)
+            return self._finite(_in_dtype(result, None, self).reshape(-1), x)
+        return self._finite(_in_dtype(result, shape, self), x)
 
     def _finite(self, out, x):
         """A non-finite derivative is returned only where f itself is finite at x."""
@@ -504,8 +505,11 @@ class Derivative:
         return out
 
 
-def _as_float64(value, shape, derivative):
-    out = np.array(value, dtype=np.float64, copy=True)
+def _in_dtype(value, shape, derivative):
+    """A method's result as a fresh array of the differentiator's dtype and the kind's shape:
+    the one place every result crosses the boundary, so every method returns the dtype it
+    computed in (float32 for ``dtype="float32"``, as JAX and PyTorch do)."""
+    out = np.array(value, dtype=derivative.differentiator.dtype, copy=True)
     if shape is not None and out.shape != shape:
         if out.size == int(np.prod(shape)):
             return out.reshape(shape)
