@@ -106,7 +106,7 @@ def test_float32_in_float32_out(name, kind):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("kind", difflab.KINDS)
-@pytest.mark.parametrize("name", sorted(FRAMEWORKS))
+@pytest.mark.parametrize("name", sorted(FRAMEWORKS - {"jax"}))  # jax: the default run
 def test_float32_in_float32_out_frameworks(name, kind):
     _check(name, kind, "float32")
 
