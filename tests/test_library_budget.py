@@ -148,3 +148,15 @@ def test_compare_runs_methods_under_its_own_budget_only(fixed):
     assert c.result("fixed-cost").status != "skipped" and Fixed.built == ["gradient"]
     c = difflab.compare(rosenbrock, X, methods=["fixed-cost"], max_seconds=60.0, repeat=1, min_time=0.0)
     assert c.result("fixed-cost").status == "skipped"
+
+
+def test_check_reports_a_method_over_its_budget_as_a_row():
+    """difflab check / the pytest helpers: a method over its budget is a row saying so (as
+    compare skips it), the others are still checked."""
+    from difflab.testing.check import check_methods
+
+    x = np.linspace(-1, 1, 20)
+    report = check_methods(rosenbrock, x, methods=["reverse", difflab.get("fd-central", max_seconds=1e-9)])
+    outcome = {m.method: m for m in report.methods}
+    assert outcome["reverse"].status == "ok"
+    assert outcome["fd-central"].status == "unsupported" and "max_seconds" in outcome["fd-central"].message
