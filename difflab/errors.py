@@ -1,4 +1,4 @@
-"""The two errors difflab raises on purpose."""
+"""The errors difflab raises on purpose: NotSupported, InputError and its kinds (NotFinite, OverBudget)."""
 
 
 class NotSupported(Exception):
