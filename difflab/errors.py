@@ -1,4 +1,4 @@
-"""The errors difflab raises on purpose: NotSupported, InputError and its kinds (NotFinite, OverBudget)."""
+"""The errors difflab raises on purpose: NotSupported, InputError and its kinds."""
 
 
 class NotSupported(Exception):
