@@ -95,7 +95,8 @@ def _check(name, kind, dtype):
         assert abs(float(value) - scalar_value(X)) <= _tolerance(name, "value") * abs(scalar_value(X))
     assert isinstance(result, np.ndarray) and result.dtype == np.dtype(dtype), (name, kind, result.dtype)
     scale = np.max(np.abs(expected))
-    np.testing.assert_allclose(result.astype(np.float64), expected, rtol=0, atol=_tolerance(name, kind) * scale)
+    np.testing.assert_allclose(result.astype(np.float64), expected, rtol=0,
+                               atol=_tolerance(name, kind) * scale)
 
 
 @pytest.mark.parametrize("kind", difflab.KINDS)

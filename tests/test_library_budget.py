@@ -54,7 +54,8 @@ X = np.array([0.5, -0.3, 1.2])
 def test_over_the_time_budget_is_refused_before_preparing(fixed, kind):
     fixed(seconds=100.0)
     d = getattr(difflab.get("fixed-cost"), kind)(rosenbrock)
-    args = (X,) if kind in ("gradient", "value_and_gradient", "jacobian", "hessian") else (X, np.ones(X.size if kind != "vjp" else 1))
+    vector = {"jvp": np.ones(X.size), "hvp": np.ones(X.size), "vjp": np.ones(1)}.get(kind)
+    args = (X,) if vector is None else (X, vector)
     with pytest.raises(difflab.OverBudget, match=r"estimated 100 s > max_seconds 60 s .*"
                                                  r"difflab.get\('fixed-cost', max_seconds=\.\.\.\)") as info:
         d(*args)
