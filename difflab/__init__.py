@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import importlib
 
-from .errors import InputError, NotSupported
+from .errors import InputError, NotSupported, OverBudget
 
 __version__ = "0.1.0"
 
@@ -43,7 +43,7 @@ _LAZY = {
     "solvers": (".solvers", None),
 }
 
-__all__ = ["namespace", "register_namespace", "NotSupported", "InputError", "Function",
+__all__ = ["namespace", "register_namespace", "NotSupported", "InputError", "OverBudget", "Function",
            "as_function", "get", "methods", "method_class", "register", "Differentiator",
            "Derivative", "KINDS", "OPS", "reference", "ravel", "compare", "trace", "functions", "testing",
            "solvers", "__version__"]

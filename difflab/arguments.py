@@ -150,7 +150,7 @@ class Arguments:
             if treedef.kind != "leaf":
                 raise InputError(self._hessian_of_tree(treedef))
             shape = treedef.meta or ()
-            return result.reshape(shape + shape) if shape else float(result.reshape(()))
+            return result.reshape(shape + shape) if shape else boundary.scalar_in(result, result.dtype)
         return result  # jvp: one entry per output of f
 
     def _shape_traced(self, result, treedef):
@@ -231,19 +231,20 @@ class Arguments:
         return prepared.vectorised
 
     def _finish_batch(self, prepared, X, out):
-        """Results of a vmap as float64, with f's finiteness checked at every point."""
+        """Results of a vmap in the method's dtype, with f's finiteness checked at every point."""
         d = self.derivative
+        dtype = d.differentiator.dtype
         points, n = X.shape
         if d.kind in ("gradient", "value_and_gradient"):  # vectorised as (values, gradients)
             values, grads = out
-            values = np.asarray(values, dtype=np.float64).reshape(points)
+            values = np.asarray(values, dtype=dtype).reshape(points)
             bad = np.flatnonzero(~np.isfinite(values))
             if bad.size:
                 raise NotFinite(f"at point {bad[0]} of the batch: {boundary.not_finite(d.function.name)}")
-            grads = np.asarray(grads, dtype=np.float64).reshape(points, n)
+            grads = np.asarray(grads, dtype=dtype).reshape(points, n)
             return grads if d.kind == "gradient" else (values, grads)
         shape = {"gradient": (points, n), "hessian": (points, n, n)}.get(d.kind, (points, -1, n))
-        result = np.asarray(out, dtype=np.float64).reshape(shape)
+        result = np.asarray(out, dtype=dtype).reshape(shape)
         finite = np.isfinite(result.reshape(points, -1)).all(axis=1)
         for i in np.flatnonzero(~finite):  # a non-finite derivative only where f is finite
             prepared.flat._check_f_at(X[i])

@@ -132,6 +132,16 @@ def check_finite(value, name: str) -> None:
     check_value(_plain(value), "jacobian", name)  # anything else: the general check
 
 
+def scalar_in(value, dtype):
+    """A scalar result (the value of ``value_and_gradient``, the Hessian of a scalar) in the
+    method's dtype: a Python float for float64, as always, and a NumPy scalar of the dtype
+    otherwise (``np.float32``), so that float32 work returns float32 results throughout."""
+    number = np.real(np.asarray(value)).reshape(())
+    if np.dtype(dtype) == np.float64:
+        return float(number)
+    return np.dtype(dtype).type(number)
+
+
 def not_finite(name) -> NotFinite:
     return NotFinite(f"{name}(x) is NaN or infinite at this x: x is outside the function's "
                       "domain (or the value overflows), so it has no derivative there")

@@ -199,11 +199,11 @@ def probe(function, x: np.ndarray, mp_within: float = DEFAULT_SECONDS) -> Probe:
     m = int(np.size(out))
     del out
     # tracing allocations slows allocation-heavy Python severalfold: a slow f is not traced
-    traced = _peak_bytes(function, x) if seconds < 1.0 else 32.0 * max(n, m)
+    traced = peak_bytes(function, x) if seconds < 1.0 else 32.0 * max(n, m)
     f_bytes = max(traced, 8.0 * max(n, m))
     p = Probe(n, m, max(seconds, 1e-7), f_bytes)
     if oracle_bound(p) <= mp_within:
-        p = Probe(n, m, p.f_seconds, f_bytes, _mp_seconds(function, x))
+        p = Probe(n, m, p.f_seconds, f_bytes, mp_seconds(function, x))
     return p
 
 
@@ -213,7 +213,7 @@ def oracle_bound(p: Probe) -> float:
     return 1.0 * p.n * p.n * MP_OP_SECONDS
 
 
-def _peak_bytes(function, x) -> float:
+def peak_bytes(function, x) -> float:
     """Peak memory one evaluation allocates (``tracemalloc`` sees NumPy's buffers)."""
     if tracemalloc.is_tracing():  # someone else is tracing: do not disturb their figures
         return 0.0
@@ -225,7 +225,7 @@ def _peak_bytes(function, x) -> float:
         tracemalloc.stop()
 
 
-def _mp_seconds(function, x) -> Optional[float]:
+def mp_seconds(function, x) -> Optional[float]:
     """One evaluation on 50-digit mpmath numbers; None if the function cannot take them."""
     import mpmath
 

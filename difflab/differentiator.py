@@ -20,9 +20,9 @@ from typing import Callable
 
 import numpy as np
 
-from . import boundary, pytree
+from . import boundary, budget, pytree
 from .arguments import Arguments, normalise_argnums
-from .cost import Cost, reverse_mode
+from .cost import DEFAULT_SECONDS, Cost, reverse_mode
 from .errors import InputError, NotSupported
 from .function import Function, as_function
 from .namespaces import namespace
@@ -84,9 +84,13 @@ class Differentiator:
         (``{"hvp": "forward over reverse"}``); :meth:`how` reports ``"native (...)"``.
     costs : dict
         Derivative kind -> :class:`difflab.cost.Cost`: what a call costs in multiples of one
-        evaluation of the function, so that ``difflab compare`` can refuse a run that would
-        take hours or all the memory before starting it. The default is a cautious
-        reverse-mode model for methods that declare none.
+        evaluation of the function, so that ``difflab compare``, and every derivative before
+        it prepares, can refuse a run that would take hours or all the memory before starting
+        it. The default is a cautious reverse-mode model for methods that declare none.
+    max_seconds, max_bytes : float, "available" or None
+        The budget of one derivative's preparation and call (``difflab.get(name,
+        max_seconds=..., max_bytes=...)``; :mod:`difflab.budget`): 60 s and half the memory
+        available by default, None for no limit. Over it, :class:`difflab.OverBudget`.
     """
 
     name = ""
@@ -108,10 +112,13 @@ class Differentiator:
     #: Whether :meth:`formula` can give the derivative as expressions (symbolic methods).
     formulas = False
 
-    def __init__(self, dtype: str = "float64", **options):
+    def __init__(self, dtype: str = "float64", max_seconds=DEFAULT_SECONDS,
+                 max_bytes=budget.AVAILABLE, **options):
         if str(dtype) not in DTYPES:
             raise InputError(f"dtype must be one of {', '.join(DTYPES)}, not {dtype!r}")
         self.dtype = np.dtype(str(dtype))
+        # the budget of each preparation (difflab/budget.py); None: no limit
+        self.max_seconds, self.max_bytes = budget.check_options(max_seconds, max_bytes)
         unknown = set(options) - set(type(self).options)
         if unknown:
             raise InputError(f"{self.name}: unknown option(s) {', '.join(sorted(unknown))}; "
@@ -149,7 +156,8 @@ class Differentiator:
         """Library and version, dtype, options, and how each derivative kind is obtained."""
         return {"name": self.name, "family": self.family, "library": self.library,
                 "version": self.version(), "dtype": self.dtype.name, "exact": self.exact,
-                "options": dict(self.options), "kinds": {k: self.how(k) for k in KINDS}}
+                "options": dict(self.options), "kinds": {k: self.how(k) for k in KINDS},
+                "budget": {"max_seconds": self.max_seconds, "max_bytes": self.max_bytes}}
 
     @classmethod
     def cost(cls, kind: str) -> Cost:
@@ -165,7 +173,10 @@ class Differentiator:
         return how
 
     def __repr__(self):
-        opts = ", ".join(f"{k}={v!r}" for k, v in self.options.items())
+        budgets = {"max_seconds": (self.max_seconds, DEFAULT_SECONDS),
+                   "max_bytes": (self.max_bytes, budget.AVAILABLE)}
+        opts = ", ".join([f"{k}={v!r}" for k, v in self.options.items()]
+                         + [f"{k}={v!r}" for k, (v, default) in budgets.items() if v != default])
         return f"difflab.get({self.name!r}, dtype={self.dtype.name!r}{', ' + opts if opts else ''})"
 
     # ------------------------------------------------------------------ public operators
@@ -399,7 +410,10 @@ class Derivative:
             self._evaluators.clear()  # prepared from data the function no longer sees
         ev = self._evaluators.get(x.shape)
         if ev is None:
+            start = time.perf_counter()
             self._check_f_at(x)  # the boundary contract, before any method runs f its own way
+            # the budget, before the preparation and any allocation (difflab/budget.py)
+            budget.check(self, x, time.perf_counter() - start, self._output_sizes[x.shape])
             start = time.perf_counter()
             with computing_in(self.differentiator.dtype):
                 ev = self.differentiator._evaluator(self.kind, self._traceable(), x)
@@ -482,18 +496,19 @@ class Derivative:
         return result
 
     def _finish(self, result, x):
+        """The result at the boundary, in the method's dtype (docs/reliability.md, dtype)."""
         n = x.size
         if self.kind == "value_and_gradient":
             value, grad = result
             boundary.check_finite(value, self.function.name)
-            return float(np.real(np.asarray(value))), self._finite(_as_float64(grad, (n,), self), x)
+            return (boundary.scalar_in(value, self.differentiator.dtype),
+                    self._finite(_in_dtype(grad, (n,), self), x))
         shape = {"gradient": (n,), "hessian": (n, n), "vjp": (n,), "hvp": (n,)}.get(self.kind)
         if self.kind == "jacobian":
-            out = np.asarray(_as_float64(result, None, self))
-            return self._finite(out.reshape(-1, n), x)
+            return self._finite(_in_dtype(result, None, self).reshape(-1, n), x)
         if self.kind == "jvp":
-            return self._finite(_as_float64(result, None, self).reshape(-1), x)
-        return self._finite(_as_float64(result, shape, self), x)
+            return self._finite(_in_dtype(result, None, self).reshape(-1), x)
+        return self._finite(_in_dtype(result, shape, self), x)
 
     def _finite(self, out, x):
         """A non-finite derivative is returned only where f itself is finite at x."""
@@ -504,8 +519,11 @@ class Derivative:
         return out
 
 
-def _as_float64(value, shape, derivative):
-    out = np.array(value, dtype=np.float64, copy=True)
+def _in_dtype(value, shape, derivative):
+    """A method's result as a fresh array of the differentiator's dtype and the kind's shape:
+    the one place every result crosses the boundary, so every method returns the dtype it
+    computed in (float32 for ``dtype="float32"``, as JAX and PyTorch do)."""
+    out = np.array(value, dtype=derivative.differentiator.dtype, copy=True)
     if shape is not None and out.shape != shape:
         if out.size == int(np.prod(shape)):
             return out.reshape(shape)

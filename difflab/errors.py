@@ -1,4 +1,4 @@
-"""The two errors difflab raises on purpose."""
+"""The errors difflab raises on purpose: NotSupported, InputError and its kinds."""
 
 
 class NotSupported(Exception):
@@ -30,3 +30,18 @@ class NotFinite(InputError):
     An :class:`InputError` like any other broken contract; its own class lets an iteration
     (a solver, a trainer) tell a run that diverged from a function that is malformed.
     """
+
+
+class OverBudget(InputError):
+    """Work estimated above a budget (``max_seconds``, ``max_bytes``), refused before it
+    starts; the message names the estimate and the option that allows it.
+
+    Attributes
+    ----------
+    estimate : difflab.cost.Estimate
+        The seconds and bytes estimated, and the model's basis in words.
+    """
+
+    def __init__(self, message: str, estimate=None):
+        super().__init__(message)
+        self.estimate = estimate

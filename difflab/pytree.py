@@ -124,7 +124,7 @@ def _unflatten(treedef, flat, start, lead):
         if isinstance(flat, np.ndarray) and flat.dtype.kind in "fiu":
             part = flat[..., start:stop]
             if treedef.meta is None:
-                return (float(part[..., 0]) if not lead else part[..., 0]), stop
+                return (_scalar(part[..., 0]) if not lead else part[..., 0]), stop
             return part.reshape(lead + treedef.meta), stop
         if treedef.meta is None:  # a traced vector: its one entry
             return flat[start], stop
@@ -151,6 +151,12 @@ def ravel(tree, dtype="float64"):
     """
     flat, treedef = flatten(tree, np.dtype(dtype))
     return flat, lambda vector: unflatten(treedef, vector)
+
+
+def _scalar(value):
+    """A scalar leaf of a derivative: a Python float from float64, a NumPy scalar of its own
+    dtype otherwise (float32 results stay float32)."""
+    return value.dtype.type(value) if value.dtype == np.float32 else float(value)
 
 
 def _numbers(items) -> bool:

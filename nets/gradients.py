@@ -52,6 +52,7 @@ class GradientSource:
         self.name = str(name)
         options = {**TRAINING_DEFAULTS.get(self.name, {}), **options}
         self.method = difflab.get(self.name, **options)
+        self._options = options  # dtype and budgets included, for each batch's own method
         ok, why = self.method.availability()
         if not ok:
             raise ValueError(f"differentiator {self.name!r} is not available: {why}")
@@ -83,7 +84,7 @@ class GradientSource:
         key = hashlib.sha1(b"".join(a.tobytes() for a in arrays)).hexdigest()
         derivative = self._prepared.pop(key, None)
         if derivative is None:
-            derivative = difflab.get(self.name, **self.method.options).value_and_gradient(self._function())
+            derivative = difflab.get(self.name, **self._options).value_and_gradient(self._function())
         self._prepared[key] = derivative
         while len(self._prepared) > PREPARED_BATCHES_KEPT:
             self._prepared.popitem(last=False)

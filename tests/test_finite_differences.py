@@ -49,7 +49,7 @@ def test_rosenbrock_against_scipy(name, dtype, point):
     grad_tol, hess_tol = TOLERANCE[name][dtype == "float32"]
     g = d.gradient(rosenbrock)(point)
     H = d.hessian(rosenbrock)(point)
-    assert g.dtype == np.float64 and H.shape == (8, 8)
+    assert g.dtype == H.dtype == np.dtype(dtype) and H.shape == (8, 8)  # the dtype rule
     assert relative(g, rosen_der(point)) < grad_tol
     assert relative(H, rosen_hess(point)) < hess_tol
     assert np.array_equal(H, H.T)

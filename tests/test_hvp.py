@@ -36,7 +36,7 @@ def test_rosenbrock_hvp_matches_scipy(method, dtype):
     rng = np.random.default_rng(3)
     x, v = rng.uniform(-2, 2, n), rng.normal(size=n)
     got = difflab.get(method, dtype=dtype).hvp(f)(x, v)
-    assert got.shape == (n,) and got.dtype == np.float64
+    assert got.shape == (n,) and got.dtype == np.dtype(dtype)
     assert relative_error(got, rosen_hess_prod(x, v)) < tolerance(method, dtype)
 
 

@@ -99,7 +99,8 @@ def check_kinds(kinds) -> tuple:
 
 def make_method(label: str):
     name, options = VARIANTS.get(label, (label, {}))
-    return registry.get(name, **options)
+    # each call has the campaign's own bound (--call-seconds, a timeout verdict): no library budget
+    return registry.get(name, max_seconds=None, max_bytes=None, **options)
 
 
 _methods: dict = {}  # label -> Differentiator, one per process (frameworks load once)

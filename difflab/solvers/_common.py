@@ -86,7 +86,7 @@ class Run:
     evaluates them, and each evaluation is counted.
 
     With ``dtype="float32"`` the iterates are float32: x0, the derivatives (the method computes
-    in float32 and its float64 output is brought back, exactly, to float32), and f, evaluated
+    in float32 and returns float32, docs/reliability.md, dtype), and f, evaluated
     with its closed-over data in float32 as the methods do; the solver's update arithmetic on
     them stays in float32.
     """
@@ -156,8 +156,8 @@ class Run:
         return counted
 
     def in_dtype(self, derivative):
-        """``derivative`` with its (float64) output as ``self.dtype``: exact for a method that
-        computed in that dtype, and what keeps the solver's arithmetic there."""
+        """``derivative`` with its output as ``self.dtype`` (a method given with another dtype
+        is brought to it), which keeps the solver's arithmetic there."""
         if self.dtype == np.float64:
             return derivative
         return lambda *args: np.asarray(derivative(*args), dtype=self.dtype)

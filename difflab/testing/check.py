@@ -22,7 +22,7 @@ from typing import Callable, Optional
 import numpy as np
 
 from ..environment import one_line
-from ..errors import InputError, NotSupported
+from ..errors import InputError, NotSupported, OverBudget
 from ..function import Function, as_function
 from ..namespaces import namespace
 from ..oracle import DERIVATIVES
@@ -257,7 +257,7 @@ def _run(function: Function, kind: str, candidates: list, points: list, rtol, at
                 rows, res.tolerance_model = _compare(c, refs[key], value, error, p, rtol, atol)
                 _classify_kinks(function, kind, refs[key].x, rows, kink_cache.setdefault(key, {}))
                 report.rows.extend(rows)
-            except NotSupported as exc:
+            except (NotSupported, OverBudget) as exc:  # over its budget: as compare skips it
                 res.status, res.message = "unsupported", str(exc)
             except InputError:
                 raise
