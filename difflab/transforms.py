@@ -18,7 +18,7 @@ import dataclasses
 import numpy as np
 
 from . import boundary, pytree
-from .errors import InputError
+from .errors import InputError, NotSupported
 from .precision import computing_in
 
 
@@ -158,6 +158,7 @@ def evaluate_at(transformed, args, kwargs):
     flat_call = t.derivative._flat_call(args[0], len(args) - 1, kwargs) and not t.batched
     for i in nums:
         i %= len(args)
+        _refuse_traced(t, args[i])
         if flat_call:
             args[i] = boundary.check_x(args[i], dtype)
         else:
@@ -166,6 +167,19 @@ def evaluate_at(transformed, args, kwargs):
         out = t.user_function.fn(*args, **kwargs)
     y, aux = _pair(out, t.user_function.name) if t.has_aux else (out, None)
     return pytree.tree_map(lambda leaf: _number(leaf, dtype), y), aux
+
+
+def _refuse_traced(t, arg):
+    """has_aux and with_value evaluate f by NumPy: not at values another differentiation traces."""
+    try:
+        leaves = pytree.leaves(arg, pytree.structure(arg))
+    except InputError:
+        return  # the derivative itself says what is wrong with the argument
+    if any(boundary.traced(leaf) is not None for leaf in leaves if not isinstance(leaf, np.ndarray)):
+        raise NotSupported(t.kind, t.differentiator.name,
+                           "has_aux, with_value and pullback evaluate f with NumPy values, not "
+                           "inside another differentiation: return the aux part from the outer "
+                           "function instead")
 
 
 def _number(leaf, dtype):

@@ -14,6 +14,10 @@ import difflab
 from difflab.errors import InputError
 
 METHODS = [m for m in difflab.methods() if m != "manual" and difflab.method_class(m).available()]
+#: Preparing seven kinds costs these 10-70 s on a loaded machine: every kind is slow-marked for
+#: them, and the default run keeps a gradient and a value_and_gradient with aux for each.
+HEAVY = {"tensorflow", "torch", "jax", "autograd"}
+ALL_KINDS = [pytest.param(m, marks=pytest.mark.slow) if m in HEAVY else m for m in METHODS]
 TOL = {"fd-forward": 1e-5, "fd-central": 1e-7, "fd-five-point": 1e-8, "fd-richardson": 1e-8}
 
 X = np.array([0.5, -1.5, 2.0])
@@ -38,6 +42,18 @@ def check_aux(aux, x=X):
 
 
 @pytest.mark.parametrize("name", METHODS)
+def test_has_aux_gradient(name):
+    d = difflab.get(name)
+    grad, aux = d.gradient(cubic_with_aux, has_aux=True)(X)
+    close(grad, 3 * X ** 2, name)
+    check_aux(aux)
+    (value, aux), grad = d.value_and_gradient(cubic_with_aux, has_aux=True)(X)
+    close(value, np.sum(X ** 3), name)
+    close(grad, 3 * X ** 2, name)
+    check_aux(aux)
+
+
+@pytest.mark.parametrize("name", ALL_KINDS)
 def test_has_aux_on_every_kind(name):
     d = difflab.get(name)
     grad, aux = d.gradient(cubic_with_aux, has_aux=True)(X)
