@@ -70,6 +70,7 @@ class Transformed:
         how = differentiator.how(kind)
         self.derivative = Derivative(differentiator, kind, self.function, how, argnums=argnums,
                                      batched=batched)
+        self._looped = False  # a batch went through the loop over points (in_axes)
         self._single = (Derivative(differentiator, kind, self.function, how, argnums=argnums)
                         if batched else self.derivative)
 
@@ -80,6 +81,8 @@ class Transformed:
 
     @property
     def how(self):
+        if self._looped:
+            return f"{self._single.how}; batched: a loop over points (in_axes maps more than the points)"
         return self.derivative.how
 
     @property
@@ -132,6 +135,7 @@ class Transformed:
             aux = pytree.tree_stack([evaluate_at(self, p, kwargs)[1] for p in points])
             return self._assemble(result, None, aux)
         count = _count(args, axes)
+        self._looped = True
         results = [self._one(self._single, _slice(args, axes, i), kwargs) for i in range(count)]
         return pytree.tree_stack(results)
 
@@ -166,7 +170,7 @@ def evaluate_at(transformed, args, kwargs):
     with computing_in(dtype), np.errstate(all="ignore"):
         out = t.user_function.fn(*args, **kwargs)
     y, aux = _pair(out, t.user_function.name) if t.has_aux else (out, None)
-    return pytree.tree_map(lambda leaf: _number(leaf, dtype), y), aux
+    return pytree.tree_map(_number, y), aux
 
 
 def _refuse_traced(t, arg):
@@ -182,11 +186,11 @@ def _refuse_traced(t, arg):
                            "function instead")
 
 
-def _number(leaf, dtype):
+def _number(leaf):
     arr = np.asarray(leaf)
     if arr.dtype.kind not in "fiub":
         raise InputError(f"f returned {type(leaf).__name__}, not numbers")
-    return float(arr) if arr.ndim == 0 else np.array(arr, dtype=np.result_type(arr.dtype, dtype))
+    return float(arr) if arr.ndim == 0 else np.array(arr, dtype=np.float64)  # as derivatives are
 
 
 def _like(tangent, y):

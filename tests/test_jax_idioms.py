@@ -176,6 +176,8 @@ def test_in_axes_maps_per_example_data(name):
     Ws = np.array([[0.5, -1.0], [1.0, 1.0], [-2.0, 0.25]])
     G = d.gradient(squared_error, batched=True, in_axes=(0, 0, 0))(Ws, DATA_X, DATA_Y)
     close(G, [2 * (x @ w - y) * x for w, x, y in zip(Ws, DATA_X, DATA_Y)], name)
+    assert d.gradient(squared_error, batched=True, in_axes=(0, 0, 0)).how.endswith(
+        "a loop over points (in_axes maps more than the points)")
     # broadcast: every point sees all the data
     G = d.gradient(squared_error, batched=True, in_axes=(0, None, None))(Ws, DATA_X, DATA_Y)
     close(G, [2 * DATA_X.T @ (DATA_X @ w - DATA_Y) for w in Ws], name, 100)
@@ -291,3 +293,11 @@ def test_jacobian_of_dict_outputs_with_trees_and_batches():
     Js = d.jacobian(dict_outputs, batched=True)(np.array([X, 2 * X]))
     assert Js["square"].shape == (2, 3, 3) and Js["total"].shape == (2, 1, 3)
     np.testing.assert_allclose(Js["square"][1], np.diag(4 * X))
+
+
+@pytest.mark.skipif("jax" not in METHODS, reason="jax is not installed")
+def test_in_axes_of_the_points_alone_keeps_the_vmap():
+    Ws = np.array([[0.5, -1.0], [1.0, 1.0], [-2.0, 0.25]])
+    d = difflab.get("jax").gradient(squared_error, batched=True, in_axes=(0, None, None))
+    close(d(Ws, DATA_X, DATA_Y), [2 * DATA_X.T @ (DATA_X @ w - DATA_Y) for w in Ws], "jax", 100)
+    assert d.how.endswith("vectorised with jax.vmap")
