@@ -18,6 +18,7 @@ and a loop over points otherwise.
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 import threading
 from collections import OrderedDict
@@ -26,7 +27,6 @@ import numpy as np
 
 from . import boundary, pytree
 from .errors import InputError, NotFinite, NotSupported
-from .function import Function
 
 #: Prepared flat derivatives kept per derivative (tree structures x shapes of the data).
 INNER_CACHE = 8
@@ -90,7 +90,11 @@ class Arguments:
         finally:
             self._current.value = None
         d.setup_seconds = prepared.flat.setup_seconds
-        return self._shape(result, treedef, nums)
+        shaped = self._shape(result, treedef, nums)
+        tree = prepared.flat.output_tree((treedef.size,))
+        if tree is not None and d.kind != "vjp" and boundary.traced(result) is None:
+            return pytree.split_outputs(tree, shaped, d.kind)
+        return shaped
 
     def _flatten(self, tree):
         """The flat vector of the differentiated arguments (traced values: see boundary.py)."""
@@ -149,8 +153,9 @@ class Arguments:
         if d.kind == "hessian":
             if treedef.kind != "leaf":
                 raise InputError(self._hessian_of_tree(treedef))
-            shape = treedef.meta or ()
-            return result.reshape(shape + shape) if shape else boundary.scalar_in(result, result.dtype)
+            if treedef.meta is None:
+                return boundary.scalar_in(result, result.dtype)
+            return result.reshape(treedef.meta + treedef.meta)  # a 0-d x: a 0-d Hessian
         return result  # jvp: one entry per output of f
 
     def _shape_traced(self, result, treedef):
@@ -186,9 +191,10 @@ class Arguments:
                     return prepared
         from .differentiator import Derivative
 
-        fn = functools.partial(_apply, d.function.fn, self._current, treedef, nums, positions)
-        function = Function(fn, name=d.function.name)
+        fn = functools.partial(_apply, d.user_function.fn, self._current, treedef, nums, positions)
+        function = dataclasses.replace(d.user_function, fn=fn)
         flat = Derivative(d.differentiator, d.kind, function, d.differentiator.how(d.kind))
+        flat._defer_outputs = True  # trees of outputs are rebuilt after the input structure
         prepared = _Prepared(flat, _record(rest, kwargs) if freezes else None)
         with self._lock:
             self._inner[key] = prepared
@@ -203,6 +209,8 @@ class Arguments:
         if not isinstance(nums, int):
             raise InputError("batched=True differentiates one argument: an array of points (points, n)")
         X = _points(X if isinstance(X, np.ndarray) else _array_or_none(X), d.differentiator.dtype)
+        if not getattr(d, "axes_given", False):
+            _refuse_ambiguous_data(X.shape[0], rest, kwargs)
         treedef = pytree.TreeDef("leaf", (X.shape[1],))
         prepared = self._prepared(treedef, nums, positions, rest, kwargs)
         self._current.value = (rest, kwargs)
@@ -220,7 +228,12 @@ class Arguments:
             self._current.value = None
         if d.kind == "value_and_gradient":
             return np.array([r[0] for r in results]), np.stack([r[1] for r in results])
-        return np.stack(results)
+        return self._batch_outputs(prepared, X, np.stack(results))
+
+    def _batch_outputs(self, prepared, X, out):
+        """A batch of Jacobians in f's output structure where f returns a tree."""
+        tree = prepared.flat.output_tree(X.shape[1:])
+        return out if tree is None else pytree.split_outputs(tree, out, "jacobian", axis=1)
 
     def _vectorise(self, prepared, x0):
         d = self.derivative
@@ -248,7 +261,7 @@ class Arguments:
         finite = np.isfinite(result.reshape(points, -1)).all(axis=1)
         for i in np.flatnonzero(~finite):  # a non-finite derivative only where f is finite
             prepared.flat._check_f_at(X[i])
-        return result
+        return self._batch_outputs(prepared, X, result)
 
 
 class _Prepared:
@@ -280,6 +293,27 @@ def _batched_how(d, prepared) -> str:
     if prepared.vectorised:
         return f"{base}; batched: vectorised with {d.differentiator.vmap_name}"
     return f"{base}; batched: a loop over points"
+
+
+def _refuse_ambiguous_data(points, rest, kwargs):
+    """Data with one row per point would be broadcast whole to every point, silently: refused
+    unless ``in_axes`` says whether it is mapped or broadcast."""
+    named = [(f"argument {i}", v) for i, v in enumerate(rest) if v is not None]
+    named += [(f"keyword {k!r}", v) for k, v in kwargs.items()]
+    for name, value in named:
+        if value is None or isinstance(value, (str, bytes)) or callable(value):
+            continue
+        try:
+            treedef = pytree.structure(value)
+        except InputError:
+            continue
+        if any(len(np.shape(leaf)) >= 1 and np.shape(leaf)[0] == points
+               for leaf in pytree.leaves(value, treedef)):
+            raise InputError(
+                f"batched=True over {points} points, and {name} has {points} rows too: is it "
+                f"per-point data (mapped) or shared (broadcast)? Say it with in_axes, one entry "
+                f"per positional argument: in_axes=(0, 0) maps its rows with the points, "
+                f"in_axes=(0, None) passes it whole to every point (keywords are always passed whole)")
 
 
 def _array_or_none(X):
@@ -319,8 +353,12 @@ def _record(rest, kwargs):
     def copy(value):
         if isinstance(value, dict):
             return {k: copy(v) for k, v in value.items()}
+        if pytree.is_namedtuple(value):
+            return type(value)(*(copy(v) for v in value))
         if isinstance(value, (list, tuple)):
-            return type(value)(copy(v) for v in value) if type(value) in (list, tuple) else value
+            if type(value) in (list, tuple):
+                return type(value)(copy(v) for v in value)
+            return _Tag(("object", id(value)))
         if isinstance(value, np.ndarray):
             return _Tag(("array", value.shape, value.dtype.str, value.tobytes()))
         if isinstance(value, (int, float, complex, str, bytes, np.number, type(None))):

@@ -33,6 +33,8 @@ from .snapshot import closure_snapshot
 KINDS = ("gradient", "value_and_gradient", "jacobian", "hessian", "jvp", "vjp", "hvp")
 #: Kinds called as ``(x, vector)``; the vector of a jvp and an hvp has the shape of x.
 VECTOR_KINDS = ("jvp", "vjp", "hvp")
+#: Kinds of f with several outputs: f may return a tree of arrays (a dict), kept in the result.
+OUTPUT_TREE_KINDS = ("jacobian", "jvp", "vjp")
 FAMILIES = ("manual", "numeric", "symbolic", "automatic")
 DTYPES = ("float64", "float32")
 #: Prepared derivatives a method keeps (the last ones asked for): each holds its function
@@ -180,42 +182,64 @@ class Differentiator:
         return f"difflab.get({self.name!r}, dtype={self.dtype.name!r}{', ' + opts if opts else ''})"
 
     # ------------------------------------------------------------------ public operators
-    def gradient(self, f, argnums=0, batched=False) -> "Derivative":
-        """``f: R^n -> R`` -> callable ``x -> ndarray (n,)`` (pytrees, several arguments and
-        batches of points: docs/api.md)."""
-        return self._derivative("gradient", f, argnums, batched)
+    def gradient(self, f, argnums=0, batched=False, *, has_aux=False, in_axes=None) -> "Derivative":
+        """``f: R^n -> R`` -> callable ``x -> ndarray (n,)`` (pytrees, several arguments,
+        batches of points, ``has_aux`` and ``in_axes``: docs/api.md)."""
+        return self._derivative("gradient", f, argnums, batched, has_aux=has_aux, in_axes=in_axes)
 
-    def value_and_gradient(self, f, argnums=0, batched=False) -> "Derivative":
-        """``f: R^n -> R`` -> callable ``x -> (float, ndarray (n,))``."""
-        return self._derivative("value_and_gradient", f, argnums, batched)
+    def value_and_gradient(self, f, argnums=0, batched=False, *, has_aux=False,
+                           in_axes=None) -> "Derivative":
+        """``f: R^n -> R`` -> callable ``x -> (float, ndarray (n,))``; with ``has_aux``,
+        ``((value, aux), gradient)``."""
+        return self._derivative("value_and_gradient", f, argnums, batched, has_aux=has_aux,
+                                in_axes=in_axes)
 
-    def jacobian(self, f, argnums=0, batched=False) -> "Derivative":
-        """``f: R^n -> R^m`` -> callable ``x -> ndarray (m, n)``."""
-        return self._derivative("jacobian", f, argnums, batched)
+    def jacobian(self, f, argnums=0, batched=False, *, has_aux=False, in_axes=None) -> "Derivative":
+        """``f: R^n -> R^m`` -> callable ``x -> ndarray (m, n)``; ``f`` returning a dict
+        (any tree) of arrays gives the dict of their Jacobians."""
+        return self._derivative("jacobian", f, argnums, batched, has_aux=has_aux, in_axes=in_axes)
 
-    def hessian(self, f, argnums=0, batched=False) -> "Derivative":
+    def hessian(self, f, argnums=0, batched=False, *, has_aux=False, in_axes=None) -> "Derivative":
         """``f: R^n -> R`` -> callable ``x -> ndarray (n, n)``."""
-        return self._derivative("hessian", f, argnums, batched)
+        return self._derivative("hessian", f, argnums, batched, has_aux=has_aux, in_axes=in_axes)
 
-    def jvp(self, f, argnums=0) -> "Derivative":
-        """``f: R^n -> R^m`` -> callable ``(x, v) -> ndarray (m,)``."""
-        return self._derivative("jvp", f, argnums)
+    def jvp(self, f, argnums=0, *, has_aux=False, with_value=False) -> "Derivative":
+        """``f: R^n -> R^m`` -> callable ``(x, v) -> ndarray (m,)``; ``with_value=True``:
+        ``(f(x), J v)`` with ``J v`` in the shape of ``f(x)``, as ``jax.jvp``."""
+        return self._derivative("jvp", f, argnums, has_aux=has_aux, with_value=with_value)
 
-    def vjp(self, f, argnums=0) -> "Derivative":
-        """``f: R^n -> R^m`` -> callable ``(x, u) -> ndarray (n,)``."""
-        return self._derivative("vjp", f, argnums)
+    def vjp(self, f, argnums=0, *, has_aux=False, with_value=False) -> "Derivative":
+        """``f: R^n -> R^m`` -> callable ``(x, u) -> ndarray (n,)``; ``with_value=True``:
+        ``(f(x), u J)``. For one point and many ``u``, see :meth:`pullback`."""
+        return self._derivative("vjp", f, argnums, has_aux=has_aux, with_value=with_value)
 
-    def hvp(self, f, argnums=0) -> "Derivative":
+    def hvp(self, f, argnums=0, *, has_aux=False) -> "Derivative":
         """``f: R^n -> R`` -> callable ``(x, v) -> ndarray (n,)``: the Hessian times ``v``
         without forming the Hessian (where the method can); ``v`` and the result have the
         structure of ``x`` (a pytree: ``H v`` of the flattened parameters, unflattened)."""
-        return self._derivative("hvp", f, argnums)
+        return self._derivative("hvp", f, argnums, has_aux=has_aux)
 
-    def _derivative(self, kind: str, f, argnums=0, batched=False) -> "Derivative":
-        """The prepared operator for ``f``, cached per (kind, f, argnums, batched) for the last
+    def pullback(self, f, argnums=0, *, has_aux=False):
+        """``f`` -> callable ``(x, *rest) -> (f(x), vjp_fn)`` where ``vjp_fn(u)`` is ``u J`` at
+        that ``x``, to call with many ``u`` (``jax.vjp``); with ``has_aux``, ``(f(x), vjp_fn,
+        aux)``. Each ``vjp_fn(u)`` is one vjp by the method (no tape is kept between calls)."""
+        from .transforms import Pullback, Transformed
+
+        argnums = normalise_argnums(argnums)
+        self.how("vjp")  # NotSupported early
+        return Pullback(Transformed(self, "vjp", as_function(f), argnums, False, has_aux=bool(has_aux)))
+
+    def _derivative(self, kind: str, f, argnums=0, batched=False, has_aux=False,
+                    with_value=False, in_axes=None) -> "Derivative":
+        """The prepared operator for ``f``, cached per (kind, f, argnums, options) for the last
         :data:`CACHE_SIZE` of them: asked for again, preparation is not repeated."""
+        from .transforms import normalise_in_axes
+
         argnums, batched = normalise_argnums(argnums), bool(batched)
-        key = (kind, f, argnums, batched)
+        has_aux, with_value, in_axes = bool(has_aux), bool(with_value), normalise_in_axes(in_axes)
+        if in_axes is not None and not batched:
+            raise InputError("in_axes says how a batch is mapped: it goes with batched=True")
+        key = (kind, f, argnums, batched, has_aux, with_value, in_axes)
         try:
             with self._derivatives_lock:
                 cached = self._derivatives.get(key)
@@ -226,7 +250,14 @@ class Differentiator:
             key = None
         function = as_function(f)
         how = self.how(kind)  # raises NotSupported early, before any timing
-        d = Derivative(self, kind, function, how, argnums=argnums, batched=batched)
+        if has_aux or with_value or in_axes is not None:
+            from .transforms import Transformed
+
+            d = Transformed(self, kind, function, argnums, batched, has_aux=has_aux,
+                            with_value=with_value, in_axes=in_axes)
+            d.derivative.axes_given = in_axes is not None
+        else:
+            d = Derivative(self, kind, function, how, argnums=argnums, batched=batched)
         if key is not None:
             with self._derivatives_lock:
                 d = self._derivatives.setdefault(key, d)  # another thread may have been first
@@ -388,7 +419,13 @@ class Derivative:
 
     def __init__(self, differentiator: Differentiator, kind: str, function: Function, how: str,
                  argnums=0, batched=False):
-        self.differentiator, self.kind, self.function, self.how = differentiator, kind, function, how
+        self.differentiator, self.kind, self.how = differentiator, kind, how
+        #: f as given; ``function`` is what the method differentiates: for jacobian, jvp and
+        #: vjp, f with a tree of outputs (a dict of arrays) flattened to one vector.
+        self.user_function = function
+        self.function = (dataclasses.replace(function, fn=pytree.flat_outputs(function.fn))
+                         if kind in OUTPUT_TREE_KINDS else function)
+        self._output_trees: dict = {}  # input shape -> TreeDef of f's outputs, or None (an array)
         self.argnums, self.batched = argnums, batched
         self._arguments = None  # the general call (arguments.py), made on first use
         self._evaluators: dict = {}
@@ -419,7 +456,7 @@ class Derivative:
                 ev = self.differentiator._evaluator(self.kind, self._traceable(), x)
             self.setup_seconds = time.perf_counter() - start
             if not self._evaluators:  # recorded after the trace, which may append to a log
-                self._closure = closure_snapshot(self.differentiator, self.function)
+                self._closure = closure_snapshot(self.differentiator, self.user_function)
             self._evaluators[x.shape] = ev
         return ev
 
@@ -435,12 +472,17 @@ class Derivative:
         """``x`` (and ``v``/``u`` for jvp/vjp/hvp); other arguments, keywords, pytrees, shaped
         arrays and batches go through :class:`difflab.arguments.Arguments`."""
         wants = 1 if self.kind in VECTOR_KINDS else 0
-        if (kwargs or len(args) != wants or self.argnums != 0 or self.batched
-                or not pytree.is_flat(x)):
+        if not self._flat_call(x, len(args) - wants, kwargs):
             if self._arguments is None:
                 self._arguments = Arguments(self)
             return self._arguments.call((x, *args), kwargs)
         return self._call_flat(x, *args)
+
+    def _flat_call(self, x, extra_args, kwargs) -> bool:
+        """Is this the plain call (one 1-D x, nothing else), taken without the general call?
+        A number or a 0-d array is the general call's, so its derivative is 0-d too."""
+        return (not kwargs and extra_args == 0 and self.argnums == 0 and not self.batched
+                and pytree.is_flat(x) and not _zero_d(x))
 
     def _call_flat(self, x, *vectors):
         ns = boundary.traced(x, vectors)
@@ -450,10 +492,13 @@ class Derivative:
         wants = 1 if self.kind in VECTOR_KINDS else 0
         if len(vectors) != wants:
             raise InputError(f"{self.kind} takes {'(x, vector)' if wants else '(x)'}")
-        vectors = [np.asarray(v, dtype=self.differentiator.dtype) for v in vectors]
+        if self.kind != "vjp":
+            vectors = [np.asarray(v, dtype=self.differentiator.dtype) for v in vectors]
         if self.kind in ("jvp", "hvp") and vectors[0].shape != x.shape:
             raise InputError(f"{self.kind}: v has shape {vectors[0].shape}, x has {x.shape}")
         evaluate = self._evaluator_for(x)
+        if self.kind == "vjp":
+            vectors = [self._cotangent(vectors[0], x)]
         if self.kind == "vjp" and vectors[0].size != self._output_sizes[x.shape]:
             raise InputError(f"vjp: u has {vectors[0].size} entries, "
                              f"f has {self._output_sizes[x.shape]} outputs")
@@ -470,8 +515,27 @@ class Derivative:
     def _check_f_at(self, x):
         """``f(x)`` by NumPy must be finite numbers (one for a scalar kind): InputError if not."""
         with computing_in(self.differentiator.dtype), np.errstate(all="ignore"):  # NaN is reported
-            value = self.function(x)
+            value = self.user_function(x)
+        tree = pytree.output_structure(value) if self.kind in OUTPUT_TREE_KINDS else None
+        if tree is not None:
+            self._output_trees[x.shape] = tree
+            value = pytree.flat_outputs(lambda: value)()
         self._output_sizes[x.shape] = boundary.check_value(value, self.kind, self.function.name).size
+
+    def output_tree(self, x_shape):
+        """The TreeDef of f's outputs at inputs of ``x_shape`` (a dict of arrays, say), or None
+        where f returns an array (known once the derivative was prepared for that shape)."""
+        return self._output_trees.get(x_shape)
+
+    def _cotangent(self, u, x):
+        """``u`` of a vjp as one vector: of f's output structure where f returns a tree."""
+        tree = self._output_trees.get(x.shape)
+        if tree is not None and not (type(u) is np.ndarray and u.ndim == 1):
+            udef = pytree.structure(u)
+            if udef != tree:
+                raise InputError(f"vjp: u is {udef.describe()}, f returns {tree.describe()}")
+            return pytree.flatten(u, self.differentiator.dtype)[0]
+        return np.asarray(u, dtype=self.differentiator.dtype)
 
     def _call_traced(self, ns, x, vectors):
         """Evaluate on values another differentiation traces: difflab's own engines nest
@@ -505,10 +569,20 @@ class Derivative:
                     self._finite(_in_dtype(grad, (n,), self), x))
         shape = {"gradient": (n,), "hessian": (n, n), "vjp": (n,), "hvp": (n,)}.get(self.kind)
         if self.kind == "jacobian":
-            return self._finite(_in_dtype(result, None, self).reshape(-1, n), x)
+            out = np.asarray(_in_dtype(result, None, self))
+            return self._outputs(self._finite(out.reshape(-1, n), x), x.shape)
         if self.kind == "jvp":
-            return self._finite(_in_dtype(result, None, self).reshape(-1), x)
+            return self._outputs(self._finite(_in_dtype(result, None, self).reshape(-1), x), x.shape)
         return self._finite(_in_dtype(result, shape, self), x)
+
+    def _outputs(self, out, x_shape):
+        """A Jacobian's rows (a jvp's entries) in f's output structure where f returns a tree:
+        each output leaf gets the rows of its entries (what ``jacobian`` of that leaf alone
+        gives); an array f: unchanged. Called by the general call after its own shaping."""
+        tree = self._output_trees.get(x_shape)
+        if tree is None or getattr(self, "_defer_outputs", False):
+            return out
+        return pytree.split_outputs(tree, out, self.kind)
 
     def _finite(self, out, x):
         """A non-finite derivative is returned only where f itself is finite at x."""
@@ -517,6 +591,12 @@ class Derivative:
         if not math.isfinite(np.dot(flat, flat)) and not np.isfinite(flat).all():
             self._check_f_at(x)
         return out
+
+
+def _zero_d(x) -> bool:
+    """A plain number or 0-d array (not a traced value: those nest through _call_traced)."""
+    return (isinstance(x, (float, int, np.generic, np.ndarray)) and not isinstance(x, (bool, np.bool_))
+            and np.ndim(x) == 0)
 
 
 def _in_dtype(value, shape, derivative):

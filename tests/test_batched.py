@@ -74,8 +74,8 @@ def test_batched_with_data_and_a_point_outside_the_domain(name):
         xp = difflab.namespace(x)
         return xp.sum(xp.log(x) * xp.asarray(w))
 
-    w = np.array([2.0, 3.0])
-    d = difflab.get(name).gradient(f, batched=True)
+    w = np.array([2.0, 3.0])  # as many rows as points: in_axes says it is shared, not mapped
+    d = difflab.get(name).gradient(f, batched=True, in_axes=(0, None))
     np.testing.assert_allclose(d(np.array([[1.0, 2.0], [4.0, 0.5]]), w), [[2.0, 1.5], [0.5, 6.0]], rtol=1e-14)
     with pytest.raises(NotFinite):
         d(np.array([[1.0, 2.0], [-1.0, 0.5]]), w)
