@@ -97,8 +97,9 @@ def test_rosenbrock_1000_is_within_compares_budget_and_its_estimate():
     f = catalogue.get("rosenbrock", dim=1000)
     x = np.random.default_rng(3).uniform(-2, 2, 1000)
     estimate = cost.estimate(method_class("sympy").cost("gradient"), "gradient", cost.probe(f, x))
-    # preparation did not finish in 10 minutes before it was linear; now the default budget holds
+    # preparation did not finish in 10 minutes before it was linear; now the cost model puts
+    # it within the default budget, so compare runs it (no clock is compared here)
+    assert estimate.refusal(max_seconds=60.0, max_bytes=float("inf")) == ""
     result = compare(f, x, methods=["sympy"], max_seconds=60.0, repeat=1, min_time=0.0).result("sympy")
     assert result.status == "ok", result.message
-    assert result.setup_seconds < estimate.seconds  # the cost model errs high, as it should
     np.testing.assert_allclose(result.value, rosen_der(x), rtol=1e-13, atol=1e-12)
