@@ -1,10 +1,11 @@
 """difflab's expression language: a formula typed by a user, parsed (never evaluated).
 
 ``"sin(x)*exp(y) + x1^2/rate"`` becomes an :class:`Expression`, a small tree of difflab's
-own nodes, and from it a function over any difflab namespace. The text goes through
-Python's :func:`ast.parse` (parsing only: nothing is compiled or run) and every node is
-checked against the grammar below; anything else is one :class:`~difflab.InputError` that
-names the offending piece.
+own nodes, and from it a function over any difflab namespace. The text is read by difflab's
+own scanner (:mod:`difflab.expression_tokens`) and precedence parser below: nothing of it is
+compiled, run or handed to Python's parser, and anything outside the grammar is one
+:class:`~difflab.InputError` that names the offending piece. Reading is linear in the text,
+including the diagnosis of a mistake.
 
 Grammar::
 
@@ -17,15 +18,16 @@ Grammar::
   elementwise functions, ``asin``-style aliases, ``max``/``min`` of two or more arguments).
 - Constant parts are folded in float64 at parse time; a constant that overflows or is not
   real (``9**9**9**9``, ``(-8)**(1/3)``, ``1/0``) is an error, found in microseconds.
-- Limits: :data:`MAX_LENGTH` characters, :data:`MAX_DEPTH` levels of nesting.
+- Numbers are decimal: ``2``, ``0.5``, ``.5``, ``5.``, ``1e-3``. ``0x10``, ``0b1``, ``0o7``,
+  ``1_000`` and ``1j`` are refused, each with its own line.
+- Limits: :data:`MAX_LENGTH` characters, :data:`MAX_DEPTH` levels of nesting. A flat chain
+  (``x + x + ...``, ``x*x*...``) is one level however long.
 - The variables are ordered naturally (``x2`` before ``x10``, otherwise alphabetically):
   that is the order ``--at`` takes their values in.
 """
 from __future__ import annotations
 
-import ast
 import difflib
-import keyword as keyword_module
 import math
 import operator
 import re
@@ -34,6 +36,7 @@ from functools import reduce
 from typing import Callable, Sequence, Union
 
 from .errors import InputError
+from .expression_tokens import Token, quote as _quote, tokens
 from .ops import BINARY, UNARY
 
 MAX_LENGTH = 10_000
@@ -51,9 +54,7 @@ FUNCTIONS: dict[str, tuple[str, int, int | None]] = {
 }
 CONSTANTS = {"pi": math.pi, "e": math.e}
 
-_ALLOWED_CHARS = re.compile(r"[A-Za-z0-9_.+\-*/^(),\s]")
-_NUMBER_THEN_NAME = re.compile(r"(?<![A-Za-z_0-9.])(\d+\.?\d*(?:[eE][+-]?\d+)?)([A-Za-z_(])")
-_TWO_OPERANDS = re.compile(r"([A-Za-z_]\w*|\d+\.?\d*|\))\s+([A-Za-z_]\w*|\d+\.?\d*|\()")
+_ALLOWED_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.+-*/^(),")
 
 
 # ---------------------------------------------------------------------- the tree
@@ -120,7 +121,11 @@ class Expression:
 
 
 def parse(text: str) -> Expression:
-    """Parse ``text`` with difflab's grammar; :class:`InputError` on anything else."""
+    """Parse ``text`` with difflab's grammar; :class:`InputError` on anything else.
+
+    One scan makes the tokens and one pass of precedence parsing makes the tree: flat
+    chains (``x + x + ...``) and power/sign runs are loops, only brackets recurse, so the
+    work is linear in the text and bounded by :data:`MAX_LENGTH` and :data:`MAX_DEPTH`."""
     if not isinstance(text, str):
         raise InputError(f"an expression must be text, not {type(text).__name__}")
     if not text.strip():
@@ -129,15 +134,9 @@ def parse(text: str) -> Expression:
         raise InputError(f"expression too long: {len(text):,} characters (at most {MAX_LENGTH:,})")
     _check_characters(text)
     _check_brackets(text)
-    python_text = text.replace("^", "**")
-    try:
-        tree = ast.parse(python_text.strip(), mode="eval")
-    except SyntaxError as exc:
-        raise InputError(f"cannot parse {_quote(text)}: {_syntax_problem(text, exc)}") from None
-    except (RecursionError, MemoryError):
-        raise InputError(f"cannot parse {_quote(text)}: too many operators in one chain "
-                         "for the parser; split the expression") from None
-    node = _Converter(python_text.strip()).convert(tree.body, depth=0)
+    node = _Parser(text, tokens(text)).whole()
+    if _depth(node) > MAX_DEPTH:
+        raise InputError(f"expression nested too deeply: more than {MAX_DEPTH} levels")
     variables = tuple(sorted(_variables(node), key=natural_key))
     if not variables:
         raise InputError(f"expression {_quote(text)} has no variables")
@@ -159,13 +158,9 @@ def natural_key(name: str):
 
 
 # ---------------------------------------------------------------------- checks on the text
-def _quote(text: str, limit: int = 60) -> str:
-    return repr(text if len(text) <= limit else text[:limit - 3] + "...")
-
-
 def _check_characters(text: str) -> None:
     for i, ch in enumerate(text):
-        if not _ALLOWED_CHARS.fullmatch(ch):
+        if ch not in _ALLOWED_CHARS and not ch.isspace():
             raise InputError(f"unexpected character {ch!r} at position {i + 1} of {_quote(text)}; "
                              "an expression has names, numbers, + - * / ** ^, brackets and commas")
 
@@ -190,118 +185,179 @@ def _check_brackets(text: str) -> None:
                          f"position {opened[0] + 1})")
 
 
-def _syntax_problem(text: str, exc: SyntaxError) -> str:
-    """What is wrong, in words a user can act on: a missing '*' first, else where it broke."""
-    match = _NUMBER_THEN_NAME.search(text)
-    if match:
-        number, after = match.groups()
-        return f"no implicit multiplication: write {number}*{after} instead of {number}{after}"
-    match = _TWO_OPERANDS.search(text)
-    if match:
-        left, right = match.groups()
-        keyword = next((w for w in (left, right) if keyword_module.iskeyword(w)), None)
-        if keyword:
-            return f"{keyword!r} is a Python keyword, not part of the expression language"
-        return f"missing operator between {left!r} and {right!r} (write {left}*{right}?)"
-    where = f" at position {_original_column(text, exc.offset)}" if exc.offset else ""
-    return f"invalid syntax{where}"
+# ---------------------------------------------------------------------- tokens -> tree
+class _Chain:
+    """One flat chain being read (``a + b - c`` or ``a * b / c``), folding a constant head."""
+
+    def __init__(self, first: Node, start: int):
+        self.first, self.rest, self.start = first, [], start
+
+    def add(self, symbol: str, term: Node, piece: Callable) -> None:
+        if isinstance(self.first, Number) and isinstance(term, Number) and not self.rest:
+            self.first = _fold(symbol, self.first.value, term.value, piece())
+        else:
+            self.rest.append((symbol, term))
+
+    def node(self) -> Node:
+        return Chain(self.first, tuple(self.rest)) if self.rest else self.first
 
 
-def _original_column(text: str, offset: int) -> int:
-    """A column of the ``^`` -> ``**`` text mapped back to the user's text (1-based)."""
-    column = 0
-    for i, ch in enumerate(text):
-        column += 2 if ch == "^" else 1
-        if column >= offset:
-            return i + 1
-    return len(text)
+class _Parser:
+    """Tokens -> difflab's nodes by precedence, refusing everything not in the grammar.
 
+    ``expression`` reads a whole sum of products in one loop and ``factor`` a run of signs
+    and powers in another, so the Python stack grows only with brackets (two frames per
+    level, at most :data:`MAX_DEPTH` levels)."""
 
-# ---------------------------------------------------------------------- ast -> tree
-class _Converter:
-    """Python ast -> difflab's nodes, node by node, refusing everything not in the grammar."""
+    def __init__(self, text: str, token_list: list):
+        self.text, self.tokens, self.i = text, token_list, 0
 
-    def __init__(self, source: str):
-        self.source = source
+    # -- looking at tokens
+    def peek(self) -> str:
+        return self.tokens[self.i].text if self.i < len(self.tokens) else ""
 
-    def piece(self, node) -> str:
-        segment = ast.get_source_segment(self.source, node) or type(node).__name__
-        return repr(segment if len(segment) <= 40 else segment[:37] + "...")
+    def take(self) -> Token:
+        token = self.tokens[self.i]
+        self.i += 1
+        return token
 
-    def refuse(self, node, what: str):
-        raise InputError(f"{what} is not part of the expression language: {self.piece(node)}")
+    def end(self) -> int:
+        return self.tokens[self.i - 1].end
 
-    def convert(self, node, depth: int) -> Node:
-        if depth > MAX_DEPTH:
-            raise InputError(f"expression nested too deeply: more than {MAX_DEPTH} levels")
-        method = getattr(self, f"_{type(node).__name__}", None)
-        if method is None:
-            self.refuse(node, _DESCRIPTIONS.get(type(node).__name__, f"{type(node).__name__}"))
-        return method(node, depth)
+    def piece(self, start: int) -> str:
+        return _quote(self.text[start:self.end()], 40)
 
-    def _Constant(self, node, depth):
-        value = node.value
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            self.refuse(node, "a constant of type " + type(value).__name__)
-        if isinstance(value, int) and abs(value) > MAX_EXACT_INT:
-            value = _checked(float, value, piece=self.piece(node))
-        return Number(value)
+    def unexpected(self, after: str = "") -> InputError:
+        """The one line for a token that cannot come here (or for the text ending early)."""
+        if self.i >= len(self.tokens):
+            last = self.tokens[-1].text if self.tokens else ""
+            return InputError(f"cannot parse {_quote(self.text)}: it ends after {last!r}")
+        token = self.tokens[self.i]
+        previous = self.tokens[self.i - 1] if self.i else None
+        if (token.kind in ("name", "number") and previous is not None
+                and (previous.kind in ("name", "number") or previous.text == ")")):
+            left, right = previous.text, token.text
+            if len(left) + len(right) > 40:
+                return InputError(f"cannot parse {_quote(self.text)}: missing operator between "
+                                  f"{_quote(left, 20)} and {_quote(right, 20)} at position "
+                                  f"{token.start + 1}")
+            return InputError(f"cannot parse {_quote(self.text)}: missing operator between "
+                              f"{left!r} and {right!r} (write {left}*{right}?)")
+        if token.text == ",":
+            return InputError("a tuple (a comma outside a call) is not part of the expression "
+                              f"language: {_quote(self.text)}")
+        return InputError(f"cannot parse {_quote(self.text)}: unexpected {token.text!r} at "
+                          f"position {token.start + 1}{after}")
 
-    def _Name(self, node, depth):
-        if node.id in CONSTANTS:
-            return Number(CONSTANTS[node.id])
-        if node.id in FUNCTIONS:
-            raise InputError(f"{node.id} is a function: call it, as in {node.id}(x)")
-        if node.id.startswith("__"):
-            self.refuse(node, "a dunder name")
-        return Variable(node.id)
+    # -- the grammar
+    def whole(self) -> Node:
+        node = self.expression()
+        if self.i < len(self.tokens):
+            raise self.unexpected()
+        return node
 
-    def _UnaryOp(self, node, depth):
-        if isinstance(node.op, ast.UAdd):
-            return self.convert(node.operand, depth + 1)
-        if not isinstance(node.op, ast.USub):
-            self.refuse(node, f"the operator {_OPERATOR_TEXT.get(type(node.op).__name__, '')}".strip())
-        arg = self.convert(node.operand, depth + 1)
-        if isinstance(arg, Number):
-            return Number(-arg.value)
-        return Negate(arg)
-
-    def _BinOp(self, node, depth):
-        op = type(node.op).__name__
-        if op == "Pow":
-            base = self.convert(node.left, depth + 1)
-            exponent = self.convert(node.right, depth + 1)
-            if isinstance(base, Number) and isinstance(exponent, Number):
-                return _fold_power(base.value, exponent.value, self.piece(node))
-            return Power(base, exponent)
-        if op not in ("Add", "Sub", "Mult", "Div"):
-            self.refuse(node, f"the operator {_OPERATOR_TEXT.get(op, op)}")
-        level = _PRECEDENCE["+" if op in ("Add", "Sub") else "*"]
-        # walk down the left spine of one precedence level without recursion
-        spine = []
-        while (isinstance(node, ast.BinOp) and type(node.op).__name__ in _SYMBOL
-               and _PRECEDENCE[_SYMBOL[type(node.op).__name__]] == level):
-            spine.append((_SYMBOL[type(node.op).__name__], node.right, node))
-            node = node.left
-        first = self.convert(node, depth + 1)
-        rest = []
-        for symbol, right, whole in reversed(spine):
-            term = self.convert(right, depth + 1)
-            if isinstance(first, Number) and isinstance(term, Number) and not rest:
-                first = _fold(symbol, first.value, term.value, self.piece(whole))
+    def expression(self) -> Node:
+        """``product (('+'|'-') product)*`` with ``product := factor (('*'|'/') factor)*``."""
+        start = self.tokens[self.i].start if self.i < len(self.tokens) else len(self.text)
+        total = None
+        product = _Chain(self.factor(), start)
+        while self.peek() in ("+", "-", "*", "/"):
+            symbol = self.take().text
+            if symbol in ("*", "/"):
+                product.add(symbol, self.factor(), lambda: self.piece(product.start))
+                continue
+            if total is None:
+                total = _Chain(product.node(), start)
             else:
-                rest.append((symbol, term))
-        return Chain(first, tuple(rest)) if rest else first
+                total.add(pending, product.node(), lambda: self.piece(start))
+            pending = symbol
+            next_start = self.tokens[self.i].start if self.i < len(self.tokens) else len(self.text)
+            product = _Chain(self.factor(), next_start)
+        if total is None:
+            return product.node()
+        total.add(pending, product.node(), lambda: self.piece(start))
+        return total.node()
 
-    def _Call(self, node, depth):
-        if not isinstance(node.func, ast.Name):
-            if isinstance(node.func, (ast.Constant, ast.BinOp, ast.UnaryOp, ast.Call)):
-                left = ast.get_source_segment(self.source, node.func)
-                left = left if isinstance(node.func, (ast.Constant, ast.Call)) else f"({left})"
-                raise InputError(f"no implicit multiplication: write {left}*(...) "
-                                 f"in {self.piece(node)}")
-            self.refuse(node.func, _DESCRIPTIONS.get(type(node.func).__name__, "a call of this"))
-        name = node.func.id
+    def factor(self) -> Node:
+        """``('-'|'+')* atom ('**' ('-'|'+')* atom)*``: right-associative, signs below powers
+        (``-x**2`` is ``-(x**2)``, ``2**-x**2`` is ``2**(-(x**2))``), as in Python. An atom
+        is a number, a name, a call or a bracket, read here so a bracket costs one frame."""
+        runs = []  # (signs, atom, start of the atom)
+        while True:
+            signs = []
+            while self.peek() in ("-", "+"):
+                signs.append(self.take().text)
+            if len(signs) + len(runs) > MAX_DEPTH:
+                raise InputError(f"expression nested too deeply: more than {MAX_DEPTH} levels")
+            if self.i >= len(self.tokens):
+                raise self.unexpected()
+            token = self.take()
+            if token.text == "(":
+                node = self.expression()
+                self.close()
+            elif token.kind == "number":
+                node = Number(_number(token.text))
+            elif token.kind == "name" and self.peek() == "(":
+                self.check_function(token)
+                self.take()
+                args = []
+                if self.peek() != ")":
+                    args.append(self.expression())
+                    while self.peek() == ",":
+                        self.take()
+                        args.append(self.expression())
+                self.close()
+                node = self.call(token, args)
+            elif token.kind == "name":
+                node = self.name(token)
+            else:
+                self.i -= 1
+                raise self.unexpected(after=" (a number, a name or '(' should come first)")
+            if self.peek() == "(":
+                left = self.text[token.start:self.end()]
+                self.expression_in_brackets()
+                raise InputError(f"no implicit multiplication: write {left}*(...) in "
+                                 f"{self.piece(token.start)}")
+            runs.append((signs, node, token.start))
+            if self.peek() != "**":
+                break
+            self.take()
+        signs, value, _ = runs.pop()
+        value = _signed(signs, value)
+        for signs, base, start in reversed(runs):
+            if isinstance(base, Number) and isinstance(value, Number):
+                value = _fold_power(base.value, value.value, self.piece(start))
+            else:
+                value = Power(base, value)
+            value = _signed(signs, value)
+        return value
+
+    def close(self) -> None:
+        if self.peek() != ")":
+            raise self.unexpected()
+        self.take()
+
+    def expression_in_brackets(self) -> None:
+        """Skip ``( ... )`` (already known to balance) to quote it in a message."""
+        depth = 0
+        while True:
+            text = self.take().text
+            depth += (text == "(") - (text == ")")
+            if depth == 0:
+                return
+
+    def name(self, token: Token) -> Node:
+        word = token.text
+        if word in CONSTANTS:
+            return Number(CONSTANTS[word])
+        if word in FUNCTIONS:
+            raise InputError(f"{word} is a function: call it, as in {word}(x)")
+        if word.startswith("__"):
+            raise InputError(f"a dunder name is not part of the expression language: {word!r}")
+        return Variable(word)
+
+    def check_function(self, token: Token) -> None:
+        name = token.text
         if name not in FUNCTIONS:
             close = difflib.get_close_matches(name, FUNCTIONS, n=1, cutoff=0.6)
             if close:
@@ -311,32 +367,56 @@ class _Converter:
             else:
                 hint = f"; known: {', '.join(sorted(FUNCTIONS))}"
             raise InputError(f"unknown function {name!r}{hint}")
-        if node.keywords:
-            self.refuse(node.keywords[0].value, "a keyword argument")
+
+    def call(self, token: Token, args: list) -> Node:
+        name = token.text
         op, least, most = FUNCTIONS[name]
-        if len(node.args) < least or (most is not None and len(node.args) > most):
+        if len(args) < least or (most is not None and len(args) > most):
             wanted = (f"{least}" if least == most else f"at least {least}")
             raise InputError(f"{name} takes {wanted} argument{'s' if wanted != '1' else ''}, "
-                             f"got {len(node.args)}: {self.piece(node)}")
-        args = tuple(self.convert(a, depth + 1) for a in node.args)
+                             f"got {len(args)}: {self.piece(token.start)}")
         if all(isinstance(a, Number) for a in args):
-            return Number(_fold_call(op, [a.value for a in args], self.piece(node)))
-        return Call(name, args)
+            return Number(_fold_call(op, [a.value for a in args], self.piece(token.start)))
+        return Call(name, tuple(args))
 
 
-_SYMBOL = {"Add": "+", "Sub": "-", "Mult": "*", "Div": "/"}
-_OPERATOR_TEXT = {"FloorDiv": "//", "Mod": "%", "MatMult": "@", "BitXor": "^", "BitAnd": "&",
-                  "BitOr": "|", "LShift": "<<", "RShift": ">>", "Not": "not", "Invert": "~"}
-_DESCRIPTIONS = {
-    "Attribute": "attribute access", "Subscript": "indexing", "Lambda": "a lambda",
-    "ListComp": "a comprehension", "GeneratorExp": "a generator", "SetComp": "a comprehension",
-    "DictComp": "a comprehension", "Compare": "a comparison", "BoolOp": "and/or",
-    "IfExp": "a conditional expression", "Tuple": "a tuple (a comma outside a call)",
-    "List": "a list", "Dict": "a dict", "Set": "a set", "Starred": "unpacking with *",
-    "JoinedStr": "a string", "NamedExpr": "an assignment", "Await": "await", "Yield": "yield",
-    "YieldFrom": "yield", "Slice": "a slice",
-}
+def _signed(signs: list, node: Node) -> Node:
+    """``node`` under its prefix signs, innermost first; ``+`` changes nothing."""
+    for sign in reversed(signs):
+        if sign == "-":
+            node = Number(-node.value) if isinstance(node, Number) else Negate(node)
+    return node
 
+
+def _number(text: str) -> Union[int, float]:
+    """A decimal literal's value: an exact int within float64's exact range, else a float;
+    one that overflows a float is refused."""
+    if text.isdigit() and len(text) <= 16 and int(text) <= MAX_EXACT_INT:
+        return int(text)
+    value = float(text)
+    if not math.isfinite(value):
+        raise InputError(f"the constant {_quote(text, 40)} overflows a float")
+    return value
+
+
+def _depth(node) -> int:
+    """Levels of nesting of the tree, counted without recursion."""
+    deepest, stack = 0, [(node, 0)]
+    while stack:
+        n, level = stack.pop()
+        deepest = max(deepest, level)
+        if isinstance(n, Negate):
+            children = [n.arg]
+        elif isinstance(n, Chain):
+            children = [n.first, *(t for _, t in n.rest)]
+        elif isinstance(n, Power):
+            children = [n.base, n.exponent]
+        elif isinstance(n, Call):
+            children = list(n.args)
+        else:
+            children = []
+        stack.extend((c, level + 1) for c in children)
+    return deepest
 
 # ---------------------------------------------------------------------- constant folding
 def _exactly(value: float) -> Union[int, float]:

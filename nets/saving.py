@@ -1,21 +1,33 @@
 """Save and load models as ``.npz``: the architecture as JSON, then the weight arrays.
 
-Nothing is pickled (``np.load(..., allow_pickle=False)``): the file holds a JSON string
-``config`` (format tag, architecture, compile settings and optimiser state names) and
-arrays ``weight_0, weight_1, ...`` in ``get_weights()`` order, plus ``optimizer_*`` slots.
+Nothing is pickled: the file holds a JSON string ``config`` (format tag, architecture,
+compile settings and optimiser state names) and arrays ``weight_0, weight_1, ...`` in
+``get_weights()`` order, plus ``optimizer_*`` slots.
 
-Saving is atomic: the archive is written to a temporary file in the same folder, flushed
-to disk and renamed over ``path`` only when complete, so a save cut short (disk full, a
-file-size limit, an interrupt) leaves the previous file as it was. Loading checks
-everything it reads and raises ``ValueError`` naming the problem for a file that is not a
-complete nets model: truncated, corrupt, missing an entry, or with arrays of the wrong shape.
+Saving is atomic: the archive is written to a temporary file beside the target, flushed to
+disk and renamed over it only when complete, so a save cut short (disk full, a file-size
+limit, an interrupt) leaves the previous file as it was. The temporary file is named
+``.<name>.<pid>.<random>.tmp``; one left by a process killed outright (SIGKILL, power loss)
+is removed by the next save to the same name once its process is gone. Saving onto a
+symbolic link writes through to the link's target, as editors do; ``overwrite=False``
+refuses any existing name, a dangling link included.
+
+Loading reads nothing blindly: the file must be a regular file; the config is read first
+(at most :data:`MAX_CONFIG_BYTES`), the model is rebuilt from it, and every array's ``.npy``
+header (shape, dtype) is checked against that model before any array data is read, so what
+is read is what the architecture needs. Anything else is one ``ValueError`` naming the file
+and the problem: missing, a directory, a link loop, truncated, corrupt, nested too deeply,
+an entry missing or extra, or arrays of the wrong shape or dtype.
 """
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import secrets
+import stat
+import time
 import warnings
 import zipfile
 import zlib
@@ -29,16 +41,25 @@ from .model import SAVE_FORMAT, Sequential, model_from_config
 
 #: What NumPy and zipfile raise for a file that is not a readable, complete .npz archive.
 _UNREADABLE = (ValueError, EOFError, zipfile.BadZipFile, zlib.error, NotImplementedError)
-#: What rebuilding a model from a damaged config raises (a missing key, a wrong type).
-_MALFORMED = (KeyError, TypeError, AttributeError, IndexError, ValueError)
+#: What rebuilding a model from a damaged config raises (a missing key, a wrong type, a
+#: nesting or a size no model has).
+_MALFORMED = (KeyError, TypeError, AttributeError, IndexError, ValueError, RecursionError,
+              MemoryError, OverflowError)
+#: The config is a short JSON text; a larger one is refused before it is read.
+MAX_CONFIG_BYTES = 16 * 2 ** 20
+#: Array dtypes a model file may hold (floats and integers, cast to the model's floats);
+#: complex, bool, datetime, string, object and structured arrays are refused.
+_NUMBER_KINDS = "fiu"
+#: A temporary file older than this is stale whoever wrote it (its process may live on
+#: another machine, or its id may have been reused).
+STALE_AFTER_SECONDS = 24 * 3600
 
 
 def save_model(model: Sequential, path, overwrite=True, include_optimizer=True) -> None:
     path = os.fspath(path)
     if not path.endswith(".npz"):
         raise ValueError(f"nets saves models as .npz; give a path ending in .npz, not {path!r}")
-    if not overwrite and os.path.exists(path):
-        raise ValueError(f"{path} exists; pass overwrite=True to replace it")
+    path = _save_target(path, overwrite)
     model._need_built()
     config = {"format": SAVE_FORMAT, "model": model.get_config(), "compile": None}
     arrays = {f"weight_{i}": w for i, w in enumerate(model.get_weights())}
@@ -60,12 +81,34 @@ def save_model(model: Sequential, path, overwrite=True, include_optimizer=True) 
     write_atomically(path, lambda f: np.savez(f, config=np.array(json.dumps(config)), **arrays))
 
 
+def _save_target(path: str, overwrite: bool) -> str:
+    """The file a save writes: ``path``, or the target of the symbolic link ``path`` (written
+    through, as editors do; a dangling link's target is created). ``overwrite=False`` refuses
+    any existing name, a dangling link included."""
+    if os.path.islink(path):
+        if not overwrite:
+            raise ValueError(f"{path} exists (a symbolic link); pass overwrite=True to write "
+                             "through it")
+        target = os.path.realpath(path)
+        if os.path.islink(target):
+            raise ValueError(f"{path} is a symbolic link loop; nothing was written")
+        path = target
+    if os.path.isdir(path):
+        raise ValueError(f"{path} is a directory; give a file name ending in .npz")
+    if not overwrite and os.path.exists(path):
+        raise ValueError(f"{path} exists; pass overwrite=True to replace it")
+    return path
+
+
 def write_atomically(path: str, write) -> None:
     """Call ``write(file)`` on a new temporary file beside ``path``, fsync it and rename it
     over ``path``; on any failure remove the temporary file and leave ``path`` untouched.
-    An OSError (disk full, file too large) is raised again saying so."""
+    An OSError (disk full, file too large) is raised again saying so. Temporary files of
+    earlier saves to ``path`` whose process is gone are removed first."""
     folder = os.path.dirname(os.path.abspath(path))
-    temporary = os.path.join(folder, f".{os.path.basename(path)}.{secrets.token_hex(4)}.tmp")
+    name = os.path.basename(path)
+    remove_stale_temporaries(folder, name)
+    temporary = os.path.join(folder, f".{name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     existed = os.path.exists(path)
     try:
         # os.open with 0o666 so the saved file gets the usual permissions (umask applied)
@@ -82,6 +125,52 @@ def write_atomically(path: str, write) -> None:
             raise OSError(exc.errno, f"saving {path} failed ({exc.strerror or exc}); {kept}") from exc
         raise
     _sync_folder(folder)
+
+
+def remove_stale_temporaries(folder: str, name: str) -> list:
+    """Remove ``.<name>.<pid>.<hex>.tmp`` files (and the older ``.<name>.<hex>.tmp``) whose
+    writing process no longer runs on this machine, or that are over a day old; the names
+    removed. A save in progress elsewhere keeps its file: its process is alive."""
+    prefix, removed = f".{name}.", []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    for entry in entries:
+        if not (entry.name.startswith(prefix) and entry.name.endswith(".tmp")):
+            continue
+        middle = entry.name[len(prefix):-len(".tmp")].split(".")
+        if not (middle and _is_hex8(middle[-1]) and len(middle) <= 2
+                and (len(middle) == 1 or middle[0].isdigit())):
+            continue  # not a name this module makes
+        pid = int(middle[0]) if len(middle) == 2 else None
+        try:
+            old = time.time() - entry.stat(follow_symlinks=False).st_mtime > STALE_AFTER_SECONDS
+        except OSError:
+            continue
+        if old or (pid is not None and not _running(pid)):
+            with contextlib.suppress(OSError):
+                os.unlink(entry.path)
+                removed.append(entry.name)
+    return removed
+
+
+def _is_hex8(text: str) -> bool:
+    return len(text) == 8 and all(c in "0123456789abcdef" for c in text)
+
+
+def _running(pid: int) -> bool:
+    """Whether process ``pid`` runs on this machine (POSIX; elsewhere assume it does, and
+    let the age rule clean up)."""
+    if os.name != "posix" or pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # EPERM: it runs, as another user
+        return True
+    return True
 
 
 def _sync_folder(folder: str) -> None:
@@ -104,11 +193,14 @@ def load_model(path) -> Sequential:
     Raises ValueError naming the problem when ``path`` is not a complete nets model.
     """
     path = os.fspath(path)
-    config, arrays = _read_archive(path)
-    with _problem(path, "the architecture in the file cannot be rebuilt"):
-        model = model_from_config(config["model"])
-        model._need_built()
-    _set_weights(model, arrays, path)
+    with _open_archive(path) as archive:
+        members = _members(archive, path)
+        config = _read_config(archive, members, path)
+        with _problem(path, "the architecture in the file cannot be rebuilt"):
+            model = model_from_config(config["model"])
+            model._need_built()
+        arrays = _read_arrays(archive, members, _expected_arrays(model, members, path), path)
+    model.set_weights([arrays[f"weight_{i}"] for i in range(len(model.get_weights()))])
     compiled = config.get("compile")
     if not compiled:
         return model
@@ -125,69 +217,153 @@ def load_model(path) -> Sequential:
         if not isinstance(iterations, int) or iterations < 0:
             raise ValueError(f"optimizer_iterations must be a non-negative integer, not {iterations!r}")
     model.optimizer.iterations = iterations
-    model.optimizer._slots.update(_optimizer_slots(model, arrays, path))
+    model.optimizer._slots.update(_optimizer_slots(arrays, path))
     return model
 
 
-def _read_archive(path: str):
-    """The config (a dict with the format tag checked) and every array, read in full now so
-    that a truncated or corrupt member is found here, not halfway through loading."""
+def _open_archive(path: str) -> zipfile.ZipFile:
+    """``path`` opened as a zip archive, or the ValueError saying what it is instead."""
     try:
-        archive = np.load(path, allow_pickle=False)
-    except _UNREADABLE as exc:  # NumPy's "contains pickled data" for a file that is not .npy/.npz
-        raise ValueError(f"{path} is not a nets model (not a readable .npz archive: {one_line(exc)})") from None
-    if not hasattr(archive, "files"):
-        raise ValueError(f"{path} is not a nets model (a single .npy array, not an .npz archive)")
-    with archive as data:
-        if "config" not in data.files:
-            raise ValueError(f"{path} is not a nets model (no 'config' entry)")
-        try:
-            arrays = {name: data[name] for name in data.files}
-        except _UNREADABLE as exc:
-            raise ValueError(f"{path} is damaged or truncated ({one_line(exc)})") from None
+        info = os.stat(path)
+    except OSError as exc:
+        raise ValueError(_unopenable(path, exc)) from None
+    if stat.S_ISDIR(info.st_mode):
+        raise ValueError(f"{path} is a directory, not a nets model file")
+    if not stat.S_ISREG(info.st_mode):
+        raise ValueError(f"{path} is not a regular file, so not a nets model file")
     try:
-        config = json.loads(str(arrays.pop("config")))
+        return zipfile.ZipFile(path)
+    except OSError as exc:
+        raise ValueError(_unopenable(path, exc)) from None
+    except _UNREADABLE as exc:
+        raise ValueError(f"{path} is not a nets model (not a readable .npz archive: "
+                         f"{one_line(exc)})") from None
+
+
+def _unopenable(path: str, exc: OSError) -> str:
+    if exc.errno == errno.ENOENT:
+        if os.path.islink(path):
+            return f"{path} is a symbolic link to {os.readlink(path)!r}, which does not exist"
+        return f"{path} does not exist"
+    if exc.errno == errno.ELOOP:
+        return f"{path} is a symbolic link loop, not a nets model file"
+    return f"{path} cannot be read ({exc.strerror or one_line(exc)})"
+
+
+def _members(archive: zipfile.ZipFile, path: str) -> dict:
+    """Entry name (``config``, ``weight_0``, ...) -> ``(shape, dtype)`` from its ``.npy``
+    header alone: no array data is read here."""
+    members = {}
+    for name in archive.namelist():
+        if name.endswith(".npy"):
+            members[name[:-4]] = _header(archive, name, path)
+    if "config" not in members:
+        raise ValueError(f"{path} is not a nets model (no 'config' entry)")
+    return members
+
+
+def _header(archive: zipfile.ZipFile, name: str, path: str):
+    try:
+        with archive.open(name) as stream:
+            version = np.lib.format.read_magic(stream)
+            if version == (1, 0):
+                shape, _, dtype = np.lib.format.read_array_header_1_0(stream)
+            elif version == (2, 0):
+                shape, _, dtype = np.lib.format.read_array_header_2_0(stream)
+            else:
+                raise ValueError(f"a .npy format {version} that nets does not write")
+    except _UNREADABLE as exc:
+        raise ValueError(f"{path} is damaged or truncated ({one_line(exc)})") from None
+    return shape, dtype
+
+
+def _read_config(archive: zipfile.ZipFile, members: dict, path: str) -> dict:
+    """The config entry: one JSON text of at most MAX_CONFIG_BYTES, format tag checked."""
+    shape, dtype = members["config"]
+    if shape != () or dtype.kind != "U" or dtype.itemsize > MAX_CONFIG_BYTES:
+        raise ValueError(f"{path} is not a nets model (its 'config' entry is {dtype} of shape "
+                         f"{shape}, not one text of at most {MAX_CONFIG_BYTES:,} bytes)")
+    text = str(_read_member(archive, "config", path))
+    try:
+        config = json.loads(text)
+    except RecursionError:
+        raise ValueError(f"{path} is not a nets model (its 'config' entry is nested too "
+                         "deeply)") from None
     except ValueError:
         raise ValueError(f"{path} is not a nets model (its 'config' entry is not JSON)") from None
     if not isinstance(config, dict) or config.get("format") != SAVE_FORMAT:
         found = config.get("format") if isinstance(config, dict) else None
         raise ValueError(f"{path}: unknown format {found!r}; expected {SAVE_FORMAT!r}")
-    return config, arrays
+    return config
 
 
-def _set_weights(model: Sequential, arrays: dict, path: str) -> None:
-    """The ``weight_i`` arrays into ``model``: exactly as many as it has, each of its shape."""
-    expected = len(model.get_weights())
-    found = sorted(k for k in arrays if k.startswith("weight_"))
-    names = [f"weight_{i}" for i in range(expected)]
-    missing = [n for n in names if n not in arrays]
+def _expected_arrays(model: Sequential, members: dict, path: str) -> dict:
+    """Entry -> the shape the rebuilt model needs, checked against each header: exactly the
+    model's ``weight_i`` (each of its layer's shape) and ``optimizer_*`` slots of one number
+    per trainable parameter, all of number dtypes."""
+    parameters = model.parameters
+    specs = [(f"{parameters.layers[i].name}/{spec.name}", spec.shape)
+             for i, row in enumerate(parameters.slots) for spec, _ in row]
+    names = [f"weight_{i}" for i in range(len(specs))]
+    missing = [n for n in names if n not in members]
     if missing:
-        raise ValueError(f"{path} is incomplete: the model has {expected} weight arrays but "
-                         f"{', '.join(missing)} is missing")
-    if len(found) != expected:
-        extra = sorted(set(found) - set(names))
-        raise ValueError(f"{path}: the model has {expected} weight arrays but the file also holds "
-                         f"{', '.join(extra)}")
-    with _problem(path, "its weights do not fit the architecture"):
-        model.set_weights([arrays[n] for n in names])
+        raise ValueError(f"{path} is incomplete: the model has {len(specs)} weight arrays but "
+                         f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} missing")
+    extra = sorted(k for k in members if k.startswith("weight_") and k not in names)
+    if extra:
+        raise ValueError(f"{path}: the model has {len(specs)} weight arrays but the file also "
+                         f"holds {', '.join(extra)}")
+    expected = {}
+    for name, (label, shape) in zip(names, specs):
+        found, dtype = members[name]
+        if found != shape:
+            raise ValueError(f"{path}: its weights do not fit the architecture ({name}: {label} "
+                             f"has shape {shape}, got {found})")
+        if dtype.kind not in _NUMBER_KINDS or dtype.names is not None:
+            raise ValueError(f"{path}: its weights do not fit the architecture ({name}: {label} "
+                             f"holds {dtype} values; weights are real numbers)")
+        expected[name] = shape
+    size = parameters.size
+    for key, (found, dtype) in members.items():
+        if key.startswith("optimizer_"):
+            if found != (size,) or dtype.kind not in "fiu" or dtype.names is not None:
+                raise ValueError(f"{path}: optimizer slot {key[len('optimizer_'):]!r} has shape "
+                                 f"{found} and dtype {dtype}; the model has {size} trainable "
+                                 f"parameters, so it must be ({size},) floats")
+            expected[key] = found
+    return expected
 
 
-def _optimizer_slots(model: Sequential, arrays: dict, path: str) -> dict:
-    """The optimiser's state: each slot one finite value per trainable parameter."""
+def _read_arrays(archive: zipfile.ZipFile, members: dict, expected: dict, path: str) -> dict:
+    """Read the entries whose headers were checked, each in full now (so a truncated or
+    corrupt member is found here, not halfway through loading); nothing else is read."""
+    return {name: _read_member(archive, name, path) for name in expected}
+
+
+def _read_member(archive: zipfile.ZipFile, name: str, path: str) -> np.ndarray:
+    """One entry's array: its header's worth of data, then the end of the entry, which makes
+    zipfile check the CRC."""
+    try:
+        with archive.open(name + ".npy") as stream:
+            array = np.lib.format.read_array(stream, allow_pickle=False)
+            if stream.read(1):
+                raise ValueError("data after the array")
+    except _UNREADABLE as exc:
+        raise ValueError(f"{path} is damaged or truncated ({one_line(exc)})") from None
+    return array
+
+
+def _optimizer_slots(arrays: dict, path: str) -> dict:
+    """The optimiser's state (shapes and dtypes already checked): finite floats."""
     slots = {}
-    size = model.parameters.size
     for key, value in arrays.items():
         if not key.startswith("optimizer_"):
             continue
-        name = key[len("optimizer_"):]
-        if value.shape != (size,) or value.dtype.kind not in "fiu":
-            raise ValueError(f"{path}: optimizer slot {name!r} has shape {value.shape} and dtype "
-                             f"{value.dtype}; the model has {size} trainable parameters, so it "
-                             f"must be ({size},) floats")
         slot = value.astype(float)
         if not np.all(np.isfinite(slot)):
-            raise ValueError(f"{path}: optimizer slot {name!r} contains NaN or infinity")
-        slots[name] = slot
+            raise ValueError(f"{path}: optimizer slot {key[len('optimizer_'):]!r} contains NaN "
+                             "or infinity")
+        slots[key[len("optimizer_"):]] = slot
     return slots
 
 

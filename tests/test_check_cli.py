@@ -227,3 +227,14 @@ def test_a_module_name_taken_by_an_installed_one_says_to_give_the_path(user_dir,
         assert main(["check", "json.py:loss", "--at", "1,2", "--methods", "reverse"]) == 0
     finally:
         sys.modules.pop("_difflab_check_json", None)
+
+
+@pytest.mark.parametrize("exit_call", ["sys.exit(3)", "sys.exit()", "sys.exit('usage: script.py')"])
+def test_a_module_that_exits_while_imported_is_named_in_one_line(tmp_path, exit_call):
+    (tmp_path / "script_like.py").write_text(f"import sys\n{exit_call}\ndef f(x):\n    return x[0]\n")
+    proc = subprocess.run([sys.executable, "-m", "difflab", "check", "script_like:f", "--at", "1"],
+                          capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
+    assert "script_like exited (sys.exit(" in proc.stderr and "while being imported" in proc.stderr
+    assert "usage: script.py" not in proc.stdout

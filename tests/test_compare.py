@@ -247,22 +247,58 @@ def test_environment_reads_versions_without_importing_frameworks():
 
 
 # ---------------------------------------------------------------------- timing
-def test_measure_takes_repeated_samples_and_a_median():
+class FakeClock:
+    """``perf_counter`` for difflab.timing that moves only when the timed function says so:
+    the tests check what measure decides (samples, calls, when it stops), not the machine's
+    speed."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def perf_counter(self):
+        return self.now
+
+    def costing(self, seconds, calls):
+        def fn(*args):
+            calls.append(args)
+            self.now += seconds
+        return fn
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    import types
+
+    from difflab import timing
+
+    fake = FakeClock()
+    monkeypatch.setattr(timing, "time", types.SimpleNamespace(perf_counter=fake.perf_counter))
+    return fake
+
+
+def test_measure_takes_repeated_samples_and_a_median(clock):
     calls = []
-    t = measure(calls.append, 1, repeat=5, min_time=0.0, warmup=2)
-    assert isinstance(t, Timing) and t.samples >= 5
-    assert len(calls) == 2 + t.calls and t.calls >= t.samples * t.number
-    assert 0 < t.best <= t.median < 1e-3
+    per_call = 2.0 ** -13   # 122 µs: exact in binary, so the fake clock adds up exactly
+    t = measure(clock.costing(per_call, calls), 1, repeat=5, min_time=0.0, warmup=2)
+    # calibration: 1 call (shorter than a sample must be, 200 µs), then 2 calls (kept as the
+    # first sample); then 4 more samples of 2 calls
+    assert isinstance(t, Timing)
+    assert (t.samples, t.number, t.calls) == (5, 2, 1 + 2 + 4 * 2)
+    assert len(calls) == 2 + t.calls
+    assert t.median == t.best == per_call and t.total == t.calls * per_call
 
 
-def test_measure_respects_max_calls_and_max_time():
+def test_measure_respects_max_calls_and_max_time(clock):
     calls = []
-    measure(calls.append, 1, repeat=100, min_time=10.0, max_calls=50, warmup=0)
-    assert len(calls) <= 50
-    import time
-
-    slow = measure(time.sleep, 0.02, repeat=10, min_time=10.0, max_time=0.05, warmup=0)
-    assert slow.samples <= 4 and slow.median == pytest.approx(0.02, rel=0.5)
+    measure(clock.costing(0.0, calls), 1, repeat=100, min_time=10.0, max_calls=50, warmup=0)
+    assert 0 < len(calls) <= 50
+    slow_calls = []
+    per_call = 2.0 ** -6    # 15.6 ms
+    slow = measure(clock.costing(per_call, slow_calls), 1, repeat=10, min_time=10.0,
+                   max_time=0.04, warmup=0)
+    # one call per sample (long enough); it stops at the first sample past max_time
+    assert (slow.samples, slow.number, len(slow_calls)) == (3, 1, 3)
+    assert slow.median == per_call and slow.total == 3 * per_call
 
 
 @pytest.mark.parametrize("seconds, text", [(2.3e-5, "23 µs"), (1.5, "1.5 s"), (0.0042, "4.2 ms"),

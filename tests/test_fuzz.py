@@ -5,7 +5,9 @@ tests prove the campaign can fail: a differentiator with a wrong tanh rule must 
 and shrunk to ``tanh(x_k)``.
 """
 import json
+import os
 import pickle
+import signal
 
 import numpy as np
 import pytest
@@ -426,3 +428,79 @@ def test_the_frameworks_that_trace_agree_on_a_small_campaign():
     campaign.add(run.run_local(spec))
     for row in campaign.summary():
         assert row["disagree"] == row["crashed"] == row["timeout"] == 0, row
+
+
+# ---------------------------------------------------------------------- Ctrl-C on a cluster
+class _FakeFuture:
+    def __init__(self, chunk):
+        self.chunk = chunk
+
+    def result(self):
+        return self.chunk
+
+
+class _FakeAsCompleted:
+    """``distributed.as_completed``'s calls that run_on makes, over already finished futures."""
+
+    def __init__(self, futures):
+        self.queue = list(futures)
+
+    def is_empty(self):
+        return not self.queue
+
+    def has_ready(self):
+        return bool(self.queue)
+
+    def next_batch(self, block=True):
+        batch, self.queue = self.queue[:1], self.queue[1:]
+        return batch
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        if not self.queue:
+            raise StopIteration
+        return self.next_batch()[0]
+
+
+class _FakeClient:
+    def __init__(self):
+        self.cancelled = []
+
+    def submit(self, fn, spec, chunk, **options):
+        return _FakeFuture(chunk)
+
+    def cancel(self, futures, **options):
+        self.cancelled.extend(futures)
+
+
+class _SendsCtrlC:
+    """Sends this process Ctrl-C from its ``__del__``: where Python ignores an exception
+    (as when Ctrl-C lands in a Dask Future's ``__del__``)."""
+
+    def __del__(self):
+        os.kill(os.getpid(), signal.SIGINT)
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGINT") or os.name != "posix", reason="POSIX signals")
+def test_ctrl_c_landing_in_a_del_still_stops_a_cluster_campaign(monkeypatch):
+    from types import SimpleNamespace
+
+    from difflab.fuzz import cluster
+
+    monkeypatch.setattr(cluster, "_distributed", lambda: SimpleNamespace(as_completed=_FakeAsCompleted))
+    spec = run.Spec(0, 10, ("forward",), chunk=1)
+    client, seen = _FakeClient(), []
+
+    def on_chunk(chunk):
+        seen.append(chunk)
+        if len(seen) == 3:
+            _SendsCtrlC()  # made and dropped at once: its __del__ runs here
+
+    handler = signal.getsignal(signal.SIGINT)
+    with pytest.raises(KeyboardInterrupt):
+        cluster.run_on(client, spec, on_chunk)
+    assert seen == [(0,), (1,), (2,)]                   # stopped right after that chunk
+    assert [f.chunk for f in client.cancelled] == [(i,) for i in range(10)]
+    assert signal.getsignal(signal.SIGINT) is handler   # Ctrl-C is the user's again

@@ -5,6 +5,7 @@ Slow (a cluster takes seconds to start): run with ``-m slow``.
 """
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -134,3 +135,35 @@ def test_an_unreachable_scheduler_is_one_error_line():
     assert done.returncode == 2 and done.stdout == ""
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: cannot reach a Dask scheduler"), done.stderr
+
+
+def test_ctrl_c_on_a_local_cluster_is_one_line_exit_130_and_keeps_the_results():
+    """Ctrl-C as a terminal sends it: SIGINT to the whole process group, workers included,
+    while chunks are running. One line on stderr (no Dask log line, no traceback from any
+    process), exit 130, the finished cases in the JSON, and no worker process left."""
+    import psutil
+
+    argv = [sys.executable, "-m", "difflab", "fuzz", "--workers", "2", "--cases", "5000",
+            "--seed", "3", "--methods", "forward,reverse", "--kinds", "gradient", "--chunk", "1",
+            "--json"]
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=_env(), cwd=ROOT, start_new_session=True)
+    parent = psutil.Process(proc.pid)
+    workers = []
+    deadline = time.time() + 180  # a guard against a hang, not a measurement
+    while time.time() < deadline and proc.poll() is None:
+        workers = [p for p in parent.children() if "spawn_main" in " ".join(p.cmdline())]
+        try:
+            if len(workers) == 2 and all(w.cpu_times().user > 3.0 for w in workers):
+                break  # both workers have done seconds of work: chunks have come back
+        except psutil.NoSuchProcess:
+            pass
+        time.sleep(0.2)
+    assert proc.poll() is None and len(workers) == 2, "the campaign never got under way"
+    os.killpg(proc.pid, signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert err == "error: interrupted\n"
+    doc = json.loads(out)
+    assert doc["interrupted"] and 0 < doc["cases"] < 5000
+    assert not any(w.is_running() and w.status() != psutil.STATUS_ZOMBIE for w in workers)

@@ -118,6 +118,9 @@ def _import(module_name: str):
         raise InputError(f"importing {module_name} failed: {exc}") from None
     except Exception as exc:  # noqa: BLE001 - the user's module raised while importing
         raise InputError(f"importing {module_name} raised {one_line(exc)}") from None
+    except SystemExit as exc:  # a script's sys.exit() ran at import: say so, not exit silently
+        raise InputError(f"{module_name} exited (sys.exit({exc.code!r})) while being imported; "
+                         "put its script part under if __name__ == '__main__':") from None
 
 
 def _search_last(folders: list) -> None:

@@ -120,27 +120,32 @@ def run(args) -> int:
     start = time.perf_counter()
     where = "in-process"
     ready = [start]  # when the workers were ready: throughput counts from there
-    with shown_if_stopped(lambda: _finish(args, campaign, start, where, True, ready[0])), \
-            _progress(spec.cases) as bar:
-        def on_chunk(results):
-            campaign.add(results)
-            bar(campaign)
-            if time.perf_counter() - start > args.max_seconds:
-                raise _Stop()
-        try:
+    with shown_if_stopped(lambda: _finish(args, campaign, start, where, True, ready[0])):
+        with contextlib.ExitStack() as stack:
+            c = None
             if args.workers or args.scheduler:
                 from ..fuzz import cluster
 
                 where = f"scheduler {args.scheduler}" if args.scheduler else f"local cluster of {args.workers}"
-                with cluster.client(args.workers, args.scheduler) as c:
-                    ready[0] = time.perf_counter()
-                    cluster.run_on(c, spec, on_chunk)
-            else:
-                from ..fuzz.run import run_local
+                # started before the progress bar's thread, so a Ctrl-C meanwhile is held
+                c = stack.enter_context(cluster.client(args.workers, args.scheduler))
+                ready[0] = time.perf_counter()
+            bar = stack.enter_context(_progress(spec.cases))
 
-                run_local(spec, on_chunk)
-        except _Stop:
-            campaign.interrupted = True
+            def on_chunk(results):
+                campaign.add(results)
+                bar(campaign)
+                if time.perf_counter() - start > args.max_seconds:
+                    raise _Stop()
+            try:
+                if c is not None:
+                    cluster.run_on(c, spec, on_chunk)
+                else:
+                    from ..fuzz.run import run_local
+
+                    run_local(spec, on_chunk)
+            except _Stop:
+                campaign.interrupted = True
     return _finish(args, campaign, start, where, campaign.interrupted, ready[0])
 
 
