@@ -120,7 +120,7 @@ def run(args) -> int:
     start = time.perf_counter()
     where = "in-process"
     ready = [start]  # when the workers were ready: throughput counts from there
-    with shown_if_stopped(lambda: _finish(args, campaign, start, where, True, ready[0])), \
+    with shown_if_stopped(lambda: _finish(args, campaign, start, where, True, ready[0], "Ctrl-C")), \
             _progress(spec.cases) as bar:
         def on_chunk(results):
             campaign.add(results)
@@ -141,14 +141,21 @@ def run(args) -> int:
                 run_local(spec, on_chunk)
         except _Stop:
             campaign.interrupted = True
-    return _finish(args, campaign, start, where, campaign.interrupted, ready[0])
+            campaign.stopped_by = budget_words(args.max_seconds)
+    return _finish(args, campaign, start, where, campaign.interrupted, ready[0], campaign.stopped_by)
 
 
-def _finish(args, campaign, start, where, interrupted, ready) -> int:
+def budget_words(seconds: float) -> str:
+    """What stopped a campaign that ran out of time, naming the option that allows more."""
+    return f"the {seconds:g} s budget (--max-seconds)"
+
+
+def _finish(args, campaign, start, where, interrupted, ready, stopped_by=None) -> int:
     from ..console import console, error_console, print_table
     from ..fuzz.report import SHRINK_PER_GROUP, findings_text, summary_table
 
     campaign.interrupted = interrupted
+    campaign.stopped_by = stopped_by if interrupted else None
     end = time.perf_counter()
     shrink_start = time.perf_counter()
     shrink = SHRINK_PER_GROUP if args.shrink is None else args.shrink
@@ -165,6 +172,10 @@ def _finish(args, campaign, start, where, interrupted, ready) -> int:
         t = campaign.timing
         console.print(f"[muted]{t['cases_per_second']:.3g} cases/s ({where}); the oracle took "
                       f"{100 * t['oracle_share']:.0f}% of the work[/muted]")
+        if campaign.stopped_by and campaign.stopped_by != "Ctrl-C":
+            console.print(f"[unsupported]stopped by {campaign.stopped_by} after "
+                          f"{campaign.cases} of {campaign.spec.cases} cases[/unsupported]; "
+                          f"allow more with --max-seconds or ask for fewer --cases", soft_wrap=True)
     new = [f for f in campaign.findings if not f.expected]
     if new and not interrupted:
         (error_console if args.json else console).print(
