@@ -151,7 +151,7 @@ def budget_words(seconds: float) -> str:
 
 
 def _finish(args, campaign, start, where, interrupted, ready, stopped_by=None) -> int:
-    from ..console import console, error_console, print_table
+    from ..console import console, error_console, print_footer, print_table
     from ..fuzz.report import SHRINK_PER_GROUP, findings_text, summary_table
 
     campaign.interrupted = interrupted
@@ -170,12 +170,12 @@ def _finish(args, campaign, start, where, interrupted, ready, stopped_by=None) -
         for line in findings_text(campaign):
             console.print(line, markup=False, highlight=False, soft_wrap=True)
         t = campaign.timing
-        console.print(f"[muted]{t['cases_per_second']:.3g} cases/s ({where}); the oracle took "
-                      f"{100 * t['oracle_share']:.0f}% of the work[/muted]")
+        print_footer(f"{t['cases_per_second']:.3g} cases/s ({where}); the oracle took "
+                     f"{100 * t['oracle_share']:.0f}% of the work", style="muted")
         if campaign.stopped_by and campaign.stopped_by != "Ctrl-C":
-            console.print(f"[unsupported]stopped by {campaign.stopped_by} after "
-                          f"{campaign.cases} of {campaign.spec.cases} cases[/unsupported]; "
-                          f"allow more with --max-seconds or ask for fewer --cases", soft_wrap=True)
+            print_footer(f"stopped by {campaign.stopped_by} after {campaign.cases} of "
+                         f"{campaign.spec.cases} cases; allow more with --max-seconds or ask for "
+                         f"fewer --cases", style="unsupported")
     new = [f for f in campaign.findings if not f.expected]
     if new and not interrupted:
         (error_console if args.json else console).print(

@@ -47,7 +47,7 @@ def run(args) -> int:
     if args.graph:  # checked now, before any work
         from ._output import check_output_file
 
-        check_output_file(args.graph, args.overwrite, option="--graph", force_option="--overwrite")
+        check_output_file(args.graph, args.overwrite, option="--graph")
     elif args.graph_adjoints:
         raise InputError("--graph-adjoints needs --graph FILE.png")
     at = parse_point(args.at) if args.at is not None else None

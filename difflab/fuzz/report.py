@@ -225,6 +225,8 @@ def summary_table(campaign: Campaign):
     """method x kind: cases, agree, disagree, expected, refused, crashed, timeout, worst."""
     from rich.table import Table
 
+    from ..table_fit import set_key_columns
+
     by = getattr(campaign, "stopped_by", None) if campaign.interrupted else None
     if by:  # say what stopped it: Ctrl-C, or the budget and the option that allows more
         title = (f"difflab fuzz: {campaign.cases} of {campaign.spec.cases} cases, "
@@ -235,6 +237,7 @@ def summary_table(campaign: Campaign):
     table = Table(title=title, title_style="title", caption="cases: the programs the kind applies "
                   "to (gradient and hessian need a scalar output); worst: largest error / bound of "
                   "an answer (<= 1 agrees)", caption_style="muted")
+    set_key_columns(table, 2)  # split to fit a narrow screen, each part keeps method and kind
     table.add_column("method", style="method")
     table.add_column("kind")
     for name in ("cases", "agree", "disagree", "expected", "refused", "crashed", "timeout"):
