@@ -105,7 +105,7 @@ def _show_swell(args) -> int:
     from ..errors import InputError
     from ..wording import count
     from .compare import formula_width, print_formula
-    from .trace import trace_tables
+    from ..trace_table import trace_tables
 
     if args.show is None:
         raise InputError("--max-chars goes with --show N")
