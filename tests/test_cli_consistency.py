@@ -71,8 +71,8 @@ def test_functions_json_matches_the_catalogue(capsys):
                                             if getattr(rosen, k) is not None]
 
 
-def test_fuzz_keeps_method_and_kind_in_every_part_at_60_columns(capsys):
-    code, out, err = run(capsys, "fuzz", "--cases", "2", "--methods", "forward", "--width", "60")
+def test_fuzz_keeps_method_and_kind_in_every_part_at_80_columns(capsys):
+    code, out, err = run(capsys, "fuzz", "--cases", "2", "--methods", "fd-five-point", "--width", "80")
     assert code == 0, err
     parts = out.split("(continued)")
     assert len(parts) >= 2, out  # the table did not fit: it was split
