@@ -87,15 +87,38 @@ def print_table(table) -> None:
     from .table_fit import column_groups
 
     width = _settings["width"]
+    caption = table.caption if isinstance(table.caption, str) and width or console.is_terminal else None
+    if isinstance(caption, str):  # a footer as wide as the screen, not as the (last) table part
+        table.caption = None
     if console.is_terminal:
         width = width or console.width
         for number, part in enumerate(column_groups(console, table, width)):
             if number:
                 console.print()
             console.print(part, width=width)
+        if isinstance(caption, str):
+            print_footer(caption, width, table.caption_style)
         return
     parts = [table] if width is None else column_groups(console, table, width)
     console.file.write("\n\n".join(_plain_lines(part, width) for part in parts) + "\n")
+    if isinstance(caption, str):
+        console.file.write("\n".join(" " + line for line in _footer_lines(caption, width)) + "\n")
+
+
+def _footer_lines(text: str, width: int) -> list:
+    from .wrapping import wrap_words
+
+    return wrap_words(text, max(width - 1, 20))
+
+
+def print_footer(text: str, width: int | None = None, style=None) -> None:
+    """A line under a table (plain text, no markup), wrapped to ``width`` (default: the
+    console's) at spaces only: never inside a word, nor between a number and its unit."""
+    from rich.text import Text
+
+    width = width or _settings["width"] or console.width
+    for line in _footer_lines(text, width):
+        console.print(Text(" " + line, style=style or ""), soft_wrap=True, highlight=False)
 
 
 def plain_text(table) -> str:

@@ -45,9 +45,13 @@ class Row:
     contributions: list = field(default_factory=list)  # (row index it came from, amount)
 
 
-@dataclass
+@dataclass(repr=False)
 class Trace:
-    """An evaluation trace with its forward and reverse sweeps (full precision)."""
+    """An evaluation trace with its forward and reverse sweeps (full precision).
+
+    Shows itself as the textbook tables: ``str()`` and IPython print them, Jupyter draws
+    them as HTML; ``repr`` is one line.
+    """
 
     name: str
     x: np.ndarray
@@ -80,6 +84,50 @@ class Trace:
 
     def to_json(self, decimals: int = 6) -> str:
         return json.dumps(self.to_dict(decimals), indent=2, allow_nan=False)
+
+    # ------------------------------------------------------------------ display
+    def summary(self, decimals: int = 6) -> str:
+        """One line: the function, the point, the size of the trace, the gradient."""
+        def show(values):
+            return "(" + ", ".join(summary(v, decimals) for v in values) + ")"
+
+        steps = sum(1 for r in self.rows if r.op != "input")
+        return (f"evaluation trace of {self.name} at {show(self.x[:8])}"
+                f"{'…' if self.x.size > 8 else ''}: {steps} operations, "
+                f"f = {summary(self.row(self.output).value, decimals)}, gradient "
+                f"{show(self.gradient[:8])}{'…' if self.gradient.size > 8 else ''}")
+
+    def tables(self, decimals: int = 6) -> tuple:
+        """``(forward, reverse)``: the two rich tables ``difflab trace`` prints."""
+        from .trace_table import trace_tables
+
+        return trace_tables(self, decimals)
+
+    def __repr__(self) -> str:
+        from .display import MAX_REPR, shorten
+
+        return f"<{shorten(self.summary(), MAX_REPR - 2)}>"
+
+    def __str__(self) -> str:
+        from .console import plain_text
+
+        return "\n\n".join(plain_text(table) for table in self.tables())
+
+    def __rich__(self):
+        from rich.console import Group
+
+        forward, reverse = self.tables()
+        return Group(forward, "", reverse)
+
+    def _repr_pretty_(self, printer, cycle) -> None:
+        """IPython: the tables, as ``difflab trace`` prints them."""
+        printer.text(repr(self) if cycle else str(self))
+
+    def _repr_html_(self) -> str:
+        """Jupyter: both tables as HTML."""
+        from .display import html_table
+
+        return "".join(html_table(table) for table in self.tables())
 
 
 def trace(f, x, direction=None, max_rows: int = DEFAULT_MAX_ROWS) -> Trace:

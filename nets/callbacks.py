@@ -13,6 +13,7 @@ from __future__ import annotations
 import inspect
 import math
 import os
+import sys
 import time
 
 import numpy as np
@@ -292,14 +293,23 @@ class ModelCheckpoint(_Monitor):
 
 class ProgressBar(Callback):
     """A rich progress bar over the epochs with the latest logs (``verbose=1``), or a line
-    per epoch (``verbose=2``)."""
+    per epoch (``verbose=2``).
+
+    In a notebook rich draws its bar with ipywidgets; without them (rich would only warn
+    'install "ipywidgets"' and show nothing) the bar falls back, without a warning, to about
+    ten plain lines: every tenth of the epochs and the last one.
+    """
 
     def __init__(self, epochs: int, verbose: int = 1, description: str = "training"):
         self.epochs, self.verbose, self.description = epochs, verbose, description
         self._progress = self._task = None
+        self._every = 0  # > 0: the plain-line fallback, a line every this many epochs
 
     def on_train_begin(self, logs=None):
-        if self.verbose == 1:
+        self._every = 0
+        if self.verbose == 1 and not live_display_works():
+            self._every = max(1, self.epochs // 10)
+        elif self.verbose == 1:
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
             from rich.table import Column
 
@@ -319,6 +329,9 @@ class ProgressBar(Callback):
         text = format_logs(logs)
         if self._progress is not None:
             self._progress.update(self._task, advance=1, logs=text)
+        elif self._every:  # a notebook without ipywidgets: plain text, which any front end shows
+            if (epoch + 1) % self._every == 0 or epoch + 1 == self.epochs:
+                print(f"epoch {epoch + 1}/{self.epochs}  {text}", file=sys.stderr, flush=True)
         elif self.verbose == 2:
             from difflab.console import error_console
 
@@ -328,6 +341,19 @@ class ProgressBar(Callback):
         if self._progress is not None:
             self._progress.stop()
             self._progress = None
+
+
+def live_display_works() -> bool:
+    """Can rich draw a live bar here? Everywhere but a notebook without ipywidgets."""
+    from difflab.console import error_console
+
+    if not error_console.is_jupyter:
+        return True
+    try:
+        import ipywidgets  # noqa: F401 - what rich draws a notebook's live display with
+    except ImportError:
+        return False
+    return True
 
 
 def format_logs(logs) -> str:

@@ -34,7 +34,9 @@ def test_list_names_every_registered_method(capsys):
 
 def test_list_json_says_why_not(capsys):
     code, out, _ = run(capsys, "list", "--json")
-    rows = {r["name"]: r for r in json.loads(out)}
+    doc = json.loads(out)
+    assert doc["schema"] == "difflab.list/1" and set(doc) == {"schema", "methods"}
+    rows = {r["name"]: r for r in doc["methods"]}
     assert code == 0 and list(rows) == registry.methods()
     for row in rows.values():
         assert set(row) == {"name", "family", "available", "reason", "library", "version"}

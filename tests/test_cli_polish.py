@@ -183,7 +183,7 @@ def test_train_save_never_overwrites_without_force_and_takes_one_method(tmp_path
     path = tmp_path / "model.npz"
     path.write_bytes(b"mine")
     assert run_main(["train", "--epochs", "1", "--quiet", "--save", str(path)]) == 2
-    assert "already exists; pass --force" in capsys.readouterr().err
+    assert "already exists; pass --overwrite" in capsys.readouterr().err
     assert path.read_bytes() == b"mine"
     assert run_main(["train", "--epochs", "1", "--save", str(tmp_path / "m.npz"),
                      "--differentiators", "reverse,manual"]) == 2

@@ -197,7 +197,7 @@ def test_cli_accuracy_table_lists_versions(main, capsys, tmp_path):
     out = capsys.readouterr().out
     assert "fd-central" in out and "numpy" in out and plot.exists()
     assert main(["accuracy", "--no-table", "--plot", str(plot)]) == 2        # no overwrite
-    assert "--force" in capsys.readouterr().err
+    assert "--overwrite" in capsys.readouterr().err
 
 
 def test_cli_speed_json(main, capsys):

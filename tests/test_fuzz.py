@@ -8,6 +8,7 @@ import json
 import os
 import pickle
 import signal
+import types
 
 import numpy as np
 import pytest
@@ -386,6 +387,22 @@ def test_interrupt_keeps_and_reports_what_was_done(capsys, monkeypatch):
     doc = json.loads(out)  # still one valid document
     assert code == 130 and doc["interrupted"] is True and doc["cases"] == 10
     assert err.strip().splitlines()[-1] == "error: interrupted"
+
+
+def test_the_budget_names_itself_when_it_stops_a_campaign(capsys, monkeypatch):
+    """--max-seconds spent after the first chunk: the title and a footer say the budget
+    stopped it (and which option allows more), and the JSON says so too."""
+    clock = iter(range(0, 10_000, 100))  # 100 s pass between reads: the budget is spent at once
+    monkeypatch.setattr("difflab.cli.fuzz.time", types.SimpleNamespace(perf_counter=lambda: float(next(clock))))
+    argv = ("fuzz", "--cases", "30", "--chunk", "5", "--methods", "forward", "--max-seconds", "150")
+    code, out, err = cli(capsys, *argv)
+    assert code == 0, err
+    assert "stopped by the 150 s budget (--max-seconds)" in " ".join(out.split())
+    assert "of 30 cases" in out and "--max-seconds" in out.split("stopped by")[-1]
+    code, out, _err = cli(capsys, *argv, "--json")
+    doc = json.loads(out)
+    assert doc["interrupted"] is True and doc["stopped_by"] == "the 150 s budget (--max-seconds)"
+    assert doc["cases"] < 30
 
 
 # ---------------------------------------------------------------------- the CI campaign

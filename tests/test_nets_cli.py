@@ -36,9 +36,9 @@ def test_plot_is_written_and_never_overwritten_without_force(capsys, tmp_path):
     assert path.read_bytes()[:4] == b"\x89PNG"
     path.write_bytes(b"a user's file")
     code, _, err = run(capsys, "--dataset", "xor", "--epochs", "3", "--quiet", "--plot", str(path))
-    assert code == 2 and "already exists; pass --force" in err
+    assert code == 2 and "already exists; pass --overwrite" in err
     assert path.read_bytes() == b"a user's file"
-    code, _, err = run(capsys, "--dataset", "xor", "--epochs", "3", "--quiet", "--plot", str(path), "--force")
+    code, _, err = run(capsys, "--dataset", "xor", "--epochs", "3", "--quiet", "--plot", str(path), "--overwrite")
     assert code == 0 and path.read_bytes()[:4] == b"\x89PNG"
 
 

@@ -68,10 +68,10 @@ def test_plot_is_written_and_not_overwritten(tmp_path, capsys):
     assert run_solve("worked", "-d", "forward", "--plot", str(path)) == 0
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     before = path.stat().st_mtime_ns
-    with pytest.raises(difflab.InputError, match="exists; pass --force"):
+    with pytest.raises(difflab.InputError, match="exists; pass --overwrite"):
         run_solve("worked", "-d", "forward", "--plot", str(path))
     assert path.stat().st_mtime_ns == before
-    assert run_solve("worked", "-d", "forward", "--plot", str(path), "--force") == 0
+    assert run_solve("worked", "-d", "forward", "--plot", str(path), "--overwrite") == 0
 
 
 @pytest.mark.parametrize("argv, words", [

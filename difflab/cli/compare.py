@@ -130,7 +130,7 @@ def _run(args) -> int:
     if args.plot:  # checked now, not after every method has run
         from ._output import check_output_file
 
-        check_output_file(args.plot, args.overwrite, force_option="--overwrite")
+        check_output_file(args.plot, args.overwrite)
     function = resolve_function(args.function, args.dim, at)
     x = function.default_point() if at is None else at
     if function.dim is not None and x.size != function.dim:

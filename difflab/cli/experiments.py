@@ -2,7 +2,7 @@
 
 One module for three subcommands (``TAKES_COMMAND_NAME``): each has its arguments and its
 runner in :data:`COMMANDS`. Every one takes ``--json`` (the study's stable schema),
-``--plot FILE.png`` (refusing to overwrite without ``--force``), shows a progress bar on
+``--plot FILE.png`` (refusing to overwrite without ``--overwrite``), shows a progress bar on
 stderr while it works, and lists the machine and library versions with its tables.
 """
 from __future__ import annotations
@@ -11,6 +11,8 @@ import argparse
 import contextlib
 import math
 
+from ._output import add_overwrite
+
 TAKES_COMMAND_NAME = True
 
 
@@ -18,7 +20,7 @@ TAKES_COMMAND_NAME = True
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print the records as JSON (stable schema)")
     parser.add_argument("--plot", metavar="FILE.png", default=None, help="write the figure")
-    parser.add_argument("--force", action="store_true", help="overwrite an existing --plot file")
+    add_overwrite(parser)
 
 
 def _swell_arguments(parser):
@@ -103,7 +105,7 @@ def _show_swell(args) -> int:
     from ..errors import InputError
     from ..wording import count
     from .compare import formula_width, print_formula
-    from .trace import trace_tables
+    from ..trace_table import trace_tables
 
     if args.show is None:
         raise InputError("--max-chars goes with --show N")
@@ -235,7 +237,7 @@ def _check_plot(args) -> None:
     from ._output import check_output_file
 
     if args.plot:  # the figure is written after the run: find out now whether it can be
-        check_output_file(args.plot, args.force, makes_folders=True)
+        check_output_file(args.plot, args.overwrite, makes_folders=True)
 
 
 @contextlib.contextmanager

@@ -120,7 +120,7 @@ def run(args) -> int:
     start = time.perf_counter()
     where = "in-process"
     ready = [start]  # when the workers were ready: throughput counts from there
-    with shown_if_stopped(lambda: _finish(args, campaign, start, where, True, ready[0])):
+    with shown_if_stopped(lambda: _finish(args, campaign, start, where, True, ready[0], "Ctrl-C")):
         with contextlib.ExitStack() as stack:
             c = None
             if args.workers or args.scheduler:
@@ -146,14 +146,21 @@ def run(args) -> int:
                     run_local(spec, on_chunk)
             except _Stop:
                 campaign.interrupted = True
-    return _finish(args, campaign, start, where, campaign.interrupted, ready[0])
+                campaign.stopped_by = budget_words(args.max_seconds)
+    return _finish(args, campaign, start, where, campaign.interrupted, ready[0], campaign.stopped_by)
 
 
-def _finish(args, campaign, start, where, interrupted, ready) -> int:
-    from ..console import console, error_console, print_table
+def budget_words(seconds: float) -> str:
+    """What stopped a campaign that ran out of time, naming the option that allows more."""
+    return f"the {seconds:g} s budget (--max-seconds)"
+
+
+def _finish(args, campaign, start, where, interrupted, ready, stopped_by=None) -> int:
+    from ..console import console, error_console, print_footer, print_table
     from ..fuzz.report import SHRINK_PER_GROUP, findings_text, summary_table
 
     campaign.interrupted = interrupted
+    campaign.stopped_by = stopped_by if interrupted else None
     end = time.perf_counter()
     shrink_start = time.perf_counter()
     shrink = SHRINK_PER_GROUP if args.shrink is None else args.shrink
@@ -168,8 +175,12 @@ def _finish(args, campaign, start, where, interrupted, ready) -> int:
         for line in findings_text(campaign):
             console.print(line, markup=False, highlight=False, soft_wrap=True)
         t = campaign.timing
-        console.print(f"[muted]{t['cases_per_second']:.3g} cases/s ({where}); the oracle took "
-                      f"{100 * t['oracle_share']:.0f}% of the work[/muted]")
+        print_footer(f"{t['cases_per_second']:.3g} cases/s ({where}); the oracle took "
+                     f"{100 * t['oracle_share']:.0f}% of the work", style="muted")
+        if campaign.stopped_by and campaign.stopped_by != "Ctrl-C":
+            print_footer(f"stopped by {campaign.stopped_by} after {campaign.cases} of "
+                         f"{campaign.spec.cases} cases; allow more with --max-seconds or ask for "
+                         f"fewer --cases", style="unsupported")
     new = [f for f in campaign.findings if not f.expected]
     if new and not interrupted:
         (error_console if args.json else console).print(

@@ -1,10 +1,13 @@
 """``difflab list``: every registered method, its family, availability and library version.
 
-Answers from package metadata: no framework is imported.
+Answers from package metadata: no framework is imported. ``--json`` prints the
+``difflab.list/1`` document: ``{"schema": "difflab.list/1", "methods": [...]}``.
 """
 from __future__ import annotations
 
 import json
+
+SCHEMA = "difflab.list/1"
 
 
 def add_arguments(parser) -> None:
@@ -20,7 +23,7 @@ def run(args) -> int:
 
     infos = method_infos()
     if args.json:
-        print(json.dumps([asdict(i) for i in infos], indent=2))
+        print(json.dumps({"schema": SCHEMA, "methods": [asdict(i) for i in infos]}, indent=2))
     else:
         print_table(methods_table(infos))
     return 0

@@ -123,7 +123,7 @@ def run(args) -> int:
     setup = _setup(args)
     names = _names(args.optimizers)
     if args.plot:
-        check_output_file(args.plot, args.overwrite, force_option="--overwrite")
+        check_output_file(args.plot, args.overwrite)
     args.threads = thread_count(args.threads)
     with pinned_threads(args.threads):
         return _compare(args, setup, names)

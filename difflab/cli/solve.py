@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from ._output import add_overwrite
 from ._values import number
 
 PROBLEM_NAMES = ("linreg", "rosenbrock", "expfit", "worked")
@@ -43,7 +44,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="sgd's shuffling seed")
     parser.add_argument("--plot", metavar="FILE.png", default=None,
                         help="write the convergence plot (distance to the answer per iteration)")
-    parser.add_argument("--force", action="store_true", help="overwrite an existing --plot file")
+    add_overwrite(parser)
     parser.add_argument("--json", action="store_true", help="print the records as JSON")
 
 
@@ -54,7 +55,7 @@ def run(args) -> int:
     from ..solvers.problems import PROBLEMS
 
     if args.plot:  # checked now, not after every solver has run
-        check_output_file(args.plot, args.force)
+        check_output_file(args.plot, args.overwrite)
     if args.problem == "linreg":
         problem = PROBLEMS["linreg"](data=args.data, standardize=not args.raw)
     else:

@@ -22,6 +22,7 @@ import sys
 from dataclasses import dataclass, field
 
 from ..errors import InputError
+from ._output import add_overwrite
 from ._values import number
 
 
@@ -45,7 +46,7 @@ def add_arguments(parser) -> None:
                         help="samples per gradient step (default 16)")
     parser.add_argument("--seed", type=int, default=0, help="weights, split and shuffling (default 0)")
     parser.add_argument("--plot", metavar="FILE.png", help="draw the training-loss curves to FILE.png")
-    parser.add_argument("--force", action="store_true", help="overwrite an existing --plot or --save file")
+    add_overwrite(parser, "--plot or --save")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument("--threads", type=number(at_least=1, integer=True), default=None, metavar="N",
                         help="threads for NumPy's BLAS and the frameworks (default: OMP_NUM_THREADS "
@@ -86,11 +87,11 @@ def run(args) -> int:
     names = _names(args.differentiators or args.differentiator or "reverse")
     hidden = _hidden(args.hidden)
     if args.plot:
-        check_output_file(args.plot, args.force, suffixes=(".png",))
+        check_output_file(args.plot, args.overwrite, suffixes=(".png",))
     if args.save:
         if len(names) > 1:
             raise InputError("--save keeps one model: train it with --differentiator NAME")
-        check_output_file(args.save, args.force, suffixes=(".npz",), option="--save")
+        check_output_file(args.save, args.overwrite, suffixes=(".npz",), option="--save")
     args.threads = thread_count(args.threads)
     with pinned_threads(args.threads):
         return _train(args, names, hidden)

@@ -60,6 +60,7 @@ class Campaign:
         self.spec = spec
         self.results: dict = {}
         self.interrupted = False
+        self.stopped_by: str | None = None  # "Ctrl-C" or "the 600 s budget (--max-seconds)"
         self.timing: dict = {}
         self.findings: list = []
 
@@ -155,7 +156,7 @@ class Campaign:
         crashes = [f.to_dict() for f in self.findings if f.verdict != "disagree"]
         families = Counter(r.family for r in self.results.values())
         return {"schema": SCHEMA, "seed": spec.seed, "cases": self.cases, "requested": spec.cases,
-                "interrupted": self.interrupted, "methods": list(spec.methods), "kinds": list(spec.kinds),
+                "interrupted": self.interrupted, "stopped_by": self.stopped_by, "methods": list(spec.methods), "kinds": list(spec.kinds),
                 "families": {f: families.get(f, 0) for f in spec.families},
                 "bound": "exact: 64 order eps (|r| + sqrt(N) kappa + s); numeric: 10 x estimate + that",
                 "summary": [_json_row(r) for r in self.summary()],
@@ -224,11 +225,19 @@ def summary_table(campaign: Campaign):
     """method x kind: cases, agree, disagree, expected, refused, crashed, timeout, worst."""
     from rich.table import Table
 
-    title = (f"difflab fuzz: {campaign.cases} cases, seed {campaign.spec.seed}"
-             + (" (interrupted)" if campaign.interrupted else ""))
+    from ..table_fit import set_key_columns
+
+    by = getattr(campaign, "stopped_by", None) if campaign.interrupted else None
+    if by:  # say what stopped it: Ctrl-C, or the budget and the option that allows more
+        title = (f"difflab fuzz: {campaign.cases} of {campaign.spec.cases} cases, "
+                 f"seed {campaign.spec.seed}, stopped by {by}")
+    else:
+        title = (f"difflab fuzz: {campaign.cases} cases, seed {campaign.spec.seed}"
+                 + (" (interrupted)" if campaign.interrupted else ""))
     table = Table(title=title, title_style="title", caption="cases: the programs the kind applies "
                   "to (gradient and hessian need a scalar output); worst: largest error / bound of "
                   "an answer (<= 1 agrees)", caption_style="muted")
+    set_key_columns(table, 2)  # split to fit a narrow screen, each part keeps method and kind
     table.add_column("method", style="method")
     table.add_column("kind")
     for name in ("cases", "agree", "disagree", "expected", "refused", "crashed", "timeout"):
