@@ -1,0 +1,160 @@
+"""Prepared derivatives under threads: every answer computed in 8 threads at once is the
+answer the same call gives alone (docs/reliability.md, "Threads").
+
+The references are computed first, one call at a time in the main thread, by the same
+deterministic program, so they must agree bit for bit; the hand-written gradient of the
+test function checks those references independently. Python's thread switch interval is
+shortened during the runs so that the threads interleave inside tracing, code generation
+and the generated programs, not only between calls.
+"""
+from __future__ import annotations
+
+import sys
+import threading
+
+import numpy as np
+import pytest
+
+import difflab
+
+THREADS = 8
+
+
+def _rosen_like(c):
+    """A rosenbrock with constant ``c`` and closed-over data (a fresh closure per call)."""
+    w = np.linspace(0.5, 1.5, 7)
+
+    def f(x):
+        xp = difflab.namespace(x)
+        d = xp.asarray(w[: 1])
+        return xp.sum(c * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2) + xp.sum(d * x[:1] ** 2)
+
+    def grad(x):
+        g = np.zeros_like(x)
+        r = x[1:] - x[:-1] ** 2
+        g[:-1] += -4.0 * c * r * x[:-1] - 2.0 * (1.0 - x[:-1])
+        g[1:] += 2.0 * c * r
+        g[0] += 2.0 * w[0] * x[0]
+        return g
+
+    return f, grad
+
+
+def _in_threads(work, threads=THREADS):
+    """Run ``work(t)`` in ``threads`` threads started together; errors are re-raised."""
+    barrier = threading.Barrier(threads)
+    results, errors = [None] * threads, []
+
+    def run(t):
+        try:
+            barrier.wait()
+            results[t] = work(t)
+        except BaseException as exc:  # noqa: BLE001 - reported by the test
+            errors.append(exc)
+
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        pool = [threading.Thread(target=run, args=(t,)) for t in range(threads)]
+        for th in pool:
+            th.start()
+        for th in pool:
+            th.join()
+    finally:
+        sys.setswitchinterval(previous)
+    if errors:
+        raise errors[0]
+    return results
+
+
+def _wrong(check) -> int:
+    """1 when ``check()`` is False or raises (a wrong number and a crash both count)."""
+    try:
+        return int(not check())
+    except Exception:  # noqa: BLE001 - counted, as the issue counts NameErrors
+        return 1
+
+
+def _same_pair(got, want):
+    return got[0] == want[0] and np.array_equal(got[1], want[1])
+
+
+def _shared_derivative_mismatches(n, calls):
+    """8 threads x ``calls`` calls each of gradient, value_and_gradient and hvp of one shared
+    compiled derivative: (calls made, mismatches against single-thread answers)."""
+    f, grad = _rosen_like(100.0)
+    jit = difflab.get("reverse", jit=True)
+    g, vg, hvp = jit.gradient(f), jit.value_and_gradient(f), jit.hvp(f)
+    rng = np.random.default_rng(0)
+    points = [rng.uniform(-1.5, 1.5, n) for _ in range(16)]
+    directions = [rng.standard_normal(n) for _ in range(16)]
+    want_g = [g(x) for x in points]
+    want_vg = [vg(x) for x in points]
+    want_h = [hvp(x, v) for x, v in zip(points, directions)]
+    for x, got in zip(points, want_g):  # the references, against the hand-written gradient
+        np.testing.assert_allclose(got, grad(x), rtol=1e-12, atol=1e-10)
+
+    def work(t):
+        bad = 0
+        for k in range(calls):
+            i = (t * 7 + k) % len(points)
+            bad += _wrong(lambda: np.array_equal(g(points[i]), want_g[i]))
+            bad += _wrong(lambda: _same_pair(vg(points[i]), want_vg[i]))
+            bad += _wrong(lambda: np.array_equal(hvp(points[i], directions[i]), want_h[i]))
+        return bad
+
+    return THREADS * calls * 3, sum(_in_threads(work))
+
+
+def _fresh_functions_mismatches(count, n):
+    """``count`` separate functions whose first calls (tracing, code generation) race in 8
+    threads; then every one called again alone: (calls made, mismatches, later mismatches)."""
+    made = [_rosen_like(float(k + 1)) for k in range(count)]
+    x = np.linspace(-1.2, 1.3, n)
+    v = np.cos(np.arange(n))
+    want = [(grad(x), difflab.get("reverse").hvp(f)(x, v)) for f, grad in made]
+    jit = difflab.get("reverse", jit=True)
+    derivatives = [(jit.gradient(f), jit.hvp(f)) for f, _ in made]
+
+    def close(got, ref):
+        return np.allclose(got, ref, rtol=1e-12, atol=1e-10)
+
+    def check(k):
+        (g, h), (want_g, want_h) = derivatives[k], want[k]
+        return (_wrong(lambda: close(g(x), want_g)), _wrong(lambda: close(h(x, v), want_h)))
+
+    def work(t):
+        bad = 0
+        for k in range(t, count, THREADS):  # each function first called by one thread ...
+            bad += sum(check(k))
+        for k in range(count):               # ... then by all of them
+            bad += check((k + t) % count)[0]
+        return bad
+
+    racing = sum(_in_threads(work))
+    later = sum(sum(check(k)) for k in range(count))
+    return count * 2 + THREADS * count, racing, later
+
+
+def test_one_compiled_derivative_shared_by_8_threads():
+    calls, bad = _shared_derivative_mismatches(n=4000, calls=40)
+    assert calls == 960
+    assert bad == 0
+
+
+def test_fresh_functions_first_called_in_8_threads():
+    calls, racing, later = _fresh_functions_mismatches(count=24, n=2000)
+    assert (racing, later) == (0, 0)
+
+
+@pytest.mark.slow
+def test_one_compiled_derivative_shared_by_8_threads_many_calls():
+    calls, bad = _shared_derivative_mismatches(n=20_000, calls=400)
+    assert calls == 9600
+    assert bad == 0
+
+
+@pytest.mark.slow
+def test_many_fresh_functions_first_called_in_8_threads():
+    calls, racing, later = _fresh_functions_mismatches(count=160, n=4000)
+    assert (racing, later) == (0, 0)
