@@ -173,7 +173,8 @@ class _Writer:
             _, ufunc, method, inputs, kwargs = how
             args = [self.data_operand(i) if type(i) is DataArray else self.operand(i) for i in inputs]
             fname = b.constant(ufunc if method == "__call__" else getattr(ufunc, method), "_f")
-            text = ", ".join([b.code(a) for a in args] + [f"{k}={b.literal(w)}" for k, w in kwargs.items()])
+            # the keywords (the user's NumPy call's) as one constant dict: no user text in source
+            text = ", ".join([b.code(a) for a in args] + ([f"**{b.constant(dict(kwargs))}"] if kwargs else []))
             e = b.assign(f"{fname}({text})", [a for a in args if isinstance(a, Expr)], plain)
         e.value = plain
         self.data[id(v)] = e
