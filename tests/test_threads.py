@@ -158,3 +158,64 @@ def test_one_compiled_derivative_shared_by_8_threads_many_calls():
 def test_many_fresh_functions_first_called_in_8_threads():
     calls, racing, later = _fresh_functions_mismatches(count=160, n=4000)
     assert (racing, later) == (0, 0)
+
+
+# ---------------------------------------------------------------------- nets
+def _iris_model(seed, learning_rate=0.05):
+    import nets
+
+    hidden = [nets.Dense(4 + seed, activation=("tanh", "relu", "sigmoid")[(seed + k) % 3],
+                         **({"input_dim": 4} if k == 0 else {}))
+              for k in range(1 + seed % 3)]  # models of different widths and depths
+    model = nets.Sequential([*hidden, nets.Dense(3, activation="softmax")], seed=seed)
+    model.compile(optimizer=nets.optimizers.SGD(learning_rate), loss="sparse_categorical_crossentropy")
+    return model
+
+
+def _iris():
+    from nets.datasets import load_iris
+
+    x, y = load_iris()[0]
+    return x, y
+
+
+def _flat(model):
+    return np.concatenate([w.ravel() for w in model.get_weights()])
+
+
+def test_nets_models_trained_in_8_threads_at_once_match_training_alone():
+    """Each model traces and compiles its own loss (the compiled tape, nets' default) while
+    the others do: the weights are those of the same training alone, bit for bit. (The
+    models differ in width and depth: identical programs written at once hide a mix-up.)"""
+    x, y = _iris()
+    count = THREADS
+    alone = []
+    for seed in range(count):
+        model = _iris_model(seed)
+        model.fit(x, y, epochs=1, batch_size=32, verbose=0)
+        alone.append(_flat(model))
+    models = [_iris_model(seed) for seed in range(count)]
+    _in_threads(lambda t: [models[k].fit(x, y, epochs=1, batch_size=32, verbose=0)
+                           for k in range(t, count, THREADS)])
+    assert [np.array_equal(_flat(m), w) for m, w in zip(models, alone)] == [True] * count
+
+
+def test_nets_predict_from_8_threads_matches_one_thread():
+    x, y = _iris()
+    model = _iris_model(0)
+    model.fit(x, y, epochs=1, batch_size=32, verbose=0)
+    want = model.predict(x)
+    got = _in_threads(lambda t: [model.predict(x[t:]) for _ in range(20)])
+    assert all(np.array_equal(p, want[t:]) for t, ps in enumerate(got) for p in ps)
+
+
+def test_one_nets_model_trained_from_8_threads_takes_whole_steps():
+    """Steps of one model from several threads run one at a time (the model's batch, weights
+    and optimiser state are the model's): with a learning rate of 0 every thread's loss is
+    its own batch's loss, as computed alone."""
+    x, y = _iris()
+    model = _iris_model(0, learning_rate=0.0)
+    batches = [(x[10 * t: 10 * t + 30], y[10 * t: 10 * t + 30]) for t in range(THREADS)]
+    want = [model.train_on_batch(*b) for b in batches]
+    got = _in_threads(lambda t: [model.train_on_batch(*batches[t]) for _ in range(10)])
+    assert [all(loss == want[t] for loss in losses) for t, losses in enumerate(got)] == [True] * THREADS
