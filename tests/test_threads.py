@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sys
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -166,17 +167,17 @@ def _iris_model(seed, learning_rate=0.05):
 
     hidden = [nets.Dense(4 + seed, activation=("tanh", "relu", "sigmoid")[(seed + k) % 3],
                          **({"input_dim": 4} if k == 0 else {}))
-              for k in range(1 + seed % 3)]  # models of different widths and depths
+              for k in range(1 + seed % 2)]  # models of different widths and depths
     model = nets.Sequential([*hidden, nets.Dense(3, activation="softmax")], seed=seed)
     model.compile(optimizer=nets.optimizers.SGD(learning_rate), loss="sparse_categorical_crossentropy")
     return model
 
 
 def _iris():
-    from nets.datasets import load_iris
-
-    x, y = load_iris()[0]
-    return x, y
+    """Iris-shaped data (105 samples, 4 features, 3 classes), made here: no sklearn import."""
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((105, 4))
+    return x, np.argmax(x[:, :3] + 0.3 * rng.standard_normal((105, 3)), axis=1)
 
 
 def _flat(model):
@@ -219,3 +220,66 @@ def test_one_nets_model_trained_from_8_threads_takes_whole_steps():
     want = [model.train_on_batch(*b) for b in batches]
     got = _in_threads(lambda t: [model.train_on_batch(*batches[t]) for _ in range(10)])
     assert [all(loss == want[t] for loss in losses) for t, losses in enumerate(got)] == [True] * THREADS
+
+
+# ---------------------------------------------------------------------- the first import
+def test_a_framework_imported_by_8_threads_at_once_is_handed_out_complete(tmp_path, monkeypatch):
+    """A module in ``sys.modules`` may still be initialising in another thread: handed out
+    then, jax had no ``value_and_grad`` yet (8 threads' first jax, torch or autograd
+    derivatives at once raised AttributeError: partially initialized module)."""
+    from difflab.backends._framework import import_framework
+
+    (tmp_path / "difflab_slow_framework.py").write_text(
+        "import time\ntime.sleep(0.3)\nvalue_and_grad = 'complete'\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "difflab_slow_framework", raising=False)
+    def first_import(t):
+        time.sleep(0.02 * t)  # the others ask while the first import is under way
+        return import_framework("difflab_slow_framework", "test").value_and_grad
+
+    got = _in_threads(first_import)
+    sys.modules.pop("difflab_slow_framework", None)
+    assert got == ["complete"] * THREADS
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("method", ["jax", "torch", "autograd"])
+def test_first_framework_derivatives_in_8_threads_at_once(method):
+    """The real thing, in a fresh interpreter: 8 threads' first derivatives by a framework."""
+    import subprocess
+
+    if not difflab.method_class(method).available():
+        pytest.skip(f"{method} is not installed")
+    script = (
+        "import sys, threading\nimport numpy as np\nimport difflab\n"
+        "def make(c):\n    return lambda x: difflab.namespace(x).sum(c * difflab.namespace(x).sin(x))\n"
+        "x = np.linspace(0, 1, 4)\nbarrier = threading.Barrier(8)\nout = [None] * 8\n"
+        "def run(t):\n    barrier.wait()\n    try:\n"
+        f"        out[t] = bool(np.allclose(difflab.get({method!r}).gradient(make(t + 1.0))(x), (t + 1.0) * np.cos(x)))\n"
+        "    except Exception as exc:\n        out[t] = type(exc).__name__\n"
+        "sys.setswitchinterval(1e-6)\nths = [threading.Thread(target=run, args=(t,)) for t in range(8)]\n"
+        "[t.start() for t in ths]; [t.join() for t in ths]\nprint(out)\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert done.stdout.strip() == str([True] * 8), done.stderr[-2000:]
+
+
+# ---------------------------------------------------------------------- preparation
+@pytest.mark.parametrize("method, options", [("sympy", {}), ("reverse", {"jit": True})])
+def test_8_threads_asking_at_once_prepare_a_derivative_once(method, options):
+    """The first calls of one derivative from 8 threads prepare it once (a trace, a symbolic
+    derivative, a compile), as one thread would, and all get the right numbers."""
+    runs = []
+
+    def f(x):
+        runs.append(1)  # each run of f's Python: the check of f(x) and the trace
+        xp = difflab.namespace(x)
+        return xp.sum(xp.sin(x) * x)
+
+    x = np.linspace(0.0, 1.0, 5)
+    difflab.get(method, **options).gradient(f)(x)
+    alone, runs[:] = len(runs), []
+    derivative = difflab.get(method, **options).gradient(f)
+    got = _in_threads(lambda t: derivative(x))
+    assert len(runs) == alone
+    for g in got:
+        np.testing.assert_allclose(g, np.sin(x) + x * np.cos(x), rtol=1e-14, atol=1e-15)
