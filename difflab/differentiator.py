@@ -439,7 +439,9 @@ class Derivative:
         if (kwargs or len(args) != wants or self.argnums != 0 or self.batched
                 or not pytree.is_flat(x)):
             if self._arguments is None:
-                self._arguments = Arguments(self)
+                with self._prepare_lock:  # one, whichever thread asks first
+                    if self._arguments is None:
+                        self._arguments = Arguments(self)
             return self._arguments.call((x, *args), kwargs)
         return self._call_flat(x, *args)
 

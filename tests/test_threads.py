@@ -283,3 +283,21 @@ def test_8_threads_asking_at_once_prepare_a_derivative_once(method, options):
     assert len(runs) == alone
     for g in got:
         np.testing.assert_allclose(g, np.sin(x) + x * np.cos(x), rtol=1e-14, atol=1e-15)
+
+
+def test_other_arguments_given_per_call_stay_with_their_thread():
+    """``gradient(f)(x, data)`` in 8 threads with 8 different ``data``: the compiled program
+    reads the other arguments of its own call."""
+    def f(x, data, scale=1.0):
+        xp = difflab.namespace(x)
+        return scale * xp.sum(xp.asarray(data) * x ** 2)
+
+    grad = difflab.get("reverse", jit=True).gradient(f)
+    x = np.linspace(-1.0, 1.0, 6)
+    data = [np.full(6, float(t + 1)) for t in range(THREADS)]
+
+    def work(t):
+        return sum(_wrong(lambda: np.array_equal(grad(x, data[t], scale=0.5 * t), 2 * 0.5 * t * data[t] * x))
+                   for _ in range(30))
+
+    assert sum(_in_threads(work)) == 0
