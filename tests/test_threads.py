@@ -301,3 +301,28 @@ def test_other_arguments_given_per_call_stay_with_their_thread():
                    for _ in range(30))
 
     assert sum(_in_threads(work)) == 0
+
+
+def test_compiled_vjp_and_jacobian_shared_by_8_threads():
+    def f(x):
+        xp = difflab.namespace(x)
+        return xp.sin(x) * x[::-1] + xp.sum(x * x)
+
+    jit = difflab.get("reverse", jit=True)
+    vjp, jac = jit.vjp(f), jit.jacobian(f)
+    rng = np.random.default_rng(1)
+    big = [rng.standard_normal(3000) for _ in range(4)]
+    small = [rng.standard_normal(6) for _ in range(4)]
+    want_v = [vjp(x, np.cos(x)) for x in big]
+    want_j = [jac(x) for x in small]
+    x0 = small[0]  # the references, against the closed form
+    np.testing.assert_allclose(want_j[0], np.diag(np.cos(x0) * x0[::-1]) + np.fliplr(np.diag(np.sin(x0)))
+                               + 2 * x0[None, :], rtol=1e-13, atol=1e-13)
+
+    def work(t):
+        return sum(_wrong(lambda: np.array_equal(vjp(big[(t + k) % 4], np.cos(big[(t + k) % 4])),
+                                                 want_v[(t + k) % 4]))
+                   + _wrong(lambda: np.array_equal(jac(small[(t + k) % 4]), want_j[(t + k) % 4]))
+                   for k in range(30))
+
+    assert sum(_in_threads(work)) == 0

@@ -510,8 +510,9 @@ class CompiledEvaluator:
 
     @property
     def program(self) -> Program:
-        """The most recently used program (its ``source`` is the generated text)."""
-        return next(iter(self.programs.values())) if self.programs else None
+        """The most recently traced program (its ``source`` is the generated text)."""
+        with self._lock:
+            return next(iter(self.programs.values())) if self.programs else None
 
 
 def build(fn, kind, x, name="f"):
@@ -523,7 +524,7 @@ def build(fn, kind, x, name="f"):
         ev = CompiledEvaluator(fn, "vjp", x)
 
         def jacobian(x):
-            m = math.prod(ev.program.value_shape)
+            m = math.prod(ev.value_shape)  # one shape per evaluator: no look at the programs
             eye = np.eye(m, dtype=x.dtype)
             return np.stack([np.array(ev.value_and_cotangent(x, e)[1], copy=True) for e in eye], axis=0)
 
