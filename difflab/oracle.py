@@ -15,6 +15,7 @@ from .ad import forward
 from .cost import MP_BYTES, Cost
 from .errors import InputError
 from .function import as_function
+from .precision import mpmath_digits
 
 DERIVATIVES = ("gradient", "jacobian", "hessian", "hvp")
 
@@ -71,7 +72,7 @@ def reference(f, x, derivative: str = "gradient", digits: int = 50,
         inner, block = (lambda y: forward.gradient(fn, y)), hessian_block(n)
     else:
         inner, block = fn, BLOCK
-    with mpmath.workdps(int(digits)):
+    with mpmath_digits(int(digits)):  # one thread at a time: mpmath's digits are global
         xm = np.array([mpmath.mpf(float(v)) for v in x], dtype=object)
         if vector is not None:  # one tangent: v itself, exact
             seed = np.array([[mpmath.mpf(float(v)) for v in vector]], dtype=object)

@@ -326,3 +326,33 @@ def test_compiled_vjp_and_jacobian_shared_by_8_threads():
                    for k in range(30))
 
     assert sum(_in_threads(work)) == 0
+
+
+# ---------------------------------------------------------------------- the oracle's digits
+def test_an_oracle_in_another_thread_keeps_its_digits():
+    """mpmath's precision is process-wide: thread A's oracle, leaving first, used to put back
+    15 digits while thread B's oracle was computing, and B's answer came at 15 digits."""
+    import mpmath
+
+    seen = {}
+
+    def f(x):  # needs the digits: 1e22 x^2 rounded at 53 bits is another angle
+        name = threading.current_thread().name
+        seen.setdefault(name, []).append(mpmath.mp.dps)
+        time.sleep(0.2 if name == "A" else 0.4)  # A leaves while B computes
+        xp = difflab.namespace(x)
+        return xp.sum(xp.sin(1e22 * x * x))
+
+    x = np.array([0.3, -1.7])
+    want = difflab.reference(f, x, digits=40)
+    got = {}
+    a = threading.Thread(target=lambda: got.update(A=difflab.reference(f, x, digits=50)), name="A")
+    b = threading.Thread(target=lambda: got.update(B=difflab.reference(f, x, digits=40)), name="B")
+    a.start()
+    time.sleep(0.05)
+    b.start()
+    a.join()
+    b.join()
+    assert seen["B"] == [40] and seen["A"] == [50]
+    np.testing.assert_array_equal(got["B"], want)
+    np.testing.assert_array_equal(got["A"], want)
