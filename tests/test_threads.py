@@ -356,3 +356,34 @@ def test_an_oracle_in_another_thread_keeps_its_digits():
     assert seen["B"] == [40] and seen["A"] == [50]
     np.testing.assert_array_equal(got["B"], want)
     np.testing.assert_array_equal(got["A"], want)
+
+
+def test_branches_retraced_in_8_threads_at_once():
+    """Each thread takes other branches (a guard misses, the function is traced again): the
+    programs kept for the shape are written one at a time, and every answer is right."""
+    def f(x):
+        xp = difflab.namespace(x)
+        y = x
+        for i in range(3):  # 8 branch patterns, one program each
+            y = xp.sin(y) if y[i] > 0 else y * y
+        return xp.sum(y)
+
+    def by_hand(x):
+        y, g = x.copy(), np.ones_like(x)
+        for i in range(3):
+            if y[i] > 0:
+                g, y = g * np.cos(y), np.sin(y)
+            else:
+                g, y = g * 2 * y, y * y
+        return g
+
+    points = [np.array([a, b, c, 0.3]) for a in (0.5, -0.5) for b in (0.7, -0.7) for c in (0.2, -0.2)]
+    grad = difflab.get("reverse", jit=True).gradient(f)
+
+    def work(t):
+        return sum(_wrong(lambda: np.allclose(grad(points[(t + k) % 8]), by_hand(points[(t + k) % 8]),
+                                              rtol=1e-14, atol=0))
+                   for k in range(24))
+
+    assert sum(_in_threads(work)) == 0
+    assert grad._evaluators[(4,)].evaluator.traces == 8  # one per pattern, none twice
