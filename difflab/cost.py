@@ -22,6 +22,8 @@ from typing import Callable, Optional
 
 import numpy as np
 
+from .precision import mpmath_digits
+
 #: Seconds of Python bookkeeping per black-box evaluation (finite differences' sampler).
 EVAL_OVERHEAD = 8e-6
 #: A lower bound on seconds per scalar operation on 50-digit mpmath numbers.
@@ -230,7 +232,7 @@ def mp_seconds(function, x) -> Optional[float]:
     import mpmath
 
     try:
-        with mpmath.workdps(50):
+        with mpmath_digits(50):
             xm = np.array([mpmath.mpf(float(v)) for v in np.reshape(x, -1)], dtype=object).reshape(np.shape(x))
             best = math.inf
             while best == math.inf or best < 0.1:  # the first run pays for warming caches

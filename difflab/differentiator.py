@@ -432,6 +432,7 @@ class Derivative:
         self._closure = None  # what the evaluators froze, for methods that freeze (snapshot.py)
         self._output_sizes: dict = {}  # input shape -> number of outputs of f (from _check_f_at)
         self.setup_seconds = 0.0
+        self._prepare_lock = threading.RLock()  # one preparation at a time (threads)
 
     def __repr__(self):
         return f"<{self.kind} of {self.function.name} by {self.differentiator.name} ({self.how})>"
@@ -443,8 +444,22 @@ class Derivative:
         return self.setup_seconds
 
     def _evaluator_for(self, x):
+        """The evaluator for ``x``'s shape, prepared on first use (and again when the data a
+        freezing method froze has changed). Safe from any number of threads: a prepared
+        evaluator is found without a lock; preparing takes this derivative's lock, so threads
+        that need the same shape at once prepare it once."""
+        closure = self._closure
+        if closure is None or not closure.changed():
+            ev = self._evaluators.get(x.shape)
+            if ev is not None:
+                return ev
+        with self._prepare_lock:
+            return self._prepared_for(x)
+
+    def _prepared_for(self, x):
         if self._closure is not None and self._closure.changed():
             self._evaluators.clear()  # prepared from data the function no longer sees
+            self._closure = None
         ev = self._evaluators.get(x.shape)
         if ev is None:
             start = time.perf_counter()
@@ -474,7 +489,9 @@ class Derivative:
         wants = 1 if self.kind in VECTOR_KINDS else 0
         if not self._flat_call(x, len(args) - wants, kwargs):
             if self._arguments is None:
-                self._arguments = Arguments(self)
+                with self._prepare_lock:  # one, whichever thread asks first
+                    if self._arguments is None:
+                        self._arguments = Arguments(self)
             return self._arguments.call((x, *args), kwargs)
         return self._call_flat(x, *args)
 

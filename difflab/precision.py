@@ -6,11 +6,15 @@ promote the computation back to float64, or the float32 figures would be float64
 disguise. Every evaluation therefore runs inside :func:`computing_in`, and every namespace's
 ``asarray``/``zeros``/``ones`` give float data the dtype :func:`float_dtype_for` names.
 Outside an evaluation nothing changes: ``xp.asarray`` keeps the data's own dtype.
+
+The oracle's mpmath digits are another matter: mpmath's working precision is one setting for
+the whole process, so :func:`mpmath_digits` sets it for one thread at a time.
 """
 from __future__ import annotations
 
 import contextlib
 import contextvars
+import threading
 
 import numpy as np
 
@@ -60,3 +64,22 @@ def zeros(shape) -> np.ndarray:
 def ones(shape) -> np.ndarray:
     """NumPy ones at the evaluation's precision (float64 outside one)."""
     return np.ones(shape, dtype=compute_dtype() or np.float64)
+
+
+_MPMATH_LOCK = threading.RLock()
+
+
+@contextlib.contextmanager
+def mpmath_digits(digits):
+    """``mpmath.workdps(digits)`` for one thread at a time.
+
+    mpmath's precision (``mpmath.mp``) is process-wide, not per thread: two threads in
+    ``workdps`` at once compute with each other's digits, and the first to leave puts back
+    what it found (15 digits) under the other's feet, silently. The lock is re-entrant (an
+    oracle inside an oracle); a function that waits inside it for another thread's oracle
+    would wait for ever.
+    """
+    import mpmath
+
+    with _MPMATH_LOCK, mpmath.workdps(digits):
+        yield

@@ -1,6 +1,7 @@
 """``Sequential``: a Keras-style model whose gradients come from any difflab method."""
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -55,6 +56,9 @@ class Sequential:
         self.stop_training = False
         #: True in an epoch that fit's validation_freq does not validate (read by callbacks).
         self.validation_skipped = False
+        #: One training step at a time: the batch, the weights and the optimiser's state are
+        #: the model's, so steps asked for from several threads run whole, one after another.
+        self._step_lock = threading.RLock()
         for layer in layers or []:
             self.add(layer)
 
@@ -274,7 +278,12 @@ class Sequential:
         return {k: v / n for k, v in totals.items()}
 
     def _train_step(self, x, y) -> dict:
-        """One update on one batch; the loss and metrics measured before it."""
+        """One update on one batch; the loss and metrics measured before it. Steps from
+        several threads run one at a time (docs/reliability.md, "Threads")."""
+        with self._step_lock:
+            return self._locked_train_step(x, y)
+
+    def _locked_train_step(self, x, y) -> dict:
         theta = self.parameters.theta
         self.batch = batch = self._training_batch(x, y)
         logs = {}
@@ -312,9 +321,10 @@ class Sequential:
         return values[0] if len(values) == 1 else values
 
     def _need_gradient_source(self) -> GradientSource:
-        if self.gradient_source is None:
-            self.gradient_source = GradientSource(self, self.differentiator, **self._differentiator_options)
-        return self.gradient_source
+        with self._step_lock:  # made once, whichever thread asks first
+            if self.gradient_source is None:
+                self.gradient_source = GradientSource(self, self.differentiator, **self._differentiator_options)
+            return self.gradient_source
 
     def _training_batch(self, x, y):
         masks = {layer: layer.draw_mask(self._rng, _count(x)) for layer in self.layers

@@ -9,10 +9,16 @@ program's NumPy arrays. Either way there is one rule table and no second rule se
 
 Statements are then pruned (dead code), large fresh results get persistent buffers (``out=``
 of the ufunc, shared between values whose lifetimes do not overlap), and the text is compiled.
+
+Threads: the builder being written to is per thread (:func:`writing`), and the persistent
+buffers are per thread too (:class:`ThreadBuffers`: each thread running a program gets its
+own set, made at its first call), so any number of threads may write and run programs at once.
 """
 from __future__ import annotations
 
+import contextlib
 import math
+import threading
 from fractions import Fraction
 
 import numpy as np
@@ -137,10 +143,12 @@ class Builder:
 
     def __init__(self):
         self.statements: list[Statement] = []
-        self.constants: dict[str, object] = {"_np": np, "_NP": NUMPY, "_ndarray": np.ndarray}
+        self.constants: dict[str, object] = {"_np": np, "_NP": NUMPY, "_ndarray": np.ndarray,
+                                             "_getattr": getattr}
         self._const_ids: dict[int, str] = {}
         self._scalars: dict[tuple, str] = {}
         self._count = 0
+        self.buffers: dict[str, tuple] = {}  # name -> (shape, dtype), made per thread
 
     # ---- names and literals ----------------------------------------------------------------
     def name(self, prefix="t"):
@@ -248,6 +256,12 @@ class Builder:
         return self.assign(f"{fname}({text})", [a for a in args if isinstance(a, Expr)], value,
                            fresh=fresh, ufunc=fname if ufunc else None, operands=codes if ufunc else None)
 
+    def buffer(self, shape, dtype) -> str:
+        """The name of a new per-thread buffer (see :class:`ThreadBuffers`)."""
+        name = f"_b{len(self.buffers)}"
+        self.buffers[name] = (tuple(shape), np.dtype(dtype))
+        return name
+
     def mark(self):
         return len(self.statements), self._count
 
@@ -286,11 +300,29 @@ _PY_OPS = {"+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a
            "<": lambda a, b: a < b, "<=": lambda a, b: a <= b, ">": lambda a, b: a > b,
            ">=": lambda a, b: a >= b, "==": lambda a, b: a == b, "!=": lambda a, b: a != b}
 
-_current: list[Builder] = []
+
+class _Writing(threading.local):
+    """The builders this thread is writing to, innermost last."""
+
+    def __init__(self):
+        self.stack: list[Builder] = []
+
+
+_writing = _Writing()
 
 
 def _builder() -> Builder:
-    return _current[-1]
+    return _writing.stack[-1]
+
+
+@contextlib.contextmanager
+def writing(builder: Builder):
+    """Within the block, stand-ins of this thread emit their statements into ``builder``."""
+    _writing.stack.append(builder)
+    try:
+        yield builder
+    finally:
+        _writing.stack.pop()
 
 
 class NamespaceWriter:
@@ -374,9 +406,34 @@ def prune(statements, live_out):
     return kept
 
 
+class ThreadBuffers:
+    """A program's persistent buffers, one set per thread: ``buffers()`` is the calling
+    thread's tuple of arrays, allocated at its first call (a thread never sees another's).
+
+    The buffers outlive a call (the result may be one of them), so a thread's next call of
+    the same program may overwrite what its previous call returned; difflab's
+    :class:`~difflab.Derivative` copies results before handing them out.
+    """
+
+    __slots__ = ("specs", "_local")
+
+    def __init__(self, specs):
+        self.specs = tuple(specs)  # (shape, dtype) of each buffer
+        self._local = threading.local()
+
+    def __call__(self) -> tuple:
+        try:
+            return self._local.arrays
+        except AttributeError:
+            arrays = self._local.arrays = tuple(np.empty(shape, dtype) for shape, dtype in self.specs)
+            return arrays
+
+
 def assign_buffers(statements, live_out, builder):
     """Give large fresh results persistent buffers, sharing one between values whose lifetimes
-    (including every view of them) do not overlap. Returns ``{statement index: buffer name}``."""
+    (including every view of them) do not overlap. Returns ``{statement index: buffer name}``;
+    the buffers' shapes and dtypes are in ``builder.buffers`` (name -> (shape, dtype)), for a
+    :class:`ThreadBuffers` that gives each thread its own."""
     last_use: dict[str, int] = {}
     for i, s in enumerate(statements):
         for u in s.uses:
@@ -407,14 +464,20 @@ def assign_buffers(statements, live_out, builder):
             continue
         key = (v.shape, v.dtype.str)
         pool = free.get(key)
-        buf = pool.pop() if pool else builder.constant(np.empty(v.shape, v.dtype), "_b")
+        buf = pool.pop() if pool else builder.buffer(v.shape, v.dtype)
         chosen[i] = buf
         busy.append((release.get(s.target, end), key, buf))
     return chosen
 
 
-def render(statements, buffers) -> list[str]:
+def render(statements, buffers, builder=None) -> list[str]:
+    """The program's body; with per-thread buffers (``builder.buffers``) it starts by taking
+    the calling thread's set from the constant ``_buffers``."""
     lines = []
+    names = list(builder.buffers) if builder is not None else []
+    if names:
+        builder.constants["_buffers"] = ThreadBuffers(builder.buffers.values())
+        lines.append(f"{', '.join(names)}, = _buffers()")
     for i, s in enumerate(statements):
         buf = buffers.get(i)
         if s.kind == "assign" and buf is not None:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import threading
 from collections import OrderedDict
 
 import numpy as np
@@ -36,11 +37,11 @@ from .codegen import (
     Builder,
     Expr,
     Symbolic,
-    _current,
     assign_buffers,
     exact_product,
     prune,
     render,
+    writing,
 )
 from .reverse import Node
 from .rules import MINUS_ONE, ONE, RULES, keepdims_shape, unbroadcast
@@ -68,33 +69,38 @@ class Program:
 
 
 def compile_program(fn, x, with_cotangent_input: bool, scalar_output: bool,
-                    returns_value: bool = True) -> Program:
+                    returns_value: bool = True, data: tuple = ()) -> Program:
     """Trace ``fn`` at ``x`` and write the flat program of its value and VJP (``None`` for
-    the value, and no statement computing it, when ``returns_value`` is False)."""
+    the value, and no statement computing it, when ``returns_value`` is False).
+
+    ``data``: arrays passed to ``fn`` after ``x`` (``fn(x, *data)``) that the program takes
+    as arguments too (``program(x, a0, a1, ...)``), read at each call like closed-over data:
+    the hvp's direction, given per call, so that calls in several threads never share it.
+    """
     sources = find_sources(fn)
-    out, tape = trace(fn, x, sources)
+    inputs = [f"a{i}" for i in range(len(data))]
+    for name, array in zip(inputs, data):
+        sources.paths[id(array)], sources.arrays[id(array)] = name, array
+    out, tape = trace((lambda y: fn(y, *data)) if data else fn, x, sources)
     writer = _Writer(tape, sources, x)
     b = writer.b
-    _current.append(b)
-    try:
+    with writing(b):
         value = writer.forward(out)
         if scalar_output and value.size != 1:
             raise not_scalar("gradient", getattr(fn, "__name__", "the function"), value.shape)
         seed = writer.seed(value, with_cotangent_input)
         grad = writer.backward(out, seed)
-    finally:
-        _current.pop()
     live = [value.code, grad.code] if returns_value else [grad.code]
     statements = prune(b.statements, live)
     buffers = assign_buffers(statements, live, b)
-    args = "x, u" if with_cotangent_input else "x"
-    body = render(statements, buffers) + [f"return {value.code if returns_value else None}, {grad.code}"]
+    args = ", ".join(["x"] + (["u"] if with_cotangent_input else []) + inputs)
+    body = render(statements, buffers, b) + [f"return {value.code if returns_value else None}, {grad.code}"]
     source = f"def program({args}):\n" + "\n".join("    " + line for line in body) + "\n"
     namespace = dict(b.constants, _MISS=MISS)
     # difflab's own generated text, never user text
     exec(compile(source, f"<difflab compiled tape {next(_programs)}>", "exec"), namespace)  # noqa: S102
     tape.close()
-    return Program(namespace["program"], source, len(statements), len(set(buffers.values())),
+    return Program(namespace["program"], source, len(statements), len(b.buffers),
                    value.shape)
 
 
@@ -167,7 +173,8 @@ class _Writer:
             _, ufunc, method, inputs, kwargs = how
             args = [self.data_operand(i) if type(i) is DataArray else self.operand(i) for i in inputs]
             fname = b.constant(ufunc if method == "__call__" else getattr(ufunc, method), "_f")
-            text = ", ".join([b.code(a) for a in args] + [f"{k}={b.literal(w)}" for k, w in kwargs.items()])
+            # the keywords (the user's NumPy call's) as one constant dict: no user text in source
+            text = ", ".join([b.code(a) for a in args] + ([f"**{b.constant(dict(kwargs))}"] if kwargs else []))
             e = b.assign(f"{fname}({text})", [a for a in args if isinstance(a, Expr)], plain)
         e.value = plain
         self.data[id(v)] = e
@@ -416,23 +423,34 @@ def _run_rule(b, function, args, params, value=None):
 
 # ---------------------------------------------------------------------- the evaluator
 class CompiledEvaluator:
-    """The compiled derivative at one input shape: programs cached per branch decisions."""
+    """The compiled derivative at one input shape: programs cached per branch decisions.
 
-    def __init__(self, fn, kind, x):
+    Safe from any number of threads: a call reads the list of programs (replaced whole,
+    never changed in place) without a lock; a miss (tracing again, falling back to the tape)
+    takes the evaluator's lock, so programs are written one at a time and none is lost.
+    ``data`` (the hvp's direction): arrays passed after ``x`` to ``fn`` and to each call.
+    """
+
+    def __init__(self, fn, kind, x, data=()):
         self.fn, self.kind = fn, kind
         self.with_u = kind == "vjp"
+        self.data_count = len(data)
         self.returns_value = kind != "hvp"  # the hvp needs only the outer sweep's cotangent
         self.programs: OrderedDict = OrderedDict()
         self.retraces = 0
         self.traces = 0
         self.fell_back = False
-        self._retrace(x)
+        self._runs: list = []
+        self._lock = threading.RLock()
+        with self._lock:
+            self._retrace(x, *data)
 
-    def _retrace(self, x):
+    def _retrace(self, x, *args):
+        data = args[len(args) - self.data_count:] if self.data_count else ()
         with computing_in(x.dtype):  # closed-over float data comes in at x's precision
             program = compile_program(self.fn, x, self.with_u,
                                       self.kind in ("gradient", "value_and_gradient", "hvp"),
-                                      self.returns_value)
+                                      self.returns_value, data)
         self.traces += 1
         self.value_shape = program.value_shape
         key = next(_programs)
@@ -440,33 +458,52 @@ class CompiledEvaluator:
         self.programs.move_to_end(key, last=False)
         while len(self.programs) > PROGRAMS_PER_SHAPE:
             self.programs.popitem(last=True)
-        self._runs = [p.run for p in self.programs.values()]
+        self._runs = [p.run for p in self.programs.values()]  # a new list: readers keep theirs
         return program
 
-    def value_and_cotangent(self, x, *u):
+    def value_and_cotangent(self, x, *args):
+        """``(value, cotangent)`` at ``x``; ``args``: the cotangent ``u`` of a vjp, or the data
+        (the hvp's direction)."""
         if type(x) is not np.ndarray:  # x traced by another differentiation: the tape nests
-            return self._on_tape(x, *u)
+            return self._on_tape(x, *args)
         for run in self._runs:
-            out = run(x, *u)
+            out = run(x, *args)
+            if out is not MISS:
+                return out
+        if self.fell_back:  # the tape engine, with no lock: calls in several threads run at once
+            with computing_in(x.dtype):
+                return self._on_tape(x, *args)
+        with self._lock:
+            return self._missed(x, *args)
+
+    def _missed(self, x, *args):
+        """No program's guards hold at ``x``: try the programs again (another thread may have
+        traced meanwhile), then trace again, or fall back to the tape engine."""
+        for run in self._runs:
+            out = run(x, *args)
             if out is not MISS:
                 return out
         if self.fell_back:
             with computing_in(x.dtype):
-                return self._on_tape(x, *u)
+                return self._on_tape(x, *args)
         self.retraces += 1
         if self.retraces > RETRACE_LIMIT:  # the guards keep changing: run the tape engine
             self.fell_back = True
             self.programs.clear()
             self._runs = []
-            return self.value_and_cotangent(x, *u)
-        out = self._retrace(x).run(x, *u)
+            return self._missed(x, *args)
+        out = self._retrace(x, *args).run(x, *args)
         if out is MISS:  # the guards of a fresh trace hold at its own point
             raise RuntimeError("compiled tape: a fresh trace missed its own guards")
         return out
 
-    def _on_tape(self, x, *u):
+    def _on_tape(self, x, *args):
         """The tape engine's answer (nested differentiation, or a function that keeps retracing)."""
-        value, pullback = reverse.vjp(self.fn, x)
+        fn, u = self.fn, args
+        if self.data_count:
+            data, u = args[len(args) - self.data_count:], args[:len(args) - self.data_count]
+            fn = lambda y: self.fn(y, *data)  # noqa: E731
+        value, pullback = reverse.vjp(fn, x)
         if self.kind in ("gradient", "value_and_gradient") and np.size(reverse.strip(value)) != 1:
             raise not_scalar("gradient", getattr(self.fn, "__name__", "the function"),
                              np.shape(reverse.strip(value)))
@@ -476,8 +513,9 @@ class CompiledEvaluator:
 
     @property
     def program(self) -> Program:
-        """The most recently used program (its ``source`` is the generated text)."""
-        return next(iter(self.programs.values())) if self.programs else None
+        """The most recently traced program (its ``source`` is the generated text)."""
+        with self._lock:
+            return next(iter(self.programs.values())) if self.programs else None
 
 
 def build(fn, kind, x, name="f"):
@@ -489,7 +527,7 @@ def build(fn, kind, x, name="f"):
         ev = CompiledEvaluator(fn, "vjp", x)
 
         def jacobian(x):
-            m = math.prod(ev.program.value_shape)
+            m = math.prod(ev.value_shape)  # one shape per evaluator: no look at the programs
             eye = np.eye(m, dtype=x.dtype)
             return np.stack([np.array(ev.value_and_cotangent(x, e)[1], copy=True) for e in eye], axis=0)
 
@@ -518,22 +556,21 @@ def build_hvp(fn, x):
     backward sweep of ``f`` is itself recorded on the outer trace (difflab's engines nest by
     levels), so the generated code holds the forward pass, the inner sweep and the outer
     sweep, flat. ``v`` is data the program reads at each call, like any closed-over array:
-    one program serves every direction.
+    one program serves every direction. ``v`` is an argument of the program, not state of
+    the evaluator, so calls in several threads with different directions never mix them.
     """
     from ..namespaces import namespace
     from . import reverse
 
-    direction = {"v": np.zeros(np.shape(x), dtype=x.dtype)}
-
-    def directional(y):
+    def directional(y, v):
         xp = namespace(y)
-        return xp.sum(reverse.gradient(fn, y) * xp.asarray(direction["v"]))
+        return xp.sum(reverse.gradient(fn, y) * xp.asarray(v))
 
-    ev = CompiledEvaluator(directional, "hvp", x)
+    ev = CompiledEvaluator(directional, "hvp", x, data=(np.zeros(np.shape(x), dtype=x.dtype),))
 
     def hvp(x, v):
-        direction["v"] = np.asarray(v, dtype=x.dtype).reshape(np.shape(x))
-        return ev.value_and_cotangent(x)[1]
+        v = np.asarray(v, dtype=x.dtype).reshape(np.shape(x))  # an argument of the call: no
+        return ev.value_and_cotangent(x, v)[1]                 # state shared between threads
 
     hvp.evaluator = ev
     hvp.sets_precision = True

@@ -6,11 +6,17 @@ function can reach (closure cells, the globals it names, default arguments, the 
 bound method, and their attributes, dict items and list items, a few levels deep) and
 returns, for every NumPy array found, a *path*: a Python expression over a few root objects
 that the generated program evaluates at each call to fetch the array.
+
+A path holds only difflab's own text: numbered slots (``_root3``) and fixed attribute names
+(``cell_contents``, ``__defaults__``, ``args``, ``keywords``). A dict key is the key object
+itself, in a slot (``_root1[_root4]``: no ``repr``, which a key class may override to run
+code, or which is not Python for an ``IntEnum``); an attribute name is the name string, in
+a slot, read with ``getattr`` (``_getattr(_root0, _root5)``: written as ``obj.name`` Python
+would normalise it, NFKC, and ``obj.\ufb01`` would read ``obj.fi``).
 """
 from __future__ import annotations
 
 import functools
-import keyword
 import types
 from collections import deque
 
@@ -76,7 +82,7 @@ def _push_callable(fn, sources, queue, depth):
             else:
                 queue.append((arg, f"{root}.args[{i}]", depth))
         for key, value in fn.keywords.items():
-            queue.append((value, f"{root}.keywords[{key!r}]", depth))
+            queue.append((value, f"{root}.keywords[{sources.root(key)}]", depth))
         _push_callable(fn.func, sources, queue, depth)
         return
     if isinstance(fn, types.MethodType):
@@ -102,7 +108,7 @@ def _push_callable(fn, sources, queue, depth):
         g = sources.root(fn.__globals__)
         for name in names:
             if name in fn.__globals__:
-                queue.append((fn.__globals__[name], f"{g}[{name!r}]", depth))
+                queue.append((fn.__globals__[name], f"{g}[{sources.root(name)}]", depth))
     for i, default in enumerate(fn.__defaults__ or ()):
         queue.append((default, f"{sources.root(fn)}.__defaults__[{i}]", depth))
 
@@ -120,10 +126,9 @@ def _children(obj, code, sources):
         for i, (k, v) in enumerate(obj.items()):
             if i >= MAX_ITEMS:
                 break
-            if isinstance(k, (str, int)) and not isinstance(k, bool):
-                yield v, f"{code}[{k!r}]"
-            elif getattr(type(k), "__hash__", None) is object.__hash__:  # keyed by identity
-                yield v, f"{code}[{sources.root(k)}]"           # (nets: dropout masks by layer)
+            if ((isinstance(k, (str, int)) and not isinstance(k, bool))
+                    or getattr(type(k), "__hash__", None) is object.__hash__):  # nets: masks by layer
+                yield v, f"{code}[{sources.root(k)}]"  # the key itself, never its repr
         return
     if isinstance(obj, (list, tuple)):
         for i, v in enumerate(obj[:MAX_ITEMS]):
@@ -132,15 +137,10 @@ def _children(obj, code, sources):
     attrs = getattr(obj, "__dict__", None)
     if isinstance(attrs, dict):
         for k, v in list(attrs.items())[:MAX_ITEMS]:
-            if _attribute_name(k):
-                yield v, f"{code}.{k}"
+            if type(k) is str:
+                yield v, f"_getattr({code}, {sources.root(k)})"
     for cls in type(obj).__mro__:
-        for k in getattr(cls, "__slots__", ()):
-            if _attribute_name(k) and not k.startswith("__") and hasattr(obj, k):
-                yield getattr(obj, k), f"{code}.{k}"
-
-
-def _attribute_name(name) -> bool:
-    """Can ``obj.<name>`` be written in the generated program? (Text that goes into the
-    program is only identifiers like this one and ``repr`` literals of dict keys.)"""
-    return isinstance(name, str) and name.isidentifier() and not keyword.iskeyword(name)
+        slots = getattr(cls, "__slots__", ())
+        for k in (slots,) if isinstance(slots, str) else slots:
+            if type(k) is str and not k.startswith("__") and hasattr(obj, k):
+                yield getattr(obj, k), f"_getattr({code}, {sources.root(k)})"

@@ -9,6 +9,7 @@ data: arrays found by :mod:`trace_sources` (closed-over data), their conversions
 """
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -144,14 +145,14 @@ class DataArray(np.ndarray):
             return NotImplemented
         plain = [i.view(np.ndarray) if isinstance(i, DataArray) else i for i in inputs]
         result = getattr(ufunc, method)(*plain, **kwargs)
-        tape = _current_tape
+        tape = _tracing.tape
         if tape is None or method not in ("__call__", "reduce") or "out" in kwargs:
             return result
         return tape.wrap(result, ("ufunc", ufunc, method, inputs, kwargs))
 
     def __getitem__(self, index):
         result = self.view(np.ndarray)[index]
-        tape = _current_tape
+        tape = _tracing.tape
         if tape is None or isinstance(index, (np.ndarray, DataArray, list)):
             return result
         return tape.wrap(result, ("getitem", self, index))
@@ -164,7 +165,7 @@ class TracingNamespace(ReverseNamespace):
     traced_type = TraceNode
 
     def asarray(self, data, dtype=None):
-        tape = _current_tape
+        tape = _tracing.tape
         if type(data) is DataArray:
             data = tape.plain(data) if tape is not None else data.view(np.ndarray)
         out = super().asarray(data, dtype)
@@ -176,13 +177,13 @@ class TracingNamespace(ReverseNamespace):
         return tape.wrap(out, ("alias", out))
 
     def apply(self, name, args, params):
-        tape = _current_tape
+        tape = _tracing.tape
         if tape is not None and any(type(a) is DataArray for a in args):
             args = tuple(tape.plain(a) if type(a) is DataArray else a for a in args)
         return super().apply(name, args, params)
 
     def constant(self, ans, name, values, params):
-        tape = _current_tape
+        tape = _tracing.tape
         if tape is not None and any(type(v) is np.ndarray and tape.tracks(v) for v in values):
             tape.derived[id(ans)] = (name, tuple(values), params)
             tape.keep.append((ans, values))
@@ -191,18 +192,26 @@ class TracingNamespace(ReverseNamespace):
 
 TRACING = TracingNamespace()
 TraceNode.namespace = TRACING
-_current_tape: TraceTape | None = None
+
+
+class _Tracing(threading.local):
+    """The tape this thread is tracing onto (None outside a trace): per thread, so traces
+    in several threads at once each record their own data."""
+
+    tape: TraceTape | None = None
+
+
+_tracing = _Tracing()
 
 
 def trace(fn, x, sources: Sources):
     """Run ``fn`` once on a traced ``x``: ``(output, tape)`` with the guards and data noted."""
-    global _current_tape
     tape = TraceTape(sources)
     leaf = TraceNode(x, new_level(), tape)
     tape.inputs = leaf
-    previous, _current_tape = _current_tape, tape
+    previous, _tracing.tape = _tracing.tape, tape
     try:
         out = fn(leaf)
     finally:
-        _current_tape = previous
+        _tracing.tape = previous
     return out, tape

@@ -11,6 +11,7 @@ import importlib
 import importlib.metadata
 import importlib.util
 import sys
+import threading
 
 import numpy as np
 
@@ -35,6 +36,9 @@ def installed_distribution(candidates) -> str | None:
 
 #: Frameworks whose ``first_use`` has run (see import_framework).
 _first_used: set = set()
+#: Frameworks imported completely by import_framework: returned without a lock from then on.
+_ready: set = set()
+_import_lock = threading.RLock()
 
 
 def import_framework(module: str, method: str, kind: str = "derivatives", first_use=None):
@@ -42,19 +46,27 @@ def import_framework(module: str, method: str, kind: str = "derivatives", first_
 
     The first import, and ``first_use(module)`` after it where given (an operation that
     makes the framework finish loading), run with the framework's native log lines hidden
-    (:mod:`difflab.quiet`). Safe from several threads: Python's import lock serialises them.
+    (:mod:`difflab.quiet`). Safe from several threads: the first import runs under a lock,
+    and a module is handed out without it only once that import has finished (a module in
+    ``sys.modules`` may still be initialising in another thread: handed out then, it had no
+    ``jax.value_and_grad`` yet).
     """
-    if module in sys.modules and (first_use is None or module in _first_used):
+    key = (module, first_use is not None)
+    if key in _ready:
         return sys.modules[module]
-    try:
-        with native_logs_filtered():
-            loaded = importlib.import_module(module)
-            if first_use is not None and module not in _first_used:
-                first_use(loaded)
-                _first_used.add(module)
-    except ImportError as exc:
-        raise NotSupported(kind, method, f"importing {module} failed: {exc}") from None
-    return loaded
+    with _import_lock:
+        if key in _ready:
+            return sys.modules[module]
+        try:
+            with native_logs_filtered():
+                loaded = importlib.import_module(module)
+                if first_use is not None and module not in _first_used:
+                    first_use(loaded)
+                    _first_used.add(module)
+        except ImportError as exc:
+            raise NotSupported(kind, method, f"importing {module} failed: {exc}") from None
+        _ready.add(key)
+        return loaded
 
 
 class FrameworkMethod(Differentiator):

@@ -11,12 +11,17 @@ on tensor values; where the function has such control flow the Hessian falls bac
 """
 from __future__ import annotations
 
+import threading
 import warnings
 
 import numpy as np
 
 from ..errors import InputError, NotSupported
 from ._framework import FrameworkMethod, computing_in, import_framework
+
+
+#: Serialises torch's preparations (see Torch._build).
+_BUILD_LOCK = threading.RLock()
 
 
 class Torch(FrameworkMethod):
@@ -48,7 +53,9 @@ class Torch(FrameworkMethod):
         self.hessian_fallbacks: set = set()
 
     def _build(self, kind, function, x):
-        with warnings.catch_warnings():
+        # warnings' filters are process-wide and catch_warnings is not thread-safe (two at once
+        # can leave the filter installed for good): one torch preparation at a time
+        with _BUILD_LOCK, warnings.catch_warnings():
             # torch's forward-mode AD scripts its decompositions on first use, with torch's own
             # deprecation notice for torch.jit.script: nothing the user wrote or can change.
             warnings.filterwarnings("ignore", message=r"`torch\.jit\.script` is deprecated",

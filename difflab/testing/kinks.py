@@ -14,6 +14,8 @@ from typing import Optional
 
 import numpy as np
 
+from ..precision import mpmath_digits
+
 DIGITS = 100
 #: Relative steps for first and second one-sided differences (far below float64's spacing).
 STEP = {1: 1e-24, 2: 1e-18}
@@ -45,7 +47,7 @@ def one_sided(fn, x, direction, readout=None, second=None) -> Optional[OneSided]
 
     order = 1 if second is None else 2
     scale = max(1.0, float(np.max(np.abs(x)))) if np.size(x) else 1.0
-    with mpmath.workdps(DIGITS):
+    with mpmath_digits(DIGITS):
         mp = lambda a: np.array([mpmath.mpf(float(v)) for v in np.reshape(a, -1)], dtype=object)  # noqa: E731
         shaped = lambda a: mp(a).reshape(np.shape(x))  # noqa: E731 - points in the shape f expects
         xm, d = shaped(x), shaped(direction)
