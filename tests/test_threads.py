@@ -276,6 +276,7 @@ def test_8_threads_asking_at_once_prepare_a_derivative_once(method, options):
         return xp.sum(xp.sin(x) * x)
 
     x = np.linspace(0.0, 1.0, 5)
+    options = {"max_seconds": None, "max_bytes": None, **options}  # no budget probes of f
     difflab.get(method, **options).gradient(f)(x)
     alone, runs[:] = len(runs), []
     derivative = difflab.get(method, **options).gradient(f)
@@ -331,14 +332,15 @@ def test_compiled_vjp_and_jacobian_shared_by_8_threads():
 # ---------------------------------------------------------------------- the oracle's digits
 def test_an_oracle_in_another_thread_keeps_its_digits():
     """mpmath's precision is process-wide: thread A's oracle, leaving first, used to put back
-    15 digits while thread B's oracle was computing, and B's answer came at 15 digits."""
-    import mpmath
+    15 digits while thread B's oracle was computing, and B's answer came at 15 digits. The
+    oracle now computes in its thread's own mpmath context."""
+    from difflab.oracle.jets import context
 
     seen = {}
 
     def f(x):  # needs the digits: 1e22 x^2 rounded at 53 bits is another angle
         name = threading.current_thread().name
-        seen.setdefault(name, []).append(mpmath.mp.dps)
+        seen.setdefault(name, []).append(context().dps)
         time.sleep(0.2 if name == "A" else 0.4)  # A leaves while B computes
         xp = difflab.namespace(x)
         return xp.sum(xp.sin(1e22 * x * x))
