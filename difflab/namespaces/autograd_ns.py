@@ -23,7 +23,8 @@ AUTOGRAD_FUNCTIONS = {
     "square": anp.square, "maximum": anp.maximum, "minimum": anp.minimum, "sum": anp.sum,
     "prod": anp.prod, "mean": anp.mean, "max": anp.max, "min": anp.min, "matmul": anp.matmul,
     "dot": anp.dot, "reshape": anp.reshape, "transpose": anp.transpose, "where": anp.where,
-    "clip": anp.clip, "broadcast_to": anp.broadcast_to,
+    "clip": anp.clip, "broadcast_to": anp.broadcast_to, "sign": anp.sign, "einsum": anp.einsum,
+    "cumsum": anp.cumsum,
 }
 
 

@@ -23,7 +23,8 @@ JAX_FUNCTIONS = {
     "prod": jnp.prod, "mean": jnp.mean, "max": jnp.max, "min": jnp.min, "matmul": jnp.matmul,
     "dot": jnp.dot, "where": jnp.where, "broadcast_to": jnp.broadcast_to,
     "sigmoid": jax.nn.sigmoid, "logsumexp": jax.nn.logsumexp, "softmax": jax.nn.softmax,
-    "stop_gradient": jax.lax.stop_gradient,
+    "stop_gradient": jax.lax.stop_gradient, "sign": jnp.sign, "cumsum": jnp.cumsum,
+    "flip": jnp.flip, "diag": jnp.diag,
 }
 
 
@@ -67,6 +68,9 @@ class JaxNamespace(Namespace):
 
     def shape(self, x):
         return tuple(jnp.shape(x))
+
+    def einsum(self, subscripts, *operands):
+        return jnp.einsum(subscripts, *operands, precision=jax.lax.Precision.HIGHEST)
 
     # ------------------------------------------------------------------ sliding windows
     def conv2d(self, x, kernel, strides=(1, 1), padding="valid"):

@@ -17,7 +17,8 @@ NUMPY_FUNCTIONS = {
     "dot": np.dot, "reshape": np.reshape, "transpose": np.transpose, "stack": np.stack,
     "concatenate": np.concatenate, "where": np.where, "clip": np.clip,
     "zeros_like": np.zeros_like, "ones_like": np.ones_like,
-    "broadcast_to": np.broadcast_to,
+    "broadcast_to": np.broadcast_to, "sign": np.sign, "einsum": np.einsum, "cumsum": np.cumsum,
+    "flip": np.flip, "diag": np.diag,
 }
 
 
@@ -118,6 +119,12 @@ class ComplexStepNamespace(NumpyNamespace):
 
     # decided on the real part, through this namespace's max (ties share the perturbation)
     max_pool2d = Namespace.max_pool2d
+
+    @staticmethod
+    def sign(x):
+        """The sign of the real part: a constant, no perturbation (``np.sign`` of a complex
+        number is x/|x|, which is not analytic)."""
+        return np.sign(np.real(x)) + 0j
 
     @staticmethod
     def abs(x):
