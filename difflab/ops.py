@@ -125,18 +125,16 @@ class Namespace:
     def diag(self, v, k=0):
         """As ``np.diag``: a 1-D ``v`` on the k-th diagonal of a square matrix (``v`` times the
         identity's 0/1 entries, exact for finite ``v``), or the k-th diagonal of a matrix."""
-        shape = self.shape(v)
+        shape = diag_shape(self.shape(v))
         k = int(k)
         if len(shape) == 1:
             size = shape[0] + abs(k)
             padded = self.concatenate([v, self.zeros((abs(k),))]) if k else v
             column = self.reshape(padded, (size, 1) if k >= 0 else (1, size))
             return column * self.asarray(np.eye(size, k=k))
-        if len(shape) == 2:
-            rows, cols = shape
-            length = max(0, min(rows - max(-k, 0), cols - max(k, 0)))
-            return v[np.arange(length) + max(-k, 0), np.arange(length) + max(k, 0)]
-        raise InputError(f"diag takes a 1-D or 2-D array, not one of shape {shape}")
+        rows, cols = shape
+        length = max(0, min(rows - max(-k, 0), cols - max(k, 0)))
+        return v[np.arange(length) + max(-k, 0), np.arange(length) + max(k, 0)]
 
     def clip(self, x, lo, hi):
         return self.minimum(self.maximum(x, lo), hi)
@@ -211,34 +209,48 @@ def _axes(axis):
     return (axis,) if isinstance(axis, int) else tuple(axis)
 
 
-def einsum_subscripts(subscripts: str, ndims) -> str:
-    """``subscripts`` in explicit form (``"ij,jk->ik"``), checked against the operands'
-    dimensions; the implicit form's output is NumPy's (the letters seen once, sorted).
+def diag_shape(shape) -> tuple:
+    """``shape`` when ``diag`` can take it (1-D or 2-D), else one clear InputError."""
+    shape = tuple(shape)
+    if len(shape) not in (1, 2):
+        raise InputError(f"diag takes a 1-D or 2-D array, not one of shape {shape}")
+    return shape
 
-    difflab's own engines differentiate this form; ``...`` and a letter repeated within
-    one operand (a diagonal, ``"ii"``) are refused there: take ``xp.diag`` first.
+
+def einsum_subscripts(subscripts: str, ndims, differentiable: bool = False) -> str:
+    """``subscripts`` in explicit form (``"ij,jk->ik"``), checked against the operands'
+    dimensions: a malformed one is one :class:`InputError` on every backend. The implicit
+    form's output is NumPy's (``...`` first, then the letters seen once, sorted).
+
+    ``differentiable``: the form difflab's own engines differentiate, which refuses ``...``
+    and a letter repeated within one operand (a diagonal, ``"ii"``: take ``xp.diag`` first).
     """
     if not isinstance(subscripts, str):
         raise InputError("einsum: the first argument is the subscripts string, e.g. 'ij,jk->ik'")
     spec = subscripts.replace(" ", "")
-    if "." in spec:
+    if differentiable and "." in spec:
         raise NotSupported("einsum with '...'", "difflab AD", "write every axis's letter")
     inputs, arrow, output = spec.partition("->")
     terms = inputs.split(",")
-    if not arrow:
-        letters = "".join(terms)
-        output = "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
     if len(terms) != len(ndims):
         raise InputError(f"einsum: {len(terms)} operand(s) in {subscripts!r}, {len(ndims)} given")
+    if not arrow:
+        letters = inputs.replace("...", "").replace(",", "")
+        output = ("..." if "..." in inputs else "") + "".join(
+            sorted(c for c in set(letters) if letters.count(c) == 1))
     for term, ndim in zip(terms + [output], list(ndims) + [None]):
-        if not all(c.isalpha() and c.isascii() for c in term):
-            raise InputError(f"einsum: {subscripts!r} has a subscript that is not a letter")
-        if ndim is not None and len(term) != ndim:
-            raise InputError(f"einsum: {term!r} names {len(term)} axes of a {ndim}-D operand")
-        if len(set(term)) != len(term):
-            raise NotSupported(f"einsum with a repeated subscript in {term!r}", "difflab AD",
-                               "take the diagonal with xp.diag first")
-    if not set(output) <= set("".join(terms)):
+        letters = term.replace("...", "", 1)
+        if not all(c.isalpha() and c.isascii() for c in letters):
+            raise InputError(f"einsum: {term!r} in {subscripts!r} is not letters (and one '...')")
+        if ndim is not None and (len(letters) > ndim or len(letters) < ndim and "..." not in term):
+            raise InputError(f"einsum: {term!r} names {len(letters)} axes of a {ndim}-D operand")
+        if len(set(letters)) != len(letters):
+            if ndim is None:
+                raise InputError(f"einsum: output subscripts {term!r} repeat a letter")
+            if differentiable:
+                raise NotSupported(f"einsum with a repeated subscript in {term!r}", "difflab AD",
+                                   "take the diagonal with xp.diag first")
+    if not set(output.replace("...", "")) <= set(inputs):
         raise InputError(f"einsum: output subscripts of {subscripts!r} not among the inputs'")
     return ",".join(terms) + "->" + output
 

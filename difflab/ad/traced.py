@@ -194,7 +194,7 @@ class ADNamespace(Namespace):
         return self.apply("matmul", (a, b), {})
 
     def einsum(self, subscripts, *operands):
-        spec = einsum_subscripts(subscripts, [len(self.shape(o)) for o in operands])
+        spec = einsum_subscripts(subscripts, [len(self.shape(o)) for o in operands], differentiable=True)
         return self.apply("einsum", operands, {"subscripts": spec})
 
     def cumsum(self, x, axis=None):

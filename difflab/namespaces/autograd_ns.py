@@ -13,7 +13,7 @@ from autograd.scipy.special import logsumexp as _logsumexp
 from autograd.tracer import getval
 
 from ..precision import float_dtype_for
-from ..ops import Namespace
+from ..ops import Namespace, einsum_subscripts
 
 #: difflab op name -> autograd.numpy function.
 AUTOGRAD_FUNCTIONS = {
@@ -23,7 +23,7 @@ AUTOGRAD_FUNCTIONS = {
     "square": anp.square, "maximum": anp.maximum, "minimum": anp.minimum, "sum": anp.sum,
     "prod": anp.prod, "mean": anp.mean, "max": anp.max, "min": anp.min, "matmul": anp.matmul,
     "dot": anp.dot, "reshape": anp.reshape, "transpose": anp.transpose, "where": anp.where,
-    "clip": anp.clip, "broadcast_to": anp.broadcast_to, "sign": anp.sign, "einsum": anp.einsum,
+    "clip": anp.clip, "broadcast_to": anp.broadcast_to, "sign": anp.sign,
     "cumsum": anp.cumsum,
 }
 
@@ -38,6 +38,10 @@ class AutogradNamespace(Namespace):
 
     def softmax(self, x, axis=-1):
         return anp.exp(x - _logsumexp(x, axis=axis, keepdims=True))
+
+    def einsum(self, subscripts, *operands):
+        einsum_subscripts(subscripts, [anp.ndim(o) for o in operands])
+        return anp.einsum(subscripts, *operands)
 
     def stack(self, arrays, axis=0):
         return anp.stack(list(arrays), axis=axis)

@@ -12,7 +12,7 @@ import numpy as np
 
 from .. import windows
 from ..precision import float_dtype_for
-from ..ops import Namespace, pool_args, window_args
+from ..ops import Namespace, diag_shape, einsum_subscripts, pool_args, window_args
 
 #: difflab op name -> jax.numpy (or jax.nn) function.
 JAX_FUNCTIONS = {
@@ -24,7 +24,7 @@ JAX_FUNCTIONS = {
     "dot": jnp.dot, "where": jnp.where, "broadcast_to": jnp.broadcast_to,
     "sigmoid": jax.nn.sigmoid, "logsumexp": jax.nn.logsumexp, "softmax": jax.nn.softmax,
     "stop_gradient": jax.lax.stop_gradient, "sign": jnp.sign, "cumsum": jnp.cumsum,
-    "flip": jnp.flip, "diag": jnp.diag,
+    "flip": jnp.flip,
 }
 
 
@@ -69,7 +69,12 @@ class JaxNamespace(Namespace):
     def shape(self, x):
         return tuple(jnp.shape(x))
 
+    def diag(self, v, k=0):
+        diag_shape(jnp.shape(v))
+        return jnp.diag(v, k)
+
     def einsum(self, subscripts, *operands):
+        einsum_subscripts(subscripts, [jnp.ndim(o) for o in operands])
         return jnp.einsum(subscripts, *operands, precision=jax.lax.Precision.HIGHEST)
 
     # ------------------------------------------------------------------ sliding windows

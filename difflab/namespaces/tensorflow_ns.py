@@ -15,7 +15,7 @@ import numpy as np
 import tensorflow as tf
 
 from ..precision import float_dtype_for
-from ..ops import Namespace, pool_args, window_args
+from ..ops import Namespace, diag_shape, einsum_subscripts, pool_args, window_args
 
 #: difflab op name -> TensorFlow function of one tensor.
 TF_UNARY = {
@@ -118,7 +118,9 @@ class TensorFlowNamespace(Namespace):
         return tf.broadcast_to(self.asarray(x), _shape(shape))
 
     def einsum(self, subscripts, *operands):
-        return tf.einsum(subscripts, *self._all(operands))
+        operands = self._all(operands)
+        einsum_subscripts(subscripts, [o.shape.rank for o in operands])
+        return tf.einsum(subscripts, *operands)
 
     def cumsum(self, x, axis=None):
         x = self.asarray(x)
@@ -132,11 +134,9 @@ class TensorFlowNamespace(Namespace):
     def diag(self, v, k=0):
         """tf.linalg.diag / diag_part: TensorFlow's tensors take no integer-array index."""
         v = self.asarray(v)
-        if v.shape.rank == 1:
+        if len(diag_shape(v.shape)) == 1:
             return tf.linalg.diag(v, k=k)
-        if v.shape.rank == 2:
-            return tf.linalg.diag_part(v, k=k)
-        return Namespace.diag(self, v, k)  # the clear error for other ranks
+        return tf.linalg.diag_part(v, k=k)
 
     # ------------------------------------------------------------------ sliding windows
     # TensorFlow's own ops, channels-last; its "SAME" is the padding rule difflab follows.

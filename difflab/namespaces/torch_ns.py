@@ -14,7 +14,7 @@ import torch
 
 from .. import windows
 from ..precision import float_dtype_for
-from ..ops import Namespace, pool_args, window_args
+from ..ops import Namespace, diag_shape, einsum_subscripts, pool_args, window_args
 
 #: difflab op name -> torch function of one tensor.
 TORCH_UNARY = {
@@ -136,7 +136,9 @@ class TorchNamespace(Namespace):
         return torch.broadcast_to(self.asarray(x), _shape(shape))
 
     def einsum(self, subscripts, *operands):
-        return torch.einsum(subscripts, *self._all(operands))
+        operands = self._all(operands)
+        einsum_subscripts(subscripts, [o.ndim for o in operands])
+        return torch.einsum(subscripts, *operands)
 
     def cumsum(self, x, axis=None):
         x = self.asarray(x)
@@ -148,7 +150,9 @@ class TorchNamespace(Namespace):
         return torch.flip(x, dims=tuple(range(x.ndim)) if axis is None else _axes(axis))
 
     def diag(self, v, k=0):
-        return torch.diag(self.asarray(v), diagonal=k)
+        v = self.asarray(v)
+        diag_shape(v.shape)
+        return torch.diag(v, diagonal=k)
 
     # ------------------------------------------------------------------ sliding windows
     # torch.nn.functional works channels-first (NCHW, kernels (cout, cin, kh, kw)) and pads
