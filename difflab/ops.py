@@ -217,13 +217,13 @@ def diag_shape(shape) -> tuple:
     return shape
 
 
-def einsum_subscripts(subscripts: str, ndims, differentiable: bool = False) -> str:
+def einsum_subscripts(subscripts: str, ndims, differentiable: bool = False, shapes=None) -> str:
     """``subscripts`` in explicit form (``"ij,jk->ik"``), checked against the operands'
-    dimensions: a malformed one is one :class:`InputError` on every backend. The implicit
+    dimensions (and ``shapes``, where given): a malformed one is one :class:`InputError` on
+    every backend. The implicit
     form's output is NumPy's (``...`` first, then the letters seen once, sorted).
 
-    ``differentiable``: the form difflab's own engines differentiate, which refuses ``...``
-    and a letter repeated within one operand (a diagonal, ``"ii"``: take ``xp.diag`` first).
+    ``differentiable``: the form difflab's own engines differentiate, which refuses ``...``.
     """
     if not isinstance(subscripts, str):
         raise InputError("einsum: the first argument is the subscripts string, e.g. 'ij,jk->ik'")
@@ -244,12 +244,18 @@ def einsum_subscripts(subscripts: str, ndims, differentiable: bool = False) -> s
             raise InputError(f"einsum: {term!r} in {subscripts!r} is not letters (and one '...')")
         if ndim is not None and (len(letters) > ndim or len(letters) < ndim and "..." not in term):
             raise InputError(f"einsum: {term!r} names {len(letters)} axes of a {ndim}-D operand")
-        if len(set(letters)) != len(letters):
-            if ndim is None:
-                raise InputError(f"einsum: output subscripts {term!r} repeat a letter")
-            if differentiable:
-                raise NotSupported(f"einsum with a repeated subscript in {term!r}", "difflab AD",
-                                   "take the diagonal with xp.diag first")
+        if ndim is None and len(set(letters)) != len(letters):
+            raise InputError(f"einsum: output subscripts {term!r} repeat a letter")
+    sizes = {}
+    if "." not in spec:  # a letter names axes of one size (NumPy broadcasts a size 1)
+        for term, shape in zip(terms, shapes or ()):
+            for c, n in zip(term, shape):
+                m = sizes.setdefault(c, n)
+                if m != n and 1 not in (m, n):
+                    raise InputError(f"einsum: {c!r} names axes of sizes {m} and {n} in {subscripts!r}")
+                if m != n and differentiable:
+                    raise NotSupported(f"einsum broadcasting a size-1 axis {c!r}", "difflab AD",
+                                       "xp.broadcast_to the operand first")
     if not set(output.replace("...", "")) <= set(inputs):
         raise InputError(f"einsum: output subscripts of {subscripts!r} not among the inputs'")
     return ",".join(terms) + "->" + output

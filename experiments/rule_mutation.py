@@ -161,11 +161,13 @@ def _cumsum(x):
 
 
 def _einsum(x):
-    """A contraction, and one where a letter only the second operand has is summed away."""
+    """A contraction, one where a letter only the second operand has is summed away, and a
+    diagonal (a letter repeated in one operand)."""
     xp = _ns(x)
     a, b = xp.reshape(x, (2, 3)), xp.reshape(xp.sin(x), (3, 2))
     return (xp.sum(xp.sin(xp.einsum("ij,jk->ik", a, b)) * xp.asarray(W[:4].reshape(2, 2)))
-            + xp.sum(xp.einsum("ij,jk->i", a, b * b) * xp.asarray(W[:2])))
+            + xp.sum(xp.einsum("ij,jk->i", a, b * b) * xp.asarray(W[:2]))
+            + xp.sum(xp.sin(xp.einsum("ii->i", a @ b)) * xp.asarray(W[2:4])))
 
 
 def _probe_table() -> dict:

@@ -23,6 +23,7 @@ mpmath (the oracle), and over difflab's own traced values (nested derivatives).
 from __future__ import annotations
 
 import operator
+import string
 from dataclasses import dataclass
 from typing import Callable, Optional
 
@@ -261,7 +262,7 @@ def _einsum_jvp(xp, tangents, active, ans, *operands, subscripts):
     """Multilinear: the op with each active operand replaced by its tangent (one more letter
     for the batch axis), summed."""
     terms, output = _einsum_terms(subscripts)
-    batch = next(c for c in "zyxwvutsrqponmlkjihgfedcbaZYXWVUTSRQPONMLKJIHGFEDCBA" if c not in subscripts)
+    batch = next(c for c in string.ascii_letters[::-1] if c not in subscripts)
     out = None
     for t, i in zip(tangents, active):
         spec = ",".join(batch + s if j == i else s for j, s in enumerate(terms)) + "->" + batch + output
@@ -273,19 +274,37 @@ def _einsum_jvp(xp, tangents, active, ans, *operands, subscripts):
 
 
 def _einsum_vjp(xp, g, i, ans, *operands, subscripts):
-    """The cotangent contracted with the other operands onto operand i's letters; a letter
-    only operand i has (summed away by the op) comes back as a broadcast."""
+    """The cotangent contracted with the other operands onto operand i's letters. A letter
+    only operand i has (summed away by the op) comes back as a broadcast; a letter operand i
+    repeats (a diagonal, ``"ii"``) as the 0/1 mask of equal indices."""
     terms, output = _einsum_terms(subscripts)
+    term = terms[i]
     others = [s for j, s in enumerate(terms) if j != i]
     seen = set(output).union(*others)
-    kept = "".join(c for c in terms[i] if c in seen)
+    kept = "".join(c for c in dict.fromkeys(term) if c in seen)
     args = [g] + [a for j, a in enumerate(operands) if j != i]
     out = xp.einsum(",".join([output] + others) + "->" + kept, *args)
-    if kept == terms[i]:
+    if kept == term:
         return out
     shape = shape_of(operands[i])
-    out = xp.reshape(out, tuple(n if c in seen else 1 for c, n in zip(terms[i], shape)))
-    return xp.broadcast_to(out, shape)
+    out = xp.reshape(out, tuple(n if c in seen and term.index(c) == p else 1
+                                for p, (c, n) in enumerate(zip(term, shape))))
+    if shape_of(out) != shape:
+        out = xp.broadcast_to(out, shape)
+    repeated = [c for c in dict.fromkeys(term) if term.count(c) > 1]
+    return out * _diagonal_mask(term, shape, repeated, getattr(out, "dtype", None)) if repeated else out
+
+
+def _diagonal_mask(term, shape, letters, dtype):
+    """1 where every axis named by the same letter has the same index, else 0 (constants)."""
+    mask = np.ones((1,) * len(shape))
+    for c in letters:
+        places = [p for p, d in enumerate(term) if d == c]
+        n = shape[places[0]]
+        eye = np.zeros((n,) * len(places))
+        eye[(np.arange(n),) * len(places)] = 1.0
+        mask = mask * eye.reshape(tuple(n if p in places else 1 for p in range(len(shape))))
+    return mask.astype(dtype) if dtype is not None and np.dtype(dtype).kind in "fc" else mask
 
 
 def _as_matrix(xp, v, left):

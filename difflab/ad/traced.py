@@ -194,7 +194,8 @@ class ADNamespace(Namespace):
         return self.apply("matmul", (a, b), {})
 
     def einsum(self, subscripts, *operands):
-        spec = einsum_subscripts(subscripts, [len(self.shape(o)) for o in operands], differentiable=True)
+        shapes = [tuple(self.shape(o)) for o in operands]
+        spec = einsum_subscripts(subscripts, [len(s) for s in shapes], differentiable=True, shapes=shapes)
         return self.apply("einsum", operands, {"subscripts": spec})
 
     def cumsum(self, x, axis=None):

@@ -12,6 +12,7 @@ import numpy as np
 from autograd.scipy.special import logsumexp as _logsumexp
 from autograd.tracer import getval
 
+from ..errors import NotSupported
 from ..precision import float_dtype_for
 from ..ops import Namespace, einsum_subscripts
 
@@ -40,7 +41,11 @@ class AutogradNamespace(Namespace):
         return anp.exp(x - _logsumexp(x, axis=axis, keepdims=True))
 
     def einsum(self, subscripts, *operands):
-        einsum_subscripts(subscripts, [anp.ndim(o) for o in operands])
+        spec = einsum_subscripts(subscripts, [anp.ndim(o) for o in operands],
+                                 shapes=[anp.shape(o) for o in operands])
+        if any(len(set(t)) != len(t) for t in spec.split("->")[0].replace("...", "").split(",")):
+            raise NotSupported("einsum with a repeated subscript (a diagonal)", "autograd",
+                               "autograd's einsum derivative writes it as a repeated output; take xp.diag first")
         return anp.einsum(subscripts, *operands)
 
     def stack(self, arrays, axis=0):

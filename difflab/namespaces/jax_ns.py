@@ -74,7 +74,8 @@ class JaxNamespace(Namespace):
         return jnp.diag(v, k)
 
     def einsum(self, subscripts, *operands):
-        einsum_subscripts(subscripts, [jnp.ndim(o) for o in operands])
+        einsum_subscripts(subscripts, [jnp.ndim(o) for o in operands],
+                          shapes=[jnp.shape(o) for o in operands])
         return jnp.einsum(subscripts, *operands, precision=jax.lax.Precision.HIGHEST)
 
     # ------------------------------------------------------------------ sliding windows

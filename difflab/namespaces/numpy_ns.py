@@ -61,7 +61,8 @@ class NumpyNamespace(Namespace):
 
     @staticmethod
     def einsum(subscripts, *operands):
-        einsum_subscripts(subscripts, [np.ndim(o) for o in operands])
+        einsum_subscripts(subscripts, [np.ndim(o) for o in operands],
+                          shapes=[np.shape(o) for o in operands])
         return np.einsum(subscripts, *operands)
 
     # Sliding windows: strided views contracted by tensordot (difflab.windows).

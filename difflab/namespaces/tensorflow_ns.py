@@ -119,7 +119,8 @@ class TensorFlowNamespace(Namespace):
 
     def einsum(self, subscripts, *operands):
         operands = self._all(operands)
-        einsum_subscripts(subscripts, [o.shape.rank for o in operands])
+        einsum_subscripts(subscripts, [o.shape.rank for o in operands],
+                          shapes=[tuple(o.shape) for o in operands])
         return tf.einsum(subscripts, *operands)
 
     def cumsum(self, x, axis=None):

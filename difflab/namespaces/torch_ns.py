@@ -137,7 +137,8 @@ class TorchNamespace(Namespace):
 
     def einsum(self, subscripts, *operands):
         operands = self._all(operands)
-        einsum_subscripts(subscripts, [o.ndim for o in operands])
+        einsum_subscripts(subscripts, [o.ndim for o in operands],
+                          shapes=[tuple(o.shape) for o in operands])
         return torch.einsum(subscripts, *operands)
 
     def cumsum(self, x, axis=None):
