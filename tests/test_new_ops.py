@@ -37,6 +37,7 @@ VALUES = [
     ("diag take", lambda xp, x: xp.diag(xp.reshape(x, (2, 3))), lambda x: np.diag(x.reshape(2, 3))),
     ("diag take k=1", lambda xp, x: xp.diag(xp.reshape(x, (3, 2)), 1), lambda x: np.diag(x.reshape(3, 2), 1)),
     ("diag take k=-1", lambda xp, x: xp.diag(xp.reshape(x, (2, 3)), -1), lambda x: np.diag(x.reshape(2, 3), -1)),
+    ("diag take past the corner", lambda xp, x: xp.diag(xp.reshape(x, (2, 3)), 5), lambda x: np.diag(x.reshape(2, 3), 5)),
     ("flip", lambda xp, x: xp.flip(x), lambda x: np.flip(x)),
     ("flip axis", lambda xp, x: xp.flip(xp.reshape(x, (2, 3)), axis=1), lambda x: np.flip(x.reshape(2, 3), axis=1)),
     ("flip all axes", lambda xp, x: xp.flip(xp.reshape(x, (2, 3))), lambda x: np.flip(x.reshape(2, 3))),

@@ -135,8 +135,11 @@ class TensorFlowNamespace(Namespace):
     def diag(self, v, k=0):
         """tf.linalg.diag / diag_part: TensorFlow's tensors take no integer-array index."""
         v = self.asarray(v)
-        if len(diag_shape(v.shape)) == 1:
+        shape = diag_shape(v.shape)
+        if len(shape) == 1:
             return tf.linalg.diag(v, k=k)
+        if not -shape[0] < k < shape[1]:  # past the corner: empty, as NumPy (TensorFlow raises)
+            return tf.zeros((0,), dtype=v.dtype)
         return tf.linalg.diag_part(v, k=k)
 
     # ------------------------------------------------------------------ sliding windows
