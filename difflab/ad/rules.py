@@ -515,7 +515,7 @@ RULES: dict[str, Rule] = {r.name: r for r in [
     # ---- bilinear ----------------------------------------------------------------------
     Rule("matmul", lambda xp, a, b: _check_matmul(xp, a, b), "custom",
          jvp=_matmul_jvp, vjp=_matmul_vjp),
-    # explicit subscripts, no "..." and no letter twice in one operand (difflab.ops.einsum_subscripts)
+    # explicit subscripts without "..." nor size-1 broadcasting (difflab.ops.einsum_subscripts)
     Rule("einsum", lambda xp, *operands, subscripts: xp.einsum(subscripts, *operands), "custom",
          jvp=_einsum_jvp, vjp=_einsum_vjp),
     # ---- sliding windows (difflab.windows): bilinear convolutions, linear pools ---------
