@@ -10,20 +10,25 @@ only writes what it has natively. An operation a backend cannot do raises
 """
 from __future__ import annotations
 
-from . import windows
-from .errors import NotSupported
+import math
+
+import numpy as np
+
+from . import norms, windows
+from .errors import InputError, NotSupported
 
 #: Elementwise functions of one array.
 UNARY = ("sin", "cos", "tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh",
-         "exp", "expm1", "log", "log1p", "sqrt", "abs", "square", "sigmoid")
+         "exp", "expm1", "log", "log1p", "sqrt", "abs", "square", "sigmoid", "sign")
 #: Elementwise functions of two arrays, with broadcasting.
 BINARY = ("maximum", "minimum")
 #: Reductions, each taking ``axis=None, keepdims=False``.
-REDUCTIONS = ("sum", "prod", "mean", "max", "min", "logsumexp")
-#: Shape and linear-algebra operations.
-STRUCTURE = ("matmul", "dot", "reshape", "transpose", "stack", "concatenate")
+REDUCTIONS = ("sum", "prod", "mean", "max", "min", "logsumexp", "var", "std")
+#: Shape and linear-algebra operations (``linalg.norm`` is reached as ``xp.linalg.norm``).
+STRUCTURE = ("matmul", "dot", "reshape", "transpose", "stack", "concatenate", "einsum",
+             "outer", "diag", "flip", "cumsum", "linalg.norm")
 #: Selection.
-SELECTION = ("where", "clip", "softmax")
+SELECTION = ("where", "clip", "softmax", "log_softmax")
 #: Sliding windows on channels-last (N, H, W, C) arrays (:mod:`difflab.windows`).
 WINDOWS = ("conv2d", "max_pool2d", "avg_pool2d")
 #: The transposes the reverse rules of :data:`WINDOWS` need: operations of every engine's
@@ -32,11 +37,13 @@ WINDOW_TRANSPOSES = ("conv2d_transpose", "conv2d_kernel_grad", "max_pool2d_gathe
                      "max_pool2d_scatter", "avg_pool2d_transpose")
 #: Constructors: constants that carry no derivative.
 CONSTRUCTORS = ("asarray", "zeros", "ones", "zeros_like", "ones_like")
+#: Constants (attributes, not functions): the namespace's own number type where it has one.
+CONSTANTS = ("pi",)
 #: Python operators every array type supports.
 OPERATORS = ("+", "-", "*", "/", "**", "@", "unary -", "comparisons", "indexing and slicing")
 
 #: The whole documented list, in the order the docs show it.
-OPS = UNARY + BINARY + REDUCTIONS + STRUCTURE + SELECTION + WINDOWS + CONSTRUCTORS
+OPS = UNARY + BINARY + REDUCTIONS + STRUCTURE + SELECTION + WINDOWS + CONSTRUCTORS + CONSTANTS
 
 
 class Namespace:
@@ -47,6 +54,14 @@ class Namespace:
     """
 
     name = "abstract"
+    #: pi as a float; the object namespaces give their own (mpmath's at the working
+    #: precision, SymPy's exact symbol).
+    pi = math.pi
+
+    @property
+    def linalg(self):
+        """``xp.linalg.norm``, as NumPy spells it."""
+        return norms.Linalg(self)
 
     # ------------------------------------------------------------------ composed ops
     def square(self, x):
@@ -76,6 +91,50 @@ class Namespace:
         if keepdims:
             return out
         return self.reshape(out, _reduced_shape(self.shape(x), axis))
+
+    def log_softmax(self, x, axis=-1):
+        return x - self.logsumexp(x, axis=axis, keepdims=True)
+
+    def var(self, x, axis=None, keepdims=False, ddof=0):
+        """The mean squared deviation from the mean (NumPy's two passes; ``ddof`` as NumPy's)."""
+        count = _size(self.shape(x), axis) - ddof
+        if count <= 0:
+            raise InputError(f"var: ddof={ddof} leaves no degrees of freedom")
+        d = x - self.mean(x, axis=axis, keepdims=True)
+        return self.sum(d * d, axis=axis, keepdims=keepdims) / count
+
+    def std(self, x, axis=None, keepdims=False, ddof=0):
+        return self.sqrt(self.var(x, axis=axis, keepdims=keepdims, ddof=ddof))
+
+    def outer(self, a, b):
+        """``a_i b_j`` of the flattened arrays, as ``np.outer``."""
+        return self.reshape(a, (-1, 1)) * self.reshape(b, (1, -1))
+
+    def sign(self, x):
+        """-1, 0 or 1 (NaN stays NaN): a constant, its derivative 0 away from 0. Written with
+        ``where`` on the values; the last branch ``x * 0`` keeps NaN as ``np.sign`` does."""
+        one = self.ones_like(x)
+        return self.where(x > 0, one, self.where(x < 0, -one, x * 0.0))
+
+    def flip(self, x, axis=None):
+        """The entries in reverse order along ``axis`` (all axes when None): a negative-step slice."""
+        ndim = len(self.shape(x))
+        axes = range(ndim) if axis is None else {a % ndim for a in _axes(axis)}
+        return x[tuple(slice(None, None, -1) if i in axes else slice(None) for i in range(ndim))]
+
+    def diag(self, v, k=0):
+        """As ``np.diag``: a 1-D ``v`` on the k-th diagonal of a square matrix (``v`` times the
+        identity's 0/1 entries, exact for finite ``v``), or the k-th diagonal of a matrix."""
+        shape = diag_shape(self.shape(v))
+        k = int(k)
+        if len(shape) == 1:
+            size = shape[0] + abs(k)
+            padded = self.concatenate([v, self.zeros((abs(k),))]) if k else v
+            column = self.reshape(padded, (size, 1) if k >= 0 else (1, size))
+            return column * self.asarray(np.eye(size, k=k))
+        rows, cols = shape
+        length = max(0, min(rows - max(-k, 0), cols - max(k, 0)))
+        return v[np.arange(length) + max(-k, 0), np.arange(length) + max(k, 0)]
 
     def clip(self, x, lo, hi):
         return self.minimum(self.maximum(x, lo), hi)
@@ -144,6 +203,62 @@ def pool_args(pool_size, strides, padding):
     """``(pool_size, strides, padding)`` normalised; strides default to the pool size."""
     size = windows.pair(pool_size, "pool_size")
     return (size,) + window_args(size if strides is None else strides, padding)
+
+
+def _axes(axis):
+    return (axis,) if isinstance(axis, int) else tuple(axis)
+
+
+def diag_shape(shape) -> tuple:
+    """``shape`` when ``diag`` can take it (1-D or 2-D), else one clear InputError."""
+    shape = tuple(shape)
+    if len(shape) not in (1, 2):
+        raise InputError(f"diag takes a 1-D or 2-D array, not one of shape {shape}")
+    return shape
+
+
+def einsum_subscripts(subscripts: str, ndims, differentiable: bool = False, shapes=None) -> str:
+    """``subscripts`` in explicit form (``"ij,jk->ik"``), checked against the operands'
+    dimensions (and ``shapes``, where given): a malformed one is one :class:`InputError` on
+    every backend. The implicit
+    form's output is NumPy's (``...`` first, then the letters seen once, sorted).
+
+    ``differentiable``: the form difflab's own engines differentiate, which refuses ``...``.
+    """
+    if not isinstance(subscripts, str):
+        raise InputError("einsum: the first argument is the subscripts string, e.g. 'ij,jk->ik'")
+    spec = subscripts.replace(" ", "")
+    if differentiable and "." in spec:
+        raise NotSupported("einsum with '...'", "difflab AD", "write every axis's letter")
+    inputs, arrow, output = spec.partition("->")
+    terms = inputs.split(",")
+    if len(terms) != len(ndims):
+        raise InputError(f"einsum: {len(terms)} operand(s) in {subscripts!r}, {len(ndims)} given")
+    if not arrow:
+        letters = inputs.replace("...", "").replace(",", "")
+        output = ("..." if "..." in inputs else "") + "".join(
+            sorted(c for c in set(letters) if letters.count(c) == 1))
+    for term, ndim in zip(terms + [output], list(ndims) + [None]):
+        letters = term.replace("...", "", 1)
+        if not all(c.isalpha() and c.isascii() for c in letters):
+            raise InputError(f"einsum: {term!r} in {subscripts!r} is not letters (and one '...')")
+        if ndim is not None and (len(letters) > ndim or len(letters) < ndim and "..." not in term):
+            raise InputError(f"einsum: {term!r} names {len(letters)} axes of a {ndim}-D operand")
+        if ndim is None and len(set(letters)) != len(letters):
+            raise InputError(f"einsum: output subscripts {term!r} repeat a letter")
+    sizes = {}
+    if "." not in spec:  # a letter names axes of one size (NumPy broadcasts a size 1)
+        for term, shape in zip(terms, shapes or ()):
+            for c, n in zip(term, shape):
+                m = sizes.setdefault(c, n)
+                if m != n and 1 not in (m, n):
+                    raise InputError(f"einsum: {c!r} names axes of sizes {m} and {n} in {subscripts!r}")
+                if m != n and differentiable:
+                    raise NotSupported(f"einsum broadcasting a size-1 axis {c!r}", "difflab AD",
+                                       "xp.broadcast_to the operand first")
+    if not set(output.replace("...", "")) <= set(inputs):
+        raise InputError(f"einsum: output subscripts of {subscripts!r} not among the inputs'")
+    return ",".join(terms) + "->" + output
 
 
 def _size(shape, axis):

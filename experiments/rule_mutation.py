@@ -154,6 +154,22 @@ X12 = np.array([0.3, -0.5, 0.7, 0.2, -0.9, 0.4, 0.65, -0.15, 0.55, -0.35, 0.85, 
 X6 = np.array([0.35, -0.6, 0.8, 0.25, -0.45, 0.7])
 
 
+def _cumsum(x):
+    xp = _ns(x)
+    y = xp.cumsum(xp.reshape(x, (2, 3)), axis=1)
+    return xp.sum(xp.sin(y) * xp.asarray(W[:6].reshape(2, 3))) + xp.sum(xp.sin(xp.cumsum(x * x)) * xp.asarray(W[:6]))
+
+
+def _einsum(x):
+    """A contraction, one where a letter only the second operand has is summed away, and a
+    diagonal (a letter repeated in one operand)."""
+    xp = _ns(x)
+    a, b = xp.reshape(x, (2, 3)), xp.reshape(xp.sin(x), (3, 2))
+    return (xp.sum(xp.sin(xp.einsum("ij,jk->ik", a, b)) * xp.asarray(W[:4].reshape(2, 2)))
+            + xp.sum(xp.einsum("ij,jk->i", a, b * b) * xp.asarray(W[:2]))
+            + xp.sum(xp.sin(xp.einsum("ii->i", a @ b)) * xp.asarray(W[2:4])))
+
+
 def _probe_table() -> dict:
     """op -> [(function, x)]: small functions whose derivatives use the op."""
     probes = {name: [(unary(name), X3)] for name in
@@ -182,6 +198,8 @@ def _probe_table() -> dict:
         "broadcast_to": [(lambda x: _ns(x).sum(_ns(x).sin(_ns(x).broadcast_to(x, (2, 3))) * _ns(x).asarray(W[:6].reshape(2, 3))), X3)],
         "stack": [(lambda x: _ns(x).sum(_ns(x).sin(_ns(x).stack([x, x * x])) * _ns(x).asarray(W[:6].reshape(2, 3))), X3)],
         "concatenate": [(lambda x: _ns(x).sum(_ns(x).sin(_ns(x).concatenate([x, x * x])) * _ns(x).asarray(W[:6])), X3)],
+        "cumsum": [(_cumsum, X6)],
+        "einsum": [(_einsum, X6)],
         "matmul": [(lambda x: _ns(x).sum(_ns(x).sin(_ns(x).reshape(x, (2, 3)) @ _ns(x).reshape(x, (3, 2)))), X6)],
         "conv2d": [(_conv, X12)],
         "conv2d_transpose": [(_conv, X12)],

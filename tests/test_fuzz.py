@@ -78,7 +78,9 @@ def test_at_kinks_difflabs_engines_keep_the_oracles_convention_and_fd_is_known()
 
 def test_the_op_set_is_explicit_and_every_op_is_in_the_op_list():
     assert set(program.NAMESPACE_OPS) <= set(ops.OPS)
-    assert program.UNARY == ops.UNARY  # a new elementwise op is a deliberate addition here
+    # a new elementwise op is a deliberate addition here, or named in LEFT_OUT with a reason
+    assert program.UNARY == tuple(op for op in ops.UNARY if op not in program.LEFT_OUT)
+    assert set(program.LEFT_OUT) <= set(ops.UNARY) and not set(program.LEFT_OUT) & set(program.UNARY)
 
 
 def test_margin_is_the_distance_to_the_nearest_kink():

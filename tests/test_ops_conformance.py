@@ -65,6 +65,20 @@ CASES = {
                                                    xp.reshape(xp.sin(x[1:5]), (2, 2, 1, 1)), (1, 2), "same")),
     "max_pool2d": lambda xp, x: weighted(xp, xp.max_pool2d(xp.reshape(x ** 3, (1, 2, 3, 1)), (2, 2), (1, 1), "same")),
     "avg_pool2d": lambda xp, x: weighted(xp, xp.avg_pool2d(xp.reshape(x ** 3, (1, 3, 2, 1)), (2, 2), (2, 1), "same")),
+    "sign": lambda xp, x: weighted(xp, xp.sign(x) * x ** 2),
+    "var": lambda xp, x: weighted(xp, xp.var(xp.reshape(x, (2, 3)), axis=1)) + xp.var(x, ddof=1),
+    "std": lambda xp, x: weighted(xp, xp.std(xp.reshape(x, (3, 2)), axis=0, keepdims=True)) + xp.std(x),
+    "einsum": lambda xp, x: weighted(xp, xp.einsum("ij,jk->ik", xp.reshape(x, (2, 3)), xp.reshape(xp.sin(x), (3, 2))))
+    + xp.einsum("i,i", x, x) + weighted(xp, xp.einsum("ij->j", xp.reshape(x ** 3, (2, 3)))),
+    "outer": lambda xp, x: weighted(xp, xp.outer(x[:2], xp.sin(x[2:]))),
+    "diag": lambda xp, x: weighted(xp, xp.diag(x[:3] ** 2, 1)) + weighted(xp, xp.diag(xp.reshape(x ** 3, (2, 3)), -1))
+    + weighted(xp, xp.diag(xp.reshape(x, (3, 2)))),
+    "flip": lambda xp, x: weighted(xp, xp.flip(xp.reshape(x, (2, 3)), axis=1) * x[:3]) + weighted(xp, xp.flip(x) * x),
+    "cumsum": lambda xp, x: weighted(xp, xp.sin(xp.cumsum(xp.reshape(x, (2, 3)), axis=1))) + weighted(xp, xp.cumsum(x ** 2)),
+    "linalg.norm": lambda xp, x: xp.linalg.norm(x) + weighted(xp, xp.linalg.norm(xp.reshape(x, (2, 3)), axis=1))
+    + xp.linalg.norm(x, 1) + xp.linalg.norm(x, np.inf) + xp.linalg.norm(x, 3.0) + xp.linalg.norm(xp.reshape(x, (2, 3)), 1),
+    "log_softmax": lambda xp, x: weighted(xp, xp.log_softmax(xp.reshape(x, (2, 3)), axis=-1)),
+    "pi": lambda xp, x: weighted(xp, xp.sin(xp.pi * x)),
     "asarray": lambda xp, x: weighted(xp, x * xp.asarray(W)),
     "zeros": lambda xp, x: weighted(xp, x ** 2 + xp.zeros((6,))),
     "ones": lambda xp, x: weighted(xp, x * xp.ones((6,))),

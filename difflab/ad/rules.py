@@ -23,6 +23,7 @@ mpmath (the oracle), and over difflab's own traced values (nested derivatives).
 from __future__ import annotations
 
 import operator
+import string
 from dataclasses import dataclass
 from typing import Callable, Optional
 
@@ -238,6 +239,74 @@ def _concatenate_transpose(xp, g, i, ans, *arrays, axis=0):
     return g[(slice(None),) * axis + (slice(start, stop),)]
 
 
+def _cumsum_batched(xp, t, ans, x, axis=None):
+    if axis is None:  # NumPy's: the running sum of the flattened array
+        return xp.cumsum(xp.reshape(t, shape_of(t)[:1] + (-1,)), axis=1)
+    return xp.cumsum(t, axis=axis % len(shape_of(x)) + 1)
+
+
+def _cumsum_transpose(xp, g, i, ans, x, axis=None):
+    """The running sum taken from the end: flip, cumsum, flip (slices, so it nests)."""
+    a = 0 if axis is None else axis % len(shape_of(x))
+    backwards = (slice(None),) * a + (slice(None, None, -1),)
+    out = xp.cumsum(g[backwards], axis=a)[backwards]
+    return out if axis is not None else xp.reshape(out, shape_of(x))
+
+
+def _einsum_terms(subscripts):
+    inputs, _, output = subscripts.partition("->")
+    return inputs.split(","), output
+
+
+def _einsum_jvp(xp, tangents, active, ans, *operands, subscripts):
+    """Multilinear: the op with each active operand replaced by its tangent (one more letter
+    for the batch axis), summed."""
+    terms, output = _einsum_terms(subscripts)
+    batch = next(c for c in string.ascii_letters[::-1] if c not in subscripts)
+    out = None
+    for t, i in zip(tangents, active):
+        spec = ",".join(batch + s if j == i else s for j, s in enumerate(terms)) + "->" + batch + output
+        args = list(operands)
+        args[i] = t
+        term = _ns(*args).einsum(spec, *args)
+        out = term if out is None else out + term
+    return out
+
+
+def _einsum_vjp(xp, g, i, ans, *operands, subscripts):
+    """The cotangent contracted with the other operands onto operand i's letters. A letter
+    only operand i has (summed away by the op) comes back as a broadcast; a letter operand i
+    repeats (a diagonal, ``"ii"``) as the 0/1 mask of equal indices."""
+    terms, output = _einsum_terms(subscripts)
+    term = terms[i]
+    others = [s for j, s in enumerate(terms) if j != i]
+    seen = set(output).union(*others)
+    kept = "".join(c for c in dict.fromkeys(term) if c in seen)
+    args = [g] + [a for j, a in enumerate(operands) if j != i]
+    out = xp.einsum(",".join([output] + others) + "->" + kept, *args)
+    if kept == term:
+        return out
+    shape = shape_of(operands[i])
+    out = xp.reshape(out, tuple(n if c in seen and term.index(c) == p else 1
+                                for p, (c, n) in enumerate(zip(term, shape))))
+    if shape_of(out) != shape:
+        out = xp.broadcast_to(out, shape)
+    repeated = [c for c in dict.fromkeys(term) if term.count(c) > 1]
+    return out * _diagonal_mask(term, shape, repeated, getattr(out, "dtype", None)) if repeated else out
+
+
+def _diagonal_mask(term, shape, letters, dtype):
+    """1 where every axis named by the same letter has the same index, else 0 (constants)."""
+    mask = np.ones((1,) * len(shape))
+    for c in letters:
+        places = [p for p, d in enumerate(term) if d == c]
+        n = shape[places[0]]
+        eye = np.zeros((n,) * len(places))
+        eye[(np.arange(n),) * len(places)] = 1.0
+        mask = mask * eye.reshape(tuple(n if p in places else 1 for p in range(len(shape))))
+    return mask.astype(dtype) if dtype is not None and np.dtype(dtype).kind in "fc" else mask
+
+
 def _as_matrix(xp, v, left):
     """A 1-D operand of ``@`` as the matrix NumPy treats it as: a row on the left, a column on the right."""
     shape = shape_of(v)
@@ -442,9 +511,13 @@ RULES: dict[str, Rule] = {r.name: r for r in [
            _stack_batched, _stack_transpose, differentiable=None),
     linear("concatenate",  lambda xp, *arrays, axis=0: xp.concatenate(arrays, axis=axis),
            _concatenate_batched, _concatenate_transpose, differentiable=None),
+    linear("cumsum",       op("cumsum"), _cumsum_batched, _cumsum_transpose),
     # ---- bilinear ----------------------------------------------------------------------
     Rule("matmul", lambda xp, a, b: _check_matmul(xp, a, b), "custom",
          jvp=_matmul_jvp, vjp=_matmul_vjp),
+    # explicit subscripts without "..." nor size-1 broadcasting (difflab.ops.einsum_subscripts)
+    Rule("einsum", lambda xp, *operands, subscripts: xp.einsum(subscripts, *operands), "custom",
+         jvp=_einsum_jvp, vjp=_einsum_vjp),
     # ---- sliding windows (difflab.windows): bilinear convolutions, linear pools ---------
     Rule("conv2d", op("conv2d"), "custom",
          jvp=_bilinear_jvp("conv2d", (0, 3), (0, 3)), vjp=_conv2d_vjp),

@@ -13,7 +13,7 @@ import operator
 
 import numpy as np
 
-from ..ops import Namespace, pool_args, window_args
+from ..ops import Namespace, einsum_subscripts, pool_args, window_args
 from .. import precision
 from ..precision import float_dtype_for
 from .rules import RULES
@@ -192,6 +192,14 @@ class ADNamespace(Namespace):
 
     def matmul(self, a, b):
         return self.apply("matmul", (a, b), {})
+
+    def einsum(self, subscripts, *operands):
+        shapes = [tuple(self.shape(o)) for o in operands]
+        spec = einsum_subscripts(subscripts, [len(s) for s in shapes], differentiable=True, shapes=shapes)
+        return self.apply("einsum", operands, {"subscripts": spec})
+
+    def cumsum(self, x, axis=None):
+        return self.apply("cumsum", (x,), {"axis": None if axis is None else operator.index(axis)})
 
     def dot(self, a, b):
         return self.apply("matmul", (a, b), {})

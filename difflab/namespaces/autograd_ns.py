@@ -12,8 +12,9 @@ import numpy as np
 from autograd.scipy.special import logsumexp as _logsumexp
 from autograd.tracer import getval
 
+from ..errors import NotSupported
 from ..precision import float_dtype_for
-from ..ops import Namespace
+from ..ops import Namespace, einsum_subscripts
 
 #: difflab op name -> autograd.numpy function.
 AUTOGRAD_FUNCTIONS = {
@@ -23,7 +24,8 @@ AUTOGRAD_FUNCTIONS = {
     "square": anp.square, "maximum": anp.maximum, "minimum": anp.minimum, "sum": anp.sum,
     "prod": anp.prod, "mean": anp.mean, "max": anp.max, "min": anp.min, "matmul": anp.matmul,
     "dot": anp.dot, "reshape": anp.reshape, "transpose": anp.transpose, "where": anp.where,
-    "clip": anp.clip, "broadcast_to": anp.broadcast_to,
+    "clip": anp.clip, "broadcast_to": anp.broadcast_to, "sign": anp.sign,
+    "cumsum": anp.cumsum,
 }
 
 
@@ -37,6 +39,14 @@ class AutogradNamespace(Namespace):
 
     def softmax(self, x, axis=-1):
         return anp.exp(x - _logsumexp(x, axis=axis, keepdims=True))
+
+    def einsum(self, subscripts, *operands):
+        spec = einsum_subscripts(subscripts, [anp.ndim(o) for o in operands],
+                                 shapes=[anp.shape(o) for o in operands])
+        if any(len(set(t)) != len(t) for t in spec.split("->")[0].replace("...", "").split(",")):
+            raise NotSupported("einsum with a repeated subscript (a diagonal)", "autograd",
+                               "autograd's einsum derivative writes it as a repeated output; take xp.diag first")
+        return anp.einsum(subscripts, *operands)
 
     def stack(self, arrays, axis=0):
         return anp.stack(list(arrays), axis=axis)

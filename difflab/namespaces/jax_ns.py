@@ -12,7 +12,7 @@ import numpy as np
 
 from .. import windows
 from ..precision import float_dtype_for
-from ..ops import Namespace, pool_args, window_args
+from ..ops import Namespace, diag_shape, einsum_subscripts, pool_args, window_args
 
 #: difflab op name -> jax.numpy (or jax.nn) function.
 JAX_FUNCTIONS = {
@@ -23,7 +23,8 @@ JAX_FUNCTIONS = {
     "prod": jnp.prod, "mean": jnp.mean, "max": jnp.max, "min": jnp.min, "matmul": jnp.matmul,
     "dot": jnp.dot, "where": jnp.where, "broadcast_to": jnp.broadcast_to,
     "sigmoid": jax.nn.sigmoid, "logsumexp": jax.nn.logsumexp, "softmax": jax.nn.softmax,
-    "stop_gradient": jax.lax.stop_gradient,
+    "stop_gradient": jax.lax.stop_gradient, "sign": jnp.sign, "cumsum": jnp.cumsum,
+    "flip": jnp.flip,
 }
 
 
@@ -67,6 +68,15 @@ class JaxNamespace(Namespace):
 
     def shape(self, x):
         return tuple(jnp.shape(x))
+
+    def diag(self, v, k=0):
+        diag_shape(jnp.shape(v))
+        return jnp.diag(v, k)
+
+    def einsum(self, subscripts, *operands):
+        einsum_subscripts(subscripts, [jnp.ndim(o) for o in operands],
+                          shapes=[jnp.shape(o) for o in operands])
+        return jnp.einsum(subscripts, *operands, precision=jax.lax.Precision.HIGHEST)
 
     # ------------------------------------------------------------------ sliding windows
     def conv2d(self, x, kernel, strides=(1, 1), padding="valid"):

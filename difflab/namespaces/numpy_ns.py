@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..ops import Namespace, pool_args, window_args
+from ..ops import Namespace, diag_shape, einsum_subscripts, pool_args, window_args
 from .. import precision, windows
 from ..precision import float_dtype_for
 
@@ -17,7 +17,8 @@ NUMPY_FUNCTIONS = {
     "dot": np.dot, "reshape": np.reshape, "transpose": np.transpose, "stack": np.stack,
     "concatenate": np.concatenate, "where": np.where, "clip": np.clip,
     "zeros_like": np.zeros_like, "ones_like": np.ones_like,
-    "broadcast_to": np.broadcast_to,
+    "broadcast_to": np.broadcast_to, "sign": np.sign, "cumsum": np.cumsum,
+    "flip": np.flip,
 }
 
 
@@ -53,6 +54,16 @@ class NumpyNamespace(Namespace):
 
     def shape(self, x):
         return np.shape(x)
+
+    def diag(self, v, k=0):
+        diag_shape(np.shape(v))
+        return np.diag(v, k)
+
+    @staticmethod
+    def einsum(subscripts, *operands):
+        einsum_subscripts(subscripts, [np.ndim(o) for o in operands],
+                          shapes=[np.shape(o) for o in operands])
+        return np.einsum(subscripts, *operands)
 
     # Sliding windows: strided views contracted by tensordot (difflab.windows).
     def conv2d(self, x, kernel, strides=(1, 1), padding="valid"):
@@ -118,6 +129,18 @@ class ComplexStepNamespace(NumpyNamespace):
 
     # decided on the real part, through this namespace's max (ties share the perturbation)
     max_pool2d = Namespace.max_pool2d
+
+    @staticmethod
+    def stop_gradient(x):
+        """The real part: the complex step's perturbation held, as the AD methods hold a
+        tangent (plain NumPy's stop_gradient is the identity: finite differences see values)."""
+        return np.real(x)
+
+    @staticmethod
+    def sign(x):
+        """The sign of the real part: a constant, no perturbation (``np.sign`` of a complex
+        number is x/|x|, which is not analytic)."""
+        return np.sign(np.real(x)) + 0j
 
     @staticmethod
     def abs(x):

@@ -18,6 +18,7 @@ ELEMENTWISE_NAMES = {
     "sinh": ("sinh", "sinh"), "cosh": ("cosh", "cosh"), "tanh": ("tanh", "tanh"),
     "exp": ("exp", "exp"), "expm1": ("expm1", None), "log": ("log", "log"),
     "log1p": ("log1p", None), "sqrt": ("sqrt", "sqrt"), "abs": ("fabs", "Abs"),
+    "sign": ("sign", "sign"),
 }
 
 
@@ -33,6 +34,17 @@ class ObjectNamespace(NumpyNamespace):
         import importlib
 
         return importlib.import_module(self.name)
+
+    @property
+    def pi(self):
+        """mpmath's pi at the working precision, or SymPy's exact ``pi``."""
+        if self._column == 1:
+            import sympy
+
+            return sympy.pi
+        import mpmath
+
+        return +mpmath.pi
 
     def _ufunc(self, op: str, nin: int = 1):
         uf = self._ufuncs.get(op)

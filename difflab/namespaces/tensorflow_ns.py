@@ -15,7 +15,7 @@ import numpy as np
 import tensorflow as tf
 
 from ..precision import float_dtype_for
-from ..ops import Namespace, pool_args, window_args
+from ..ops import Namespace, diag_shape, einsum_subscripts, pool_args, window_args
 
 #: difflab op name -> TensorFlow function of one tensor.
 TF_UNARY = {
@@ -23,7 +23,7 @@ TF_UNARY = {
     "arccos": tf.math.acos, "arctan": tf.math.atan, "sinh": tf.math.sinh, "cosh": tf.math.cosh,
     "tanh": tf.math.tanh, "exp": tf.math.exp, "expm1": tf.math.expm1, "log": tf.math.log,
     "log1p": tf.math.log1p, "sqrt": tf.math.sqrt, "abs": tf.math.abs, "square": tf.math.square,
-    "sigmoid": tf.math.sigmoid,
+    "sigmoid": tf.math.sigmoid, "sign": tf.math.sign,
 }
 
 #: difflab reduction -> TensorFlow reduction (``axis``, ``keepdims`` as in NumPy).
@@ -116,6 +116,31 @@ class TensorFlowNamespace(Namespace):
 
     def broadcast_to(self, x, shape):
         return tf.broadcast_to(self.asarray(x), _shape(shape))
+
+    def einsum(self, subscripts, *operands):
+        operands = self._all(operands)
+        einsum_subscripts(subscripts, [o.shape.rank for o in operands],
+                          shapes=[tuple(o.shape) for o in operands])
+        return tf.einsum(subscripts, *operands)
+
+    def cumsum(self, x, axis=None):
+        x = self.asarray(x)
+        return tf.math.cumsum(tf.reshape(x, [-1]), axis=0) if axis is None else tf.math.cumsum(x, axis=axis)
+
+    def flip(self, x, axis=None):
+        x = self.asarray(x)
+        axes = list(range(x.shape.rank)) if axis is None else list((axis,) if isinstance(axis, int) else axis)
+        return tf.reverse(x, axis=axes)
+
+    def diag(self, v, k=0):
+        """tf.linalg.diag / diag_part: TensorFlow's tensors take no integer-array index."""
+        v = self.asarray(v)
+        shape = diag_shape(v.shape)
+        if len(shape) == 1:
+            return tf.linalg.diag(v, k=k)
+        if not -shape[0] < k < shape[1]:  # past the corner: empty, as NumPy (TensorFlow raises)
+            return tf.zeros((0,), dtype=v.dtype)
+        return tf.linalg.diag_part(v, k=k)
 
     # ------------------------------------------------------------------ sliding windows
     # TensorFlow's own ops, channels-last; its "SAME" is the padding rule difflab follows.

@@ -14,7 +14,7 @@ import torch
 
 from .. import windows
 from ..precision import float_dtype_for
-from ..ops import Namespace, pool_args, window_args
+from ..ops import Namespace, diag_shape, einsum_subscripts, pool_args, window_args
 
 #: difflab op name -> torch function of one tensor.
 TORCH_UNARY = {
@@ -22,7 +22,7 @@ TORCH_UNARY = {
     "arccos": torch.acos, "arctan": torch.atan, "sinh": torch.sinh, "cosh": torch.cosh,
     "tanh": torch.tanh, "exp": torch.exp, "expm1": torch.expm1, "log": torch.log,
     "log1p": torch.log1p, "sqrt": torch.sqrt, "abs": torch.abs, "square": torch.square,
-    "sigmoid": torch.sigmoid,
+    "sigmoid": torch.sigmoid, "sign": torch.sign,
 }
 
 _NUMPY_TO_TORCH = {np.dtype(np.float64): torch.float64, np.dtype(np.float32): torch.float32}
@@ -134,6 +134,26 @@ class TorchNamespace(Namespace):
 
     def broadcast_to(self, x, shape):
         return torch.broadcast_to(self.asarray(x), _shape(shape))
+
+    def einsum(self, subscripts, *operands):
+        operands = self._all(operands)
+        einsum_subscripts(subscripts, [o.ndim for o in operands],
+                          shapes=[tuple(o.shape) for o in operands])
+        return torch.einsum(subscripts, *operands)
+
+    def cumsum(self, x, axis=None):
+        x = self.asarray(x)
+        return torch.cumsum(x.reshape(-1), dim=0) if axis is None else torch.cumsum(x, dim=axis)
+
+    def flip(self, x, axis=None):
+        """torch.flip: torch's slices take no negative step."""
+        x = self.asarray(x)
+        return torch.flip(x, dims=tuple(range(x.ndim)) if axis is None else _axes(axis))
+
+    def diag(self, v, k=0):
+        v = self.asarray(v)
+        diag_shape(v.shape)
+        return torch.diag(v, diagonal=k)
 
     # ------------------------------------------------------------------ sliding windows
     # torch.nn.functional works channels-first (NCHW, kernels (cout, cin, kh, kw)) and pads
