@@ -411,10 +411,13 @@ class Derivative:
 
     def _traceable(self):
         """The function as the method sees it: for the methods that trace it, guarded against
-        functions written with NumPy (difflab.boundary.guarded)."""
-        if self.differentiator.family not in ("automatic", "symbolic"):
-            return self.function
-        fn = boundary.guarded(self.function.fn, self.differentiator.name, self.function.name)
+        functions written with NumPy (difflab.boundary.guarded); for a scalar kind, a
+        one-element output (shape (1,), a one-element list) as the scalar it holds and a list as
+        the vector it stacks, so every method follows one rule (difflab.boundary.as_output)."""
+        fn = self.function.fn
+        if self.differentiator.family in ("automatic", "symbolic"):
+            fn = boundary.guarded(fn, self.differentiator.name, self.function.name)
+        fn = boundary.as_output(fn, scalar=self.kind in boundary.SCALAR_KINDS)
         return dataclasses.replace(self.function, fn=fn)
 
     def __call__(self, x, *args, **kwargs):
@@ -432,6 +435,12 @@ class Derivative:
         ns = boundary.traced(x, vectors)
         if ns is not None:  # called inside another differentiation
             return self._call_traced(ns, x, vectors)
+        if self.differentiator.family == "numeric":
+            with _numeric_nesting(self):  # finite differences of finite differences: refused
+                return self._call_plain(x, vectors)
+        return self._call_plain(x, vectors)
+
+    def _call_plain(self, x, vectors):
         x = self._check_x(x)
         wants = 1 if self.kind in VECTOR_KINDS else 0
         if len(vectors) != wants:
@@ -496,12 +505,45 @@ class Derivative:
         return self._finite(_as_float64(result, shape, self), x)
 
     def _finite(self, out, x):
-        """A non-finite derivative is returned only where f itself is finite at x."""
+        """A derivative with NaN or infinity is never returned: NotFinite, saying whether f
+        itself is not finite at x or f is finite and its derivative is not (sqrt at 0)."""
         flat = out.ravel()
         # one dot product tells finite from not (an overflowing square falls through to isfinite)
         if not math.isfinite(np.dot(flat, flat)) and not np.isfinite(flat).all():
-            self._check_f_at(x)
+            self._check_f_at(x)  # NotFinite naming f(x) where f itself is not finite
+            raise boundary.derivative_not_finite(self.kind, self.differentiator.name,
+                                                 self.function.name)
         return out
+
+
+_numeric = threading.local()
+
+
+class _numeric_nesting:
+    """Marks this thread as evaluating a finite-difference derivative; one called while
+    another is evaluating (the Hessian as fd-forward of an fd-forward gradient) is refused:
+    the inner derivative's error, about sqrt(eps) relative, is divided by the outer step,
+    and the product came out 12% off with no warning. The methods' own hessian and hvp
+    balance the two steps (docs/reliability.md, Finite differences of finite differences)."""
+
+    def __init__(self, derivative):
+        self.derivative = derivative
+
+    def __enter__(self):
+        outer = getattr(_numeric, "active", None)
+        if outer is not None:
+            d = self.derivative
+            raise NotSupported(
+                "finite differences of a finite-difference derivative", d.differentiator.name,
+                f"the {d.kind} of {d.function.name} was called while the {outer.kind} by "
+                f"{outer.differentiator.name} evaluates its function: the outer step would "
+                f"divide the inner derivative's error (about 1e-8 relative for fd-forward), "
+                f"which no estimate carries; use {outer.differentiator.name}'s own hessian or "
+                f"hvp (they balance the two steps) or an exact method for the inner derivative")
+        _numeric.active = self.derivative
+
+    def __exit__(self, *exc):
+        _numeric.active = None
 
 
 def _as_float64(value, shape, derivative):

@@ -245,6 +245,8 @@ class _Converter:
             self.refuse(node, "a constant of type " + type(value).__name__)
         if isinstance(value, int) and abs(value) > MAX_EXACT_INT:
             value = _checked(float, value, piece=self.piece(node))
+        elif isinstance(value, float) and not math.isfinite(value):  # 1e400: Python reads inf
+            raise InputError(f"the constant {self.piece(node)} overflows a float")
         return Number(value)
 
     def _Name(self, node, depth):
