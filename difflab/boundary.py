@@ -18,7 +18,7 @@ import re
 
 import numpy as np
 
-from .errors import InputError, NotFinite
+from .errors import DerivativeNotFinite, InputError, NotFinite
 
 #: Derivative kinds defined only for a scalar-valued function.
 SCALAR_KINDS = frozenset({"gradient", "value_and_gradient", "hessian", "hvp"})
@@ -130,10 +130,10 @@ def as_output(fn, scalar: bool):
 
 
 def _output_call(fn, scalar, x, *args):
+    from .namespaces import namespace
+
     out = fn(x, *args)
     if isinstance(out, (list, tuple)) and out:
-        from .namespaces import namespace
-
         if scalar and len(out) == 1:
             out = out[0]
         else:
@@ -141,8 +141,6 @@ def _output_call(fn, scalar, x, *args):
             out = ns.stack([ns.asarray(item) for item in out])
     shape = getattr(out, "shape", None)
     if scalar and shape is not None and len(shape) and all(s == 1 for s in shape):
-        from .namespaces import namespace
-
         out = namespace(out).reshape(out, ())
     return out
 
@@ -166,9 +164,9 @@ def not_finite(name) -> NotFinite:
                       "domain (or the value overflows), so it has no derivative there")
 
 
-def derivative_not_finite(kind, method, name) -> NotFinite:
+def derivative_not_finite(kind, method, name) -> DerivativeNotFinite:
     """A derivative with NaN or infinity where f itself is finite: no number is returned."""
-    return NotFinite(f"the {kind} of {name} by {method} is NaN or infinite at this x although "
+    return DerivativeNotFinite(f"the {kind} of {name} by {method} is NaN or infinite at this x although "
                      f"{name}(x) is finite: {name} is not differentiable there (sqrt or a power "
                      "below 1 at 0, say), the derivative overflows, or a constant in it is infinite")
 

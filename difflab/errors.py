@@ -30,3 +30,9 @@ class NotFinite(InputError):
     An :class:`InputError` like any other broken contract; its own class lets an iteration
     (a solver, a trainer) tell a run that diverged from a function that is malformed.
     """
+
+
+class DerivativeNotFinite(NotFinite):
+    """``f(x)`` is finite but the derivative a method computed there is NaN or infinite
+    (sqrt at 0, an overflowing slope): no number is returned. Its own class lets the fuzz
+    campaign judge it as the wrong answer it would have been (difflab.fuzz.verdict)."""

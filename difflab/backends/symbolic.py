@@ -221,11 +221,6 @@ class Sympy(Differentiator):
                     "data-dependent control flow", self.name,
                     f"{function.name} branches on a value of x (an if, while or == on a symbol: "
                     f"{text}); SymPy cannot decide it, so use AD or finite differences") from None
-            if "convert" in text and "float" in text:
-                raise NotSupported(
-                    "conversion to a number", self.name,
-                    f"{function.name} turns a value of x into a Python number ({text}); "
-                    "a symbol has no numeric value") from None
             raise
         entries = np.asarray(out, dtype=object).reshape(-1)
         if any(isinstance(e, (str, bytes)) for e in entries):  # sympify would run text as code
