@@ -120,7 +120,8 @@ def check_value(value, kind: str, name: str) -> np.ndarray:
 
 
 def as_output(fn, scalar: bool):
-    """``fn`` as every method sees it, so that all follow one rule for what f returns: a list
+    """``fn`` as every method sees it, so that all follow one rule for what f returns: a
+    Python number is a constant (zero derivatives), a list
     or tuple of numbers is the vector that stacks them (in f's namespace), and for a scalar
     kind a one-element output (shape (1,) or (1, 1), a one-element list) is the scalar it
     holds; a larger output is left for :func:`check_value` to refuse (:func:`not_scalar`)."""
@@ -133,11 +134,13 @@ def _output_call(fn, scalar, x, *args):
     from .namespaces import namespace
 
     out = fn(x, *args)
+    if type(out) is float or type(out) is int:  # a constant: in x's namespace, as a float
+        return namespace(x).asarray(float(out))
     if isinstance(out, (list, tuple)) and out:
         if scalar and len(out) == 1:
             out = out[0]
         else:
-            ns = namespace(*out)
+            ns = namespace(x, *out)  # constants among the items follow x
             out = ns.stack([ns.asarray(item) for item in out])
     shape = getattr(out, "shape", None)
     if scalar and shape is not None and len(shape) and all(s == 1 for s in shape):
