@@ -279,18 +279,27 @@ def times_int(x):
     return xp.sum(x * x) * int(x[2] * 10)
 
 
-#: autograph turns float() into a float32 cast inside tf.function, and the product then
-#: fails on dtypes: known, not yet one error (docs/reliability.md).
-_AUTOGRAPH = pytest.mark.xfail(strict=True, raises=TypeError,
-                               reason="autograph casts float()/int() to float32/int32")
+def index_by_decision(x):
+    """int() of a comparison: a decision, which every tracing method but jax jit follows."""
+    return x[int(x[0] > 0)] ** 2
+
+
+@pytest.mark.parametrize("case", TRACING, ids=ids)
+def test_int_of_a_decision_is_still_followed_under_tensorflow_jit(case):
+    d = difflab.get(case[0], **case[1])
+    try:
+        got = d.gradient(index_by_decision)(X)
+    except difflab.NotSupported as exc:
+        assert case in (("jax", {"jit": True}), ("sympy", {})), str(exc)
+        return
+    np.testing.assert_allclose(got, [0.0, 2 * X[1], 0.0], rtol=1e-12)
 
 
 @pytest.mark.parametrize("f, factor", [(times_float, X[0]), (times_int, 11.0)], ids=["float", "int"])
-@pytest.mark.parametrize("case", [pytest.param(c, marks=_AUTOGRAPH)
-                                  if c == ("tensorflow", {"jit": True}) else c for c in TRACING],
-                         ids=ids)
+@pytest.mark.parametrize("case", TRACING, ids=ids)
 def test_a_conversion_of_a_traced_value_is_followed_or_refused_in_one_way(case, f, factor):
-    """jax, autograd and sympy raised their own TypeErrors. Every tracing method either
+    """jax, autograd and sympy raised their own TypeErrors; tensorflow jit=True (AutoGraph
+    casts float() to float32 and int() to int32) a dtype TypeError. Every tracing method either
     follows the conversion (the number is a constant: gradient 2 x * factor) or refuses it
     with one NotSupported naming the conversion."""
     d = difflab.get(case[0], **case[1])
