@@ -131,21 +131,30 @@ def as_output(fn, scalar: bool):
 
 
 def _output_call(fn, scalar, x, *args):
-    from .namespaces import namespace
-
     out = fn(x, *args)
-    if type(out) is float or type(out) is int:  # a constant: in x's namespace, as a float
-        return namespace(x).asarray(float(out))
-    if isinstance(out, (list, tuple)) and out:
+    kind = type(out)
+    if kind is np.ndarray or kind is np.float64:  # the common case first: it runs per evaluation
+        if scalar and out.ndim and out.size == 1:
+            return out.reshape(())
+        return out
+    if kind is float or kind is int:  # a constant: in a traced x's namespace, as a float
+        return out if type(x) is np.ndarray else _namespace(x).asarray(float(out))
+    if (kind is list or kind is tuple) and out:
         if scalar and len(out) == 1:
             out = out[0]
         else:
-            ns = namespace(x, *out)  # constants among the items follow x
+            ns = _namespace(x, *out)  # constants among the items follow x
             out = ns.stack([ns.asarray(item) for item in out])
     shape = getattr(out, "shape", None)
     if scalar and shape is not None and len(shape) and all(s == 1 for s in shape):
-        out = namespace(out).reshape(out, ())
+        out = _namespace(out).reshape(out, ())
     return out
+
+
+def _namespace(*arrays):
+    from .namespaces import namespace
+
+    return namespace(*arrays)
 
 
 def check_finite(value, name: str) -> None:

@@ -414,9 +414,9 @@ class Derivative:
         functions written with NumPy (difflab.boundary.guarded); for a scalar kind, a
         one-element output (shape (1,), a one-element list) as the scalar it holds and a list as
         the vector it stacks, so every method follows one rule (difflab.boundary.as_output)."""
-        fn = self.function.fn
-        if self.differentiator.family in ("automatic", "symbolic"):
-            fn = boundary.guarded(fn, self.differentiator.name, self.function.name)
+        if self.differentiator.family not in ("automatic", "symbolic"):
+            return self.function  # they take f's numbers with np.asarray, any such output
+        fn = boundary.guarded(self.function.fn, self.differentiator.name, self.function.name)
         fn = boundary.as_output(fn, scalar=self.kind in boundary.SCALAR_KINDS)
         return dataclasses.replace(self.function, fn=fn)
 
@@ -495,7 +495,8 @@ class Derivative:
         if self.kind == "value_and_gradient":
             value, grad = result
             boundary.check_finite(value, self.function.name)
-            return float(np.real(np.asarray(value))), self._finite(_as_float64(grad, (n,), self), x)
+            value = np.real(np.asarray(value)).reshape(-1)[0]  # a one-element f: its number
+            return float(value), self._finite(_as_float64(grad, (n,), self), x)
         shape = {"gradient": (n,), "hessian": (n, n), "vjp": (n,), "hvp": (n,)}.get(self.kind)
         if self.kind == "jacobian":
             out = np.asarray(_as_float64(result, None, self))
