@@ -18,7 +18,7 @@ import re
 
 import numpy as np
 
-from .errors import DerivativeNotFinite, InputError, NotFinite
+from .errors import DerivativeNotFinite, InputError, NotFinite, NotSupported
 
 #: Derivative kinds defined only for a scalar-valued function.
 SCALAR_KINDS = frozenset({"gradient", "value_and_gradient", "hessian", "hvp"})
@@ -178,9 +178,10 @@ def not_finite(name) -> NotFinite:
 
 def derivative_not_finite(kind, method, name) -> DerivativeNotFinite:
     """A derivative with NaN or infinity where f itself is finite: no number is returned."""
-    return DerivativeNotFinite(f"the {kind} of {name} by {method} is NaN or infinite at this x although "
-                     f"{name}(x) is finite: {name} is not differentiable there (sqrt or a power "
-                     "below 1 at 0, say), the derivative overflows, or a constant in it is infinite")
+    return DerivativeNotFinite(
+        f"the {kind} of {name} by {method} is NaN or infinite at this x although {name}(x) is "
+        f"finite: {name} is not differentiable there (sqrt or a power below 1 at 0, say), the "
+        "derivative overflows, or a constant in it is infinite")
 
 
 def _plain(value):
@@ -280,8 +281,6 @@ def _conversion(exc, text) -> str:
 
 def conversion_refused(method, name, conversion):
     """The one refusal, for every method that cannot, of ``float()``/``int()`` of a traced value."""
-    from .errors import NotSupported
-
     return NotSupported(
         "conversion of a traced value to a Python number", method,
         f"{name} calls {conversion} on a value computed from x, a data-dependent conversion that "

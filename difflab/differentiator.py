@@ -524,8 +524,8 @@ class _numeric_nesting:
     """Marks this thread as evaluating a finite-difference derivative; one called while
     another is evaluating (the Hessian as fd-forward of an fd-forward gradient) is refused:
     the inner derivative's error, about sqrt(eps) relative, is divided by the outer step,
-    and the product came out 12% off with no warning. The methods' own hessian and hvp
-    balance the two steps (docs/reliability.md, Finite differences of finite differences)."""
+    and H v came out 12-14% off with no warning. The methods' own hessian and hvp
+    balance the two steps (docs/reliability.md, the last silent answers at the boundary)."""
 
     def __init__(self, derivative):
         self.derivative = derivative

@@ -278,17 +278,21 @@ def _numpy_matmul_operator():
     """
     import tensorflow as tf
 
-    from tensorflow.python.autograph.operators import py_builtins
+    try:  # AutoGraph's table of builtins (internal): absent, float() stays AutoGraph's cast
+        from tensorflow.python.autograph.operators import py_builtins
+        builtins = py_builtins.BUILTIN_FUNCTIONS_MAP
+    except (ImportError, AttributeError):
+        builtins = {}
+    overloads = [(n, o) for n, o in (("float", _float), ("int", _int)) if n in builtins]
 
     cls = tf.Tensor
-    builtins = py_builtins.BUILTIN_FUNCTIONS_MAP
     with _install_lock:
         if _installed["depth"] == 0:
             _installed["own"] = {name: cls.__dict__.get(name) for name in _OPERATORS}
             _installed["original"] = {name: getattr(cls, name) for name in _OPERATORS}
             for name, operator in _OPERATORS.items():
                 setattr(cls, name, operator)
-            for name, overload in (("float", _float), ("int", _int)):
+            for name, overload in overloads:
                 _installed["original"][name] = builtins[name]
                 builtins[name] = overload
         _installed["depth"] += 1
@@ -305,7 +309,7 @@ def _numpy_matmul_operator():
                         delattr(cls, name)
                     else:
                         setattr(cls, name, own)
-                for name in ("float", "int"):
+                for name, _ in overloads:
                     builtins[name] = _installed["original"][name]
 
 
