@@ -14,10 +14,11 @@ messages are written here once, so every method says the same thing.
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 
-from .errors import InputError, NotFinite
+from .errors import DerivativeNotFinite, InputError, NotFinite, NotSupported
 
 #: Derivative kinds defined only for a scalar-valued function.
 SCALAR_KINDS = frozenset({"gradient", "value_and_gradient", "hessian", "hvp"})
@@ -118,6 +119,44 @@ def check_value(value, kind: str, name: str) -> np.ndarray:
     return arr
 
 
+def as_output(fn, scalar: bool):
+    """``fn`` as every method sees it, so that all follow one rule for what f returns: a
+    Python number is a constant (zero derivatives), a list
+    or tuple of numbers is the vector that stacks them (in f's namespace), and for a scalar
+    kind a one-element output (shape (1,) or (1, 1), a one-element list) is the scalar it
+    holds; a larger output is left for :func:`check_value` to refuse (:func:`not_scalar`)."""
+    import functools
+
+    return functools.partial(_output_call, fn, scalar)
+
+
+def _output_call(fn, scalar, x, *args):
+    out = fn(x, *args)
+    kind = type(out)
+    if kind is np.ndarray or kind is np.float64:  # the common case first: it runs per evaluation
+        if scalar and out.ndim and out.size == 1:
+            return out.reshape(())
+        return out
+    if kind is float or kind is int:  # a constant: in a traced x's namespace, as a float
+        return out if type(x) is np.ndarray else _namespace(x).asarray(float(out))
+    if (kind is list or kind is tuple) and out:
+        if scalar and len(out) == 1:
+            out = out[0]
+        else:
+            ns = _namespace(x, *out)  # constants among the items follow x
+            out = ns.stack([ns.asarray(item) for item in out])
+    shape = getattr(out, "shape", None)
+    if scalar and shape is not None and len(shape) and all(s == 1 for s in shape):
+        out = _namespace(out).reshape(out, ())
+    return out
+
+
+def _namespace(*arrays):
+    from .namespaces import namespace
+
+    return namespace(*arrays)
+
+
 def check_finite(value, name: str) -> None:
     """A scalar ``f(x)`` a method computed anyway: refuse NaN and infinity (cheap)."""
     if getattr(value, "ndim", 0) == 0:
@@ -145,6 +184,14 @@ def scalar_in(value, dtype):
 def not_finite(name) -> NotFinite:
     return NotFinite(f"{name}(x) is NaN or infinite at this x: x is outside the function's "
                       "domain (or the value overflows), so it has no derivative there")
+
+
+def derivative_not_finite(kind, method, name) -> DerivativeNotFinite:
+    """A derivative with NaN or infinity where f itself is finite: no number is returned."""
+    return DerivativeNotFinite(
+        f"the {kind} of {name} by {method} is NaN or infinite at this x although {name}(x) is "
+        f"finite: {name} is not differentiable there (sqrt or a power below 1 at 0, say), the "
+        "derivative overflows, or a constant in it is infinite")
 
 
 def _plain(value):
@@ -191,18 +238,65 @@ def guarded(fn, method: str, name: str):
 
 
 def _guarded_call(fn, method, name, x, *args):
+    from .ad.traced import conversions
+
+    before = conversions()
     try:
         out = fn(x, *args)
     except (TypeError, RuntimeError, AttributeError, NotImplementedError, ValueError) as exc:
         text = str(exc)
+        conversion = _conversion(exc, text)
+        if conversion and not _is_data(x):
+            raise conversion_refused(method, name, conversion) from None
         if not _is_data(x) and (type(exc).__name__ == "TracerArrayConversionError"
                                 or any(t in text for t in _NUMPY_ON_TRACED)
                                 or ("unsupported operand" in text and "'numpy." in text)):
             raise plain_numpy(method, name) from None
         raise
-    if not _is_data(x) and _numpy_numbers(out):
+    if not _is_data(x) and _numpy_numbers(out) and not _constant(x, conversions() - before):
         raise plain_numpy(method, name)
     return out
+
+
+def _constant(x, converted) -> bool:
+    """Plain numbers from a traced ``x`` that no conversion could have made: f is a constant
+    (``xp.cos(1.018)``), whose derivatives are zeros. Only where every silent conversion of a
+    traced value is seen: difflab's engines count theirs, autograd's boxes refuse them;
+    NumPy turns a TensorFlow tensor into numbers unseen, but TensorFlow, torch and JAX give
+    their own tensors for a constant, so plain numbers there still mean NumPy was used."""
+    if converted:
+        return False
+    from .ad.traced import Traced
+
+    item = x[0] if isinstance(x, (list, tuple)) and x else x
+    return isinstance(item, Traced) or type(item).__module__.startswith("autograd")
+
+
+#: How the frameworks say that Python's float() or int() met a value they trace.
+_CONVERSION_TEXT = re.compile(
+    r"^(?P<a>float|int)\(\) argument must be .*not '(?!NoneType'|list'|tuple'|dict'|str'|set')\w+'"
+    r"|The problem arose with the `(?P<b>float|int)` function"
+    r"|^Cannot convert (?:expression|symbols) to (?P<c>float|int)", re.MULTILINE)
+
+
+def _conversion(exc, text) -> str:
+    """``"float()"`` or ``"int()"`` when ``exc`` is a framework refusing that conversion."""
+    if type(exc).__name__ == "TracerIntegerConversionError":
+        return "int()"
+    match = _CONVERSION_TEXT.search(text)
+    if match is None:
+        return ""
+    return f"{match.group('a') or match.group('b') or match.group('c')}()"
+
+
+def conversion_refused(method, name, conversion):
+    """The one refusal, for every method that cannot, of ``float()``/``int()`` of a traced value."""
+    return NotSupported(
+        "conversion of a traced value to a Python number", method,
+        f"{name} calls {conversion} on a value computed from x, a data-dependent conversion that "
+        f"{method} cannot follow while it traces; keep the value an array, or use forward, "
+        f"reverse, torch or eager tensorflow, which follow it and treat the number as a "
+        f"constant (no derivative flows through it)")
 
 
 def plain_numpy(method, name):

@@ -45,3 +45,9 @@ class OverBudget(InputError):
     def __init__(self, message: str, estimate=None):
         super().__init__(message)
         self.estimate = estimate
+
+
+class DerivativeNotFinite(NotFinite):
+    """``f(x)`` is finite but the derivative a method computed there is NaN or infinite
+    (sqrt at 0, an overflowing slope): no number is returned. Its own class lets the fuzz
+    campaign judge it as the wrong answer it would have been (difflab.fuzz.verdict)."""

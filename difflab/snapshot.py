@@ -15,8 +15,8 @@ lists, tuples and dicts, and the functions (and methods) reached through them;
 never into library code (NumPy, SciPy, SymPy, the frameworks, difflab itself, the standard
 library). What is compared: arrays bit for bit against a copy (NaN equals NaN, 0.0 differs
 from -0.0; about 40 us per 100 000 float64), numbers by value, everything else by identity.
-A reach too large to record (:data:`MAX_CHECKS`) counts as changed on every call: slower,
-never stale.
+A reach too large to record (more than :data:`MAX_CHECKS` things, or nested deeper than
+:data:`MAX_DEPTH` levels) counts as changed on every call: slower, never stale.
 """
 from __future__ import annotations
 
@@ -31,8 +31,9 @@ LIBRARIES = frozenset({"numpy", "scipy", "sympy", "mpmath", "jax", "jaxlib", "te
                        "torch", "autograd", "difflab", "builtins"}) | frozenset(sys.stdlib_module_names)
 #: Values compared by value rather than identity (a rebound equal number is no change).
 SCALARS = (int, float, complex, bool, str, bytes, type(None), np.number, np.bool_)
-#: How deep references are followed from the function, and how many things are recorded.
-MAX_DEPTH = 8
+#: How deep references are followed from the function, and how many things are recorded;
+#: a reach beyond either is not skipped but counts as changed on every call (never stale).
+MAX_DEPTH = 64
 MAX_CHECKS = 10_000
 
 _MISSING = object()
@@ -90,7 +91,11 @@ class ClosureSnapshot:
 
     def _visit(self, obj, depth, names):
         """Record what can change inside ``obj``; ``names``: attribute names the code uses."""
-        if depth > MAX_DEPTH or self._too_large or isinstance(obj, SCALARS):
+        if self._too_large or isinstance(obj, SCALARS):
+            return
+        if depth > MAX_DEPTH:  # data nested deeper than followed: watched by re-preparing
+            if isinstance(obj, (np.ndarray, list, tuple, dict)) or not _is_library(obj):
+                self._too_large = True
             return
         # a class or module is read for the names of the code that reached it, maybe several
         key = (id(obj), names) if isinstance(obj, (type, types.ModuleType)) else id(obj)

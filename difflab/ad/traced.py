@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import operator
+import threading
 
 import numpy as np
 
@@ -21,6 +22,18 @@ from .shaped import Shaped
 
 _levels = itertools.count(1)
 _NO_PARAMS: dict = {}
+_converted = threading.local()
+
+
+def conversions() -> int:
+    """How many traced values this thread has turned into Python numbers (``float``, ``int``,
+    an index): a function whose result is plain numbers though none was converted is a
+    constant, not one written with NumPy (difflab.boundary.guarded)."""
+    return getattr(_converted, "count", 0)
+
+
+def count_conversion() -> None:
+    _converted.count = getattr(_converted, "count", 0) + 1
 
 
 def new_level() -> int:
@@ -97,10 +110,18 @@ class Traced(Shaped):
     __hash__ = object.__hash__
 
     def __bool__(self):  return bool(self.value)
-    def __float__(self): return float(self.value)
-    def __int__(self):   return int(self.value)
-    def __index__(self): return operator.index(self.value) if isinstance(self.value, Traced) \
-        else int(self.value)
+
+    def __float__(self):
+        count_conversion()
+        return float(self.value)
+
+    def __int__(self):
+        count_conversion()
+        return int(self.value)
+
+    def __index__(self):
+        count_conversion()
+        return operator.index(self.value) if isinstance(self.value, Traced) else int(self.value)
 
     def __iter__(self):
         return (self[i] for i in range(len(self)))

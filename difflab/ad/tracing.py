@@ -16,7 +16,7 @@ import numpy as np
 
 from .reverse import Node, ReverseNamespace, Tape
 from .trace_sources import Sources
-from .traced import Traced, new_level, strip
+from .traced import Traced, count_conversion, new_level, strip
 
 
 @dataclass
@@ -111,6 +111,8 @@ class TraceNode(Node):
     __index__ = __int__
 
     def _convert(self, op, to):
+        if op != "bool":
+            count_conversion()
         result = to(strip(self))
         self.tape.guard("value", op, self, None, result)
         return result

@@ -27,7 +27,7 @@ import numpy as np
 
 from .. import cost
 from ..differentiator import Differentiator
-from ..boundary import check_finite
+from ..boundary import check_finite, derivative_not_finite
 from ..errors import InputError, NotSupported
 from ..function import as_function
 
@@ -144,7 +144,11 @@ class Sympy(Differentiator):
             """The derivative's entries; f's own values come first and are checked: a
             derivative formula can be finite where f is not (1/x for log at x = -1)."""
             with np.errstate(all="ignore"):  # a NaN value is reported just below, in one line
-                out = np.asarray(fn(*xv), dtype=dtype).reshape(-1)
+                try:
+                    out = np.asarray(fn(*xv), dtype=dtype).reshape(-1)
+                except OverflowError:  # an exact constant (floats are Rationals) times x
+                    check_finite(np.asarray(function(xv[0])), name)
+                    raise derivative_not_finite(kind, "sympy", name) from None
             if m:
                 check_finite(out[:m] if m > 1 else out[0], name)
                 out = out[m:]
@@ -217,11 +221,6 @@ class Sympy(Differentiator):
                     "data-dependent control flow", self.name,
                     f"{function.name} branches on a value of x (an if, while or == on a symbol: "
                     f"{text}); SymPy cannot decide it, so use AD or finite differences") from None
-            if "convert" in text and "float" in text:
-                raise NotSupported(
-                    "conversion to a number", self.name,
-                    f"{function.name} turns a value of x into a Python number ({text}); "
-                    "a symbol has no numeric value") from None
             raise
         entries = np.asarray(out, dtype=object).reshape(-1)
         if any(isinstance(e, (str, bytes)) for e in entries):  # sympify would run text as code

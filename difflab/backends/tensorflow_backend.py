@@ -244,6 +244,25 @@ def _rmatmul(a, b):
 _OPERATORS = {"__matmul__": _matmul, "__rmatmul__": _rmatmul}
 
 
+def _float(x=0):
+    """AutoGraph's ``float()`` inside ``tf.function``, except in a thread difflab evaluates:
+    there a tensor is refused as Python refuses it outside AutoGraph (difflab.boundary then
+    names the conversion), instead of AutoGraph's silent cast to float32."""
+    if getattr(_evaluating, "depth", 0) and hasattr(x, "dtype") and hasattr(x, "graph"):
+        raise TypeError(f"float() argument must be a string or a real number, not '{type(x).__name__}'")
+    return _installed["original"]["float"](x)
+
+
+def _int(x=0, *args):
+    """AutoGraph's ``int()``, refused as :func:`_float` is for a floating tensor (a cast to
+    int32 of a value of x); a decision (``int(x[0] > 0)``) stays AutoGraph's."""
+    if (getattr(_evaluating, "depth", 0) and hasattr(x, "graph")
+            and getattr(getattr(x, "dtype", None), "is_floating", False)):
+        raise TypeError(f"int() argument must be a string, a bytes-like object or a real number, "
+                        f"not '{type(x).__name__}'")
+    return _installed["original"]["int"](x, *args)
+
+
 @contextlib.contextmanager
 def _numpy_matmul_operator():
     """NumPy's ``@`` on tensors in this thread while difflab evaluates here.
@@ -259,6 +278,13 @@ def _numpy_matmul_operator():
     """
     import tensorflow as tf
 
+    try:  # AutoGraph's table of builtins (internal): absent, float() stays AutoGraph's cast
+        from tensorflow.python.autograph.operators import py_builtins
+        builtins = py_builtins.BUILTIN_FUNCTIONS_MAP
+    except (ImportError, AttributeError):
+        builtins = {}
+    overloads = [(n, o) for n, o in (("float", _float), ("int", _int)) if n in builtins]
+
     cls = tf.Tensor
     with _install_lock:
         if _installed["depth"] == 0:
@@ -266,6 +292,9 @@ def _numpy_matmul_operator():
             _installed["original"] = {name: getattr(cls, name) for name in _OPERATORS}
             for name, operator in _OPERATORS.items():
                 setattr(cls, name, operator)
+            for name, overload in overloads:
+                _installed["original"][name] = builtins[name]
+                builtins[name] = overload
         _installed["depth"] += 1
     _evaluating.depth = getattr(_evaluating, "depth", 0) + 1
     try:
@@ -280,6 +309,8 @@ def _numpy_matmul_operator():
                         delattr(cls, name)
                     else:
                         setattr(cls, name, own)
+                for name, _ in overloads:
+                    builtins[name] = _installed["original"][name]
 
 
 class _QuietAutographOnImportlib(logging.Filter):

@@ -40,7 +40,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import NotSupported
+from ..errors import DerivativeNotFinite, NotSupported
 from ..namespaces import namespace
 from ..testing import tolerance as tol
 from . import program
@@ -254,6 +254,8 @@ def judge(method, label: str, case: Case, fn, kind: str, refs: References,
             value, estimate = answer(method, case, fn, kind)
     except NotSupported as exc:
         return Outcome(label, kind, "refused", message=str(exc), seconds=time.perf_counter() - start)
+    except DerivativeNotFinite:  # the boundary refused to return a NaN or infinite derivative:
+        value, estimate = np.full(refs[kind].value.shape, np.nan), None  # judged as that answer
     except Timeout:
         return Outcome(label, kind, "timeout", message=f"over {seconds:g} s",
                        seconds=time.perf_counter() - start)
