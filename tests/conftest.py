@@ -62,6 +62,9 @@ SLOW_CASES = {
     "test_rosenbrock_gradient_and_hessian_match_scipy[40-jax]": "34 s loaded",
     "test_rosenbrock_gradient_and_hessian_match_scipy[5-jax]": "30 s loaded",
     "test_rosenbrock_gradient_and_hessian_match_scipy[40-sympy]": "10 s loaded",
+    # SymPy's Hessian of the 11-parameter MLP (the hvp and the catalogue sweep)
+    "test_catalogue_hvp_matches_oracle_hessian_times_v[mlp-loss-11-sympy]": "37 s loaded",
+    "test_symbolic.py::test_agrees_with_the_oracle_on_the_catalogue[mlp-loss]": "11 s loaded",
 }
 
 
