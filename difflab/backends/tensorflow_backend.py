@@ -55,6 +55,7 @@ class TensorFlow(FrameworkMethod):
     costs = cost.reverse_mode(factor=60.0, overhead=3e-3, first_use=8.0)  # a slow first import
     library = installed_distribution(TENSORFLOW_DISTRIBUTIONS) or "tensorflow"
     distributions = TENSORFLOW_DISTRIBUTIONS
+    namespace_module = "difflab.namespaces.tensorflow_ns"
     modules = ("tensorflow",)
     options = {"jit": False, "pfor": True, "device": "CPU:0"}
     vmap_name = "tf.vectorized_map"
@@ -128,7 +129,7 @@ class TensorFlow(FrameworkMethod):
         tf = self._tf()
         return self._call(lambda x: self._gradient(tf, function, x), x)
 
-    def _vectorised(self, kind, function, x):
+    def _vectorise(self, kind, function, x):
         """``tf.vectorized_map`` of one tape per point, for gradients; Jacobians and Hessians
         of a batch loop (None). NotSupported (so: a loop) where the function has Python control
         flow on tensor values, which a vectorised graph cannot follow."""

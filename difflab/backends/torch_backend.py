@@ -34,6 +34,7 @@ class Torch(FrameworkMethod):
     name = "torch"
     library = "torch"
     distributions = ("torch",)
+    namespace_module = "difflab.namespaces.torch_ns"
     modules = ("torch",)
     options = {"jacobian": "reverse", "device": "cpu"}
     vmap_name = "torch.func.vmap"
@@ -132,7 +133,7 @@ class Torch(FrameworkMethod):
             return pullback(u.reshape(value.shape).to(value.dtype))[0]
         return self._call(vjp)
 
-    def _vectorised(self, kind, function, x):
+    def _vectorise(self, kind, function, x):
         """``torch.func.vmap`` over the points; NotSupported (so: a loop) where the function
         has control flow on tensor values, which vmap cannot follow."""
         _, func = self._func()

@@ -12,6 +12,7 @@ import numpy as np
 
 from .numpy_ns import COMPLEX_STEP, NUMPY
 from .object_ns import MPMATH, SYMPY
+from .view import ArrayView
 
 __all__ = ["namespace", "register_namespace", "NUMPY", "COMPLEX_STEP", "MPMATH", "SYMPY"]
 
@@ -85,6 +86,8 @@ def _plain_namespace(a):
         return NUMPY
     if isinstance(a, (complex, np.complexfloating)):
         return COMPLEX_STEP
+    if isinstance(a, ArrayView):  # a framework tensor as a framework method shows it
+        return a.namespace
     root = t.__module__.split(".", 1)[0]
     if root in LAZY_NAMESPACES:
         return importlib.import_module(LAZY_NAMESPACES[root]).NAMESPACE

@@ -13,6 +13,8 @@ import numpy as np
 from .. import windows
 from ..precision import float_dtype_for
 from ..ops import Namespace, pool_args, window_args
+from . import indexing
+from .view import ArrayView, Viewing, viewing
 
 #: difflab op name -> jax.numpy (or jax.nn) function.
 JAX_FUNCTIONS = {
@@ -27,10 +29,35 @@ JAX_FUNCTIONS = {
 }
 
 
-class JaxNamespace(Namespace):
+class JaxView(ArrayView):
+    """A JAX array or tracer as user code sees it (:mod:`difflab.namespaces.view`);
+    ``jax.numpy`` functions called on it directly see the array."""
+
+    __slots__ = ()
+
+    def __jax_array__(self):
+        return self.raw
+
+
+class JaxNamespace(Viewing, Namespace):
     """``jax.numpy`` with NumPy's argument conventions."""
 
     name = "jax"
+    view_type = JaxView
+
+    def is_raw(self, x):
+        return isinstance(x, jax.Array)
+
+    def getitem(self, x, index):
+        """NumPy's ``x[index]``: lists read as arrays (JAX refuses a bare list), and an index
+        out of range an IndexError (JAX clamps it)."""
+        index = indexing.normalise(index)
+        if not any(isinstance(p, jax.Array) for p in index):
+            indexing.check(jnp.shape(x), index)
+        return x[index]
+
+    def astype(self, x, dtype):
+        return jnp.asarray(x).astype(dtype)
 
     def asarray(self, data, dtype=None):
         if isinstance(data, jax.Array):
@@ -95,4 +122,5 @@ def _reduce_window(x, op, init, size, strides, padding):
 for _op, _fn in JAX_FUNCTIONS.items():
     setattr(JaxNamespace, _op, staticmethod(_fn))
 
+viewing(JaxNamespace)
 NAMESPACE = JaxNamespace()

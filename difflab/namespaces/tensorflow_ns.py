@@ -15,7 +15,10 @@ import numpy as np
 import tensorflow as tf
 
 from ..precision import float_dtype_for
+from ..errors import NotSupported
 from ..ops import Namespace, pool_args, window_args
+from . import indexing
+from .view import ArrayView, Viewing, viewing
 
 #: difflab op name -> TensorFlow function of one tensor.
 TF_UNARY = {
@@ -33,10 +36,42 @@ TF_REDUCTIONS = {
 }
 
 
-class TensorFlowNamespace(Namespace):
+class TensorFlowView(ArrayView):
+    """A tensor as user code sees it (:mod:`difflab.namespaces.view`): NumPy's indexing,
+    array methods and ``@``; TensorFlow functions called on it directly (``tf.sin(x)``)
+    convert it to the tensor by TensorFlow's ``__tf_tensor__`` protocol."""
+
+    __slots__ = ()
+
+    def __tf_tensor__(self, dtype=None, name=None):
+        return tf.convert_to_tensor(self.raw, dtype=dtype, name=name)
+
+
+class TensorFlowNamespace(Viewing, Namespace):
     """Plain TensorFlow with NumPy's names and argument conventions."""
 
     name = "tensorflow"
+    view_type = TensorFlowView
+
+    def is_raw(self, x):
+        return tf.is_tensor(x)
+
+    # ------------------------------------------------------------------ indexing
+    def getitem(self, x, index):
+        """NumPy's ``x[index]``: TensorFlow's own slicing for ints, slices, ``None`` and
+        ``...``; lists, integer arrays and boolean masks (which TensorFlow reads otherwise or
+        refuses) by gathering the flat positions NumPy lists."""
+        x = self.asarray(x)
+        index = tuple(_concrete(p, index) for p in indexing.normalise(index))
+        shape = tuple(x.shape)
+        if all(indexing.is_basic(p) for p in index):
+            indexing.check(shape, index)
+            return x[index]
+        flat = indexing.positions(shape, index)
+        return tf.reshape(tf.gather(tf.reshape(x, [-1]), flat.reshape(-1)), flat.shape)
+
+    def astype(self, x, dtype):
+        return tf.cast(self.asarray(x), tf.as_dtype(np.dtype(dtype)))
 
     # ------------------------------------------------------------------ constants
     def asarray(self, data, dtype=None):
@@ -152,6 +187,17 @@ class TensorFlowNamespace(Namespace):
         return [self._like(a, ref) for a in arrays]
 
 
+def _concrete(part, index):
+    """An index tensor (a mask computed from x) as NumPy, which only an eager tensor has."""
+    if not tf.is_tensor(part):
+        return part
+    if hasattr(part, "numpy"):
+        return part.numpy()
+    raise NotSupported("indexing with a tensor computed while tracing", "tensorflow",
+                       "under jit=True or batched=True the index must be a constant (NumPy) "
+                       "array; compute it outside the function")
+
+
 def _shape(shape):
     return [shape] if isinstance(shape, int) else [int(s) for s in shape]
 
@@ -175,4 +221,5 @@ for _op, _fn in TF_UNARY.items():
 for _op, _fn in TF_REDUCTIONS.items():
     setattr(TensorFlowNamespace, _op, _reduction(_fn))
 
+viewing(TensorFlowNamespace)
 NAMESPACE = TensorFlowNamespace()
