@@ -127,3 +127,27 @@ def test_index_out_of_range_is_numpy_s_index_error(method):
     d = _method(method)
     with pytest.raises(IndexError):
         d.gradient(lambda x: difflab.namespace(x).sum(x[np.array([0, 7])]))(X1)
+
+
+def _masked(x):
+    return difflab.namespace(x).sum(x[x > 0.5] ** 2)
+
+
+@pytest.mark.parametrize("method", [m for m in METHODS if difflab.method_class(m).exact])
+def test_mask_computed_from_x(method):
+    """``x[x > 0.5]``: eager methods follow it; sympy refuses the branch on a symbol."""
+    d = _method(method)
+    x = np.array([[0.2, 0.8], [1.1, 0.4]])
+    if method == "sympy":
+        with pytest.raises(difflab.NotSupported):
+            d.gradient(_masked)(x)
+        return
+    np.testing.assert_allclose(d.gradient(_masked)(x), 2 * x * (x > 0.5), rtol=1e-12)
+
+
+@pytest.mark.parametrize("method", [m for m in JIT if m != "reverse"])
+def test_mask_computed_from_x_under_jit_is_refused_by_name(method):
+    """Under a compiled graph the mask sets the result's shape: a NotSupported naming it."""
+    d = _method(method, jit=True)
+    with pytest.raises(difflab.NotSupported, match="computed while tracing"):
+        d.gradient(_masked)(np.array([0.2, 0.8, 1.1]))

@@ -7,18 +7,16 @@
 - jvp: ``tf.autodiff.ForwardAccumulator`` (true forward mode);
 - hvp: a ``ForwardAccumulator`` over a ``GradientTape`` (forward over reverse).
 
-The function computes through :mod:`difflab.namespaces.tensorflow_ns`; while it runs, ``@``
-on tensors follows NumPy (vectors included) in the evaluating thread only, see
-:func:`_numpy_matmul_operator`. With ``jit=True`` each derivative is a ``tf.function`` with a
+The function computes through :mod:`difflab.namespaces.tensorflow_ns`, its input a view of
+the tensor (:mod:`difflab.namespaces.view`) with NumPy's indexing, array methods and ``@``
+(vectors included); TensorFlow's own classes are left as they are. With ``jit=True`` each derivative is a ``tf.function`` with a
 fixed input signature, traced into a graph in ``_build`` (so the time lands in
 ``setup_seconds``); ``jit="xla"`` also compiles with XLA.
 """
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
-import threading
 import types
 
 import numpy as np
@@ -105,7 +103,7 @@ class TensorFlow(FrameworkMethod):
         def evaluate(x, *vectors):
             if vector_shape is not None:
                 vectors = [np.reshape(v, vector_shape) for v in vectors]
-            with computing_in(dtype), _numpy_matmul_operator(), tf.device(device):
+            with computing_in(dtype), tf.device(device):
                 try:
                     out = op(*(tf.constant(a, dtype=tf_dtype) for a in (x, *vectors)))
                 except Exception as exc:  # AutoGraph re-raises difflab's own errors wrapped
@@ -218,69 +216,6 @@ def _difflab_error(exc):
             return seen
         seen = seen.__cause__ or seen.__context__
     return None
-
-
-#: Threads evaluating now (``.depth``), and the operators installed while any does.
-_evaluating = threading.local()
-_installed = {"depth": 0, "own": {}, "original": {}}
-_install_lock = threading.Lock()
-
-
-def _matmul(a, b):
-    if getattr(_evaluating, "depth", 0):
-        from ..namespaces.tensorflow_ns import NAMESPACE
-
-        return NAMESPACE.matmul(a, b)
-    return _installed["original"]["__matmul__"](a, b)
-
-
-def _rmatmul(a, b):
-    if getattr(_evaluating, "depth", 0):
-        from ..namespaces.tensorflow_ns import NAMESPACE
-
-        return NAMESPACE.matmul(b, a)
-    return _installed["original"]["__rmatmul__"](a, b)
-
-
-_OPERATORS = {"__matmul__": _matmul, "__rmatmul__": _rmatmul}
-
-
-@contextlib.contextmanager
-def _numpy_matmul_operator():
-    """NumPy's ``@`` on tensors in this thread while difflab evaluates here.
-
-    TensorFlow's ``tensor @ tensor`` is ``tf.linalg.matmul``, which needs rank >= 2 operands,
-    so ``W @ x`` and ``x @ x`` on vectors fail. While at least one thread evaluates,
-    ``tf.Tensor.__matmul__``/``__rmatmul__`` are :func:`_matmul`/:func:`_rmatmul`: the
-    namespace's ``matmul`` (NumPy semantics, vectors included) in a thread that is evaluating,
-    TensorFlow's own operator (its results and errors) in every other thread. The first
-    evaluation to start installs them and the last to finish puts TensorFlow's back, under a
-    lock with a count, so overlapping calls from several threads never leave them installed.
-    Every other operator, and TensorFlow's dtype promotion, stay TensorFlow's own.
-    """
-    import tensorflow as tf
-
-    cls = tf.Tensor
-    with _install_lock:
-        if _installed["depth"] == 0:
-            _installed["own"] = {name: cls.__dict__.get(name) for name in _OPERATORS}
-            _installed["original"] = {name: getattr(cls, name) for name in _OPERATORS}
-            for name, operator in _OPERATORS.items():
-                setattr(cls, name, operator)
-        _installed["depth"] += 1
-    _evaluating.depth = getattr(_evaluating, "depth", 0) + 1
-    try:
-        yield
-    finally:
-        _evaluating.depth -= 1
-        with _install_lock:
-            _installed["depth"] -= 1
-            if _installed["depth"] == 0:
-                for name, own in _installed["own"].items():
-                    if own is None:
-                        delattr(cls, name)
-                    else:
-                        setattr(cls, name, own)
 
 
 class _QuietAutographOnImportlib(logging.Filter):

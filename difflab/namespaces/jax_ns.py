@@ -11,6 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .. import windows
+from ..errors import NotSupported
 from ..precision import float_dtype_for
 from ..ops import Namespace, pool_args, window_args
 from . import indexing
@@ -54,7 +55,13 @@ class JaxNamespace(Viewing, Namespace):
         index = indexing.normalise(index)
         if not any(isinstance(p, jax.Array) for p in index):
             indexing.check(jnp.shape(x), index)
-        return x[index]
+        try:
+            return x[index]
+        except jax.errors.NonConcreteBooleanIndexError:
+            raise NotSupported("indexing with a boolean mask computed while tracing", "jax",
+                               "under jit=True a mask must be a constant (NumPy) "
+                               "array, since it sets the result's shape; compute it outside the "
+                               "function or use xp.where") from None
 
     def astype(self, x, dtype):
         return jnp.asarray(x).astype(dtype)

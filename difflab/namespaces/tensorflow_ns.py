@@ -194,8 +194,8 @@ def _concrete(part, index):
     if hasattr(part, "numpy"):
         return part.numpy()
     raise NotSupported("indexing with a tensor computed while tracing", "tensorflow",
-                       "under jit=True or batched=True the index must be a constant (NumPy) "
-                       "array; compute it outside the function")
+                       "under jit=True the index must be a constant (NumPy) "
+                       "array; compute it outside the function or use xp.where")
 
 
 def _shape(shape):
