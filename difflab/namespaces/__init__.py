@@ -62,13 +62,12 @@ def _scan(arrays, found) -> None:
             continue
         if t is float or t is int:
             continue
-        if isinstance(a, (dict, list, tuple)):
-            _scan(a.values() if isinstance(a, dict) else a, found)
-            continue
         level = getattr(a, "_level", None)
         if level is not None:
             if level > found[1]:
                 found[0], found[1] = a, level
+        elif isinstance(a, (dict, list, tuple)):
+            _scan(a.values() if isinstance(a, dict) else a, found)
         elif found[2] is None or found[2] is NUMPY:
             found[2] = _plain_namespace(a)
 
