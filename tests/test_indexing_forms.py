@@ -151,3 +151,10 @@ def test_mask_computed_from_x_under_jit_is_refused_by_name(method):
     d = _method(method, jit=True)
     with pytest.raises(difflab.NotSupported, match="computed while tracing"):
         d.gradient(_masked)(np.array([0.2, 0.8, 1.1]))
+
+
+@pytest.mark.parametrize("method", [m for m in METHODS if difflab.method_class(m).exact])
+def test_integer_out_of_range_is_numpy_s_index_error(method):
+    d = _method(method)
+    with pytest.raises(IndexError):
+        d.gradient(lambda x: x[7] * 2.0)(X1)

@@ -52,8 +52,10 @@ class JaxNamespace(Viewing, Namespace):
     def getitem(self, x, index):
         """NumPy's ``x[index]``: lists read as arrays (JAX refuses a bare list), and an index
         out of range an IndexError (JAX clamps it)."""
+        if type(index) is slice:  # the common case
+            return x[index]
         index = indexing.normalise(index)
-        if not any(isinstance(p, jax.Array) for p in index):
+        if any(type(p) is int or isinstance(p, np.ndarray) for p in index):
             indexing.check(jnp.shape(x), index)
         try:
             return x[index]

@@ -62,10 +62,13 @@ class TensorFlowNamespace(Viewing, Namespace):
         ``...``; lists, integer arrays and boolean masks (which TensorFlow reads otherwise or
         refuses) by gathering the flat positions NumPy lists."""
         x = self.asarray(x)
+        if type(index) is slice:  # the common case
+            return x[index]
         index = tuple(_concrete(p, index) for p in indexing.normalise(index))
         shape = tuple(x.shape)
         if all(indexing.is_basic(p) for p in index):
-            indexing.check(shape, index)
+            if any(type(p) is int for p in index):  # TensorFlow's own error is no IndexError
+                indexing.check(shape, index)
             return x[index]
         flat = indexing.positions(shape, index)
         return tf.reshape(tf.gather(tf.reshape(x, [-1]), flat.reshape(-1)), flat.shape)

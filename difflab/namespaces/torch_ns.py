@@ -55,15 +55,15 @@ class TorchNamespace(Viewing, Namespace):
     def getitem(self, x, index):
         """NumPy's ``x[index]``: torch's own indexing, but for negative slice steps (which
         torch refuses), read by gathering the flat positions NumPy lists."""
+        if type(index) is slice and (index.step is None or index.step > 0):  # the common case
+            return x[index]
         index = indexing.normalise(index)
         if any(isinstance(p, torch.Tensor) for p in index):  # e.g. a mask computed from x
             return x[index]
-        shape = tuple(x.shape)
-        indexing.check(shape, index)
-        if not indexing.has_negative_step(index):
+        if not indexing.has_negative_step(index):  # (torch raises NumPy's IndexError itself)
             return x[tuple(torch.as_tensor(p, device=x.device) if isinstance(p, np.ndarray) else p
                            for p in index)]
-        flat = indexing.positions(shape, index)
+        flat = indexing.positions(tuple(x.shape), index)
         return x.reshape(-1)[torch.as_tensor(flat, device=x.device)]
 
     def astype(self, x, dtype):

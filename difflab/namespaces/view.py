@@ -183,14 +183,28 @@ def _as_method(fn):
     return op
 
 
+def _unview_args(args):
+    """``unview`` of an argument tuple, which is the tuple itself when it holds no view."""
+    for a in args:
+        if isinstance(a, _HOLDERS):
+            return tuple([unview(a) for a in args])
+    return args
+
+
+_HOLDERS = (ArrayView, tuple, list, dict)
+
+
 def _viewing_method(fn):
     @functools.wraps(fn)
     def op(self, *args, **kwargs):
+        args = _unview_args(args)
+        if kwargs:
+            kwargs = {k: unview(v) for k, v in kwargs.items()}
         if not VIEWING.get():
-            return fn(self, *unview(args), **unview(kwargs))
+            return fn(self, *args, **kwargs)
         token = VIEWING.set(False)  # the op's own calls to other ops see tensors
         try:
-            out = fn(self, *unview(args), **unview(kwargs))
+            out = fn(self, *args, **kwargs)
         finally:
             VIEWING.reset(token)
         return self._view_out(out)
