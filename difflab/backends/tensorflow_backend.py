@@ -9,8 +9,8 @@
 
 The function computes through :mod:`difflab.namespaces.tensorflow_ns`, its input a view of
 the tensor (:mod:`difflab.namespaces.view`) with NumPy's indexing, array methods and ``@``
-(vectors included); TensorFlow's own classes are left as they are. With ``jit=True`` each derivative is a ``tf.function`` with a
-fixed input signature, traced into a graph in ``_build`` (so the time lands in
+(vectors included); TensorFlow's own classes are left as they are. With ``jit=True`` each
+derivative is a ``tf.function`` with a fixed input signature, traced into a graph in ``_build`` (so the time lands in
 ``setup_seconds``); ``jit="xla"`` also compiles with XLA.
 """
 from __future__ import annotations

@@ -3,7 +3,8 @@
 ``grad_and_value`` (for the gradient too, so that f(x) is checked), ``jacrev``, ``hessian``
 (``jacfwd`` over ``jacrev``), ``jvp`` (forward-mode AD with dual tensors), ``vjp``, and the
 Hessian-vector product as ``jvp`` of ``grad``. The function sees plain tensors wrapped by
-the transforms and computes through :mod:`difflab.namespaces.torch_ns`.
+the transforms, each as a view with NumPy's indexing and array methods
+(:mod:`difflab.namespaces.view`), and computes through :mod:`difflab.namespaces.torch_ns`.
 
 ``jacfwd`` vectorises the function with ``vmap``, which cannot follow Python control flow
 on tensor values; where the function has such control flow the Hessian falls back to
