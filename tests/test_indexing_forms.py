@@ -175,3 +175,14 @@ def test_indexing_hessian(method):
     expected = np.zeros((x.size, x.size))
     np.add.at(expected, (positions, positions), 6.0 * C.ravel() * x.ravel()[positions])
     np.testing.assert_allclose(np.reshape(d.hessian(f)(x), expected.shape), expected, atol=1e-12)
+
+
+@pytest.mark.parametrize("method", [m for m in METHODS if difflab.method_class(m).vmap_name])
+def test_indexing_batched(method):
+    """batched=True vectorises (vmap, vectorized_map) through every form: one per family."""
+    d = _method(method)
+    P = np.array([[0.2, 0.8, 1.1, 0.5], [0.9, 0.1, 0.6, 1.3]])
+    for index in (slice(None, None, -1), [3, 0, 3], np.array([True, False, True, True]), (None, ...)):
+        C = np.linspace(1.0, 2.0, np.size(P[0][index])).reshape(np.shape(P[0][index]))
+        expected = np.stack([_expected(p, index, C) for p in P])
+        np.testing.assert_allclose(d.gradient(_loss(index, C), batched=True)(P), expected, atol=1e-12)
