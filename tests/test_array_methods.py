@@ -100,3 +100,33 @@ def test_astype_own_dtype_and_other_casts(method):
 def test_array_methods_compiled(method):
     d = _method(method, jit=True)
     np.testing.assert_allclose(d.gradient(structure)(X), structure_gradient(X), rtol=1e-10, atol=1e-10)
+
+
+def _branchy(x):
+    xp = difflab.namespace(x)
+    s, i = x[0] * 0.0, 0
+    while x[i] < 0.5 and i < 2:
+        s = s + x[i] ** 2
+        i += 1
+    if x.sum() > 1.0:
+        return xp.sum(x ** 2) + s
+    return xp.sum(x ** 3) + s
+
+
+@pytest.mark.parametrize("method", ["tensorflow", "torch", "jax", "autograd"])
+@pytest.mark.parametrize("jit", [False, True])
+def test_control_flow_on_views(method, jit):
+    """The views keep the frameworks' control flow: eager Python branches, and AutoGraph's
+    graph branches under TensorFlow's jit=True (a view is tensor-like to TensorFlow)."""
+    if jit and "jit" not in difflab.method_class(method).options:
+        pytest.skip("no jit option")
+    d = _method(method, **({"jit": True} if jit else {}))
+    for x in (np.array([0.3, -1.0, 2.0]), np.array([0.7, 0.2, -2.0])):
+        head = x[:np.argmax(~((x < 0.5) & (np.arange(3) < 2)))]
+        expected = (2 * x if x.sum() > 1.0 else 3 * x ** 2)
+        expected[:head.size] += 2 * head
+        if method == "jax" and jit:  # jax.jit traces without values: refused by name
+            with pytest.raises(difflab.NotSupported):
+                d.gradient(_branchy)(x)
+            continue
+        np.testing.assert_allclose(d.gradient(_branchy)(x), expected, rtol=1e-12)

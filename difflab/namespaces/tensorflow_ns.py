@@ -46,6 +46,17 @@ class TensorFlowView(ArrayView):
     def __tf_tensor__(self, dtype=None, name=None):
         return tf.convert_to_tensor(self.raw, dtype=dtype, name=name)
 
+    @property
+    def shape(self):
+        """TensorFlow's ``TensorShape`` (a tuple to compare, index and iterate), which
+        TensorFlow's own code, AutoGraph's ``len`` included, reads from a tensor-like."""
+        return self.raw.shape
+
+    def is_tensor_like(self):
+        """TensorFlow's mark of a tensor-like: AutoGraph (``jit=True``) then turns an ``if`` or
+        ``while`` on a view into graph control flow, as it does for a tensor."""
+        return True
+
 
 class TensorFlowNamespace(Viewing, Namespace):
     """Plain TensorFlow with NumPy's names and argument conventions."""
@@ -54,7 +65,7 @@ class TensorFlowNamespace(Viewing, Namespace):
     view_type = TensorFlowView
 
     def is_raw(self, x):
-        return tf.is_tensor(x)
+        return tf.is_tensor(x) and not isinstance(x, ArrayView)
 
     # ------------------------------------------------------------------ indexing
     def getitem(self, x, index):
@@ -64,11 +75,11 @@ class TensorFlowNamespace(Viewing, Namespace):
         x = self.asarray(x)
         if type(index) is slice:  # the common case
             return x[index]
-        index = tuple(_concrete(p, index) for p in indexing.normalise(index))
+        index = tuple(_concrete(p) for p in indexing.normalise(index))
         shape = tuple(x.shape)
-        if all(indexing.is_basic(p) for p in index):
-            if any(type(p) is int for p in index):  # TensorFlow's own error is no IndexError
-                indexing.check(shape, index)
+        if all(indexing.is_basic(p) or _scalar_position(p) for p in index):
+            if any(type(p) is int for p in index) and not any(map(tf.is_tensor, index)):
+                indexing.check(shape, index)  # TensorFlow's own error is no IndexError
             return x[index]
         flat = indexing.positions(shape, index)
         return tf.reshape(tf.gather(tf.reshape(x, [-1]), flat.reshape(-1)), flat.shape)
@@ -190,9 +201,15 @@ class TensorFlowNamespace(Viewing, Namespace):
         return [self._like(a, ref) for a in arrays]
 
 
-def _concrete(part, index):
-    """An index tensor (a mask computed from x) as NumPy, which only an eager tensor has."""
-    if not tf.is_tensor(part):
+def _scalar_position(part) -> bool:
+    """A 0-d integer tensor (a loop counter under AutoGraph), which TensorFlow indexes with."""
+    return tf.is_tensor(part) and part.shape.rank == 0 and part.dtype.is_integer
+
+
+def _concrete(part):
+    """An index tensor (a mask computed from x) as NumPy, which only an eager tensor has;
+    a scalar position stays a tensor."""
+    if not tf.is_tensor(part) or _scalar_position(part):
         return part
     if hasattr(part, "numpy"):
         return part.numpy()
