@@ -164,7 +164,11 @@ def _logsumexp_partial(xp, ans, x, axis=None, keepdims=False):
 
 # ---------------------------------------------------------------------- structural rules
 def _index_batched(xp, t, ans, x, index):
-    return t[(slice(None),) + (index if isinstance(index, tuple) else (index,))]
+    shape = tuple(shape_of(x))
+    if not _split_advanced(index):
+        return t[(slice(None),) + _as_tuple(index)]
+    k, flat = shape_of(t)[0], _flat_positions(shape, index)
+    return xp.reshape(t, (k, int(np.prod(shape, dtype=np.int64))))[(slice(None), flat)]
 
 
 def _index_transpose(xp, g, i, ans, x, index):
@@ -173,7 +177,31 @@ def _index_transpose(xp, g, i, ans, x, index):
 
 def _scatter_batched(xp, t, ans, g, index, shape):
     k = shape_of(t)[0]
-    return xp.scatter(t, (slice(None),) + (index if isinstance(index, tuple) else (index,)), (k,) + tuple(shape))
+    if not _split_advanced(index):
+        return xp.scatter(t, (slice(None),) + _as_tuple(index), (k,) + tuple(shape))
+    size = int(np.prod(shape, dtype=np.int64))
+    out = xp.scatter(t, (slice(None), _flat_positions(tuple(shape), index)), (k, size))
+    return xp.reshape(out, (k,) + tuple(shape))
+
+
+def _as_tuple(index):
+    return index if isinstance(index, tuple) else (index,)
+
+
+def _split_advanced(index) -> bool:
+    """Whether ``index`` has advanced parts (arrays, with the ints beside them) separated by
+    slices, ``None`` or ``...``: NumPy then puts their axes first, so a leading batch slice
+    would not stay in front, and a batch reads the flat positions instead."""
+    parts = _as_tuple(index)
+    if not any(isinstance(p, (list, np.ndarray)) for p in parts):
+        return False
+    where = [i for i, p in enumerate(parts) if isinstance(p, (list, np.ndarray, int, np.integer))]
+    return where[-1] - where[0] + 1 != len(where)
+
+
+def _flat_positions(shape, index):
+    """The flat positions of the entries ``x[index]`` reads, laid out as NumPy returns them."""
+    return np.arange(int(np.prod(shape, dtype=np.int64))).reshape(shape)[index]
 
 
 def _scatter_transpose(xp, g, i, ans, x, index, shape):

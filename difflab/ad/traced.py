@@ -17,6 +17,8 @@ import numpy as np
 from ..ops import Namespace, einsum_subscripts, pool_args, window_args
 from .. import precision
 from ..precision import float_dtype_for
+from ..errors import NotSupported
+from ..namespaces.array_methods import ArrayMethods
 from .rules import RULES
 from .shaped import Shaped
 
@@ -62,8 +64,9 @@ def _strip_index(index):
     return strip(index)
 
 
-class Traced(Shaped):
-    """Base of difflab's dual numbers and tape nodes: NumPy-like operators, routed by level."""
+class Traced(Shaped, ArrayMethods):
+    """Base of difflab's dual numbers and tape nodes: NumPy-like operators, routed by level;
+    NumPy's array methods (``x.sum()``, ``x.T``, ...) are their namespace's ops."""
 
     __slots__ = ()
     __array_ufunc__ = None   # make NumPy defer: ndarray * traced -> traced.__rmul__
@@ -135,10 +138,6 @@ class Traced(Shaped):
     def dtype(self):
         return getattr(strip(self), "dtype", np.dtype(float))
 
-    @property
-    def T(self):
-        return self.namespace.transpose(self)
-
     def __repr__(self):
         return f"{type(self).__name__}(level={self._level}, value={strip(self)!r})"
 
@@ -188,6 +187,20 @@ class ADNamespace(Namespace):
 
     def stop_gradient(self, x):
         return strip(x)
+
+    def astype(self, x, dtype):
+        """``x`` itself for its own float dtype; the engines compute at the method's precision
+        (``difflab.get(m, dtype="float32")``), so any other cast is refused, not ignored."""
+        target, own = np.dtype(dtype), np.dtype(self.dtype_of(x))
+        if target == own or (target.kind == "f" and own.kind == "O"):  # "O": the oracle's mpmath
+            return x
+        raise NotSupported(f"astype({target.name})", self.name,
+                           f"the value is {own.name} and difflab's own engines do not cast inside a "
+                           f"derivative; for float32 create the method with dtype='float32'")
+
+    @staticmethod
+    def dtype_of(x):
+        return getattr(strip(x), "dtype", np.dtype(float))
 
     def shape(self, x):
         return tuple(getattr(x, "shape", np.shape(x)))

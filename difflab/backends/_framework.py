@@ -7,6 +7,7 @@ light. The compute dtype (:mod:`difflab.precision`) is set for every method by
 """
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import importlib.metadata
 import importlib.util
@@ -84,6 +85,8 @@ class FrameworkMethod(Differentiator):
     #: per-operation dispatch (about 1 ms a call at small n, measured 6 to 60 evaluations'
     #: time for torch and autograd on rosenbrock) and the first import as setup
     costs = cost.reverse_mode(factor=60.0, overhead=1e-3, first_use=3.0)
+    #: The module of the namespace whose views user code sees (difflab.namespaces.view), if any.
+    namespace_module: str | None = None
 
     @classmethod
     def availability(cls) -> tuple[bool, str]:
@@ -111,11 +114,27 @@ class FrameworkMethod(Differentiator):
         maker = getattr(self, f"_make_{kind}", None)
         if maker is None:
             raise NotSupported(kind, self.name)
-        evaluate = maker(function, x)
+        evaluate = maker(self._viewing(function), x)
         # Warm-up: tracing, graph building and compilation land in Derivative.setup_seconds.
         probe = [x] if kind not in VECTOR_KINDS else [x, self._probe_vector(kind, function, x)]
         evaluate(*probe)
         return evaluate
+
+    def _viewing(self, function):
+        """``function`` called with the framework's tensors as views (NumPy's indexing and
+        array methods, :mod:`difflab.namespaces.view`), its output unwrapped."""
+        if self.namespace_module is None or not self.availability()[0]:
+            return function  # (an absent framework is refused where the derivative is built)
+        from ..namespaces.view import viewed
+
+        namespace = importlib.import_module(self.namespace_module).NAMESPACE
+        return dataclasses.replace(function, fn=viewed(namespace, function.fn))
+
+    def _vectorised(self, kind, function, x):
+        return self._vectorise(kind, self._viewing(function), x)
+
+    def _vectorise(self, kind, function, x):
+        """An evaluator of ``kind`` at a batch of points (see Differentiator._vectorised)."""
 
     def _make_gradient(self, function, x):
         """The gradient from ``value_and_gradient``: every framework computes f(x) on the way,

@@ -24,6 +24,7 @@ class Autograd(FrameworkMethod):
     name = "autograd"
     library = "autograd"
     distributions = ("autograd",)
+    namespace_module = "difflab.namespaces.autograd_ns"
     modules = ("autograd",)
     native_how = {"hvp": "autograd make_jvp of grad (forward over reverse)"}
 

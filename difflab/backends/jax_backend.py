@@ -41,6 +41,7 @@ class Jax(FrameworkMethod):
     name = "jax"
     library = "jax"
     distributions = ("jax",)
+    namespace_module = "difflab.namespaces.jax_ns"
     modules = ("jax", "jaxlib")
     options = {"jit": False, "jacobian": "reverse", "device": "cpu"}
     vmap_name = "jax.vmap"
@@ -148,7 +149,7 @@ class Jax(FrameworkMethod):
             return pullback(u.reshape(value.shape).astype(value.dtype))[0]
         return self._call(vjp)
 
-    def _vectorised(self, kind, function, x):
+    def _vectorise(self, kind, function, x):
         """``jax.vmap`` over the points; NotSupported (so: a loop) where the function has
         Python control flow on traced values, which vmap cannot follow."""
         jax = self._jax()

@@ -7,10 +7,10 @@
 - jvp: ``tf.autodiff.ForwardAccumulator`` (true forward mode);
 - hvp: a ``ForwardAccumulator`` over a ``GradientTape`` (forward over reverse).
 
-The function computes through :mod:`difflab.namespaces.tensorflow_ns`; while it runs, ``@``
-on tensors follows NumPy (vectors included) in the evaluating thread only, see
-:func:`_numpy_matmul_operator`. With ``jit=True`` each derivative is a ``tf.function`` with a
-fixed input signature, traced into a graph in ``_build`` (so the time lands in
+The function computes through :mod:`difflab.namespaces.tensorflow_ns`, its input a view of
+the tensor (:mod:`difflab.namespaces.view`) with NumPy's indexing, array methods and ``@``
+(vectors included); TensorFlow's own classes are left as they are. With ``jit=True`` each
+derivative is a ``tf.function`` with a fixed input signature, traced into a graph in ``_build`` (so the time lands in
 ``setup_seconds``); ``jit="xla"`` also compiles with XLA.
 """
 from __future__ import annotations
@@ -55,6 +55,7 @@ class TensorFlow(FrameworkMethod):
     costs = cost.reverse_mode(factor=60.0, overhead=3e-3, first_use=8.0)  # a slow first import
     library = installed_distribution(TENSORFLOW_DISTRIBUTIONS) or "tensorflow"
     distributions = TENSORFLOW_DISTRIBUTIONS
+    namespace_module = "difflab.namespaces.tensorflow_ns"
     modules = ("tensorflow",)
     options = {"jit": False, "pfor": True, "device": "CPU:0"}
     vmap_name = "tf.vectorized_map"
@@ -104,7 +105,7 @@ class TensorFlow(FrameworkMethod):
         def evaluate(x, *vectors):
             if vector_shape is not None:
                 vectors = [np.reshape(v, vector_shape) for v in vectors]
-            with computing_in(dtype), _numpy_matmul_operator(), tf.device(device):
+            with computing_in(dtype), _conversions_refused(), tf.device(device):
                 try:
                     out = op(*(tf.constant(a, dtype=tf_dtype) for a in (x, *vectors)))
                 except Exception as exc:  # AutoGraph re-raises difflab's own errors wrapped
@@ -128,7 +129,7 @@ class TensorFlow(FrameworkMethod):
         tf = self._tf()
         return self._call(lambda x: self._gradient(tf, function, x), x)
 
-    def _vectorised(self, kind, function, x):
+    def _vectorise(self, kind, function, x):
         """``tf.vectorized_map`` of one tape per point, for gradients; Jacobians and Hessians
         of a batch loop (None). NotSupported (so: a loop) where the function has Python control
         flow on tensor values, which a vectorised graph cannot follow."""
@@ -219,29 +220,10 @@ def _difflab_error(exc):
     return None
 
 
-#: Threads evaluating now (``.depth``), and the operators installed while any does.
+#: Threads evaluating now (``.depth``), and the AutoGraph builtins installed while any does.
 _evaluating = threading.local()
-_installed = {"depth": 0, "own": {}, "original": {}}
+_installed = {"depth": 0, "original": {}}
 _install_lock = threading.Lock()
-
-
-def _matmul(a, b):
-    if getattr(_evaluating, "depth", 0):
-        from ..namespaces.tensorflow_ns import NAMESPACE
-
-        return NAMESPACE.matmul(a, b)
-    return _installed["original"]["__matmul__"](a, b)
-
-
-def _rmatmul(a, b):
-    if getattr(_evaluating, "depth", 0):
-        from ..namespaces.tensorflow_ns import NAMESPACE
-
-        return NAMESPACE.matmul(b, a)
-    return _installed["original"]["__rmatmul__"](a, b)
-
-
-_OPERATORS = {"__matmul__": _matmul, "__rmatmul__": _rmatmul}
 
 
 def _float(x=0):
@@ -264,34 +246,22 @@ def _int(x=0, *args):
 
 
 @contextlib.contextmanager
-def _numpy_matmul_operator():
-    """NumPy's ``@`` on tensors in this thread while difflab evaluates here.
+def _conversions_refused():
+    """``float()``/``int()`` of a traced tensor refused under AutoGraph in this thread while
+    difflab evaluates here (AutoGraph would cast silently).
 
-    TensorFlow's ``tensor @ tensor`` is ``tf.linalg.matmul``, which needs rank >= 2 operands,
-    so ``W @ x`` and ``x @ x`` on vectors fail. While at least one thread evaluates,
-    ``tf.Tensor.__matmul__``/``__rmatmul__`` are :func:`_matmul`/:func:`_rmatmul`: the
-    namespace's ``matmul`` (NumPy semantics, vectors included) in a thread that is evaluating,
-    TensorFlow's own operator (its results and errors) in every other thread. The first
-    evaluation to start installs them and the last to finish puts TensorFlow's back, under a
-    lock with a count, so overlapping calls from several threads never leave them installed.
-    Every other operator, and TensorFlow's dtype promotion, stay TensorFlow's own.
+    AutoGraph's table of builtins is process-wide: the first evaluation to start installs
+    :func:`_float`/:func:`_int` and the last to finish puts AutoGraph's back, under a lock with
+    a count; in a thread that is not evaluating they call AutoGraph's own.
     """
-    import tensorflow as tf
-
     try:  # AutoGraph's table of builtins (internal): absent, float() stays AutoGraph's cast
         from tensorflow.python.autograph.operators import py_builtins
         builtins = py_builtins.BUILTIN_FUNCTIONS_MAP
     except (ImportError, AttributeError):
         builtins = {}
     overloads = [(n, o) for n, o in (("float", _float), ("int", _int)) if n in builtins]
-
-    cls = tf.Tensor
     with _install_lock:
         if _installed["depth"] == 0:
-            _installed["own"] = {name: cls.__dict__.get(name) for name in _OPERATORS}
-            _installed["original"] = {name: getattr(cls, name) for name in _OPERATORS}
-            for name, operator in _OPERATORS.items():
-                setattr(cls, name, operator)
             for name, overload in overloads:
                 _installed["original"][name] = builtins[name]
                 builtins[name] = overload
@@ -304,11 +274,6 @@ def _numpy_matmul_operator():
         with _install_lock:
             _installed["depth"] -= 1
             if _installed["depth"] == 0:
-                for name, own in _installed["own"].items():
-                    if own is None:
-                        delattr(cls, name)
-                    else:
-                        setattr(cls, name, own)
                 for name, _ in overloads:
                     builtins[name] = _installed["original"][name]
 

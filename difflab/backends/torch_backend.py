@@ -3,7 +3,8 @@
 ``grad_and_value`` (for the gradient too, so that f(x) is checked), ``jacrev``, ``hessian``
 (``jacfwd`` over ``jacrev``), ``jvp`` (forward-mode AD with dual tensors), ``vjp``, and the
 Hessian-vector product as ``jvp`` of ``grad``. The function sees plain tensors wrapped by
-the transforms and computes through :mod:`difflab.namespaces.torch_ns`.
+the transforms, each as a view with NumPy's indexing and array methods
+(:mod:`difflab.namespaces.view`), and computes through :mod:`difflab.namespaces.torch_ns`.
 
 ``jacfwd`` vectorises the function with ``vmap``, which cannot follow Python control flow
 on tensor values; where the function has such control flow the Hessian falls back to
@@ -39,6 +40,7 @@ class Torch(FrameworkMethod):
     name = "torch"
     library = "torch"
     distributions = ("torch",)
+    namespace_module = "difflab.namespaces.torch_ns"
     modules = ("torch",)
     options = {"jacobian": "reverse", "device": "cpu"}
     vmap_name = "torch.func.vmap"
@@ -139,7 +141,7 @@ class Torch(FrameworkMethod):
             return pullback(u.reshape(value.shape).to(value.dtype))[0]
         return self._call(vjp)
 
-    def _vectorised(self, kind, function, x):
+    def _vectorise(self, kind, function, x):
         """``torch.func.vmap`` over the points; NotSupported (so: a loop) where the function
         has control flow on tensor values, which vmap cannot follow."""
         _, func = self._func()

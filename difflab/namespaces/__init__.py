@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import contextlib
 import importlib
-import numbers
 import threading
 
 import numpy as np
 
 from .numpy_ns import COMPLEX_STEP, NUMPY
 from .object_ns import MPMATH, SYMPY
+from .view import ArrayView
 
 __all__ = ["namespace", "register_namespace", "NUMPY", "COMPLEX_STEP", "MPMATH", "SYMPY"]
 
@@ -43,28 +43,38 @@ def namespace(*arrays):
     """Return the namespace that computes with ``arrays``.
 
     Traced values (difflab's duals and tape nodes) win over plain ones, and among them the
-    innermost trace (highest level) wins, so nested differentiation composes.
+    innermost trace (highest level) wins, so nested differentiation composes. Pytrees (dicts,
+    lists, tuples, namedtuples) are looked through: ``namespace(params)`` with a dict of
+    tensors is the tensors' namespace.
     """
-    best, best_level = None, -1
-    plain = None
+    found = [None, -1, None]  # best traced value, its level, the plain namespace
+    _scan(arrays, found)
+    best, _, plain = found
+    if best is not None:
+        return best.namespace
+    return plain if plain is not None else NUMPY
+
+
+def _scan(arrays, found) -> None:
+    """Fold ``arrays`` (and the leaves of any containers among them) into ``found``."""
     for a in arrays:
         t = type(a)
         if t is np.ndarray:  # the common case first: this runs on every traced operation
+            plain = found[2]
             if plain is None or plain is NUMPY:
                 kind = a.dtype.kind
-                plain = NUMPY if kind in "fiub" else _plain_namespace(a)
+                found[2] = NUMPY if kind in "fiub" else _plain_namespace(a)
             continue
         if t is float or t is int:
             continue
         level = getattr(a, "_level", None)
         if level is not None:
-            if level > best_level:
-                best, best_level = a, level
-        elif plain is None or plain is NUMPY:
-            plain = _plain_namespace(a)
-    if best is not None:
-        return best.namespace
-    return plain if plain is not None else NUMPY
+            if level > found[1]:
+                found[0], found[1] = a, level
+        elif isinstance(a, (dict, list, tuple)):
+            _scan(a.values() if isinstance(a, dict) else a, found)
+        elif found[2] is None or found[2] is NUMPY:
+            found[2] = _plain_namespace(a)
 
 
 def _plain_namespace(a):
@@ -80,6 +90,8 @@ def _plain_namespace(a):
         return NUMPY
     if isinstance(a, (complex, np.complexfloating)):
         return COMPLEX_STEP
+    if isinstance(a, ArrayView):  # a framework tensor as a framework method shows it
+        return a.namespace
     root = t.__module__.split(".", 1)[0]
     if root in LAZY_NAMESPACES:
         return importlib.import_module(LAZY_NAMESPACES[root]).NAMESPACE
@@ -90,8 +102,6 @@ def _plain_namespace(a):
     for array_type, ns in _registered:
         if isinstance(a, array_type):
             return ns
-    if isinstance(a, numbers.Number) or a is None or isinstance(a, (list, tuple)):
-        return NUMPY
     return NUMPY
 
 

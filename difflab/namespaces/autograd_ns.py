@@ -10,11 +10,13 @@ from __future__ import annotations
 import autograd.numpy as anp
 import numpy as np
 from autograd.scipy.special import logsumexp as _logsumexp
-from autograd.tracer import getval
+from autograd.tracer import Box, getval
 
 from ..errors import NotSupported
 from ..precision import float_dtype_for
 from ..ops import Namespace, einsum_subscripts
+from . import indexing
+from .view import VIEWING, ArrayView, Viewing, unview, viewing
 
 #: difflab op name -> autograd.numpy function.
 AUTOGRAD_FUNCTIONS = {
@@ -29,10 +31,35 @@ AUTOGRAD_FUNCTIONS = {
 }
 
 
-class AutogradNamespace(Namespace):
+class AutogradView(ArrayView):
+    """An autograd box as user code sees it (:mod:`difflab.namespaces.view`); NumPy's own
+    functions called on it (``np.sin(x)``, which autograd's boxes take) see the box."""
+
+    __slots__ = ()
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        out = getattr(ufunc, method)(*unview(inputs), **unview(kwargs))
+        return NAMESPACE._view_out(out) if VIEWING.get() else out
+
+    def __array_function__(self, func, types, args, kwargs):
+        out = func(*unview(args), **unview(kwargs))
+        return NAMESPACE._view_out(out) if VIEWING.get() else out
+
+
+class AutogradNamespace(Viewing, Namespace):
     """``autograd.numpy``: every difflab op is the NumPy function of the same name."""
 
     name = "autograd"
+    view_type = AutogradView
+
+    def is_raw(self, x):
+        return isinstance(x, Box)
+
+    def getitem(self, x, index):
+        return x[indexing.normalise(index)]
+
+    def astype(self, x, dtype):
+        return x.astype(dtype) if isinstance(x, Box) else np.asarray(x).astype(dtype)
 
     def logsumexp(self, x, axis=None, keepdims=False):
         return _logsumexp(x, axis=axis, keepdims=keepdims)
@@ -86,4 +113,5 @@ def _dtype_of(x):
 for _op, _fn in AUTOGRAD_FUNCTIONS.items():
     setattr(AutogradNamespace, _op, staticmethod(_fn))
 
+viewing(AutogradNamespace)
 NAMESPACE = AutogradNamespace()

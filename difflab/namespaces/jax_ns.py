@@ -11,8 +11,11 @@ import jax.numpy as jnp
 import numpy as np
 
 from .. import windows
+from ..errors import NotSupported
 from ..precision import float_dtype_for
 from ..ops import Namespace, diag_shape, einsum_subscripts, pool_args, window_args
+from . import indexing
+from .view import ArrayView, Viewing, viewing
 
 #: difflab op name -> jax.numpy (or jax.nn) function.
 JAX_FUNCTIONS = {
@@ -28,10 +31,43 @@ JAX_FUNCTIONS = {
 }
 
 
-class JaxNamespace(Namespace):
+class JaxView(ArrayView):
+    """A JAX array or tracer as user code sees it (:mod:`difflab.namespaces.view`);
+    ``jax.numpy`` functions called on it directly see the array."""
+
+    __slots__ = ()
+
+    def __jax_array__(self):
+        return self.raw
+
+
+class JaxNamespace(Viewing, Namespace):
     """``jax.numpy`` with NumPy's argument conventions."""
 
     name = "jax"
+    view_type = JaxView
+
+    def is_raw(self, x):
+        return isinstance(x, jax.Array)
+
+    def getitem(self, x, index):
+        """NumPy's ``x[index]``: lists read as arrays (JAX refuses a bare list), and an index
+        out of range an IndexError (JAX clamps it)."""
+        if type(index) is slice:  # the common case
+            return x[index]
+        index = indexing.normalise(index)
+        if any(type(p) is int or isinstance(p, np.ndarray) for p in index):
+            indexing.check(jnp.shape(x), index)
+        try:
+            return x[index]
+        except jax.errors.NonConcreteBooleanIndexError:
+            raise NotSupported("indexing with a boolean mask computed while tracing", "jax",
+                               "under jit=True a mask must be a constant (NumPy) "
+                               "array, since it sets the result's shape; compute it outside the "
+                               "function or use xp.where") from None
+
+    def astype(self, x, dtype):
+        return jnp.asarray(x).astype(dtype)
 
     def asarray(self, data, dtype=None):
         if isinstance(data, jax.Array):
@@ -105,4 +141,5 @@ def _reduce_window(x, op, init, size, strides, padding):
 for _op, _fn in JAX_FUNCTIONS.items():
     setattr(JaxNamespace, _op, staticmethod(_fn))
 
+viewing(JaxNamespace)
 NAMESPACE = JaxNamespace()

@@ -15,7 +15,10 @@ import numpy as np
 import tensorflow as tf
 
 from ..precision import float_dtype_for
+from ..errors import NotSupported
 from ..ops import Namespace, diag_shape, einsum_subscripts, pool_args, window_args
+from . import indexing
+from .view import ArrayView, Viewing, viewing
 
 #: difflab op name -> TensorFlow function of one tensor.
 TF_UNARY = {
@@ -33,10 +36,56 @@ TF_REDUCTIONS = {
 }
 
 
-class TensorFlowNamespace(Namespace):
+class TensorFlowView(ArrayView):
+    """A tensor as user code sees it (:mod:`difflab.namespaces.view`): NumPy's indexing,
+    array methods and ``@``; TensorFlow functions called on it directly (``tf.sin(x)``)
+    convert it to the tensor by TensorFlow's ``__tf_tensor__`` protocol."""
+
+    __slots__ = ()
+
+    def __tf_tensor__(self, dtype=None, name=None):
+        return tf.convert_to_tensor(self.raw, dtype=dtype, name=name)
+
+    @property
+    def shape(self):
+        """TensorFlow's ``TensorShape`` (a tuple to compare, index and iterate), which
+        TensorFlow's own code, AutoGraph's ``len`` included, reads from a tensor-like."""
+        return self.raw.shape
+
+    def is_tensor_like(self):
+        """TensorFlow's mark of a tensor-like: AutoGraph (``jit=True``) then turns an ``if`` or
+        ``while`` on a view into graph control flow, as it does for a tensor."""
+        return True
+
+
+class TensorFlowNamespace(Viewing, Namespace):
     """Plain TensorFlow with NumPy's names and argument conventions."""
 
     name = "tensorflow"
+    view_type = TensorFlowView
+
+    def is_raw(self, x):
+        return tf.is_tensor(x) and not isinstance(x, ArrayView)
+
+    # ------------------------------------------------------------------ indexing
+    def getitem(self, x, index):
+        """NumPy's ``x[index]``: TensorFlow's own slicing for ints, slices, ``None`` and
+        ``...``; lists, integer arrays and boolean masks (which TensorFlow reads otherwise or
+        refuses) by gathering the flat positions NumPy lists."""
+        x = self.asarray(x)
+        if type(index) is slice:  # the common case
+            return x[index]
+        index = tuple(_concrete(p) for p in indexing.normalise(index))
+        shape = tuple(x.shape)
+        if all(indexing.is_basic(p) or _scalar_position(p) for p in index):
+            if any(type(p) is int for p in index) and not any(map(tf.is_tensor, index)):
+                indexing.check(shape, index)  # TensorFlow's own error is no IndexError
+            return x[index]
+        flat = indexing.positions(shape, index)
+        return tf.reshape(tf.gather(tf.reshape(x, [-1]), flat.reshape(-1)), flat.shape)
+
+    def astype(self, x, dtype):
+        return tf.cast(self.asarray(x), tf.as_dtype(np.dtype(dtype)))
 
     # ------------------------------------------------------------------ constants
     def asarray(self, data, dtype=None):
@@ -177,6 +226,23 @@ class TensorFlowNamespace(Namespace):
         return [self._like(a, ref) for a in arrays]
 
 
+def _scalar_position(part) -> bool:
+    """A 0-d integer tensor (a loop counter under AutoGraph), which TensorFlow indexes with."""
+    return tf.is_tensor(part) and part.shape.rank == 0 and part.dtype.is_integer
+
+
+def _concrete(part):
+    """An index tensor (a mask computed from x) as NumPy, which only an eager tensor has;
+    a scalar position stays a tensor."""
+    if not tf.is_tensor(part) or _scalar_position(part):
+        return part
+    if hasattr(part, "numpy"):
+        return part.numpy()
+    raise NotSupported("indexing with a tensor computed while tracing", "tensorflow",
+                       "under jit=True the index must be a constant (NumPy) "
+                       "array; compute it outside the function or use xp.where")
+
+
 def _shape(shape):
     return [shape] if isinstance(shape, int) else [int(s) for s in shape]
 
@@ -200,4 +266,5 @@ for _op, _fn in TF_UNARY.items():
 for _op, _fn in TF_REDUCTIONS.items():
     setattr(TensorFlowNamespace, _op, _reduction(_fn))
 
+viewing(TensorFlowNamespace)
 NAMESPACE = TensorFlowNamespace()

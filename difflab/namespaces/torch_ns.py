@@ -15,6 +15,8 @@ import torch
 from .. import windows
 from ..precision import float_dtype_for
 from ..ops import Namespace, diag_shape, einsum_subscripts, pool_args, window_args
+from . import indexing
+from .view import VIEWING, ArrayView, Viewing, unview, viewing
 
 #: difflab op name -> torch function of one tensor.
 TORCH_UNARY = {
@@ -28,10 +30,44 @@ TORCH_UNARY = {
 _NUMPY_TO_TORCH = {np.dtype(np.float64): torch.float64, np.dtype(np.float32): torch.float32}
 
 
-class TorchNamespace(Namespace):
+class TorchView(ArrayView):
+    """A tensor as user code sees it (:mod:`difflab.namespaces.view`); torch functions
+    called on it directly (``torch.sin(x)``) see the tensor."""
+
+    __slots__ = ()
+
+    @classmethod
+    def __torch_function__(cls, func, types, args=(), kwargs=None):
+        out = func(*unview(args), **unview(kwargs or {}))
+        return NAMESPACE._view_out(out) if VIEWING.get() else out
+
+
+class TorchNamespace(Viewing, Namespace):
     """``torch`` with NumPy's names and argument conventions."""
 
     name = "torch"
+    view_type = TorchView
+
+    def is_raw(self, x):
+        return isinstance(x, torch.Tensor)
+
+    # ------------------------------------------------------------------ indexing
+    def getitem(self, x, index):
+        """NumPy's ``x[index]``: torch's own indexing, but for negative slice steps (which
+        torch refuses), read by gathering the flat positions NumPy lists."""
+        if type(index) is slice and (index.step is None or index.step > 0):  # the common case
+            return x[index]
+        index = indexing.normalise(index)
+        if any(isinstance(p, torch.Tensor) for p in index):  # e.g. a mask computed from x
+            return x[index]
+        if not indexing.has_negative_step(index):  # (torch raises NumPy's IndexError itself)
+            return x[tuple(torch.as_tensor(p, device=x.device) if isinstance(p, np.ndarray) else p
+                           for p in index)]
+        flat = indexing.positions(tuple(x.shape), index)
+        return x.reshape(-1)[torch.as_tensor(flat, device=x.device)]
+
+    def astype(self, x, dtype):
+        return self.asarray(x).to(_torch_dtype(dtype))
 
     # ------------------------------------------------------------------ constants
     def asarray(self, data, dtype=None):
@@ -245,4 +281,5 @@ def _unary(fn):
 for _op, _fn in TORCH_UNARY.items():
     setattr(TorchNamespace, _op, _unary(_fn))
 
+viewing(TorchNamespace)
 NAMESPACE = TorchNamespace()
