@@ -1,7 +1,9 @@
 """The operators difflab switches while it evaluates stay in the evaluating thread.
 
-TensorFlow's ``@`` (NumPy's meaning for vectors while ``tensorflow`` evaluates) and SymPy's
-truth value (refused on a symbol while ``sympy`` traces): another thread computing at the
+TensorFlow's ``@``: difflab no longer switches it (the function sees views whose ``@`` is
+NumPy's, difflab.namespaces.view); its tests stay as guards that another thread sees
+TensorFlow's own operator. SymPy's truth value (refused on a symbol while ``sympy``
+traces): another thread computing at the
 same moment sees the libraries' own behaviour, and after overlapping calls from several
 threads both classes are exactly as they were. The overlaps are staged with events, so each
 test is deterministic.
