@@ -267,8 +267,9 @@ def _constant(x, converted) -> bool:
     if converted:
         return False
     from .ad.traced import Traced
+    from .namespaces.view import unview
 
-    item = x[0] if isinstance(x, (list, tuple)) and x else x
+    item = unview(x[0] if isinstance(x, (list, tuple)) and x else x)  # a framework's view: its tensor
     return isinstance(item, Traced) or type(item).__module__.startswith("autograd")
 
 
