@@ -65,6 +65,12 @@ SLOW_CASES = {
     # SymPy's Hessian of the 11-parameter MLP (the hvp and the catalogue sweep)
     "test_catalogue_hvp_matches_oracle_hessian_times_v[mlp-loss-11-sympy]": "37 s loaded",
     "test_symbolic.py::test_agrees_with_the_oracle_on_the_catalogue[mlp-loss]": "11 s loaded",
+    # every kind on the catalogue, JAX and TensorFlow (a trace per function and kind, 1-2.5 s
+    # each): rosenbrock, control-flow and tanh-layer (vector output) stay in the default run
+    **{f"test_frameworks.py::test_catalogue_agrees_with_the_oracle[{fw}-{name}]": "1-2.5 s each"
+       for fw in ("jax", "tensorflow") for name in (
+           "classic", "logistic-map", "logsumexp", "mlp-loss", "nested", "product", "sinc",
+           "softmax-xent")},
 }
 
 
