@@ -92,11 +92,6 @@ def measure(fn: Callable, *args, repeat: int = 5, min_time: float = 0.05,
                   samples=len(per_call), number=number, calls=calls, total=total)
 
 
-def median_time(fn: Callable, *args, **options) -> float:
-    """Seconds per call of ``fn(*args)``: ``measure(fn, *args, **options).median``."""
-    return measure(fn, *args, **options).median
-
-
 def _sample(fn, args, number) -> float:
     start = time.perf_counter()
     for _ in range(number):

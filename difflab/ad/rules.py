@@ -22,7 +22,6 @@ mpmath (the oracle), and over difflab's own traced values (nested derivatives).
 """
 from __future__ import annotations
 
-import operator
 import string
 from dataclasses import dataclass
 from typing import Callable, Optional
@@ -237,14 +236,6 @@ def _broadcast_batched(xp, t, ans, x, shape):
 
 def _broadcast_transpose(xp, g, i, ans, x, shape):
     return unbroadcast(xp, g, shape_of(x))
-
-
-def _sum_batched(xp, t, ans, x, axis=None, keepdims=False):
-    return xp.sum(t, axis=batch_axis(axis, len(shape_of(x))), keepdims=keepdims)
-
-
-def _sum_transpose(xp, g, i, ans, x, axis=None, keepdims=False):
-    return xp.broadcast_to(xp.reshape(g, keepdims_shape(shape_of(x), axis)), shape_of(x))
 
 
 def _stack_batched(xp, ts, ans, *arrays, axis=0):
@@ -566,8 +557,6 @@ RULES: dict[str, Rule] = {r.name: r for r in [
 
 #: Multi-argument linear rules whose every argument is an array (stack, concatenate).
 VARIADIC = frozenset({"stack", "concatenate"})
-#: Reductions whose reverse rule needs the output with kept dimensions.
-REDUCTION_PARAMS = ("axis", "keepdims")
 
 
 def lift(xp, t, ndim):
@@ -586,7 +575,3 @@ def scale(partial, t):
     if partial is MINUS_ONE:
         return -t
     return partial * t
-
-
-OPERATORS = {"add": operator.add, "sub": operator.sub, "mul": operator.mul,
-             "div": operator.truediv, "pow": operator.pow}
