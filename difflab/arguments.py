@@ -189,11 +189,9 @@ class Arguments:
                 self._inner.move_to_end(key)
                 if not freezes or prepared.data_is(rest, kwargs):
                     return prepared
-        from .differentiator import Derivative
-
         fn = functools.partial(_apply, d.user_function.fn, self._current, treedef, nums, positions)
         function = dataclasses.replace(d.user_function, fn=fn)
-        flat = Derivative(d.differentiator, d.kind, function, d.differentiator.how(d.kind))
+        flat = type(d)(d.differentiator, d.kind, function, d.differentiator.how(d.kind))
         flat._defer_outputs = True  # trees of outputs are rebuilt after the input structure
         prepared = _Prepared(flat, _record(rest, kwargs) if freezes else None)
         with self._lock:

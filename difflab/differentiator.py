@@ -227,7 +227,7 @@ class Differentiator:
 
         argnums = normalise_argnums(argnums)
         self.how("vjp")  # NotSupported early
-        return Pullback(Transformed(self, "vjp", as_function(f), argnums, False, has_aux=bool(has_aux)))
+        return Pullback(Transformed(Derivative, self, "vjp", as_function(f), argnums, False, has_aux=bool(has_aux)))
 
     def _derivative(self, kind: str, f, argnums=0, batched=False, has_aux=False,
                     with_value=False, in_axes=None) -> "Derivative":
@@ -253,7 +253,7 @@ class Differentiator:
         if has_aux or with_value or in_axes is not None:
             from .transforms import Transformed
 
-            d = Transformed(self, kind, function, argnums, batched, has_aux=has_aux,
+            d = Transformed(Derivative, self, kind, function, argnums, batched, has_aux=has_aux,
                             with_value=with_value, in_axes=in_axes)
             d.derivative.axes_given = in_axes is not None
         else:

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .errors import InputError
+from .trace_table import summary, trace_tables
 
 #: Above this many inputs the default seed is e_1 alone, not every basis vector in turn.
 MAX_BASIS_DIRECTIONS = 4
@@ -99,7 +100,6 @@ class Trace:
 
     def tables(self, decimals: int = 6) -> tuple:
         """``(forward, reverse)``: the two rich tables ``difflab trace`` prints."""
-        from .trace_table import trace_tables
 
         return trace_tables(self, decimals)
 
@@ -322,24 +322,6 @@ def _scalar(v):
 
 
 # ---------------------------------------------------------------------- showing numbers
-def summary(v, decimals: int = 6) -> str:
-    """A number to ``decimals`` places; an array as its shape, min and max."""
-    a = np.asarray(v, dtype=float)
-    if a.ndim == 0:
-        return _fixed(float(a), decimals)
-    if a.size == 0:
-        return f"{a.shape} empty"
-    return (f"{a.shape} min {_fixed(float(a.min()), decimals)} "
-            f"max {_fixed(float(a.max()), decimals)}")
-
-
-def _fixed(v: float, decimals: int) -> str:
-    if not math.isfinite(v):
-        return str(v)
-    text = f"{v:.{decimals}f}"
-    return "0" if float(text) == 0 else text.rstrip("0").rstrip(".") if "." in text else text
-
-
 def _json_value(v, decimals):
     a = np.asarray(v, dtype=float)
     if a.ndim == 0:

@@ -1,5 +1,9 @@
 """Rich tables built from difflab's records: pure functions, no printing.
 
+They read :class:`difflab.comparison.Comparison` and ``MethodResult`` records (duck-typed:
+this module sits above the records and never imports them, so the records' own ``str`` can
+call it).
+
 Tests call these without a terminal; the CLI prints what they return with the themed
 console of :mod:`difflab.console`.
 """
@@ -12,7 +16,6 @@ from rich import box
 from rich.table import Table
 from rich.text import Text
 
-from .comparison import Comparison, MethodResult
 from .console import digits_style
 from .environment import MethodInfo
 from .table_fit import set_key_columns
@@ -37,7 +40,7 @@ def digits_text(digits: Optional[float]) -> Text:
     return Text(f"{digits:.1f}", style=digits_style(digits))
 
 
-def comparison_title(comparison: Comparison) -> str:
+def comparison_title(comparison) -> str:
     """``gradient of rosenbrock at x = [...]``; an expression shows its parsed formula and
     which value of ``--at`` went to which variable."""
     x = comparison.x
@@ -51,7 +54,7 @@ def comparison_title(comparison: Comparison) -> str:
             f"(n = {comparison.dim}, {comparison.dtype}){_along(comparison)}")
 
 
-def _along(comparison: Comparison) -> str:
+def _along(comparison) -> str:
     """For an hvp, the direction it was taken along (the JSON has it in full)."""
     v = comparison.vector
     if v is None:
@@ -59,7 +62,7 @@ def _along(comparison: Comparison) -> str:
     return ", along v = [" + ", ".join(f"{e:.4g}" for e in v[:4]) + (", …" if v.size > 4 else "") + "]"
 
 
-def comparison_table(comparison: Comparison) -> Table:
+def comparison_table(comparison) -> Table:
     """One row per method: family, status, errors, correct digits, import (where a framework
     was imported for the comparison), setup and call time, note."""
     table = Table(title=comparison_title(comparison), title_style="title", box=box.SIMPLE_HEAD)
@@ -89,7 +92,7 @@ def comparison_table(comparison: Comparison) -> Table:
     return table
 
 
-def matrix_cell(result: Optional[MethodResult]) -> Text:
+def matrix_cell(result) -> Text:
     """Correct digits for an ``ok`` result, else the status in its style."""
     if result is None:
         return Text("")
@@ -99,7 +102,7 @@ def matrix_cell(result: Optional[MethodResult]) -> Text:
     return Text(text, style=style)
 
 
-def matrix_table(comparisons: Sequence[Comparison]) -> Table:
+def matrix_table(comparisons) -> Table:
     """Catalogue functions (rows) x methods (columns), in correct digits."""
     methods: list[str] = []
     for c in comparisons:

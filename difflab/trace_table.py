@@ -2,13 +2,15 @@
 ``difflab trace``, the swell study and :class:`difflab.evaluation_trace.Trace`'s display."""
 from __future__ import annotations
 
+import math
+
+import numpy as np
+
 
 def trace_tables(record, decimals: int = 6):
     """``(forward, reverse)``: rich tables of a :class:`difflab.evaluation_trace.Trace`."""
     from rich import box
     from rich.table import Table
-
-    from .evaluation_trace import summary
 
     def show(v):
         return summary(v, decimals)
@@ -44,11 +46,28 @@ def trace_tables(record, decimals: int = 6):
 
 
 def _direction_text(d, decimals) -> str:
-    from .evaluation_trace import summary
-
     if d.size <= 4:
         return "(" + ",".join(summary(v, decimals) for v in d) + ")"
     nonzero = [i for i, v in enumerate(d) if v != 0]
     if len(nonzero) == 1 and d[nonzero[0]] == 1:
         return f"e_{nonzero[0] + 1}"
     return "the given direction"
+
+
+# ---------------------------------------------------------------------- showing numbers
+def summary(v, decimals: int = 6) -> str:
+    """A number to ``decimals`` places; an array as its shape, min and max."""
+    a = np.asarray(v, dtype=float)
+    if a.ndim == 0:
+        return _fixed(float(a), decimals)
+    if a.size == 0:
+        return f"{a.shape} empty"
+    return (f"{a.shape} min {_fixed(float(a.min()), decimals)} "
+            f"max {_fixed(float(a.max()), decimals)}")
+
+
+def _fixed(v: float, decimals: int) -> str:
+    if not math.isfinite(v):
+        return str(v)
+    text = f"{v:.{decimals}f}"
+    return "0" if float(text) == 0 else text.rstrip("0").rstrip(".") if "." in text else text

@@ -58,20 +58,19 @@ class Transformed:
     Attributes ``kind``, ``how``, ``setup_seconds`` are those of the derivative it wraps.
     """
 
-    def __init__(self, differentiator, kind, function, argnums, batched, has_aux=False,
-                 with_value=False, in_axes=None):
-        from .differentiator import Derivative
-
+    def __init__(self, derivative_class, differentiator, kind, function, argnums, batched,
+                 has_aux=False, with_value=False, in_axes=None):
+        # difflab.Derivative is passed in: this module sits below difflab.differentiator
         self.differentiator, self.kind, self.argnums, self.batched = differentiator, kind, argnums, batched
         self.has_aux, self.with_value, self.in_axes = has_aux, with_value, in_axes
         self.user_function = function
         self.function = (dataclasses.replace(function, fn=without_aux(function.fn, function.name))
                          if has_aux else function)
         how = differentiator.how(kind)
-        self.derivative = Derivative(differentiator, kind, self.function, how, argnums=argnums,
+        self.derivative = derivative_class(differentiator, kind, self.function, how, argnums=argnums,
                                      batched=batched)
         self._looped = False  # a batch went through the loop over points (in_axes)
-        self._single = (Derivative(differentiator, kind, self.function, how, argnums=argnums)
+        self._single = (derivative_class(differentiator, kind, self.function, how, argnums=argnums)
                         if batched else self.derivative)
 
     def __repr__(self):
