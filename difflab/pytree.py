@@ -161,11 +161,7 @@ def _unflatten(treedef, flat, start, lead):
     for child in treedef.children:
         item, start = _unflatten(child, flat, start, lead)
         items.append(item)
-    if treedef.kind == "dict":
-        return dict(zip(treedef.meta, items)), start
-    if treedef.kind == "list":
-        return items, start
-    return (treedef.meta(*items) if treedef.meta is not None else tuple(items)), start
+    return _container(treedef, items), start
 
 
 def tree_map(fn, tree):
@@ -270,6 +266,15 @@ def build(treedef: TreeDef, values: list):
     return out
 
 
+def _container(treedef, items):
+    """The container of ``treedef`` holding ``items``: a dict, a list, a namedtuple or a tuple."""
+    if treedef.kind == "dict":
+        return dict(zip(treedef.meta, items))
+    if treedef.kind == "list":
+        return items
+    return treedef.meta(*items) if treedef.meta is not None else tuple(items)
+
+
 def _build(treedef, stack):
     if treedef.kind == "none":
         return None, stack
@@ -279,11 +284,7 @@ def _build(treedef, stack):
     for child in treedef.children:
         item, stack = _build(child, stack)
         items.append(item)
-    if treedef.kind == "dict":
-        return dict(zip(treedef.meta, items)), stack
-    if treedef.kind == "list":
-        return items, stack
-    return (treedef.meta(*items) if treedef.meta is not None else tuple(items)), stack
+    return _container(treedef, items), stack
 
 
 def split_outputs(tree: TreeDef, out, kind: str, axis: int = 0):

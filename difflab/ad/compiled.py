@@ -97,7 +97,8 @@ def compile_program(fn, x, with_cotangent_input: bool, scalar_output: bool,
     body = render(statements, buffers, b) + [f"return {value.code if returns_value else None}, {grad.code}"]
     source = f"def program({args}):\n" + "\n".join("    " + line for line in body) + "\n"
     namespace = dict(b.constants, _MISS=MISS)
-    # difflab's own generated text, never user text
+    # difflab's own generated text, never user text: user names and keys live in numbered
+    # slots of the namespace (tests/test_generated_source.py asserts no user text in the source)
     exec(compile(source, f"<difflab compiled tape {next(_programs)}>", "exec"), namespace)  # noqa: S102
     tape.close()
     return Program(namespace["program"], source, len(statements), len(b.buffers),
