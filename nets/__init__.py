@@ -10,7 +10,9 @@ The forward pass and the loss are one function of a flat parameter vector writte
 ``difflab.namespace``, so every difflab method can differentiate it; ``"manual"`` is the
 hand-derived backprop of :mod:`nets.backprop`. Recurrent layers (``SimpleRNN``, ``LSTM``,
 ``GRU``) and ``Embedding`` are in :mod:`nets.recurrent` and :mod:`nets.embedding`; Keras's
-functional API (``Input``, ``Model``) in :mod:`nets.functional`.
+functional API (``Input``, ``Model``) in :mod:`nets.functional`; subclassed models
+(``class M(nets.Model)`` with ``call``) in :mod:`nets.subclassed`; layers and models register
+by name as they are defined (:mod:`nets.registry`), and :mod:`nets.saving` rebuilds them.
 """
 from __future__ import annotations
 
@@ -18,7 +20,8 @@ from . import (activations, callbacks, datasets, examples, initializers, losses,
                regularizers, utils)
 from .callbacks import EarlyStopping, History, LearningRateScheduler, ModelCheckpoint, ReduceLROnPlateau
 from .embedding import Embedding
-from .functional import Add, Concatenate, Input, Model
+from .functional import Add, Concatenate, Functional, Input
+from .subclassed import Model
 from .conv_layers import AveragePooling2D, Conv2D, Flatten, GlobalAveragePooling2D, MaxPooling2D
 from .layers import Activation, Dense, Dropout, Layer
 from .normalization import BatchNormalization
@@ -29,7 +32,7 @@ from .utils import to_categorical
 
 __all__ = ["Sequential", "Dense", "Dropout", "Activation", "Layer", "SimpleRNN", "LSTM", "GRU",
            "Embedding", "Conv2D", "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D",
-           "Flatten", "BatchNormalization", "Input", "Model", "Concatenate", "Add", "load_model", "History",
+           "Flatten", "BatchNormalization", "Input", "Model", "Functional", "Concatenate", "Add", "load_model", "History",
            "EarlyStopping", "ModelCheckpoint", "LearningRateScheduler", "ReduceLROnPlateau",
            "to_categorical", "activations", "initializers", "utils", "callbacks", "datasets", "losses",
            "metrics", "optimizers", "regularizers", "examples"]

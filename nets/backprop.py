@@ -50,7 +50,7 @@ def value_and_gradient(model, theta, batch, downstream_step=None):
     if downstream_step is None:
         grads = model._backprop_backward(weights, caches, g)
         grads = [[gw + gp for gw, gp in zip(layer_grads, layer.penalty_gradients(w))]
-                 for layer, w, layer_grads in zip(model.layers, weights, grads)]
+                 for layer, w, layer_grads in zip(model.parameters.layers, weights, grads)]
     else:
         grads = _layer_by_layer(model, weights, caches, g, downstream_step)
     return value, model.parameters.flatten_gradients(grads)

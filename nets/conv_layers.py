@@ -20,7 +20,7 @@ from difflab.namespaces import NUMPY
 from difflab.windows import geometry, numpy_windows, padding_mode, pair
 
 from . import activations
-from .layers import LAYERS, Layer, WeightSpec, _initializer, _positive_int
+from .layers import Layer, WeightSpec, _initializer, _positive_int
 
 
 class SpatialLayer(Layer):
@@ -247,7 +247,3 @@ def _geometry(hw, window, strides, padding, name):
     except ValueError as exc:
         raise ValueError(f"layer {name}: {exc}") from None
 
-
-# known to nets.load_model by class name
-LAYERS.update({cls.__name__: cls for cls in (Conv2D, MaxPooling2D, AveragePooling2D,
-                                             GlobalAveragePooling2D, Flatten)})

@@ -25,6 +25,8 @@ class Embedding(Layer):
     built before it sees data.
     """
 
+    takes_ids = True  # fed from an Input: the ids are encoded as one-hot rows on the way in
+
     def __init__(self, input_dim, output_dim, embeddings_initializer="uniform", input_length=None,
                  name=None, input_shape=None):
         super().__init__(name, None, input_shape)

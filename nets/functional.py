@@ -17,97 +17,35 @@ inputs given as a list of arrays and several outputs' losses summed (with ``loss
 """
 from __future__ import annotations
 
-import itertools
-from dataclasses import dataclass
-
 import numpy as np
 
 from difflab.namespaces import NUMPY
 
 from . import backprop, losses
 from .embedding import Embedding
-from .layers import Layer, _positive_int
-from .model import Sequential, _sample_shape, check_inputs, shape_text
+from .layers import Layer
+from .model import Batch, Sequential, _sample_shape, check_inputs
 from .parameters import Parameters
+from .saving import layer_config
+from .subclassed import Model
+from .symbolic import Input, Node, SymbolicTensor, call_layer, shape_text  # noqa: F401 (nets.functional's names)
 
 
-@dataclass(eq=False)
-class SymbolicTensor:
-    """A placeholder for data: its per-sample ``shape`` and the node that makes it (None for an Input)."""
-
-    shape: tuple
-    node: Node | None = None
-    name: str | None = None
-
-    def __repr__(self):
-        return f"<SymbolicTensor shape={shape_text(self.shape)} from {self.name or self.node.layer.name}>"
-
-
-@dataclass(eq=False)
-class Node:
-    """One call of a layer: which tensors it read and the tensor it made."""
-
-    layer: Layer
-    inputs: list
-    output: SymbolicTensor
-    call_index: int  # the how-many-th call of this layer (Keras's node index)
-
-
-def Input(shape, name=None) -> SymbolicTensor:
-    """A model input: ``shape`` per sample, without the batch axis (None for any length)."""
-    if isinstance(shape, int):
-        shape = (shape,)
-    try:
-        shape = tuple(None if s is None else _positive_int(s, "shape") for s in shape)
-    except TypeError:
-        raise ValueError(f"Input shape must be a tuple of positive integers, got {shape!r}") from None
-    if not shape:
-        raise ValueError("Input needs a shape with at least one axis, such as (4,) or (10, 3)")
-    return SymbolicTensor(shape, None, name)
-
-
-#: Numbers the layers' first calls, so a model names its unnamed layers in the order written.
-_CALL_ORDER = itertools.count()
-
-
-def call_layer(layer: Layer, inputs):
-    """``layer(inputs)`` on symbolic tensors: build (or check, for a shared layer) and record."""
-    several = isinstance(inputs, (list, tuple))
-    tensors = list(inputs) if several else [inputs]
-    if not tensors or not all(isinstance(t, SymbolicTensor) for t in tensors):
-        raise ValueError(f"layer {layer.name or type(layer).__name__} was called on {inputs!r}; in the "
-                         "functional API call layers on nets.Input(...) or on another layer's output")
-    if several != getattr(layer, "takes_list", False):
-        raise ValueError(f"{type(layer).__name__} takes " + ("a list of tensors" if not several
-                                                           else "one tensor, not a list"))
-    if isinstance(layer, Embedding) and tensors[0].node is not None:
-        raise ValueError("Embedding takes integer ids straight from an Input; call it on nets.Input(...)")
-    shapes = [t.shape for t in tensors]
-    calls = getattr(layer, "_calls", [])
-    if calls:  # a shared layer: same weights, so the same input shapes
-        if shapes != calls[0]:
-            raise ValueError(f"layer {layer.name} is shared but was built for inputs {calls[0]} and now "
-                             f"receives {shapes}")
-        shape = layer.output_shape
-    else:
-        shape = layer.build_shape(shapes if several else shapes[0])
-    if not calls:
-        layer._first_call = next(_CALL_ORDER)
-    layer._calls = calls + [shapes]
-    output = SymbolicTensor(tuple(shape))
-    output.node = Node(layer, tensors, output, len(calls))
-    return output
-
-
-class Model(Sequential):
-    """A network whose layers form a graph from ``inputs`` to ``outputs`` (one tensor or lists).
+class Functional(Model):
+    """A network whose layers form a graph from ``inputs`` to ``outputs`` (one tensor or lists):
+    what ``nets.Model(inputs, outputs)`` makes.
 
     Weights are created here, from ``seed``, in Keras's ``model.layers`` order (see
     :func:`_keras_layer_order`), so ``set_weights(keras_model.get_weights())`` fits.
     """
 
+    # A chain's ways, not a subclassed model's: the layers are the graph's, fixed here.
+    _leaf_layers = Sequential._leaf_layers
+    _need_built = Sequential._need_built
+    _save_config = Sequential._save_config
+
     def __init__(self, inputs, outputs, seed=None, name="model"):
-        super().__init__(None, seed=seed, name=name)
+        Sequential.__init__(self, None, seed=seed, name=name)
         self.inputs = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
         self.single_output = not isinstance(outputs, (list, tuple))
         self.outputs = [outputs] if self.single_output else list(outputs)
@@ -121,10 +59,6 @@ class Model(Sequential):
         for i, t in enumerate(self.inputs):
             t.name = t.name or f"input_{i}"
         self.layers = _keras_layer_order(self.nodes, self.outputs)
-        stateful = [type(layer).__name__ for layer in self.layers if hasattr(layer, "updated_state")]
-        if stateful:  # their moving statistics are updated along a chain (Sequential) only
-            raise ValueError(f"{stateful[0]} is not supported in a functional Model yet; "
-                             "use it in a Sequential model")
         by_first_call = sorted(self.layers, key=lambda l: l._first_call)
         for i, layer in enumerate(by_first_call):  # numbered per kind in the order they were called
             if layer.name is None:
@@ -159,7 +93,7 @@ class Model(Sequential):
         or a dict by output layer name, and ``loss_weights`` a list or dict of multipliers.
         The training loss is the weighted sum of the outputs' losses, as in Keras."""
         per_output = self._per_output(loss, "loss")
-        super().compile(optimizer, per_output[0], metrics, differentiator, **differentiator_options)
+        Sequential.compile(self, optimizer, per_output[0], metrics, differentiator, **differentiator_options)
         self.output_losses = [losses.get(l) for l in per_output]
         if loss_weights is None:
             self.loss_weights = None
@@ -184,16 +118,18 @@ class Model(Sequential):
         return [value] * n
 
     # ------------------------------------------------------------------ the objective
-    def forward(self, xp, theta, batch, weights=None):
+    def _input_tensors(self, xp, data):
+        return [xp.asarray(a) for a in data]
+
+    def _call_model(self, forward_pass, x):
         """Every node in order; the output, or the list of outputs."""
-        if weights is None:
-            weights = self.parameters.unflatten(theta, xp)
-        values = {id(t): xp.asarray(a) for t, a in zip(self.inputs, batch.x)}
+        x = x if isinstance(x, (list, tuple)) else [x]
+        values = {id(t): a for t, a in zip(self.inputs, x)}
         for node in self.nodes:
             args = [values[id(t)] for t in node.inputs]
             layer = node.layer
-            values[id(node.output)] = layer.call(xp, weights[self._index[id(layer)]],
-                                                 args if getattr(layer, "takes_list", False) else args[0], batch)
+            values[id(node.output)] = forward_pass.apply(
+                layer, args if getattr(layer, "takes_list", False) else args[0])
         outputs = [values[id(t)] for t in self.outputs]
         return outputs[0] if self.single_output else outputs
 
@@ -309,8 +245,6 @@ class Model(Sequential):
 
     def predict(self, x, batch_size=None, verbose=0):
         """The outputs: one array, or a list with several outputs."""
-        from .model import Batch
-
         x = self._check_x(x)
         return self.forward(NUMPY, self.parameters.theta, Batch(self._encode(x), ()))
 
@@ -320,9 +254,10 @@ class Model(Sequential):
 
     def get_config(self) -> dict:
         tensor_ref = self._tensor_ref
-        return {"name": self.name, "seed": self.seed, "functional": True,
+        return {"class_name": type(self).__name__, "module": type(self).__module__,
+                "name": self.name, "seed": self.seed, "functional": True,
                 "inputs": [{"name": t.name, "shape": list(t.shape)} for t in self.inputs],
-                "layers": [{"class_name": type(l).__name__, "config": l.get_config()} for l in self.layers],
+                "layers": [layer_config(layer) for layer in self.layers],
                 "nodes": [{"layer": self._index[id(n.layer)], "inputs": [tensor_ref(t) for t in n.inputs]}
                           for n in self.nodes],
                 "outputs": [tensor_ref(t) for t in self.outputs], "single_output": self.single_output}
@@ -465,7 +400,7 @@ class Add(Layer):
         return {"name": self.name}
 
 
-def summary_table(model: Model):
+def summary_table(model: Functional):
     """Keras's functional summary: every input and layer, output shape, parameters, inputs."""
     from rich.table import Table
 
@@ -488,24 +423,3 @@ def summary_table(model: Model):
                      f"Non-trainable params: {total - trainable:,}")
     table.caption_justify = "left"
     return table
-
-
-def model_from_config(config: dict) -> Model:
-    """Rebuild a functional model from :meth:`Model.get_config`."""
-    from .layers import from_config
-
-    inputs = [Input(tuple(entry["shape"]), name=entry["name"]) for entry in config["inputs"]]
-    layers = [from_config(entry["class_name"], entry["config"]) for entry in config["layers"]]
-    made = []
-
-    def tensor(ref):
-        kind, i = ref
-        return inputs[i] if kind == "input" else made[i]
-
-    for node in config["nodes"]:
-        args = [tensor(ref) for ref in node["inputs"]]
-        layer = layers[node["layer"]]
-        made.append(layer(args if getattr(layer, "takes_list", False) else args[0]))
-    outputs = [tensor(ref) for ref in config["outputs"]]
-    return Model(inputs, outputs[0] if config.get("single_output", True) else outputs,
-                 seed=config.get("seed"), name=config.get("name", "model"))

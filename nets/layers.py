@@ -18,6 +18,10 @@ import numpy as np
 from difflab.namespaces import NUMPY
 
 from . import activations, regularizers
+from .forward_pass import current as current_pass
+from .registry import Registered
+from .symbolic import call_layer, is_symbolic
+from .utils import positive_int as _positive_int
 
 
 @dataclass(frozen=True)
@@ -35,8 +39,11 @@ from .initializers import INITIALIZERS, glorot_uniform  # noqa: F401 (imported f
 from .initializers import get as _initializer
 
 
-class Layer:
+class Layer(Registered):
     """Base class. Subclasses set ``weight_specs`` in :meth:`build` and the three passes.
+
+    Every subclass is registered by name as it is defined (:mod:`nets.registry`), so a saved
+    model using it loads again (:mod:`nets.saving`) once the class is defined.
 
     ``input_rank`` is how many axes one sample has (1 for the flat layers here, 2 for the
     recurrent layers' (time, features)); shapes never include the batch axis.
@@ -109,11 +116,21 @@ class Layer:
         """How raw data (NumPy) enters this layer when the data feeds it directly; as it is by default."""
         return x
 
-    def __call__(self, inputs):
-        """The functional API: this layer applied to symbolic tensors (see :mod:`nets.functional`)."""
-        from .functional import call_layer
+    def __call__(self, inputs, training=None):
+        """On symbolic tensors, the functional API (:mod:`nets.symbolic`); on the tensors of a
+        model's forward pass (a subclassed model's ``call``), the layer applied to them with its
+        weights in that pass (:mod:`nets.forward_pass`)."""
+        if is_symbolic(inputs):
+            return call_layer(self, inputs)
+        forward_pass = current_pass()
+        if forward_pass is None:
+            raise ValueError(f"layer {self.name or type(self).__name__} was called outside a model; "
+                             "call it on nets.Input(...) (functional API) or inside a model's call")
+        return forward_pass.apply(self, inputs, training)
 
-        return call_layer(self, inputs)
+    def draw_mask(self, rng, n):
+        """The random mask of a training batch of ``n`` samples (Dropout's), or None."""
+        return None
 
     # The three passes; an identity layer by default.
     def call(self, xp, weights, x, batch):
@@ -142,16 +159,6 @@ class Layer:
     @property
     def count_params(self) -> int:
         return sum(int(np.prod(s.shape)) for s in self.weight_specs)
-
-
-def _positive_int(value, what):
-    try:
-        ok = int(value) == value and value >= 1
-    except (TypeError, ValueError):
-        ok = False
-    if not ok:
-        raise ValueError(f"{what} must be a positive integer, got {value!r}")
-    return int(value)
 
 
 class Dense(Layer):
@@ -269,6 +276,8 @@ class Dropout(Layer):
         self.rate = float(rate)
 
     def draw_mask(self, rng, n):
+        if self.rate == 0.0:
+            return None
         shape = (n,) + tuple(self.output_shape or (self.input_dim,))
         if None in shape:
             raise ValueError(f"{self.name}: Dropout on sequences of unknown length; give the input's "
@@ -283,11 +292,11 @@ class Dropout(Layer):
         return self.output_shape
 
     def call(self, xp, weights, x, batch):
-        mask = batch.masks.get(self)
+        mask = batch.masks.get(self) if batch.training else None
         return x if mask is None else x * xp.asarray(mask)
 
     def forward(self, weights, x, batch):
-        mask = batch.masks.get(self)
+        mask = batch.masks.get(self) if batch.training else None
         return (x, None) if mask is None else (x * mask, mask)
 
     def backward(self, weights, cache, g):
@@ -295,17 +304,3 @@ class Dropout(Layer):
 
     def get_config(self):
         return {**super().get_config(), "rate": self.rate}
-
-
-LAYERS = {cls.__name__: cls for cls in (Dense, Activation, Dropout)}
-
-
-def from_config(class_name: str, config: dict) -> Layer:
-    from ._lookup import lookup
-    from .embedding import Embedding
-    from .functional import Add, Concatenate
-    from .recurrent import GRU, LSTM, SimpleRNN
-
-    LAYERS.update({cls.__name__: cls for cls in (SimpleRNN, LSTM, GRU, Embedding, Concatenate, Add)})
-    cls = lookup("layer", class_name.lower(), {k.lower(): v for k, v in LAYERS.items()})
-    return cls(**config)

@@ -13,12 +13,12 @@ from difflab.namespaces import NUMPY
 from . import backprop
 from . import callbacks as callbacks_module
 from . import layers as layers_module
-from . import losses, metrics as metrics_module, optimizers
+from . import losses, metrics as metrics_module, optimizers, saving
+from .forward_pass import ForwardPass, current as current_pass, running
 from .gradients import GradientSource
 from .parameters import Parameters
-
-#: Version tag of the saved-model format.
-SAVE_FORMAT = "nets.model/1"
+from .registry import Registered
+from .symbolic import is_symbolic, shape_text
 
 
 @dataclass
@@ -32,7 +32,7 @@ class Batch:
     training: bool = False
 
 
-class Sequential:
+class Sequential(Registered):
     """A stack of layers, trained by ``fit`` with the gradient method chosen at ``compile``.
 
     Parameters
@@ -98,8 +98,14 @@ class Sequential:
         self.input_dim = shape[-1]
         for layer in self.layers:
             shape = layer.build_shape(shape)
-        self._parameters = Parameters(self.layers)
+        self._parameters = Parameters(self._leaf_layers())
         self._parameters.initialize(self._init_rng)
+
+    def _leaf_layers(self) -> list:
+        """The layers that hold weights, nested models' layers in their place (the order of
+        ``get_weights``)."""
+        return [leaf for layer in self.layers
+                for leaf in (layer._leaf_layers() if isinstance(layer, Sequential) else [layer])]
 
     @property
     def output_dim(self) -> int:
@@ -108,7 +114,7 @@ class Sequential:
 
     def count_params(self) -> int:
         self._need_built()
-        return sum(layer.count_params for layer in self.layers)
+        return sum(layer.count_params for layer in self._leaf_layers())
 
     def get_weights(self) -> list:
         self._need_built()
@@ -157,14 +163,47 @@ class Sequential:
             raise RuntimeError("compile the model before training or evaluating it")
 
     # ------------------------------------------------------------------ the objective
-    def forward(self, xp, theta, batch, weights=None):
-        """The network's output for ``batch`` with trainable parameters ``theta``, in ``xp``."""
+    def forward(self, xp, theta, batch, weights=None, updates=None):
+        """The network's output for ``batch`` with trainable parameters ``theta``, in ``xp``.
+
+        ``updates``, a dict, collects the new state of layers that keep one
+        (BatchNormalization's moving statistics) when the batch is a training batch.
+        """
         if weights is None:
             weights = self.parameters.unflatten(theta, xp)
-        out = xp.asarray(batch.x)
-        for layer, w in zip(self.layers, weights):
-            out = layer.call(xp, w, out, batch)
-        return out
+        by_layer = {id(layer): w for layer, w in zip(self.parameters.layers, weights)}
+        forward_pass = ForwardPass(xp, by_layer, batch, updates)
+        with running(forward_pass):
+            return self._call_model(forward_pass, self._input_tensors(xp, batch.x))
+
+    def _input_tensors(self, xp, data):
+        """The batch's inputs brought into ``xp``."""
+        return xp.asarray(data)
+
+    def _call_model(self, forward_pass, x):
+        """The layers on ``x`` within ``forward_pass``: a chain."""
+        for layer in self.layers:
+            x = layer(x) if isinstance(layer, Sequential) else forward_pass.apply(layer, x)
+        return x
+
+    def __call__(self, inputs, training=None):
+        """The model as a layer: inside another model's forward pass (a subclassed model's
+        ``call``), its layers on ``inputs`` with their weights there; outside any model, its
+        output on NumPy data (dropout drawn nowhere: inference)."""
+        if is_symbolic(inputs):
+            raise ValueError(f"model {self.name} cannot be called on symbolic tensors yet; call its "
+                             "layers, or use it inside a subclassed model's call")
+        forward_pass = current_pass()
+        if forward_pass is None:
+            x = self._check_x(inputs)
+            return self.forward(NUMPY, self.parameters.theta,
+                                Batch(self._encode(x), None, training=bool(training)))
+        with forward_pass.training_as(training):
+            y = self._call_model(forward_pass, inputs)
+        if forward_pass.builder is not None:  # being built inside another model: keep the shape
+            first = y[0] if isinstance(y, (list, tuple)) else y
+            self.__dict__["_built_output_shape"] = tuple(np.shape(first)[1:])
+        return y
 
     def objective(self, theta):
         """The training loss on ``self.batch`` (plus weight penalties) as a function of ``theta``.
@@ -200,7 +239,7 @@ class Sequential:
 
     def penalties(self, xp, weights) -> list:
         """The weight-penalty terms of the layers that have one (kernel regularisers)."""
-        terms = (layer.penalty(xp, w) for layer, w in zip(self.layers, weights))
+        terms = (layer.penalty(xp, w) for layer, w in zip(self.parameters.layers, weights))
         return [t for t in terms if t is not None]
 
     # ------------------------------------------------------------------ training
@@ -286,10 +325,11 @@ class Sequential:
     def _locked_train_step(self, x, y) -> dict:
         theta = self.parameters.theta
         self.batch = batch = self._training_batch(x, y)
-        logs = {}
-        if self.metrics:
-            y_pred = self.forward(NUMPY, theta, batch)
-            logs.update(self._metric_values(batch.y, y_pred))
+        logs, updates = {}, {}
+        if self.metrics or self._stateful():  # one NumPy pass: metrics and moving statistics
+            y_pred = self.forward(NUMPY, theta, batch, updates=updates)
+            if self.metrics:
+                logs.update(self._metric_values(batch.y, y_pred))
         try:
             with np.errstate(over="ignore", invalid="ignore"):  # divergence is reported below
                 value, grad = self.gradient_source(theta)
@@ -300,7 +340,7 @@ class Sequential:
         if not (np.isfinite(value) and np.all(np.isfinite(grad))):
             raise FloatingPointError(f"training diverged: the loss or its gradient is not finite "
                                      f"(loss {value}); try a smaller learning rate")
-        self._update_layer_state(theta, batch)
+        self._apply_updates(updates)
         self.optimizer.step(theta, grad.astype(theta.dtype, copy=False))  # float32 stays float32
         return {"loss": float(value), **logs}
 
@@ -327,27 +367,24 @@ class Sequential:
             return self.gradient_source
 
     def _training_batch(self, x, y):
-        masks = {layer: layer.draw_mask(self._rng, _count(x)) for layer in self.layers
-                 if isinstance(layer, layers_module.Dropout) and layer.rate > 0}
-        return Batch(self._encode(x), y, masks, training=True)
+        n = _count(x)
+        masks = {layer: layer.draw_mask(self._rng, n) for layer in self.parameters.layers}
+        return Batch(self._encode(x), y, {k: m for k, m in masks.items() if m is not None}, training=True)
 
     def _encode(self, x):
         """The data as the first layer takes it (an Embedding's ids as one-hot rows)."""
         return self.layers[0].encode_input(x)
 
-    def _update_layer_state(self, theta, batch):
-        """Layers with state that no gradient trains (BatchNormalization's moving statistics)
-        update it from the batch's inputs before the step, as Keras's training step does."""
-        last = max((i for i, l in enumerate(self.layers) if hasattr(l, "updated_state")), default=-1)
-        if last < 0:
-            return
-        weights = self.parameters.unflatten(theta)
-        out = batch.x
-        for i, (layer, w) in enumerate(zip(self.layers[:last + 1], weights)):
-            if hasattr(layer, "updated_state"):
-                for j, value in layer.updated_state(w, out).items():
-                    self.parameters.frozen[i, j] = value
-            out = layer.call(NUMPY, w, out, batch)
+    def _stateful(self) -> bool:
+        """Whether a layer keeps state that training updates without a gradient."""
+        return any(hasattr(layer, "updated_state") for layer in self.parameters.layers)
+
+    def _apply_updates(self, updates: dict) -> None:
+        """Write the state the training pass collected (BatchNormalization's moving
+        statistics, computed from the batch before the step, as Keras's training step does)."""
+        for i, layer in enumerate(self.parameters.layers):
+            for j, value in updates.get(id(layer), {}).items():
+                self.parameters.frozen[i, j] = value
 
     # ------------------------------------------------------------------ inference
     def predict(self, x, batch_size=None, verbose=0):
@@ -414,15 +451,18 @@ class Sequential:
 
     def get_config(self) -> dict:
         shape = getattr(self, "input_shape", None)
-        return {"name": self.name, "seed": self.seed, "input_dim": getattr(self, "input_dim", None),
+        return {"class_name": type(self).__name__, "module": type(self).__module__,
+                "name": self.name, "seed": self.seed, "input_dim": getattr(self, "input_dim", None),
                 **({"input_shape": list(shape)} if shape is not None and len(shape) > 1 else {}),
-                "layers": [{"class_name": type(l).__name__, "config": l.get_config()} for l in self.layers]}
+                "layers": [saving.layer_config(layer) for layer in self.layers]}
+
+    def _save_config(self) -> dict:
+        """What a saved file holds of the architecture (a subclassed model says more)."""
+        return self.get_config()
 
     def save(self, path, overwrite=True, include_optimizer=True):
         """Save architecture (JSON), weights and compile settings to ``path`` (.npz, no pickle)."""
-        from .saving import save_model
-
-        save_model(self, path, overwrite=overwrite, include_optimizer=include_optimizer)
+        saving.save_model(self, path, overwrite=overwrite, include_optimizer=include_optimizer)
 
 
 def _validation_epochs(validation_freq):
@@ -460,25 +500,6 @@ def summary_table(model):
                      f"Non-trainable params: {total - trainable:,}")
     table.caption_justify = "left"
     return table
-
-
-def model_from_config(config: dict) -> Sequential:
-    if config.get("functional"):
-        from .functional import model_from_config as functional_model
-
-        return functional_model(config)
-    layers = [layers_module.from_config(entry["class_name"], entry["config"]) for entry in config["layers"]]
-    model = Sequential(layers, seed=config.get("seed"), name=config.get("name", "sequential"))
-    if not model.built and config.get("input_shape"):
-        model.build(tuple(config["input_shape"]))
-    elif not model.built and config.get("input_dim"):
-        model.build(config["input_dim"])
-    return model
-
-
-def shape_text(shape) -> str:
-    """A per-sample shape as Keras prints an output shape: ``(None, 4, 2)``."""
-    return "(" + ", ".join(["None", *("None" if s is None else str(s) for s in shape)]) + ")"
 
 
 def _sample_shape(input_dim) -> tuple:

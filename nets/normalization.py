@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .layers import LAYERS, Layer, WeightSpec, _initializer
+from .layers import Layer, WeightSpec, _initializer
 
 
 class BatchNormalization(Layer):
@@ -121,6 +121,3 @@ class BatchNormalization(Layer):
     def get_config(self):
         return {"name": self.name, "input_shape": self.input_dim, "momentum": self.momentum,
                 "epsilon": self.epsilon, "center": self.center, "scale": self.scale}
-
-
-LAYERS[BatchNormalization.__name__] = BatchNormalization  # known to nets.load_model

@@ -18,6 +18,10 @@ header (shape, dtype) is checked against that model before any array data is rea
 is read is what the architecture needs. Anything else is one ``ValueError`` naming the file
 and the problem: missing, a directory, a link loop, truncated, corrupt, nested too deeply,
 an entry missing or extra, or arrays of the wrong shape or dtype.
+
+Deserialisation lives here: a layer or model is rebuilt from its config by class name
+through :mod:`nets.registry`, where every layer and model class (a user's own included)
+registered itself when it was defined.
 """
 from __future__ import annotations
 
@@ -36,8 +40,11 @@ import numpy as np
 
 from difflab.environment import one_line
 
-from . import losses, metrics as metrics_module, optimizers
-from .model import SAVE_FORMAT, Sequential, model_from_config
+from . import losses, metrics as metrics_module, optimizers, registry
+from .symbolic import Input
+
+#: Version tag of the saved-model format.
+SAVE_FORMAT = "nets.model/1"
 
 #: What NumPy and zipfile raise for a file that is not a readable, complete .npz archive.
 _UNREADABLE = (ValueError, EOFError, zipfile.BadZipFile, zlib.error, NotImplementedError)
@@ -55,13 +62,13 @@ _NUMBER_KINDS = "fiu"
 STALE_AFTER_SECONDS = 24 * 3600
 
 
-def save_model(model: Sequential, path, overwrite=True, include_optimizer=True) -> None:
+def save_model(model, path, overwrite=True, include_optimizer=True) -> None:
     path = os.fspath(path)
     if not path.endswith(".npz"):
         raise ValueError(f"nets saves models as .npz; give a path ending in .npz, not {path!r}")
     path = _save_target(path, overwrite)
     model._need_built()
-    config = {"format": SAVE_FORMAT, "model": model.get_config(), "compile": None}
+    config = {"format": SAVE_FORMAT, "model": model._save_config(), "compile": None}
     arrays = {f"weight_{i}": w for i, w in enumerate(model.get_weights())}
     if model.loss is not None:
         per_output = getattr(model, "output_losses", None) or [model.loss]
@@ -79,6 +86,60 @@ def save_model(model: Sequential, path, overwrite=True, include_optimizer=True) 
         if include_optimizer:
             arrays.update({f"optimizer_{k}": v for k, v in model.optimizer._slots.items()})
     write_atomically(path, lambda f: np.savez(f, config=np.array(json.dumps(config)), **arrays))
+
+
+def layer_config(layer) -> dict:
+    """How a layer (or a nested model) is saved: its class (name and module) and config."""
+    return {"class_name": type(layer).__name__, "module": type(layer).__module__,
+            "config": layer.get_config()}
+
+
+def layer_from_config(class_name: str, config: dict, module: str | None = None):
+    """The layer ``class_name`` (a registered class) made from its config."""
+    return registry.lookup(class_name, module)(**config)
+
+
+def model_from_config(config: dict):
+    """A model rebuilt from its ``get_config()``: a Sequential chain, a functional graph, or
+    a subclassed model made by its class from its own config and built for its input shape."""
+    if config.get("functional"):
+        return _functional_from_config(config)
+    if config.get("subclassed"):
+        model = registry.lookup(config["class_name"], config.get("module"))(**config.get("config", {}))
+        if config.get("input_shape"):
+            model.build(tuple(config["input_shape"]))
+        return model
+    layers = [layer_from_config(entry["class_name"], entry["config"], entry.get("module"))
+              for entry in config["layers"]]
+    cls = registry.lookup(config.get("class_name", "Sequential"), config.get("module", "nets.model"))
+    model = cls(layers, seed=config.get("seed"), name=config.get("name", "sequential"))
+    if not model.built and config.get("input_shape"):
+        model.build(tuple(config["input_shape"]))
+    elif not model.built and config.get("input_dim"):
+        model.build(config["input_dim"])
+    return model
+
+
+def _functional_from_config(config: dict):
+    """Rebuild a functional model from its ``get_config()``: the layers called again on the
+    saved graph's inputs."""
+    inputs = [Input(tuple(entry["shape"]), name=entry["name"]) for entry in config["inputs"]]
+    layers = [layer_from_config(entry["class_name"], entry["config"], entry.get("module"))
+              for entry in config["layers"]]
+    made = []
+
+    def tensor(ref):
+        kind, i = ref
+        return inputs[i] if kind == "input" else made[i]
+
+    for node in config["nodes"]:
+        args = [tensor(ref) for ref in node["inputs"]]
+        layer = layers[node["layer"]]
+        made.append(layer(args if getattr(layer, "takes_list", False) else args[0]))
+    outputs = [tensor(ref) for ref in config["outputs"]]
+    cls = registry.lookup(config.get("class_name", "Functional"), config.get("module", "nets.functional"))
+    return cls(inputs, outputs[0] if config.get("single_output", True) else outputs,
+               seed=config.get("seed"), name=config.get("name", "model"))
 
 
 def _save_target(path: str, overwrite: bool) -> str:
@@ -187,7 +248,7 @@ def _sync_folder(folder: str) -> None:
         os.close(fd)
 
 
-def load_model(path) -> Sequential:
+def load_model(path) :
     """A model saved by :meth:`Sequential.save`, compiled again when its loss was built in.
 
     Raises ValueError naming the problem when ``path`` is not a complete nets model.
@@ -297,7 +358,7 @@ def _read_config(archive: zipfile.ZipFile, members: dict, path: str) -> dict:
     return config
 
 
-def _expected_arrays(model: Sequential, members: dict, path: str) -> dict:
+def _expected_arrays(model, members: dict, path: str) -> dict:
     """Entry -> the shape the rebuilt model needs, checked against each header: exactly the
     model's ``weight_i`` (each of its layer's shape) and ``optimizer_*`` slots of one number
     per trainable parameter, all of number dtypes."""

@@ -40,3 +40,14 @@ def to_categorical(y, num_classes=None, dtype="float64"):
     categorical = np.zeros((labels.size, num_classes), dtype=dtype)
     categorical[np.arange(labels.size), labels.astype(int)] = 1
     return categorical.reshape(shape + (num_classes,))
+
+
+def positive_int(value, what):
+    """``value`` as an int when it is a whole number >= 1, else a ValueError naming ``what``."""
+    try:
+        ok = int(value) == value and value >= 1
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise ValueError(f"{what} must be a positive integer, got {value!r}")
+    return int(value)

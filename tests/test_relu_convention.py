@@ -119,7 +119,7 @@ def test_a_network_through_an_exact_zero_trains_alike_by_hand_and_by_ad(at_zero)
 def test_named_conventions_round_trip_through_configs():
     layer = nets.Dense(3, activation="relu(at_zero=0.5)", input_dim=2)
     assert layer.activation.name == "relu(at_zero=0.5)"
-    again = nets.layers.from_config("Dense", layer.get_config())
+    again = nets.saving.layer_from_config("Dense", layer.get_config())
     np.testing.assert_array_equal(again.activation.backward(Z, None, np.ones(3)), EXPECTED["relu", 0.5])
     assert activations.get("relu").name == "relu" and activations.get("relu", at_zero=1).name == "relu(at_zero=1)"
 
