@@ -16,13 +16,14 @@ by name as they are defined (:mod:`nets.registry`), and :mod:`nets.saving` rebui
 """
 from __future__ import annotations
 
-from . import (activations, callbacks, datasets, examples, initializers, losses, metrics, optimizers,
+from . import (activations, callbacks, datasets, examples, initializers, losses, metrics, ops, optimizers,
                regularizers, utils)
 from .callbacks import EarlyStopping, History, LearningRateScheduler, ModelCheckpoint, ReduceLROnPlateau
 from .embedding import Embedding
 from .functional import Add, Concatenate, Functional, Input
 from .subclassed import Model
-from .conv_layers import AveragePooling2D, Conv2D, Flatten, GlobalAveragePooling2D, MaxPooling2D
+from .conv_layers import (AveragePooling2D, AvgPool2D, Conv2D, Flatten, GlobalAveragePooling2D, MaxPool2D,
+                          MaxPooling2D)
 from .layers import Activation, Dense, Dropout, Layer
 from .normalization import BatchNormalization
 from .recurrent import GRU, LSTM, SimpleRNN
@@ -31,8 +32,8 @@ from .saving import load_model
 from .utils import to_categorical
 
 __all__ = ["Sequential", "Dense", "Dropout", "Activation", "Layer", "SimpleRNN", "LSTM", "GRU",
-           "Embedding", "Conv2D", "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D",
+           "Embedding", "Conv2D", "MaxPooling2D", "AveragePooling2D", "MaxPool2D", "AvgPool2D", "GlobalAveragePooling2D",
            "Flatten", "BatchNormalization", "Input", "Model", "Functional", "Concatenate", "Add", "load_model", "History",
            "EarlyStopping", "ModelCheckpoint", "LearningRateScheduler", "ReduceLROnPlateau",
            "to_categorical", "activations", "initializers", "utils", "callbacks", "datasets", "losses",
-           "metrics", "optimizers", "regularizers", "examples"]
+           "metrics", "ops", "optimizers", "regularizers", "examples"]

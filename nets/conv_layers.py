@@ -197,6 +197,10 @@ class AveragePooling2D(_Pooling2D):
         return self._spread(share, padded_shape, pads, hw), []
 
 
+#: Keras's short spellings of the pooling layers (the same classes).
+MaxPool2D, AvgPool2D = MaxPooling2D, AveragePooling2D
+
+
 class GlobalAveragePooling2D(SpatialLayer):
     """The mean over height and width: (N, H, W, C) -> (N, C)."""
 

@@ -64,8 +64,8 @@ class Sequential(Registered):
 
     # ------------------------------------------------------------------ building
     def add(self, layer) -> None:
-        if not isinstance(layer, layers_module.Layer):
-            raise ValueError(f"Sequential.add takes a nets layer, got {type(layer).__name__}")
+        if not isinstance(layer, (layers_module.Layer, Sequential)):
+            raise ValueError(f"Sequential.add takes a nets layer or model, got {type(layer).__name__}")
         if self.built:
             raise ValueError("the model is already built (its weights exist); add layers before "
                              "using it")

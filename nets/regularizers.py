@@ -44,6 +44,9 @@ def L1L2(l1: float = 0.0, l2: float = 0.0) -> Regularizer:
 
 l1, l2, l1_l2 = L1, L2, L1L2
 
+#: Keras's lowercase spellings (``regularizers.l2()``).
+l1, l2, l1_l2 = L1, L2, L1L2
+
 REGULARIZERS = {"l1": L1, "l2": L2, "l1_l2": L1L2}
 
 

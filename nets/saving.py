@@ -107,7 +107,7 @@ def model_from_config(config: dict):
     if config.get("subclassed"):
         model = registry.lookup(config["class_name"], config.get("module"))(**config.get("config", {}))
         if config.get("input_shape"):
-            model.build(tuple(config["input_shape"]))
+            model.build((None, *config["input_shape"]))  # Keras's build: the batch axis first
         return model
     layers = [layer_from_config(entry["class_name"], entry["config"], entry.get("module"))
               for entry in config["layers"]]

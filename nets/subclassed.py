@@ -155,13 +155,17 @@ class Model(Sequential):
 
     def _name_layers(self):
         """Name unnamed layers and nested models Keras's way: by kind, numbered in order."""
-        counts = {}
+        counts, used = {}, set()
 
         def visit(item):
-            if item.name is None or item.name == "sequential" and isinstance(item, Sequential):
-                kind = _snake(type(item).__name__)
-                item.name = kind if kind not in counts else f"{kind}_{counts[kind]}"
-                counts[kind] = counts.get(kind, 0) + 1
+            if item.name is None or item.name in used:
+                base = _snake(type(item).__name__) if item.name is None else item.name
+                name = base
+                while name in used:
+                    counts[base] = counts.get(base, 0) + 1
+                    name = f"{base}_{counts[base]}"
+                item.name = name
+            used.add(item.name)
             if isinstance(item, Sequential):
                 for inner in item.layers:
                     visit(inner)
@@ -180,8 +184,13 @@ class Model(Sequential):
                              "axis first, such as build((None, 32, 32, 3)), or fit or predict on data")
 
     def _check_x(self, x):
-        return check_inputs(x, self.input_shape if self.built else None, "x",
-                            None if self.built else self._build_sample)
+        """The samples as floats; an unbuilt model builds for their shape first (as Keras)."""
+        if not self.built:
+            shape = np.shape(x)
+            if len(shape) < 2:
+                raise ValueError(f"x must be a batch of samples (samples, ...), got shape {shape}")
+            self._build_sample(shape[1:])
+        return check_inputs(x, self.input_shape, "x")
 
     def _encode(self, x):
         return x
