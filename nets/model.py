@@ -254,6 +254,28 @@ class Sequential(Registered):
         the ``val_`` lists then hold one entry per validated epoch.
         """
         self._need_compiled()
+        x, y, validation_data = self._fit_data(x, y, validation_data, validation_split)
+        epochs, batch_size = int(epochs), _batch_size(batch_size)
+        validates = _validation_epochs(validation_freq)
+        self._need_gradient_source().warn_if_large(min(batch_size, len(x)))
+        history = callbacks_module.History()
+        history.params = {"epochs": epochs, "steps": -(-len(x) // batch_size), "batch_size": batch_size,
+                          "differentiator": self.differentiator}
+        all_callbacks = self._fit_callbacks(callbacks, history, epochs, verbose)
+        self.stop_training = False
+        _each(all_callbacks, "on_train_begin")
+        try:
+            for epoch in range(epochs):
+                self._fit_epoch(epoch, all_callbacks, x, y, batch_size, shuffle, validation_data, validates)
+                if self.stop_training:
+                    break
+        finally:
+            _each(all_callbacks, "on_train_end")
+        return history
+
+    def _fit_data(self, x, y, validation_data, validation_split):
+        """The training data checked and cast to the model's dtype, and the validation pair
+        (given, or the last ``validation_split`` of the data, as Keras takes it)."""
         if not 0.0 <= validation_split < 1.0:
             raise ValueError(f"validation_split must be in [0, 1), got {validation_split}")
         if validation_data is None and validation_split:
@@ -270,51 +292,43 @@ class Sequential(Registered):
             if len(validation_data) != 2:
                 raise ValueError("validation_data must be a pair (x_val, y_val)")
             validation_data = self._check_data(*validation_data)
-        epochs = int(epochs)
-        batch_size = 32 if batch_size is None else int(batch_size)
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be positive, got {batch_size}")
-        validates = _validation_epochs(validation_freq)
-        self._need_gradient_source().warn_if_large(min(batch_size, len(x)))
+        return x, y, validation_data
 
-        history = callbacks_module.History()
-        history.params = {"epochs": epochs, "steps": -(-len(x) // batch_size), "batch_size": batch_size,
-                          "differentiator": self.differentiator}
-        all_callbacks = [*(callbacks or []), history]  # Keras's order: History sees what callbacks log
+    def _fit_callbacks(self, callbacks, history, epochs, verbose) -> list:
+        """The user's callbacks, then History (Keras's order: History sees what callbacks
+        log), then the progress bar; each bound to this model."""
+        all_callbacks = [*(callbacks or []), history]
         if verbose:
             all_callbacks.append(callbacks_module.ProgressBar(epochs, verbose, self.differentiator))
         for cb in all_callbacks:
             cb.set_model(self)
-        self.stop_training = False
-        for cb in all_callbacks:
-            cb.on_train_begin()
-        try:
-            for epoch in range(epochs):
-                for cb in all_callbacks:
-                    cb.on_epoch_begin(epoch)
-                logs = self._train_epoch(x, y, batch_size, shuffle)
-                self.validation_skipped = validation_data is not None and not validates(epoch)
-                if validation_data is not None and not self.validation_skipped:
-                    val = self._evaluate_prepared(*validation_data)
-                    logs.update({f"val_{k}": v for k, v in val.items()})
-                for cb in all_callbacks:
-                    cb.on_epoch_end(epoch, logs)
-                if self.stop_training:
-                    break
-        finally:
-            for cb in all_callbacks:
-                cb.on_train_end()
-        return history
+        return all_callbacks
+
+    def _fit_epoch(self, epoch, all_callbacks, x, y, batch_size, shuffle, validation_data, validates):
+        """One epoch: its batches, then validation when due, with the callbacks around it."""
+        _each(all_callbacks, "on_epoch_begin", epoch)
+        logs = self._train_epoch(x, y, batch_size, shuffle)
+        self.validation_skipped = validation_data is not None and not validates(epoch)
+        if validation_data is not None and not self.validation_skipped:
+            val = self._evaluate_prepared(*validation_data)
+            logs.update({f"val_{k}": v for k, v in val.items()})
+        _each(all_callbacks, "on_epoch_end", epoch, logs)
 
     def _train_epoch(self, x, y, batch_size, shuffle):
+        """A step on each batch; the epoch's logs: each batch's, weighted by its size."""
         n = _count(x)
-        order = self._rng.permutation(n) if shuffle else np.arange(n)
         totals = {"loss": 0.0}
-        for start in range(0, n, batch_size):
-            idx = order[start:start + batch_size]
+        for idx in self._batches(n, batch_size, shuffle):
             for key, value in self._train_step(_take(x, idx), _take(y, idx)).items():
                 totals[key] = totals.get(key, 0.0) + value * len(idx)
         return {k: v / n for k, v in totals.items()}
+
+    def _batches(self, n, batch_size, shuffle):
+        """The sample indices of each batch: a fresh permutation per epoch unless ``shuffle``
+        is off; the last batch holds what is left."""
+        order = self._rng.permutation(n) if shuffle else np.arange(n)
+        for start in range(0, n, batch_size):
+            yield order[start:start + batch_size]
 
     def _train_step(self, x, y) -> dict:
         """One update on one batch; the loss and metrics measured before it. Steps from
@@ -463,6 +477,20 @@ class Sequential(Registered):
     def save(self, path, overwrite=True, include_optimizer=True):
         """Save architecture (JSON), weights and compile settings to ``path`` (.npz, no pickle)."""
         saving.save_model(self, path, overwrite=overwrite, include_optimizer=include_optimizer)
+
+
+def _each(callbacks, hook, *args):
+    """Call ``hook`` on every callback, in order."""
+    for cb in callbacks:
+        getattr(cb, hook)(*args)
+
+
+def _batch_size(batch_size) -> int:
+    """Keras's default of 32, or the positive integer given."""
+    batch_size = 32 if batch_size is None else int(batch_size)
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be positive, got {batch_size}")
+    return batch_size
 
 
 def _validation_epochs(validation_freq):
