@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
+
 from difflab.namespaces import NUMPY
 
 from . import activations, regularizers
@@ -130,7 +131,6 @@ class Layer(Registered):
 
     def draw_mask(self, rng, n):
         """The random mask of a training batch of ``n`` samples (Dropout's), or None."""
-        return None
 
     # The three passes; an identity layer by default.
     def call(self, xp, weights, x, batch):

@@ -10,11 +10,12 @@ import difflab
 from difflab.errors import NotFinite
 from difflab.namespaces import NUMPY
 
-from . import backprop
+from . import backprop, losses, optimizers, saving
 from . import callbacks as callbacks_module
 from . import layers as layers_module
-from . import losses, metrics as metrics_module, optimizers, saving
-from .forward_pass import ForwardPass, current as current_pass, running
+from . import metrics as metrics_module
+from .forward_pass import ForwardPass, running
+from .forward_pass import current as current_pass
 from .gradients import GradientSource
 from .parameters import Parameters
 from .registry import Registered

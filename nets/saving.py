@@ -40,7 +40,8 @@ import numpy as np
 
 from difflab.environment import one_line
 
-from . import losses, metrics as metrics_module, optimizers, registry
+from . import losses, optimizers, registry
+from . import metrics as metrics_module
 from .symbolic import Input
 
 #: Version tag of the saved-model format.

@@ -42,9 +42,10 @@ class Model(Sequential):
     """Base class of subclassed models; ``Model(inputs, outputs)`` makes a functional one."""
 
     def __new__(cls, *args, **kwargs):
+        made = cls
         if cls is Model and (args or "inputs" in kwargs or "outputs" in kwargs):
-            cls = registry.lookup("Functional", "nets.functional")
-        return super().__new__(cls)
+            made = registry.lookup("Functional", "nets.functional")  # registered by nets.functional
+        return super().__new__(made)
 
     def __init__(self, seed=None, name=None, **kwargs):
         unknown = sorted(set(kwargs) - {"trainable", "dtype"})

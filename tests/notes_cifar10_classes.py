@@ -7,6 +7,7 @@ and writes ``tf.keras.models.Sequential()``, ``tf.concat`` and ``tf.keras.regula
 inline. :func:`define` takes those names (nets's or real Keras's) and returns the classes,
 so the same class text builds in both libraries.
 """
+# ruff: noqa: UP008 (the course's own super(Class, self) spelling, kept as typed)
 
 
 def define(Model, Conv2D, BatchNormalization, Activation, MaxPool2D, Dropout, Flatten, Dense,

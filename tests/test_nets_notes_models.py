@@ -2,11 +2,12 @@
 (tests/notes_cifar10_classes.py), against the parameter totals the notes print; where real
 Keras is installed, the same class text built by Keras gives the same totals; the small
 IrisModel and MnistModel train side by side with tf.keras from identical weights."""
+# ruff: noqa: UP008 (the course's own super(Class, self) spelling, kept as typed)
 import numpy as np
 import pytest
+from notes_cifar10_classes import define
 
 import nets
-from notes_cifar10_classes import define
 
 #: The notes' printed summaries: total parameters and the non-trainable part (BatchNormalization's
 #: moving statistics).

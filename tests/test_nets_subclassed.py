@@ -85,7 +85,7 @@ def test_fit_evaluate_predict_save_and_load(tmp_path):
     model.compile(loss="sparse_categorical_crossentropy", optimizer="adam", metrics=["accuracy"])
     history = model.fit(X, Y, epochs=3, batch_size=3, verbose=0)
     assert len(history.history["loss"]) == 3 and history.history["loss"][-1] < history.history["loss"][0]
-    loss, acc = model.evaluate(X, Y)
+    loss, _ = model.evaluate(X, Y)
     model.save(tmp_path / "towers.npz")
     again = nets.load_model(tmp_path / "towers.npz")
     assert type(again) is TwoTowers
