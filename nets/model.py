@@ -95,12 +95,47 @@ class Sequential(Registered):
             return
         if not self.layers:
             raise ValueError("the model has no layers")
+        if any(isinstance(layer, Sequential) for layer in self.layers):  # nested models: call to build
+            if None in shape:
+                raise ValueError(f"building {self.name} needs every axis' length, got {shape_text(shape)}")
+            self._build_by_calling(shape)
+            return
         self.input_shape = shape
         self.input_dim = shape[-1]
         for layer in self.layers:
             shape = layer.build_shape(shape)
         self._parameters = Parameters(self._leaf_layers())
         self._parameters.initialize(self._init_rng)
+
+    def _build_by_calling(self, shape):
+        """Build by running the model once on a sample of zeros of ``shape`` (inference mode):
+        each layer builds for the shape it meets and draws its weights from the model's seed,
+        as Keras builds a subclassed model. Returns that output."""
+        called = []
+
+        def builder(layer, x):
+            several = isinstance(x, (list, tuple))
+            shapes = [tuple(np.shape(a)[1:]) for a in x] if several else tuple(np.shape(x)[1:])
+            layer.build_shape(shapes)
+            called.append(layer)
+            return [spec.initializer(spec.shape, self._init_rng) for spec in layer.weight_specs]
+
+        x = np.zeros((1, *shape))
+        forward_pass = ForwardPass(NUMPY, {}, Batch(x, None), builder=builder)
+        with running(forward_pass):
+            out = self._call_model(forward_pass, x)
+        leaves = self._leaf_layers()
+        known = {id(layer) for layer in leaves}
+        strays = [layer.name or type(layer).__name__ for layer in called if id(layer) not in known]
+        if strays:
+            raise ValueError(f"{type(self).__name__}.call uses layers that are not attributes of the "
+                             f"model ({', '.join(strays)}); assign every layer in __init__")
+        parameters = Parameters(leaves)
+        parameters.set_weights([w for layer in leaves for w in forward_pass.weights.get(id(layer)) or
+                                [spec.initializer(spec.shape, self._init_rng) for spec in layer.weight_specs]])
+        self.input_shape, self.input_dim = tuple(shape), shape[-1]
+        self._parameters = parameters
+        return out
 
     def _leaf_layers(self) -> list:
         """The layers that hold weights, nested models' layers in their place (the order of
@@ -111,7 +146,9 @@ class Sequential(Registered):
     @property
     def output_dim(self) -> int:
         self._need_built()
-        return self.layers[-1].output_shape[-1]
+        last = self.layers[-1]
+        shape = last.output_shape if isinstance(last, layers_module.Layer) else last._built_output_shape
+        return shape[-1]
 
     def count_params(self) -> int:
         self._need_built()
@@ -129,7 +166,7 @@ class Sequential(Registered):
         """Build now if the input size is known (the first layer's input_dim), else refuse."""
         if self.built:
             return
-        declared = self.layers[0].declared_input_shape() if self.layers else None
+        declared = self.declared_input_shape()
         if declared is None:
             raise ValueError("the model is not built yet: give the first layer input_dim, "
                              "call build(input_dim), or fit it")
@@ -430,9 +467,21 @@ class Sequential(Registered):
             x = np.asarray(x, dtype=float)
         except (TypeError, ValueError) as exc:
             raise ValueError(f"x must be an array of numbers: {exc}") from None
-        declared = self.input_shape if self.built else (
-            self.layers[0].declared_input_shape() if self.layers else None)
+        declared = self.declared_input_shape()
+        if declared is None and self.layers and isinstance(self.layers[0], Sequential) and x.ndim >= 2:
+            declared = tuple(x.shape[1:])  # a nested model first: build for the data's samples
         return check_inputs(x, declared, "x", self.build if not self.built else None)
+
+    def declared_input_shape(self):
+        """The per-sample input shape: as built, or as the first layer declares it (None when
+        unknown); what a model nested first in a Sequential tells the outer one."""
+        if self.built:
+            return self.input_shape
+        return self.layers[0].declared_input_shape() if self.layers else None
+
+    def encode_input(self, x):
+        """How raw data enters the model, as a first layer's ``encode_input``."""
+        return self._encode(x)
 
     def _raw_inputs(self, x):
         """The inputs as array(s) that can be sliced by sample, before any checking."""
@@ -520,9 +569,14 @@ def summary_table(model):
     table.add_column("Layer (type)")
     table.add_column("Output Shape")
     table.add_column("Param #", justify="right")
-    for layer in model.layers:
-        table.add_row(f"{layer.name} ({type(layer).__name__})", shape_text(layer.output_shape),
-                      f"{layer.count_params:,}")
+    for item in model.layers:  # a nested model is one row, as Keras prints it
+        if isinstance(item, Sequential):
+            shape = item.__dict__.get("_built_output_shape")
+            count = sum(leaf.count_params for leaf in item._leaf_layers())
+        else:
+            shape, count = item.output_shape, item.count_params
+        table.add_row(f"{item.name} ({type(item).__name__})", "?" if shape is None else shape_text(shape),
+                      f"{count:,}")
     trainable = model.parameters.size
     total = model.count_params()
     table.caption = (f"Total params: {total:,}\nTrainable params: {trainable:,}\n"

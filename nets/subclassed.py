@@ -29,13 +29,9 @@ import re
 
 import numpy as np
 
-from difflab.namespaces import NUMPY
-
 from . import registry
-from .forward_pass import ForwardPass, running
 from .layers import Layer
-from .model import Batch, Sequential, _sample_shape, check_inputs, shape_text
-from .parameters import Parameters
+from .model import Sequential, _sample_shape, check_inputs, shape_text
 
 
 class Model(Sequential):
@@ -127,32 +123,9 @@ class Model(Sequential):
         if None in shape:
             raise ValueError(f"building {self.name} needs every axis' length, got {shape_text(shape)}")
         self._name_layers()
-        called = []
-
-        def builder(layer, x):
-            several = isinstance(x, (list, tuple))
-            shapes = [tuple(np.shape(a)[1:]) for a in x] if several else tuple(np.shape(x)[1:])
-            layer.build_shape(shapes)
-            called.append(layer)
-            return [spec.initializer(spec.shape, self._init_rng) for spec in layer.weight_specs]
-
-        x = np.zeros((1,) + shape)
-        forward_pass = ForwardPass(NUMPY, {}, Batch(x, None), builder=builder)
-        with running(forward_pass):
-            out = self._call_model(forward_pass, x)
-        leaves = self._leaf_layers()
-        known = {id(layer) for layer in leaves}
-        strays = [layer.name or type(layer).__name__ for layer in called if id(layer) not in known]
-        if strays:
-            raise ValueError(f"{type(self).__name__}.call uses layers that are not attributes of the "
-                             f"model ({', '.join(strays)}); assign every layer in __init__")
-        parameters = Parameters(leaves)
-        parameters.set_weights([w for layer in leaves for w in forward_pass.weights.get(id(layer)) or
-                                [spec.initializer(spec.shape, self._init_rng) for spec in layer.weight_specs]])
+        out = self._build_by_calling(shape)
         outputs = out if isinstance(out, (list, tuple)) else [out]
         self._output_shape = tuple(np.shape(outputs[0])[1:])
-        self.input_shape, self.input_dim = shape, shape[-1]
-        self._parameters = parameters
 
     def _name_layers(self):
         """Name unnamed layers and nested models Keras's way: by kind, numbered in order."""
@@ -196,6 +169,9 @@ class Model(Sequential):
     def _encode(self, x):
         return x
 
+    def declared_input_shape(self):
+        return self.input_shape if self.built else None
+
     # ------------------------------------------------------------------ compiling, the manual path
     def compile(self, optimizer="rmsprop", loss=None, metrics=None, differentiator="reverse", **options):
         if str(differentiator) == "manual":
@@ -205,9 +181,6 @@ class Model(Sequential):
         super().compile(optimizer, loss, metrics, differentiator, **options)
 
     # ------------------------------------------------------------------ reporting and saving
-    def _summary_table(self):
-        return summary_table(self)
-
     def get_config(self) -> dict:
         """The arguments that make the model again (``type(self)(**config)``): none by
         default; a model whose ``__init__`` takes arguments returns them here, as in Keras."""
@@ -229,26 +202,3 @@ def _parameters(fn) -> dict:
 def _snake(name: str) -> str:
     """``ConvBNRelu`` -> ``conv_bn_relu``: Keras's default layer and model names."""
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", name).lower()
-
-
-def summary_table(model: Model):
-    """Keras's summary of a subclassed model: each tracked layer or nested model, its output
-    shape (as built) and parameters, and the trainable/non-trainable split."""
-    from rich.table import Table
-
-    model._need_built()
-    table = Table(title=f'Model "{model.name}"', title_justify="left")
-    table.add_column("Layer (type)")
-    table.add_column("Output Shape")
-    table.add_column("Param #", justify="right")
-    for item in model.layers:
-        count = sum(leaf.count_params for leaf in item._leaf_layers()) if isinstance(item, Sequential) \
-            else item.count_params
-        shape = item.output_shape if isinstance(item, Layer) else item.__dict__.get("_built_output_shape")
-        table.add_row(f"{item.name} ({type(item).__name__})", "?" if shape is None else shape_text(shape),
-                      f"{count:,}")
-    trainable, total = model.parameters.size, model.count_params()
-    table.caption = (f"Total params: {total:,}\nTrainable params: {trainable:,}\n"
-                     f"Non-trainable params: {total - trainable:,}")
-    table.caption_justify = "left"
-    return table

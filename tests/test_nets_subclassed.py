@@ -183,3 +183,13 @@ def test_ops_spell_tf_over_the_namespace():
     np.testing.assert_array_equal(ops.flatten(a), a.reshape(2, 12))
     with pytest.raises(ValueError, match="cannot reshape"):
         ops.reshape(a, (5, -1))
+
+
+def test_a_subclassed_model_nests_in_a_sequential():
+    model = nets.Sequential([nets.Dense(4, input_dim=3), Tower(), nets.Dense(2)], seed=0)
+    x = RNG.normal(size=(5, 3))
+    k1, b1, k2, b2, k3, b3 = model.get_weights()
+    expected = 1 / (1 + np.exp(-((x @ k1 + b1) @ k2 + b2))) @ k3 + b3
+    np.testing.assert_allclose(model.predict(x), expected, rtol=1e-12)
+    assert model.count_params() == 16 + 10 + 6
+    assert [type(l).__name__ for l in model.layers] == ["Dense", "Tower", "Dense"]
