@@ -424,6 +424,20 @@ class Sequential:
 
         save_model(self, path, overwrite=overwrite, include_optimizer=include_optimizer)
 
+    def save_weights(self, path, overwrite=False):
+        """Write the weights to a Keras 3 ``.weights.h5`` file that ``keras.Model.load_weights``
+        reads (see :mod:`nets.keras_h5`); an existing file is replaced only with ``overwrite=True``."""
+        from .keras_h5 import save_weights
+
+        save_weights(self, path, overwrite=overwrite)
+
+    def load_weights(self, path):
+        """Set the weights from a Keras 3 ``.weights.h5`` file (written by Keras or by
+        :meth:`save_weights`); ValueError naming the layer and both shapes on a mismatch."""
+        from .keras_h5 import load_weights
+
+        load_weights(self, path)
+
 
 def _validation_epochs(validation_freq):
     """``validates(epoch)`` (0-based) for Keras's ``validation_freq``: every n-th epoch, or
