@@ -78,9 +78,9 @@ def _read_npz(path: str, need=("x_train", "y_train", "x_test", "y_test")) -> dic
 def _read_npy(stream) -> np.ndarray:
     version = np.lib.format.read_magic(stream)
     if version == (1, 0):
-        shape, order, dtype = np.lib.format.read_array_header_1_0(stream)
+        shape, _, dtype = np.lib.format.read_array_header_1_0(stream)
     elif version in ((2, 0), (3, 0)):
-        shape, order, dtype = np.lib.format.read_array_header_2_0(stream)
+        shape, _, dtype = np.lib.format.read_array_header_2_0(stream)
     else:
         raise ValueError(f".npy format {version} is not known")
     if dtype.hasobject:

@@ -261,7 +261,7 @@ def _stored(h5, vars_path: str, layer, path: str) -> list:
                          f"weights in the file: {present}); the file was saved from a "
                          "different architecture")
     if not isinstance(group, h5py.Group):
-        raise ValueError(f"{path}: '{vars_path}' is not a group")
+        raise ValueError(f"{path}: '{vars_path}' is not a group")  # noqa: TRY004 (a bad file)
     out = []
     for i in range(len(group)):
         item = _hard(group, str(i))
@@ -269,7 +269,7 @@ def _stored(h5, vars_path: str, layer, path: str) -> list:
             link = group.get(str(i), getlink=True)
             what = ("missing" if link is None else "not a dataset" if item is not None else
                     f"an {type(link).__name__}, which nets does not follow")
-            raise ValueError(f"{path}: '{vars_path}' should hold datasets 0..{len(group) - 1}, "
+            raise ValueError(f"{path}: '{vars_path}' should hold datasets 0..{len(group) - 1}, "  # noqa: TRY004
                              f"but '{i}' is {what}")
         out.append(item)
     return out

@@ -63,7 +63,7 @@ class Python2Pickler(pickle._Pickler):
     """Protocol 2 as Python 2's cPickle wrote the CIFAR batches: byte strings are Python 2
     ``str`` (the BINSTRING opcodes), which Python 3 reads back as bytes with encoding='bytes'."""
 
-    dispatch = dict(pickle._Pickler.dispatch)
+    dispatch = dict(pickle._Pickler.dispatch)  # noqa: RUF012 (the pickler's own table, copied)
 
     def save_bytes(self, obj):
         n = len(obj)
@@ -206,5 +206,8 @@ def test_cifar10_matches_keras_batch_reader(keras, tmp_path):
     write_cifar(folder)
     (x_train, y_train), (x_test, y_test) = datasets.load_cifar10(path=folder)
     data, labels = load_batch(str(folder / "data_batch_5"))
+    test_data, test_labels = load_batch(str(folder / "test_batch"))
+    np.testing.assert_array_equal(x_test, test_data.transpose(0, 2, 3, 1))
+    np.testing.assert_array_equal(y_test[:, 0], test_labels)
     np.testing.assert_array_equal(x_train[8:], data.transpose(0, 2, 3, 1))
     np.testing.assert_array_equal(y_train[8:, 0], labels)
