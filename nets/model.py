@@ -397,11 +397,17 @@ class Sequential:
         return x, y
 
     # ------------------------------------------------------------------ reporting and saving
-    def summary(self, print_fn=None):
-        """Print a table of the layers, their output shapes and parameter counts."""
+    def summary(self, print_fn=None, show_macs=False):
+        """Print a table of the layers, their output shapes and parameter counts; with
+        ``show_macs`` also each layer's multiply-adds per sample (:mod:`nets.macs`)."""
         from difflab.console import console
 
-        table = self._summary_table()
+        if show_macs:
+            from .macs import macs_table
+
+            table = macs_table(self)
+        else:
+            table = self._summary_table()
         if print_fn is None:
             console.print(table)
         else:
