@@ -206,3 +206,28 @@ def test_a_functional_model_round_trips_with_keras(keras, tmp_path):
     ours.load_weights(tmp_path / "keras.weights.h5")
     x = np.random.default_rng(0).normal(size=(5, 4))
     np.testing.assert_allclose(ours.predict(x), theirs.predict(x, verbose=0), rtol=0, atol=1e-12)
+
+
+def test_model_checkpoint_writes_keras_weight_files(tmp_path):
+    """``ModelCheckpoint("best.weights.h5", save_weights_only=True, save_best_only=True)``, the
+    notes' checkpoint idiom with Keras 3's file name: the best epoch's weights, replaced as
+    training improves; a .weights.h5 path without save_weights_only is refused."""
+    with pytest.raises(ValueError, match=r"ending in \.npz \(or \.weights\.h5\)"):
+        nets.ModelCheckpoint(str(tmp_path / "best.weights.h5"))
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(32, 3)), rng.normal(size=(32, 1))
+    model = nets.Sequential([nets.Dense(1, input_dim=3)], seed=0)
+    model.compile(optimizer=nets.optimizers.SGD(0.05), loss="mse")
+    best = {}
+
+    class Keep(nets.callbacks.Callback):  # the weights after each epoch, by its loss
+        def on_epoch_end(self, epoch, logs=None):
+            best[logs["loss"]] = model.get_weights()
+
+    path = tmp_path / "best.weights.h5"
+    checkpoint = nets.ModelCheckpoint(str(path), monitor="loss", save_weights_only=True, save_best_only=True)
+    model.fit(x, y, epochs=5, batch_size=32, callbacks=[Keep(), checkpoint], verbose=0)
+    restored = nets.Sequential([nets.Dense(1, input_dim=3)], seed=1)
+    restored.load_weights(path)
+    for a, b in zip(restored.get_weights(), best[min(best)]):
+        np.testing.assert_array_equal(a, b)
