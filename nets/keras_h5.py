@@ -97,9 +97,22 @@ def entries(model, prefix: str = "") -> list:
         for layer in model.layers:
             out += _entry(layer, _join(prefix, "layers", _unique(_key(layer), used)))
         return out
+    seen = set()
     for attr in sorted(vars(model)):
-        out += _attribute_entries(getattr(model, attr), _join(prefix, attr))
+        if attr.startswith("_") or attr in _model_attributes():
+            continue  # the model's own machinery (Keras skips it too), not the user's layers
+        for path, obj in _attribute_entries(getattr(model, attr), _join(prefix, attr)):
+            if id(obj) not in seen:  # a layer reachable twice is saved once, where first met
+                seen.add(id(obj))
+                out.append((path, obj))
     return out
+
+
+def _model_attributes() -> set:
+    """Attribute names every nets model has; a subclassed model's layers are the others."""
+    from .model import Sequential
+
+    return set(vars(Sequential())) | {"layers"}
 
 
 def _attribute_entries(value, path: str) -> list:

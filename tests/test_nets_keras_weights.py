@@ -231,3 +231,69 @@ def test_model_checkpoint_writes_keras_weight_files(tmp_path):
     restored.load_weights(path)
     for a, b in zip(restored.get_weights(), best[min(best)]):
         np.testing.assert_array_equal(a, b)
+
+
+class Subclassed(nets.Sequential):
+    """A model written as a class, layers kept as attributes (a list among them), the way
+    Keras saves a subclassed model: by attribute name."""
+
+    def __init__(self):
+        self.d1 = nets.Dense(3, input_dim=4)
+        self.b = nets.BatchNormalization()
+        self.blocks = [nets.Dense(3), nets.Dense(3)]
+        self.d2 = nets.Dense(2)
+        super().__init__([self.d1, self.b, *self.blocks, self.d2], seed=0, name="m")
+
+    def call(self, x, training=None):  # what makes it a subclassed model to the file
+        return x
+
+
+# keras 3.15's file for the same class written with keras.Model (d1, b, blocks, d2 as
+# attributes), listed with h5py; the optimizer group it writes after fit is left out.
+KERAS_SUBCLASSED = {
+    "b": None, "b/vars": None, **{f"b/vars/{i}": (3,) for i in range(4)},
+    "blocks": None, "blocks/dense": None, "blocks/dense/vars": None,
+    "blocks/dense/vars/0": (3, 3), "blocks/dense/vars/1": (3,),
+    "blocks/dense_1": None, "blocks/dense_1/vars": None,
+    "blocks/dense_1/vars/0": (3, 3), "blocks/dense_1/vars/1": (3,),
+    "d1": None, "d1/vars": None, "d1/vars/0": (4, 3), "d1/vars/1": (3,),
+    "d2": None, "d2/vars": None, "d2/vars/0": (3, 2), "d2/vars/1": (2,),
+    "vars": None,
+}
+
+
+def test_a_subclassed_model_is_saved_by_attribute(tmp_path):
+    source = Subclassed()
+    source.set_weights([w + 0.5 for w in source.get_weights()])
+    source.save_weights(tmp_path / "m.weights.h5")
+    assert layout(tmp_path / "m.weights.h5") == KERAS_SUBCLASSED
+    target = Subclassed()
+    target.load_weights(tmp_path / "m.weights.h5")
+    for a, b in zip(source.get_weights(), target.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.slow
+def test_a_subclassed_keras_model_loads_by_attribute(keras, tmp_path):
+    L = keras.layers
+
+    class M(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.d1, self.b, self.d2 = L.Dense(3), L.BatchNormalization(), L.Dense(2)
+            self.blocks = [L.Dense(3), L.Dense(3)]
+
+        def call(self, x):
+            return self.d2(self.blocks[1](self.blocks[0](self.b(self.d1(x)))))
+
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(16, 4)), rng.normal(size=(16, 2))
+    theirs = M()
+    theirs.compile(optimizer="adam", loss="mse")
+    theirs.fit(x, y, epochs=2, batch_size=8, verbose=0)
+    theirs.save_weights(str(tmp_path / "keras.weights.h5"))
+    assert {k: v for k, v in layout(tmp_path / "keras.weights.h5").items()
+            if not k.startswith("optimizer")} == KERAS_SUBCLASSED
+    ours = Subclassed()
+    ours.load_weights(tmp_path / "keras.weights.h5")
+    np.testing.assert_allclose(ours.predict(x), theirs.predict(x, verbose=0), rtol=0, atol=1e-12)
