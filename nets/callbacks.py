@@ -266,16 +266,20 @@ class ModelCheckpoint(_Monitor):
     """Save the model (``.npz``) after each epoch, or only when ``monitor`` improves.
 
     ``filepath`` may hold ``{epoch}`` and logged names: ``"ckpt-{epoch:03d}-{val_loss:.3f}.npz"``.
+    With ``save_weights_only=True`` a filepath ending in ``.weights.h5`` writes Keras 3's
+    weights file (:meth:`Sequential.save_weights`, replaced at each save as Keras does).
     """
 
     def __init__(self, filepath, monitor="val_loss", save_best_only=False, mode="auto",
                  save_weights_only=False):
         super().__init__(monitor, mode)
         self.filepath, self.save_best_only = os.fspath(filepath), bool(save_best_only)
-        if not self.filepath.endswith(".npz"):  # refused now, not after the first epoch
-            raise ValueError(f"ModelCheckpoint saves .npz files; give a filepath ending in .npz, "
-                             f"not {self.filepath!r}")
         self.save_weights_only = bool(save_weights_only)
+        keras_file = self.save_weights_only and self.filepath.endswith(".weights.h5")
+        if not (self.filepath.endswith(".npz") or keras_file):  # refused now, not after an epoch
+            raise ValueError(f"ModelCheckpoint saves .npz files, or Keras weight files with "
+                             f"save_weights_only=True; give a filepath ending in .npz (or "
+                             f".weights.h5), not {self.filepath!r}")
 
     def on_epoch_end(self, epoch, logs=None):
         if self.save_best_only:
@@ -288,7 +292,10 @@ class ModelCheckpoint(_Monitor):
         except (KeyError, IndexError, ValueError) as exc:
             raise ValueError(f"ModelCheckpoint filepath {self.filepath!r} cannot be filled in ({exc!r}); "
                              f"it may name {{epoch}} and the logged {', '.join(logs or {})}") from None
-        self.model.save(path, include_optimizer=not self.save_weights_only)
+        if path.endswith(".weights.h5"):
+            self.model.save_weights(path, overwrite=True)
+        else:
+            self.model.save(path, include_optimizer=not self.save_weights_only)
 
 
 class ProgressBar(Callback):

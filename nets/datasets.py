@@ -1,4 +1,5 @@
-"""Small data sets that ship with difflab or with scikit-learn; nothing is downloaded."""
+"""Small data sets that ship with difflab or with scikit-learn, and Keras's MNIST, CIFAR-10 and
+IMDB from files the user downloaded (:mod:`nets.dataset_files`); nothing is downloaded."""
 from __future__ import annotations
 
 import csv
@@ -6,6 +7,9 @@ from dataclasses import dataclass
 from importlib import resources
 
 import numpy as np
+
+# Keras's downloadable sets, read from files the user has (nothing is downloaded).
+from .dataset_files import load_cifar10, load_imdb, load_mnist  # noqa: F401
 
 BRAZING_FEATURES = ("filler_thickness_um", "brazing_temperature_c", "holding_time_min",
                     "cooling_rate_c_per_min")

@@ -498,11 +498,17 @@ class Sequential(Registered):
         return x, y
 
     # ------------------------------------------------------------------ reporting and saving
-    def summary(self, print_fn=None):
-        """Print a table of the layers, their output shapes and parameter counts."""
+    def summary(self, print_fn=None, show_macs=False):
+        """Print a table of the layers, their output shapes and parameter counts; with
+        ``show_macs`` also each layer's multiply-adds per sample (:mod:`nets.macs`)."""
         from difflab.console import console
 
-        table = self._summary_table()
+        if show_macs:
+            from .macs import macs_table
+
+            table = macs_table(self)
+        else:
+            table = self._summary_table()
         if print_fn is None:
             console.print(table)
         else:
@@ -541,6 +547,20 @@ def _batch_size(batch_size) -> int:
     if batch_size < 1:
         raise ValueError(f"batch_size must be positive, got {batch_size}")
     return batch_size
+
+    def save_weights(self, path, overwrite=False):
+        """Write the weights to a Keras 3 ``.weights.h5`` file that ``keras.Model.load_weights``
+        reads (see :mod:`nets.keras_h5`); an existing file is replaced only with ``overwrite=True``."""
+        from .keras_h5 import save_weights
+
+        save_weights(self, path, overwrite=overwrite)
+
+    def load_weights(self, path):
+        """Set the weights from a Keras 3 ``.weights.h5`` file (written by Keras or by
+        :meth:`save_weights`); ValueError naming the layer and both shapes on a mismatch."""
+        from .keras_h5 import load_weights
+
+        load_weights(self, path)
 
 
 def _validation_epochs(validation_freq):

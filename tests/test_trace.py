@@ -133,6 +133,33 @@ def test_graph_edges_carry_the_adjoint_contributions():
     assert g.nodes[5]["value"] == pytest.approx(math.log(X1) + X1 * X2 - math.sin(X2))
 
 
+def test_graph_edge_labels_show_whole_numbers_and_never_cover_each_other():
+    """x1's edge to log(x1) carries 0.5; its label used to sit under the white box of x2's
+    -0.283662 where the two edges cross, so the picture showed "0"."""
+    import matplotlib.pyplot as plt
+
+    from difflab.evaluation_trace import summary
+    from difflab.trace_graph import figure, graph
+
+    record = difflab.trace(TEXTBOOK, [X1, X2])
+    fig = figure(record, adjoints=True)
+    try:
+        fig.canvas.draw()  # places the label boxes
+        renderer = fig.canvas.get_renderer()
+        labels = {t.get_gid(): t for t in fig.axes[0].texts if (t.get_gid() or "").startswith("adjoint")}
+        edges = graph(record).edges(data="adjoint")
+        assert {f"adjoint {j}->{i}": summary(a, 6) for j, i, a in edges} == \
+            {gid: t.get_text() for gid, t in labels.items()}
+        assert labels["adjoint -1->1"].get_text() == "0.5"
+        boxes = {gid: t.get_bbox_patch().get_window_extent(renderer) for gid, t in labels.items()}
+        names = sorted(boxes)
+        for k, first in enumerate(names):
+            for second in names[k + 1:]:
+                assert not boxes[first].overlaps(boxes[second]), (first, second)
+    finally:
+        plt.close(fig)
+
+
 def test_graph_file_is_written_and_never_overwritten_silently(capsys, tmp_path):
     path = tmp_path / "graph.png"
     code, _out, err = run(capsys, "trace", TEXTBOOK, "--at", "2,5", "--graph", str(path),

@@ -41,23 +41,30 @@ def _train(variant, steps):
     before = model.evaluate(X, y)
     model.fit(X, y, epochs=1, verbose=0, shuffle=False)
     after_one = model.evaluate(X, y)
-    if steps > 1:
-        model.fit(X, y, epochs=steps - 1, verbose=0, shuffle=False)
-    return before, after_one, model.evaluate(X, y), model.predict(X)[0]
+    last_pass = after_one
+    if steps > 1:  # fit's epoch loss is measured before the epoch's update: the steps-th pass
+        last_pass = model.fit(X, y, epochs=steps - 1, verbose=0, shuffle=False).history["loss"][-1]
+    return before, after_one, model.evaluate(X, y), model.predict(X)[0], last_pass
 
 
 def test_correct_variant_is_gradient_descent_written_out_by_hand():
-    before, after_one, after, out = _train("correct", 10_000)
+    before, after_one, after, out, last_pass = _train("correct", 10_000)
     errors, e_final, o_final = _closed_form_run(10_000, as_printed=False)
     assert before == pytest.approx(0.298371109, abs=5e-10)          # printed E0
     assert after_one == pytest.approx(errors[1], rel=1e-12)
     assert after_one == pytest.approx(0.2910277737, abs=5e-11)      # not the printed 0.291027924
     assert after == pytest.approx(e_final, rel=1e-9)
     np.testing.assert_allclose(out, o_final, rtol=1e-10)
+    np.testing.assert_allclose(out, [0.015913620444, 0.984064273515], rtol=0, atol=5e-13)
+    # The notes' 10,000-step error "0.0000351085" is this run's E at its 10,000th forward
+    # pass (after 9,999 updates): 3.510854812e-05.
+    assert last_pass == pytest.approx(errors[-1], rel=1e-9)
+    assert last_pass == pytest.approx(3.510854812e-05, abs=5e-15)
+    assert round(last_pass, 10) == 0.0000351085
 
 
 def test_as_printed_variant_reproduces_the_printed_figures():
-    before, after_one, after, out = _train("as-printed", 10_000)
+    before, after_one, after, out, last_pass = _train("as-printed", 10_000)
     errors, e_final, o_final = _closed_form_run(10_000, as_printed=True)
     assert before == pytest.approx(0.298371109, abs=5e-10)
     assert after_one == pytest.approx(0.2910279239, abs=1e-10)      # printed: 0.291027924
@@ -65,9 +72,11 @@ def test_as_printed_variant_reproduces_the_printed_figures():
     np.testing.assert_allclose(out, [0.015912196, 0.984065734], atol=1e-7)   # printed outputs
     np.testing.assert_allclose(out, o_final, rtol=1e-10)
     # E after 10,000 steps is 3.508479e-05, the error of the printed outputs; the notes'
-    # "0.0000351085" fits neither variant (the correct one ends at 3.510188e-05).
+    # "0.0000351085" is not this variant's (3.509145e-05 at its 10,000th pass) but the
+    # correct one's (test above).
     assert after == pytest.approx(e_final, rel=1e-9)
     assert after == pytest.approx(3.508479e-05, rel=1e-6)
+    assert last_pass == pytest.approx(3.509145381e-05, abs=5e-15)
 
 
 def test_as_printed_variant_takes_only_the_hand_written_path():

@@ -8,9 +8,11 @@ Every optimiser starts from the same weights and sees the same batches (one mode
 the runs differ only in the update rule. ``--rules keras`` (the default) uses Keras's forms;
 ``--rules notes`` the lecture notes' (momentum as a moving average, Adagrad from a zero
 accumulator, no epsilon; :data:`nets.optimizers.RULE_SETS`). ``--notes`` is the notes'
-whole set-up: iris shuffled with seed 116, 120/30 split, raw features, 4->3 softmax with
-truncated-normal (0.1) weights, mse on one-hot targets, batch 32 without reshuffling,
-learning rate 0.1, 500 epochs and the notes' rules; the options given still apply.
+whole set-up and run: iris shuffled with seed 116, 120/30 split, raw features, 4->3 softmax
+from the notes' own TensorFlow seed-1 weights, mse on one-hot targets, batch 32 without
+reshuffling, learning rate 0.1, 500 epochs, the notes' rules, float32 throughout, and the
+epoch loss as the notes compute it (the mean of the batch losses; :mod:`nets.notes_iris`);
+the options given still apply.
 
 The table has each optimiser's final training loss, its test scores and the seconds its
 training took; ``--plot`` draws the training-loss and test curves, ``--json`` prints the
@@ -38,8 +40,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--dataset", default=None,
                         help="iris, digits, xor, points, sales or brazing (default iris)")
     parser.add_argument("--notes", action="store_true",
-                        help="the notes' set-up: iris shuffled with seed 116, 120/30 split, 4->3 "
-                             "softmax, mse on one-hot, batch 32, lr 0.1, 500 epochs, notes' rules")
+                        help="the notes' run: iris shuffled with seed 116, 120/30 split, 4->3 "
+                             "softmax from their TF seed-1 weights, mse on one-hot, batch 32, lr 0.1, "
+                             "500 epochs, notes' rules, float32, epoch loss = mean of batch losses")
     parser.add_argument("--rules", choices=("keras", "notes"), default=None,
                         help="the update rules: Keras's (default) or the notes' (default with --notes)")
     parser.add_argument("--optimizers", default=DEFAULT_OPTIMIZERS, metavar="A,B,...",
@@ -110,6 +113,9 @@ class Setup:
     shuffle: bool
     kernel_initializer: object = "glorot_uniform"
     bias_initializer: object = "zeros"
+    #: float32 and the notes' epoch loss (the unweighted mean of the batch losses) for --notes
+    dtype: str = "float64"
+    batch_means: bool = False
 
     def network(self) -> str:
         sizes = [self.task.x_train.shape[1], *self.hidden, self.task.units]
@@ -140,9 +146,11 @@ def _setup(args) -> Setup:
         if args.dataset is not None or args.hidden:
             raise InputError("--notes fixes the data and the network (iris, 4->3 softmax); "
                              "drop --dataset and --hidden")
-        init = nets.initializers.TruncatedNormal(stddev=0.1)
+        from nets.notes_iris import iris_b1, iris_w1
+
         return Setup(nets.datasets.notes_iris_task(), args.rules or "notes", args.epochs or NOTES_EPOCHS,
-                     [], shuffle=False, kernel_initializer=init, bias_initializer=init)
+                     [], shuffle=False, kernel_initializer=iris_w1(), bias_initializer=iris_b1(),
+                     dtype="float32", batch_means=True)
     try:
         task = nets.datasets.load_task(args.dataset or "iris", seed=args.seed)
     except (ValueError, FloatingPointError) as exc:
@@ -208,7 +216,7 @@ def warm_up(setup, args) -> None:
     try:
         model = build_model(setup, args)
         model.compile(optimizer=nets.optimizers.SGD(0.0), loss=setup.task.loss,
-                      differentiator=args.differentiator)
+                      differentiator=args.differentiator, dtype=setup.dtype)
         n = min(args.batch_size, len(setup.task.x_train))
         model.fit(setup.task.x_train[:n], setup.task.y_train[:n], epochs=1, batch_size=n, verbose=0)
     except ValueError as exc:  # a bad activation or method: refused before any training
@@ -223,7 +231,7 @@ def train_one(setup, name, args) -> OptimizerRun:
     try:
         model = build_model(setup, args)
         model.compile(optimizer=optimizer, loss=task.loss, metrics=list(task.metrics),
-                      differentiator=args.differentiator)
+                      differentiator=args.differentiator, dtype=setup.dtype)
     except ValueError as exc:
         raise InputError(str(exc)) from None
     history = nets.History()  # kept even when training diverges part-way
@@ -233,9 +241,15 @@ def train_one(setup, name, args) -> OptimizerRun:
     start = time.perf_counter()
     status, message = "ok", ""
     try:
-        model.fit(task.x_train, task.y_train, epochs=setup.epochs, batch_size=args.batch_size,
-                  shuffle=setup.shuffle, validation_data=(task.x_test, task.y_test),
-                  callbacks=callbacks, verbose=0)
+        if setup.batch_means:
+            from nets.notes_iris import fit_batch_means
+
+            fit_batch_means(model, task.x_train, task.y_train, setup.epochs, args.batch_size,
+                            validation_data=(task.x_test, task.y_test), callbacks=callbacks)
+        else:
+            model.fit(task.x_train, task.y_train, epochs=setup.epochs, batch_size=args.batch_size,
+                      shuffle=setup.shuffle, validation_data=(task.x_test, task.y_test),
+                      callbacks=callbacks, verbose=0)
     except FloatingPointError as exc:
         status, message = "diverged", f"diverged in epoch {len(history.epoch) + 1}: {exc}"
     except ValueError as exc:  # the data or the method refused
@@ -285,6 +299,7 @@ def to_json(setup, runs, args) -> dict:
             "description": setup.task.description, "network": setup.network(), "loss": setup.task.loss,
             "rules": setup.rules, "learning_rate": args.lr, "epochs": setup.epochs,
             "batch_size": args.batch_size, "shuffle": setup.shuffle, "seed": args.seed,
+            "dtype": setup.dtype, "epoch_loss": "batch mean" if setup.batch_means else "keras",
             "differentiator": args.differentiator, "threads": args.threads,
             "runs": [r.to_dict() for r in runs], "environment": environment()}
 
