@@ -31,7 +31,7 @@ _LAZY = {
     "register": (".registry", "register"),
     "Differentiator": (".differentiator", "Differentiator"),
     "Derivative": (".differentiator", "Derivative"),
-    "KINDS": (".differentiator", "KINDS"),
+    "KINDS": (".kinds", "KINDS"),
     "OPS": (".ops", "OPS"),
     "reference": (".oracle", "reference"),
     "ravel": (".pytree", "ravel"),

@@ -19,9 +19,8 @@ import re
 import numpy as np
 
 from .errors import DerivativeNotFinite, InputError, NotFinite, NotSupported
+from .kinds import SCALAR_KINDS
 
-#: Derivative kinds defined only for a scalar-valued function.
-SCALAR_KINDS = frozenset({"gradient", "value_and_gradient", "hessian", "hvp"})
 #: dtype kinds of a function value that are numbers (integers and reals).
 _NUMBER_KINDS = frozenset("iuf")
 

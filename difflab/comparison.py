@@ -39,12 +39,11 @@ from .display import Tabular
 from .environment import environment, one_line
 from .errors import InputError, NotSupported
 from .function import Function, as_function
+from .kinds import DERIVATIVES
 from .timing import measure
 from .wording import count
 
 SCHEMA = "difflab.compare/1"
-#: Derivative kinds compare offers: those the oracle computes.
-DERIVATIVES = ("gradient", "jacobian", "hessian", "hvp")
 #: Seed of the direction an hvp is compared along when none is given (see hvp_vector).
 HVP_SEED = 0
 STATUSES = ("ok", "unsupported", "error", "skipped")

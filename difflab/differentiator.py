@@ -25,16 +25,11 @@ from .arguments import Arguments, normalise_argnums
 from .cost import DEFAULT_SECONDS, Cost, reverse_mode
 from .errors import InputError, NotSupported
 from .function import Function, as_function
+from .kinds import KINDS, OUTPUT_TREE_KINDS, SCALAR_KINDS, VECTOR_KINDS
 from .namespaces import namespace
 from .precision import computing_in
 from .snapshot import closure_snapshot
 
-#: The derivative kinds, in the order reports list them.
-KINDS = ("gradient", "value_and_gradient", "jacobian", "hessian", "jvp", "vjp", "hvp")
-#: Kinds called as ``(x, vector)``; the vector of a jvp and an hvp has the shape of x.
-VECTOR_KINDS = ("jvp", "vjp", "hvp")
-#: Kinds of f with several outputs: f may return a tree of arrays (a dict), kept in the result.
-OUTPUT_TREE_KINDS = ("jacobian", "jvp", "vjp")
 FAMILIES = ("manual", "numeric", "symbolic", "automatic")
 DTYPES = ("float64", "float32")
 #: Prepared derivatives a method keeps (the last ones asked for): each holds its function
@@ -483,7 +478,7 @@ class Derivative:
         if self.differentiator.family not in ("automatic", "symbolic"):
             return self.function  # they take f's numbers with np.asarray, any such output
         fn = boundary.guarded(self.function.fn, self.differentiator.name, self.function.name)
-        fn = boundary.as_output(fn, scalar=self.kind in boundary.SCALAR_KINDS)
+        fn = boundary.as_output(fn, scalar=self.kind in SCALAR_KINDS)
         return dataclasses.replace(self.function, fn=fn)
 
     def __call__(self, x, *args, **kwargs):

@@ -20,7 +20,8 @@ from ..differentiator import DTYPES
 from ..environment import one_line
 from ..errors import InputError
 from ._values import number
-from .compare import DERIVATIVES, NUMBER_LIST, _progress, parse_methods, parse_point, positive_int
+from ..kinds import DERIVATIVES
+from .compare import NUMBER_LIST, _progress, parse_methods, parse_point, positive_int
 from ..wording import count
 
 SCHEMA = "difflab.check/1"

@@ -22,9 +22,9 @@ import warnings
 from ..cost import DEFAULT_SECONDS
 from ..differentiator import DTYPES
 from ..errors import InputError
+from ..kinds import DERIVATIVES
 from ..wording import count
 
-DERIVATIVES = ("gradient", "jacobian", "hessian", "hvp")
 #: What ``--show`` can add after the table.
 SHOWABLE = ("formula",)
 NUMBER_LIST = re.compile(r"^-(\d|\.\d)[\d.,eE+\- ]*$")

@@ -26,9 +26,9 @@ from ..arguments import normalise_argnums
 from ..cost import MP_BYTES, Cost
 from ..errors import InputError
 from ..function import as_function
+from ..kinds import DERIVATIVES
 from ..namespaces import object_arrays
 
-DERIVATIVES = ("gradient", "jacobian", "hessian", "hvp")
 
 
 #: Tangents per forward pass: the oracle works the Jacobian's columns a block at a time,

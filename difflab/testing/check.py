@@ -24,8 +24,8 @@ import numpy as np
 from ..environment import one_line
 from ..errors import InputError, NotSupported, OverBudget
 from ..function import Function, as_function
+from ..kinds import DERIVATIVES
 from ..namespaces import namespace
-from ..oracle import DERIVATIVES
 from . import tolerance as tol
 from .kinks import one_sided
 from .report import CheckReport, MethodOutcome, Row

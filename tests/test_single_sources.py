@@ -1,0 +1,28 @@
+"""Each fact has one source (issue 20): the modules that use a fact read it from its home."""
+import importlib
+
+import pytest
+
+import difflab
+from difflab import kinds
+
+
+@pytest.mark.parametrize("module, name, home", [
+    ("difflab.differentiator", "VECTOR_KINDS", "VECTOR_KINDS"),
+    ("difflab.arguments", "VECTOR_KINDS", "VECTOR_KINDS"),
+    ("difflab.backends._framework", "VECTOR_KINDS", "VECTOR_KINDS"),
+    ("difflab.boundary", "SCALAR_KINDS", "SCALAR_KINDS"),
+    ("difflab.oracle", "DERIVATIVES", "DERIVATIVES"),
+    ("difflab.comparison", "DERIVATIVES", "DERIVATIVES"),
+    ("difflab.cli.compare", "DERIVATIVES", "DERIVATIVES"),
+    ("difflab.testing.check", "DERIVATIVES", "DERIVATIVES"),
+    ("difflab.fuzz.verdict", "KINDS", "FUZZ_KINDS"),
+])
+def test_kind_tuples_come_from_kinds(module, name, home):
+    assert getattr(importlib.import_module(module), name) is getattr(kinds, home)
+
+
+def test_public_kinds_is_the_one_tuple():
+    assert difflab.KINDS is kinds.KINDS
+    assert set(kinds.VECTOR_KINDS) | set(kinds.DERIVATIVES) | set(kinds.BATCHED_KINDS) <= set(kinds.KINDS)
+    assert set(kinds.FUZZ_KINDS) == set(kinds.KINDS) - {"value_and_gradient"}
