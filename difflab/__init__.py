@@ -30,7 +30,7 @@ _LAZY = {
     "method_class": (".registry", "method_class"),
     "register": (".registry", "register"),
     "Differentiator": (".differentiator", "Differentiator"),
-    "Derivative": (".differentiator", "Derivative"),
+    "Derivative": (".derivative", "Derivative"),
     "KINDS": (".kinds", "KINDS"),
     "OPS": (".ops", "OPS"),
     "reference": (".oracle", "reference"),
