@@ -33,12 +33,14 @@ from typing import Callable, Optional, Sequence
 
 import numpy as np
 
-from . import cost, registry
+from . import boundary, cost, registry
 from .differentiator import DTYPES
 from .display import Tabular
 from .environment import environment, one_line
 from .errors import InputError, NotSupported
 from .function import Function, as_function
+from .json_numbers import jsonable
+from .json_numbers import number as _number
 from .kinds import DERIVATIVES
 from .timing import measure
 from .wording import count
@@ -534,31 +536,12 @@ def _check_point(function: Function, x) -> np.ndarray:
         raise InputError("compare takes one array as the point; for a pytree of parameters "
                          "compare lambda v: f(unravel(v)) at flat, where flat, unravel = "
                          "difflab.ravel(params)")
-    try:
-        arr = np.asarray(x, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise InputError(f"the point must be numbers: {exc}") from None
-    if arr.ndim == 0:
-        arr = arr.reshape(1)
-    if arr.size == 0:
-        raise InputError(f"the point must be a non-empty array, got shape {arr.shape}")
-    if not np.all(np.isfinite(arr)):
-        raise InputError("the point contains NaN or infinity")
+    arr = boundary.check_point(x, np.float64, "the point", flat=False)
     if function.dim is not None and arr.size != function.dim:
         raise InputError(f"{function.name} takes {count(function.dim, 'input')}, the point has {arr.size}")
     return arr
 
 
-def _number(value):
-    if value is None:
-        return None
-    value = float(value)
-    return value if math.isfinite(value) else None
-
-
 def _jsonable(array) -> list:
     """A float array as nested lists; NaN and infinity become None."""
-    arr = np.asarray(array, dtype=np.float64)
-    if arr.ndim == 0:
-        return _number(arr)
-    return [_jsonable(a) for a in arr] if arr.ndim > 1 else [_number(v) for v in arr]
+    return jsonable(np.asarray(array, dtype=np.float64))

@@ -16,7 +16,7 @@ import json
 import time
 
 from ..errors import InputError
-from .compare import non_negative_int, positive_int, positive_seconds
+from .validators import non_negative_int, positive_int, positive_seconds
 
 DEFAULT_CASES = 100
 DEFAULT_SECONDS = 600.0
@@ -210,19 +210,9 @@ def _timing(campaign, wall, startup, shrink_seconds, where) -> dict:
 def _progress(total: int):
     """``update(campaign)``: a bar over the cases on stderr (a terminal only), with the
     disagreements so far in its description."""
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-    )
+    from ..progress import progress_bar
 
-    from ..console import error_console, is_interactive
-
-    with Progress(TextColumn("{task.description:<22}"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=error_console, transient=True,
-                  disable=not is_interactive()) as progress:
+    with progress_bar("{task.description:<22}") as progress:
         task = progress.add_task("fuzzing", total=total)
 
         def update(campaign):

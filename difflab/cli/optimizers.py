@@ -20,12 +20,12 @@ when every one diverged, 2 for bad input, 130 for Ctrl-C (the finished rows are 
 from __future__ import annotations
 
 import json
-import math
 import time
 from dataclasses import dataclass, field
 
 from ..errors import InputError
-from ._values import number
+from ..json_numbers import number as _number
+from .validators import number
 
 DEFAULT_OPTIMIZERS = "sgd,sgdm,adagrad,rmsprop,adam"
 #: How the table and the plot name each form of the rules.
@@ -94,9 +94,6 @@ class OptimizerRun:
                 "message": self.message}
 
 
-def _number(value):
-    value = float(value)
-    return value if math.isfinite(value) else None
 
 
 @dataclass

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 from ..errors import InputError
 from ._output import add_overwrite
-from ._values import number
+from .validators import number
 
 
 def add_arguments(parser) -> None:

@@ -21,7 +21,7 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from .. import pytree
+from .. import boundary, pytree
 from ..arguments import normalise_argnums
 from ..cost import MP_BYTES, Cost
 from ..errors import InputError
@@ -161,7 +161,7 @@ class _Problem:
         self.treedef = pytree.structure(tree)
         self.x = pytree.flatten(tree, np.float64)[0].reshape(-1)
         if not np.isfinite(self.x).all():
-            raise InputError("x contains NaN or infinity")
+            raise boundary.not_finite_input("x")
         self._fn, self._call, self._kwargs = fn, call, kwargs
 
     def f(self, flat):
