@@ -69,8 +69,6 @@ WINDOW_TRANSPOSES = ("conv2d_transpose", "conv2d_kernel_grad", "max_pool2d_gathe
 CONSTRUCTORS = ("asarray", "zeros", "ones", "zeros_like", "ones_like")
 #: Constants (attributes, not functions): the namespace's own number type where it has one.
 CONSTANTS = ("pi",)
-#: Python operators every array type supports.
-OPERATORS = ("+", "-", "*", "/", "**", "@", "unary -", "comparisons", "indexing and slicing")
 
 #: The whole documented list, in the order the docs show it.
 OPS = UNARY + BINARY + REDUCTIONS + STRUCTURE + SELECTION + WINDOWS + CONSTRUCTORS + CONSTANTS

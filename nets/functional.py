@@ -307,7 +307,7 @@ class Model(Sequential):
                 raise ValueError(f"x has {len(x[0])} samples but y has {len(target)}")
         return x, y
 
-    def predict(self, x, batch_size=None, verbose=0):
+    def predict(self, x):
         """The outputs: one array, or a list with several outputs."""
         from .model import Batch
 
