@@ -261,9 +261,9 @@ def _progress():
 
 # ---------------------------------------------------------------------- parsing
 def _names(text):
-    if text is None:
-        return None
-    return [t.strip() for t in str(text).split(",") if t.strip()]
+    from .validators import comma_list
+
+    return comma_list(text)
 
 
 def _floats(text, option):

@@ -16,7 +16,7 @@ import json
 import time
 
 from ..errors import InputError
-from .validators import non_negative_int, positive_int, positive_seconds
+from .validators import comma_list, non_negative_int, positive_int, positive_seconds
 
 DEFAULT_CASES = 100
 DEFAULT_SECONDS = 600.0
@@ -55,10 +55,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _list(text, option) -> tuple:
-    items = tuple(t.strip() for t in text.split(",") if t.strip())
-    if not items:
-        raise InputError(f"{option} is empty")
-    return items
+    return tuple(comma_list(text, f"{option} is empty"))
 
 
 def spec_from(args):

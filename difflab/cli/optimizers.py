@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 from ..errors import InputError
 from ..json_numbers import number as _number
-from .validators import number
+from .validators import comma_list, number
 
 DEFAULT_OPTIMIZERS = "sgd,sgdm,adagrad,rmsprop,adam"
 #: How the table and the plot name each form of the rules.
@@ -151,9 +151,8 @@ def _setup(args) -> Setup:
 def _names(text) -> list:
     import nets
 
-    names = [n.strip().lower() for n in str(text).split(",") if n.strip()]
-    if not names:
-        raise InputError("--optimizers names none; choose from " + ", ".join(nets.optimizers.RULE_SETS))
+    names = [n.lower() for n in comma_list(text, "--optimizers names none; choose from "
+                                           + ", ".join(nets.optimizers.RULE_SETS))]
     for name in names:
         try:
             nets.optimizers.with_rules(name)

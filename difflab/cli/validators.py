@@ -102,11 +102,17 @@ def parse_point(text: str, option: str = "--at"):
     return check_point(values, np.float64, option)
 
 
-def parse_methods(text):
-    """``--methods a,b``: the names, or None when not given; InputError when empty."""
+def comma_list(text, empty: str | None = None):
+    """``"a, b,c"`` -> ``["a", "b", "c"]``; None stays None; where nothing is named, the
+    InputError ``empty`` when given (else the empty list)."""
     if text is None:
         return None
-    names = [m.strip() for m in text.split(",") if m.strip()]
-    if not names:
-        raise InputError("--methods is empty; see 'difflab list'")
-    return names
+    items = [t.strip() for t in str(text).split(",") if t.strip()]
+    if not items and empty is not None:
+        raise InputError(empty)
+    return items
+
+
+def parse_methods(text):
+    """``--methods a,b``: the names, or None when not given; InputError when empty."""
+    return comma_list(text, "--methods is empty; see 'difflab list'")
