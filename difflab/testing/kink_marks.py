@@ -21,7 +21,6 @@ class KinkWarning(UserWarning):
     """The check point lies at a kink: the derivative does not exist there."""
 
 
-
 def check_policy(kinks: str) -> None:
     if kinks not in KINK_POLICIES:
         raise InputError(f"kinks must be one of {', '.join(KINK_POLICIES)}, not {kinks!r}")
