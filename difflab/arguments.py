@@ -27,14 +27,10 @@ import numpy as np
 
 from . import boundary, pytree
 from .errors import InputError, NotFinite, NotSupported
+from .kinds import BATCHED_KINDS, VECTOR_KINDS
 
 #: Prepared flat derivatives kept per derivative (tree structures x shapes of the data).
 INNER_CACHE = 8
-#: Kinds called with ``(x, vector, *other arguments)``: the vector has x's structure (jvp,
-#: hvp) or one entry per output of f (vjp).
-VECTOR_KINDS = ("jvp", "vjp", "hvp")
-#: Kinds ``batched=True`` offers (one array of points in, one result per point out).
-BATCHED_KINDS = ("gradient", "value_and_gradient", "jacobian", "hessian")
 
 
 def normalise_argnums(argnums):

@@ -19,9 +19,8 @@ import re
 import numpy as np
 
 from .errors import DerivativeNotFinite, InputError, NotFinite, NotSupported
+from .kinds import SCALAR_KINDS
 
-#: Derivative kinds defined only for a scalar-valued function.
-SCALAR_KINDS = frozenset({"gradient", "value_and_gradient", "hessian", "hvp"})
 #: dtype kinds of a function value that are numbers (integers and reals).
 _NUMBER_KINDS = frozenset("iuf")
 
@@ -32,24 +31,38 @@ def check_x(x, dtype) -> np.ndarray:
     if type(x) is np.ndarray and x.dtype == dtype and x.ndim == 1 and x.size:
         if math.isfinite(np.dot(x, x)) or np.isfinite(x).all():  # the common case, on every call
             return x
-        raise InputError("x contains NaN or infinity")
+        raise not_finite_input("x")
     if _is_complex(x):
         raise InputError("x must be real: write a function of complex z on Re z and Im z "
                          "as separate real inputs (docs/frameworks.md, Complex inputs); "
                          "fd-complex cannot differentiate through a difflab derivative")
+    return check_point(x, dtype, "x", empty="x is empty: a derivative needs at least one input")
+
+
+def check_point(x, dtype=np.float64, what: str = "the point", *, flat: bool = True,
+                empty: str | None = None) -> np.ndarray:
+    """``x`` as a non-empty finite array of ``dtype`` (a number as one element; 1-D unless
+    ``flat`` is false), or the :class:`InputError` naming ``what`` is wrong: the one point
+    validator of the derivatives, compare, the oracle, the trace, the solvers and the CLI.
+    ``empty`` replaces the message for an empty array."""
     try:
         arr = np.asarray(x, dtype=dtype)
     except (TypeError, ValueError) as exc:
-        raise InputError(f"x must be a 1-D array of numbers: {exc}") from None
+        raise InputError(f"{what} must be {'a 1-D array of ' if flat else ''}numbers: {exc}") from None
     if arr.ndim == 0:
         arr = arr.reshape(1)
-    if arr.ndim != 1:
-        raise InputError(f"x must be a 1-D array, got shape {arr.shape}")
+    if flat and arr.ndim != 1:
+        raise InputError(f"{what} must be a 1-D array, got shape {arr.shape}")
     if arr.size == 0:
-        raise InputError("x is empty: a derivative needs at least one input")
+        raise InputError(empty or f"{what} must be a non-empty array, got shape {arr.shape}")
     if not np.all(np.isfinite(arr)):
-        raise InputError("x contains NaN or infinity")
+        raise not_finite_input(what)
     return arr
+
+
+def not_finite_input(what: str) -> InputError:
+    """The one error for given numbers holding NaN or infinity (x, a point, a direction)."""
+    return InputError(f"{what} must be finite: it contains NaN or infinity")
 
 
 def traced(x, vectors=()):

@@ -29,22 +29,23 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Optional, Sequence
+from typing import Optional, Sequence
 
 import numpy as np
 
-from . import cost, registry
+from . import boundary, cost, registry
 from .differentiator import DTYPES
 from .display import Tabular
 from .environment import environment, one_line
 from .errors import InputError, NotSupported
 from .function import Function, as_function
+from .json_numbers import jsonable
+from .json_numbers import number as _number
+from .kinds import DERIVATIVES
 from .timing import measure
 from .wording import count
 
 SCHEMA = "difflab.compare/1"
-#: Derivative kinds compare offers: those the oracle computes.
-DERIVATIVES = ("gradient", "jacobian", "hessian", "hvp")
 #: Seed of the direction an hvp is compared along when none is given (see hvp_vector).
 HVP_SEED = 0
 STATUSES = ("ok", "unsupported", "error", "skipped")
@@ -221,15 +222,51 @@ def comparisons_to_dict(comparisons: Sequence[Comparison]) -> dict:
     return {"schema": SCHEMA, "comparisons": [c.to_dict() for c in comparisons]}
 
 
+class Observer:
+    """What :func:`compare` tells its caller while it works (progress bars, a partial table).
+
+    Subclass it and override the hooks you need; each does nothing here. ``compare`` also
+    takes the hooks one by one as keywords (``on_result=...``), as it always has.
+    """
+
+    def on_start(self, comparison: Comparison) -> None:
+        """The record, once the oracle is done and before the methods run; it fills in as
+        they finish (what an interrupted caller can still show)."""
+
+    def on_oracle(self, done: int, total: int) -> None:
+        """The oracle's progress: ``done`` of ``total`` columns."""
+
+    def on_import(self, module: str, seconds: Optional[float]) -> None:
+        """A framework starts loading (``seconds`` None) or is loaded (the seconds it took);
+        called from the import thread (:mod:`difflab.preload`)."""
+
+    def on_result(self, result: MethodResult) -> None:
+        """Each :class:`MethodResult` as it is done."""
+
+
+HOOKS = ("on_start", "on_oracle", "on_import", "on_result")
+
+
+class _Hooks(Observer):
+    """An observer made of the hooks given as keywords (each optional)."""
+
+    def __init__(self, observer: Optional[Observer], hooks: dict):
+        unknown = set(hooks) - set(HOOKS)
+        if unknown:
+            raise TypeError(f"compare() got an unexpected keyword argument {sorted(unknown)[0]!r}")
+        if observer is not None and any(h is not None for h in hooks.values()):
+            raise InputError("compare takes an observer or on_* callbacks, not both")
+        for name in HOOKS:
+            hook = hooks.get(name) or (getattr(observer, name) if observer is not None else None)
+            if hook is not None:
+                setattr(self, name, hook)
+
+
 def compare(f, x, methods: Optional[Sequence[str]] = None, derivative: str = "gradient",
             dtype: str = "float64", repeat: int = 5, min_time: float = 0.05,
-            on_result: Optional[Callable[[MethodResult], None]] = None,
             max_seconds: Optional[float] = None, max_bytes: Optional[float] = None,
-            on_start: Optional[Callable[[Comparison], None]] = None,
-            on_oracle: Optional[Callable[[int, int], None]] = None,
-            preload: bool = True,
-            on_import: Optional[Callable[[str, Optional[float]], None]] = None,
-            vector=None) -> Comparison:
+            preload: bool = True, vector=None, observer: Optional[Observer] = None,
+            **hooks) -> Comparison:
     """Run each method on ``f`` at ``x`` and measure it against the oracle.
 
     Parameters
@@ -248,25 +285,20 @@ def compare(f, x, methods: Optional[Sequence[str]] = None, derivative: str = "gr
     repeat, min_time : int, float
         Timing: at least ``repeat`` samples and ``min_time`` seconds per method
         (:func:`difflab.timing.measure`).
-    on_result : callable, optional
-        Called with each :class:`MethodResult` as it is done (progress bars).
     max_seconds, max_bytes : float, optional
         Budget of one method (setup and timed calls) and of the oracle, in estimated seconds
         and peak bytes (module docstring); None: no limit, nothing estimated.
-    on_start : callable, optional
-        Called with the :class:`Comparison` once the oracle is done, before the methods run;
-        the record fills in as they finish (what an interrupted caller can still show).
-    on_oracle : callable, optional
-        The oracle's progress, ``on_oracle(columns done, n)``.
     preload : bool
         Import the frameworks of the methods to run in a background thread from the start
         (:mod:`difflab.preload`), so the other methods run meanwhile; each framework's
-        import time is its row's ``import_seconds``, not part of ``setup_seconds``.
-    on_import : callable, optional
-        ``on_import(module, None)`` when a framework starts loading, ``on_import(module,
-        seconds)`` when it is loaded (called from the import thread).
+        import time is its row's ``import_seconds``, not part of ``setup_seconds``; rows
+        run while an import held the interpreter are run again (:class:`difflab.preload.Rows`).
     vector : array_like, optional
         The direction of an hvp, shape (n,); default :func:`hvp_vector` (n). Only for hvp.
+    observer : Observer, optional
+        Told of the progress (:class:`Observer`'s hooks).
+    on_start, on_oracle, on_import, on_result : callable, optional
+        The :class:`Observer` hooks one by one, instead of an observer.
 
     Returns
     -------
@@ -278,6 +310,7 @@ def compare(f, x, methods: Optional[Sequence[str]] = None, derivative: str = "gr
         Unknown method or derivative kind, a bad point, or a derivative the function's
         shape does not allow (the gradient of a vector-valued function).
     """
+    observer = _Hooks(observer, hooks)
     function = as_function(f)
     x = _check_point(function, x)
     if derivative not in DERIVATIVES:
@@ -289,11 +322,11 @@ def compare(f, x, methods: Optional[Sequence[str]] = None, derivative: str = "gr
     vector = _check_vector(derivative, vector, x)
 
     from .oracle import COSTS as oracle_costs
-    from .preload import Preloader, framework_modules
+    from .preload import Rows
 
     budget = _Budget(function, x, derivative, max_seconds, max_bytes, repeat, min_time)
     refusals = {name: budget.method_refusal(name) for name in names}
-    preloader = Preloader([n for n in names if not refusals[n]], on_import) if preload else None
+    rows = Rows([n for n in names if not refusals[n]], observer.on_import, preload)
     refusal = budget.refusal(oracle_costs[derivative], timed=False)
     outside = _not_finite(function, x)
     if outside:
@@ -301,47 +334,33 @@ def compare(f, x, methods: Optional[Sequence[str]] = None, derivative: str = "gr
     elif refusal:
         reference, reference_message = None, f"oracle skipped: {refusal}"
     else:
-        reference, reference_message = _reference(function, x, derivative, on_oracle, vector)
+        reference, reference_message = _reference(function, x, derivative, observer.on_oracle, vector)
     comparison = Comparison(function.name, derivative, str(dtype), x, reference,
                             reference_message=reference_message, variables=function.variables,
                             expression=None if function.expression is None else str(function.expression),
                             vector=vector)
-    if on_start is not None:
-        on_start(comparison)
-    contended = []  # rows run while a framework was loading: run again once it is loaded
+    observer.on_start(comparison)
 
-    def run_again():
-        """Run again, uncontended, the rows run while the import thread held the interpreter
-        about half the time (their times would be about doubled): difflab's own methods,
-        whose preparation keeps no global cache, so the second run is a true first one."""
-        preloader.wait_all()
-        for index in contended:
-            old = comparison.results[index]
-            comparison.results[index] = _checked(run_method(
-                old.method, function, x, derivative, str(dtype), reference, reference_message,
-                repeat=repeat, min_time=min_time, vector=vector), outside)
-        contended.clear()
+    def run(name):
+        return _checked(run_method(name, function, x, derivative, str(dtype), reference,
+                                   reference_message, repeat=repeat, min_time=min_time,
+                                   vector=vector), outside)
+
+    def rerun(index):
+        comparison.results[index] = run(comparison.results[index].method)
 
     for name in names:
         refusal = refusals[name]
         if refusal:
             result = MethodResult(name, registry.method_class(name).family, "skipped", message=refusal)
         else:
-            imported, overlaps = None, preloader is not None and preloader.busy()
-            if preloader is not None and framework_modules(name):
-                # a framework's row waits for every import, so none runs while it is timed
-                imported, overlaps = preloader.wait(name), False
-                run_again()
-            result = run_method(name, function, x, derivative, str(dtype), reference,
-                                reference_message, repeat=repeat, min_time=min_time, vector=vector)
+            imported = rows.start(name, rerun)
+            result = run(name)
             result.import_seconds = imported
-            if overlaps:
-                contended.append(len(comparison.results))
+            rows.end(len(comparison.results))
         comparison.results.append(_checked(result, outside))
-        if on_result is not None:
-            on_result(result)
-    if contended:
-        run_again()
+        observer.on_result(result)
+    rows.finish(rerun)
     comparison.kink = _kink_note(function, comparison)
     return comparison
 
@@ -535,31 +554,12 @@ def _check_point(function: Function, x) -> np.ndarray:
         raise InputError("compare takes one array as the point; for a pytree of parameters "
                          "compare lambda v: f(unravel(v)) at flat, where flat, unravel = "
                          "difflab.ravel(params)")
-    try:
-        arr = np.asarray(x, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise InputError(f"the point must be numbers: {exc}") from None
-    if arr.ndim == 0:
-        arr = arr.reshape(1)
-    if arr.size == 0:
-        raise InputError(f"the point must be a non-empty array, got shape {arr.shape}")
-    if not np.all(np.isfinite(arr)):
-        raise InputError("the point contains NaN or infinity")
+    arr = boundary.check_point(x, np.float64, "the point", flat=False)
     if function.dim is not None and arr.size != function.dim:
         raise InputError(f"{function.name} takes {count(function.dim, 'input')}, the point has {arr.size}")
     return arr
 
 
-def _number(value):
-    if value is None:
-        return None
-    value = float(value)
-    return value if math.isfinite(value) else None
-
-
 def _jsonable(array) -> list:
     """A float array as nested lists; NaN and infinity become None."""
-    arr = np.asarray(array, dtype=np.float64)
-    if arr.ndim == 0:
-        return _number(arr)
-    return [_jsonable(a) for a in arr] if arr.ndim > 1 else [_number(v) for v in arr]
+    return jsonable(np.asarray(array, dtype=np.float64))

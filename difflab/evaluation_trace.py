@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import boundary
 from .errors import InputError
 from .trace_table import summary, trace_tables
 
@@ -152,15 +153,7 @@ def trace(f, x, direction=None, max_rows: int = DEFAULT_MAX_ROWS) -> Trace:
 
 
 def _point(x) -> np.ndarray:
-    try:
-        x = np.asarray(x, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise InputError("the point must be numbers") from None
-    if x.ndim != 1 or x.size == 0:
-        raise InputError(f"the point must be a non-empty 1-D vector, not shape {x.shape}")
-    if not np.all(np.isfinite(x)):
-        raise InputError("the point contains NaN or infinity")
-    return x
+    return boundary.check_point(x, np.float64, "the point")
 
 
 def _directions(direction, n: int) -> np.ndarray:
@@ -170,7 +163,7 @@ def _directions(direction, n: int) -> np.ndarray:
     if d.shape != (n,):
         raise InputError(f"the direction has {d.size} value(s), the point {n}")
     if not np.all(np.isfinite(d)):
-        raise InputError("the direction contains NaN or infinity")
+        raise boundary.not_finite_input("the direction")
     return d[None, :]
 
 

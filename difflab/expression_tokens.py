@@ -13,9 +13,6 @@ from dataclasses import dataclass
 
 from .errors import InputError
 
-#: The operators of the grammar, with ``^`` read as ``**``.
-OPERATORS = ("+", "-", "*", "/", "**", "(", ")", ",")
-
 #: What a Python keyword would have meant, for the refusal; other keywords get a plain line.
 _KEYWORD_MEANING = {
     "if": "a conditional expression", "else": "a conditional expression",

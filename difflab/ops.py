@@ -17,9 +17,39 @@ import numpy as np
 from . import norms, windows
 from .errors import InputError, NotSupported
 
+
+
+# ---------------------------------------------------------------------- per-op data
+def _everywhere(a):
+    return math.inf
+
+
+def _tan_margin(a):
+    return float(np.min(np.abs(np.cos(a))))  # |cos a| ~ distance from the nearest pole
+
+
+def _from_zero(a):
+    return float(np.min(np.abs(a)))
+
+
+#: Elementwise functions of one array, each with its domain: the margin of an argument ``a``
+#: from the nearest kink or singularity (inf: smooth everywhere; <= 0: outside the domain).
+#: The fuzz generator draws an op only where this margin exceeds its MARGIN
+#: (:mod:`difflab.fuzz.generate`); its rule is in ``difflab/ad/rules.py``.
+UNARY_DOMAINS = {
+    "sin": _everywhere, "cos": _everywhere, "tan": _tan_margin,
+    "arcsin": lambda a: float(np.min(1.0 - np.abs(a))),
+    "arccos": lambda a: float(np.min(1.0 - np.abs(a))),
+    "arctan": _everywhere,
+    "sinh": lambda a: float(np.min(20.0 - np.abs(a))), "cosh": lambda a: float(np.min(20.0 - np.abs(a))),
+    "tanh": _everywhere,
+    "exp": lambda a: float(np.min(20.0 - a)), "expm1": lambda a: float(np.min(20.0 - a)),
+    "log": lambda a: float(np.min(a)), "log1p": lambda a: float(np.min(a + 1.0)),
+    "sqrt": lambda a: float(np.min(a)),
+    "abs": _from_zero, "square": _everywhere, "sigmoid": _everywhere, "sign": _from_zero,
+}
 #: Elementwise functions of one array.
-UNARY = ("sin", "cos", "tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh",
-         "exp", "expm1", "log", "log1p", "sqrt", "abs", "square", "sigmoid", "sign")
+UNARY = tuple(UNARY_DOMAINS)
 #: Elementwise functions of two arrays, with broadcasting.
 BINARY = ("maximum", "minimum")
 #: Reductions, each taking ``axis=None, keepdims=False``.
@@ -39,8 +69,6 @@ WINDOW_TRANSPOSES = ("conv2d_transpose", "conv2d_kernel_grad", "max_pool2d_gathe
 CONSTRUCTORS = ("asarray", "zeros", "ones", "zeros_like", "ones_like")
 #: Constants (attributes, not functions): the namespace's own number type where it has one.
 CONSTANTS = ("pi",)
-#: Python operators every array type supports.
-OPERATORS = ("+", "-", "*", "/", "**", "@", "unary -", "comparisons", "indexing and slicing")
 
 #: The whole documented list, in the order the docs show it.
 OPS = UNARY + BINARY + REDUCTIONS + STRUCTURE + SELECTION + WINDOWS + CONSTRUCTORS + CONSTANTS

@@ -97,3 +97,45 @@ class Preloader:
         for m in modules:
             self._done[m].wait()
         return float(sum(self._seconds.get(m, 0.0) for m in modules))
+
+
+class Rows:
+    """The re-run policy of a comparison's rows around the imports.
+
+    While the import thread runs it holds the interpreter about half the time, so a row timed
+    meanwhile would report about doubled times. A framework method's row waits for every
+    import, so none runs while it is timed; difflab's own rows run meanwhile and are run again,
+    uncontended, once the imports are done (before the next framework row, or at the end):
+    their preparation keeps no global cache, so the second run is a true first one.
+
+    ``start(name, rerun)`` before each row returns the seconds its framework's import took
+    (None for a method without one); ``end(index)`` after it; ``finish(rerun)`` at the end.
+    ``rerun(index)`` runs row ``index`` again and stores it.
+    """
+
+    def __init__(self, names: Sequence[str], on_event: Optional[Callable] = None, preload: bool = True):
+        self.preloader = Preloader(names, on_event) if preload else None
+        self._contended: list = []
+        self._overlaps = False
+
+    def start(self, name: str, rerun: Callable[[int], None]) -> Optional[float]:
+        self._overlaps = self.preloader is not None and self.preloader.busy()
+        if self.preloader is None or not framework_modules(name):
+            return None
+        imported = self.preloader.wait(name)
+        self._overlaps = False
+        self.finish(rerun)
+        return imported
+
+    def end(self, index: int) -> None:
+        if self._overlaps:
+            self._contended.append(index)
+
+    def finish(self, rerun: Callable[[int], None]) -> None:
+        """Run again every row run while a framework was loading (after waiting for them all)."""
+        if not self._contended:
+            return
+        self.preloader.wait_all()
+        for index in self._contended:
+            rerun(index)
+        self._contended.clear()

@@ -26,9 +26,12 @@ import types
 
 import numpy as np
 
-#: Top-level packages whose objects are library code, followed no further.
-LIBRARIES = frozenset({"numpy", "scipy", "sympy", "mpmath", "jax", "jaxlib", "tensorflow", "keras",
-                       "torch", "autograd", "difflab", "builtins"}) | frozenset(sys.stdlib_module_names)
+from .namespaces import LAZY_NAMESPACES
+
+#: Top-level packages whose objects are library code, followed no further: the frameworks
+#: (those difflab.namespace knows), the scalar libraries, difflab and the standard library.
+LIBRARIES = (frozenset({"numpy", "scipy", "sympy", "mpmath", "difflab", "builtins"})
+             | frozenset(LAZY_NAMESPACES) | frozenset(sys.stdlib_module_names))
 #: Values compared by value rather than identity (a rebound equal number is no change).
 SCALARS = (int, float, complex, bool, str, bytes, type(None), np.number, np.bool_)
 #: How deep references are followed from the function, and how many things are recorded;

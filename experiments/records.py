@@ -17,24 +17,12 @@ from typing import Callable, Optional, Sequence
 
 import numpy as np
 
+from difflab.json_numbers import jsonable
+
 
 # ---------------------------------------------------------------------- records -> JSON
-def to_jsonable(value):
-    """Dataclasses, NumPy scalars and arrays to plain JSON values; NaN and inf become None."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, dict):
-        return {str(k): to_jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [to_jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return [to_jsonable(v) for v in value.tolist()]
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        value = float(value)
-        return value if math.isfinite(value) else None
-    return value
+#: Dataclasses, NumPy scalars and arrays to plain JSON values; NaN and inf become None.
+to_jsonable = jsonable
 
 
 def dumps(document: dict) -> str:

@@ -317,18 +317,10 @@ class ProgressBar(Callback):
         if self.verbose == 1 and not live_display_works():
             self._every = max(1, self.epochs // 10)
         elif self.verbose == 1:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-            from rich.table import Column
+            from difflab.progress import progress_bar
 
-            from difflab.console import error_console
-
-            whole = dict(no_wrap=True, overflow="ignore")  # never cropped to "…": the logs fold instead
-            self._progress = Progress(TextColumn("[method]{task.description}", table_column=Column(**whole)),
-                                      BarColumn(bar_width=20, table_column=Column(**whole)),
-                                      MofNCompleteColumn(table_column=Column(**whole)),
-                                      TimeElapsedColumn(table_column=Column(**whole)),
-                                      TextColumn("{task.fields[logs]}", table_column=Column(overflow="fold", ratio=1)),
-                                      console=error_console)
+            self._progress = progress_bar("[method]{task.description}", logs=True, transient=False,
+                                          only_on_terminal=False)
             self._task = self._progress.add_task(self.description, total=self.epochs, logs="")
             self._progress.start()
 

@@ -243,7 +243,7 @@ class Functional(Model):
                 raise ValueError(f"x has {len(x[0])} samples but y has {len(target)}")
         return x, y
 
-    def predict(self, x, batch_size=None, verbose=0):
+    def predict(self, x):
         """The outputs: one array, or a list with several outputs."""
         x = self._check_x(x)
         return self.forward(NUMPY, self.parameters.theta, Batch(self._encode(x), ()))

@@ -439,12 +439,12 @@ class Sequential(Registered):
                 self.parameters.frozen[i, j] = value
 
     # ------------------------------------------------------------------ inference
-    def predict(self, x, batch_size=None, verbose=0):
+    def predict(self, x):
         """The network's outputs (no dropout), as a NumPy array (n, units)."""
         x = self._check_x(x)
         return self.forward(NUMPY, self.parameters.theta, Batch(self._encode(x), np.empty((_count(x), 0))))
 
-    def evaluate(self, x, y, batch_size=None, verbose=0, return_dict=False):
+    def evaluate(self, x, y, return_dict=False):
         """The loss (with penalties) and metrics on ``(x, y)``: a float, a list, or a dict."""
         self._need_compiled()
         result = self._evaluate_prepared(*self._check_data(x, y))

@@ -124,3 +124,35 @@ def test_gradient_matches_oracle(method, op):
         pytest.skip(str(exc))
     assert value == pytest.approx(float(f(X)), rel=1e-13, abs=1e-14)
     np.testing.assert_allclose(grad, reference, rtol=1e-12, atol=1e-14)
+
+
+# ---------------------------------------------------------------------- coverage of the op list
+def test_every_namespace_of_difflab_covers_the_op_list():
+    from difflab import op_coverage
+
+    assert op_coverage.gaps() == []
+
+
+def test_every_installed_framework_covers_the_op_list():
+    from difflab import op_coverage
+
+    frameworks = op_coverage.framework_namespaces()
+    if not frameworks:
+        pytest.skip("no framework installed")
+    assert op_coverage.gaps(frameworks) == []
+
+
+def test_the_coverage_check_names_the_missing_op_and_where(monkeypatch):
+    """A primitive missing from a namespace, the rule table or the op list's domains is
+    named with the place to add it (one line per place)."""
+    from difflab import op_coverage, ops
+    from difflab.ad.traced import ADNamespace
+    from difflab.namespaces.numpy_ns import NumpyNamespace
+
+    monkeypatch.delattr(NumpyNamespace, "expm1")
+    monkeypatch.delattr(ADNamespace, "log1p")  # as if RULES had no log1p row
+    monkeypatch.setitem(ops.UNARY_DOMAINS, "tan", None)
+    lines = op_coverage.gaps()
+    assert "namespace numpy lacks expm1 (add it to difflab.namespaces.numpy_ns)" in lines
+    assert any(line.startswith("namespace reverse lacks log1p (no row in difflab/ad/rules.py") for line in lines)
+    assert "difflab/ops.py UNARY_DOMAINS has no domain for tan" in lines

@@ -165,3 +165,20 @@ def test_sympy_truth_values_of_another_thread_are_sympys_own_during_and_after():
     assert "__bool__" not in vars(sympy.Basic)
     assert vars(sympy.Basic)["__eq__"] is original_eq
     assert bool(sympy.Tuple()) is False
+
+
+def test_no_sympy_class_is_changed_even_in_the_tracing_thread():
+    """The refusal lives in the values the traced function sees (SympyView), not in SymPy's
+    classes: while the trace runs, SymPy's own objects keep their meaning in that thread too."""
+    sympy = pytest.importorskip("sympy")
+    seen = {}
+
+    def f(x):
+        seen["patched"] = "__bool__" in vars(sympy.Basic)
+        y = sympy.Symbol("y")
+        seen["plain"] = (bool(y), y == 0)
+        xp = difflab.namespace(x)
+        return xp.sum(x ** 2)
+
+    np.testing.assert_array_equal(difflab.get("sympy").gradient(f)(np.array([1.0, -2.0])), [2.0, -4.0])
+    assert seen == {"patched": False, "plain": (True, False)}

@@ -18,8 +18,9 @@ import numpy as np
 
 from .. import cost
 from ..boundary import check_finite
-from ..differentiator import VECTOR_KINDS, Differentiator
+from ..differentiator import Differentiator
 from ..errors import NotSupported
+from ..kinds import VECTOR_KINDS
 from ..quiet import native_logs_filtered
 from ..precision import compute_dtype, computing_in, float_dtype_for  # noqa: F401 (re-exported)
 

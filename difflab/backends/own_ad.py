@@ -69,9 +69,10 @@ class Reverse(_OwnAD):
     over one backward sweep (a small constant times the function, at any n).
 
     With ``jit=True`` (the compiled tape, :mod:`difflab.ad.compiled`) the gradient,
-    value-and-gradient, VJP and Jacobian are traced once per input shape and run as one
-    generated flat NumPy function, guarded by the branch decisions the trace took; the
-    Hessian, the JVP and the hvp stay on the tape engine, and :meth:`how` says so.
+    value-and-gradient, VJP, Jacobian and hvp (reverse over reverse: the gradient of
+    grad f . v) are traced once per input shape and run as one generated flat NumPy
+    function, guarded by the branch decisions the trace took; the Hessian and the JVP stay
+    on the tape engine, and :meth:`how` says so.
     """
 
     name = "reverse"

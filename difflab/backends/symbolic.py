@@ -18,8 +18,6 @@ expression-swell experiment. See docs/symbolic.md.
 from __future__ import annotations
 
 import contextlib
-import sys
-import threading
 import time
 from dataclasses import dataclass
 
@@ -211,9 +209,11 @@ class Sympy(Differentiator):
     def _trace(self, function, symbols) -> list:
         import sympy
 
-        try:
-            with _branches_refused():
-                out = function(np.array(symbols, dtype=object))
+        from ..namespaces import SYMPY
+        from ..namespaces.view import call_viewed, unview
+
+        try:  # as views, which refuse an if or == on a symbol (namespaces.object_ns.SympyView)
+            out = call_viewed(SYMPY, function, np.array(symbols, dtype=object))
         except TypeError as exc:
             text = str(exc)
             if "truth value" in text or "Relational" in text:
@@ -222,83 +222,11 @@ class Sympy(Differentiator):
                     f"{function.name} branches on a value of x (an if, while or == on a symbol: "
                     f"{text}); SymPy cannot decide it, so use AD or finite differences") from None
             raise
-        entries = np.asarray(out, dtype=object).reshape(-1)
+        entries = [unview(e) for e in np.asarray(out, dtype=object).reshape(-1)]
         if any(isinstance(e, (str, bytes)) for e in entries):  # sympify would run text as code
             raise InputError(f"{function.name} returned text under the sympy method, not an "
                              "expression of x")
         return [sympy.sympify(e, strict=True) for e in entries]
-
-
-#: Modules whose code may test a SymPy value for truth or compare it with a number while a
-#: function is traced: SymPy's own algorithms do so; the traced function may not.
-_TRUSTED = ("sympy", "difflab.namespaces")
-_NUMBERS = (int, float, complex, np.number, np.bool_)
-_guard = threading.local()          # .active: this thread is tracing
-_installed = {"depth": 0, "eq": None, "ne": None}
-_install_lock = threading.Lock()
-
-
-def _tracing() -> bool:
-    """Is this thread tracing a function?"""
-    return getattr(_guard, "active", False)
-
-
-def _refused(frame) -> bool:
-    """Is this thread tracing, and is ``frame`` the traced function's own code?"""
-    if not _tracing():
-        return False
-    module = frame.f_globals.get("__name__", "")
-    return not any(module == t or module.startswith(t + ".") for t in _TRUSTED)
-
-
-def _truth(self):
-    if _tracing() and self.free_symbols and _refused(sys._getframe(1)):
-        raise TypeError(f"cannot determine truth value of {self} (an if or while on it)")
-    length = getattr(type(self), "__len__", None)  # Python's own rule for a class without __bool__
-    return True if length is None else length(self) != 0
-
-
-def _equal(self, other):
-    if _tracing() and isinstance(other, _NUMBERS) and self.free_symbols and _refused(sys._getframe(1)):
-        raise TypeError(f"cannot determine truth value of {self} == {other}")
-    return _installed["eq"](self, other)
-
-
-def _unequal(self, other):
-    if _tracing() and isinstance(other, _NUMBERS) and self.free_symbols and _refused(sys._getframe(1)):
-        raise TypeError(f"cannot determine truth value of {self} != {other}")
-    return _installed["ne"](self, other)
-
-
-@contextlib.contextmanager
-def _branches_refused():
-    """While tracing, ``if``/``while`` on a symbolic value and ``==``/``!=`` between one and a
-    number raise ``TypeError`` (-> :class:`NotSupported`) in the traced function's own code.
-
-    SymPy itself refuses ``x0 > 0`` (a ``Relational`` has no truth value) but answers
-    ``bool(x0)`` with True and ``x0 == 0`` with False (structural equality), so ``if x[0]:``
-    or ``if x[0] == 0:`` would silently take one branch for every x. Calls from SymPy's own
-    frames, and every call in other threads, keep SymPy's and Python's meaning (``bool`` of an
-    empty ``Tuple`` is False); the patch is installed by the first tracing thread and removed
-    by the last, under a lock with a count.
-    """
-    from sympy import Basic
-
-    with _install_lock:
-        if _installed["depth"] == 0:
-            _installed["eq"], _installed["ne"] = Basic.__eq__, Basic.__ne__
-            Basic.__bool__, Basic.__eq__, Basic.__ne__ = _truth, _equal, _unequal
-        _installed["depth"] += 1
-    was_active, _guard.active = getattr(_guard, "active", False), True
-    try:
-        yield
-    finally:
-        _guard.active = was_active
-        with _install_lock:
-            _installed["depth"] -= 1
-            if _installed["depth"] == 0:
-                del Basic.__bool__
-                Basic.__eq__, Basic.__ne__ = _installed["eq"], _installed["ne"]
 
 
 @contextlib.contextmanager

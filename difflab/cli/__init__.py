@@ -12,6 +12,8 @@ import importlib
 import sys
 import warnings
 
+from .validators import terminal_width
+
 #: subcommand -> (module under difflab.cli, one-line help)
 SUBCOMMANDS = {
     "list": ("list_methods", "every registered method: family, availability, version"),
@@ -60,7 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _add_display_options(parser) -> None:
     """``--width``, ``--no-color`` and ``--verbose``, taken by every subcommand."""
-    parser.add_argument("--width", type=_positive_width, metavar="N",
+    parser.add_argument("--width", type=terminal_width, metavar="N",
                         help="fit tables to N columns (default: the terminal's width; "
                              "piped output keeps each table's natural width)")
     parser.add_argument("--no-color", action="store_true",
@@ -68,16 +70,6 @@ def _add_display_options(parser) -> None:
     parser.add_argument("--verbose", action="store_true",
                         help="also show other libraries' warnings (once each, one line) and the "
                              "frameworks' native start-up log lines")
-
-
-def _positive_width(text: str) -> int:
-    try:
-        width = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"--width must be a whole number of columns, not {text!r}")
-    if width < 20:
-        raise argparse.ArgumentTypeError(f"--width must be at least 20, not {width}")
-    return width
 
 
 def _module(name):

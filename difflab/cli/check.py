@@ -19,8 +19,9 @@ import sys
 from ..differentiator import DTYPES
 from ..environment import one_line
 from ..errors import InputError
-from ._values import number
-from .compare import DERIVATIVES, NUMBER_LIST, _progress, parse_methods, parse_point, positive_int
+from ..kinds import DERIVATIVES
+from .compare import _progress
+from .validators import number, parse_methods, parse_point, points_may_be_negative, positive_int
 from ..wording import count
 
 SCHEMA = "difflab.check/1"
@@ -29,8 +30,7 @@ WORST_ROWS = 10
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    # "--at -1,2" is a point, not an option (as in 'difflab compare')
-    parser._negative_number_matcher = NUMBER_LIST
+    points_may_be_negative(parser)  # "--at -1,2" is a point, not an option
     parser.add_argument("target", metavar="MODULE:FUNCTION",
                         help="where your function lives: mypkg.losses:loss or path/to/file.py:loss "
                              "(a plain callable written with difflab.namespace, or a difflab.Function)")

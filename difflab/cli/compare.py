@@ -15,55 +15,23 @@ import argparse
 import contextlib
 import importlib
 import json
-import math
-import re
 import warnings
 
 from ..cost import DEFAULT_SECONDS
 from ..differentiator import DTYPES
 from ..errors import InputError
+from ..kinds import DERIVATIVES
 from ..wording import count
+from .validators import (  # noqa: F401 (re-exported: the other commands' imports)
+    NUMBER_LIST, non_negative_int, parse_methods, parse_point, points_may_be_negative,
+    positive_int, positive_seconds)
 
-DERIVATIVES = ("gradient", "jacobian", "hessian", "hvp")
 #: What ``--show`` can add after the table.
 SHOWABLE = ("formula",)
-NUMBER_LIST = re.compile(r"^-(\d|\.\d)[\d.,eE+\- ]*$")
-
-
-def positive_seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not (value > 0 and math.isfinite(value)):
-        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, not {text!r}")
-    return value
-
-
-def positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, not {text!r}")
-    return value
-
-
-def non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be a whole number >= 0, not {text!r}")
-    return value
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    # "--at -1,2" should read as a point, not as an option: argparse takes an argument that
-    # looks like a negative number as a value, so widen its idea of one to number lists.
-    parser._negative_number_matcher = NUMBER_LIST
+    points_may_be_negative(parser)
     parser.add_argument("function", nargs="?", metavar="FUNCTION | EXPRESSION",
                         help="a catalogue name (see 'difflab functions') or an expression "
                              "such as 'sin(x)*exp(y) + x**2*y' (variables in natural order, x2 before x10; "
@@ -139,29 +107,6 @@ def _run(args) -> int:
 
 
 # ---------------------------------------------------------------------- parsing
-def parse_point(text: str):
-    """``"1, 2.5,-3"`` -> float64 array; InputError for anything else, NaN or infinity."""
-    import numpy as np
-
-    parts = [p.strip() for p in text.split(",")]
-    try:
-        values = [float(p) for p in parts]
-    except ValueError:
-        raise InputError(f"--at takes comma-separated numbers, not {text!r}") from None
-    if not all(math.isfinite(v) for v in values):
-        raise InputError(f"--at contains NaN or infinity: {text!r}")
-    return np.array(values, dtype=np.float64)
-
-
-def parse_methods(text):
-    if text is None:
-        return None
-    names = [m.strip() for m in text.split(",") if m.strip()]
-    if not names:
-        raise InputError("--methods is empty; see 'difflab list'")
-    return names
-
-
 def resolve_function(text: str, dim=None, at=None):
     """A catalogue function by name (sized by ``dim``, or by ``at`` where it scales), else
     the function of an expression (difflab.expression). A bare word that is no catalogue name is an error,
@@ -450,9 +395,9 @@ class _Bar:
 @contextlib.contextmanager
 def _progress(total: int):
     """A progress bar over ``total`` method runs, on stderr and only on a terminal."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import Progress
 
-    from ..console import error_console, is_interactive
+    from ..progress import progress_bar
 
     class WithPreview(Progress):
         """The bars, then the table of the rows finished so far (transient, like the bars):
@@ -468,7 +413,5 @@ def _progress(total: int):
             if table is not None:
                 yield column_groups(self.console, table, self.console.width)[0]
 
-    with WithPreview(TextColumn("{task.description:<16}"), BarColumn(), MofNCompleteColumn(),
-                     TimeElapsedColumn(), console=error_console, transient=True,
-                     disable=not is_interactive()) as progress:
+    with progress_bar("{task.description:<16}", progress_class=WithPreview) as progress:
         yield _Bar(progress, total)

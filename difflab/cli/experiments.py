@@ -243,13 +243,9 @@ def _check_plot(args) -> None:
 @contextlib.contextmanager
 def _progress():
     """A rich progress bar on stderr (on a terminal), as the studies' progress callback."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from ..progress import progress_bar
 
-    from ..console import error_console, is_interactive
-
-    with Progress(TextColumn("{task.description:<36}"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=error_console, transient=True,
-                  disable=not is_interactive()) as bar:
+    with progress_bar("{task.description:<36}") as bar:
         task = bar.add_task("starting", total=None)
 
         def progress(description: str = "", advance: float = 0, total=None):
@@ -265,9 +261,9 @@ def _progress():
 
 # ---------------------------------------------------------------------- parsing
 def _names(text):
-    if text is None:
-        return None
-    return [t.strip() for t in str(text).split(",") if t.strip()]
+    from .validators import comma_list
+
+    return comma_list(text)
 
 
 def _floats(text, option):

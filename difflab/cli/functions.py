@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 
-from .compare import positive_int
+from .validators import positive_int
 
 SCHEMA = "difflab.functions/1"
 MANUAL_KINDS = ("gradient", "jacobian", "hessian")

@@ -16,7 +16,7 @@ import json
 import time
 
 from ..errors import InputError
-from .compare import non_negative_int, positive_int, positive_seconds
+from .validators import comma_list, non_negative_int, positive_int, positive_seconds
 
 DEFAULT_CASES = 100
 DEFAULT_SECONDS = 600.0
@@ -55,10 +55,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _list(text, option) -> tuple:
-    items = tuple(t.strip() for t in text.split(",") if t.strip())
-    if not items:
-        raise InputError(f"{option} is empty")
-    return items
+    return tuple(comma_list(text, f"{option} is empty"))
 
 
 def spec_from(args):
@@ -210,19 +207,9 @@ def _timing(campaign, wall, startup, shrink_seconds, where) -> dict:
 def _progress(total: int):
     """``update(campaign)``: a bar over the cases on stderr (a terminal only), with the
     disagreements so far in its description."""
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-    )
+    from ..progress import progress_bar
 
-    from ..console import error_console, is_interactive
-
-    with Progress(TextColumn("{task.description:<22}"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=error_console, transient=True,
-                  disable=not is_interactive()) as progress:
+    with progress_bar("{task.description:<22}") as progress:
         task = progress.add_task("fuzzing", total=total)
 
         def update(campaign):

@@ -22,12 +22,12 @@ when every one diverged, 2 for bad input, 130 for Ctrl-C (the finished rows are 
 from __future__ import annotations
 
 import json
-import math
 import time
 from dataclasses import dataclass, field
 
 from ..errors import InputError
-from ._values import number
+from ..json_numbers import number as _number
+from .validators import comma_list, number
 
 DEFAULT_OPTIMIZERS = "sgd,sgdm,adagrad,rmsprop,adam"
 #: How the table and the plot name each form of the rules.
@@ -97,9 +97,6 @@ class OptimizerRun:
                 "message": self.message}
 
 
-def _number(value):
-    value = float(value)
-    return value if math.isfinite(value) else None
 
 
 @dataclass
@@ -162,9 +159,8 @@ def _setup(args) -> Setup:
 def _names(text) -> list:
     import nets
 
-    names = [n.strip().lower() for n in str(text).split(",") if n.strip()]
-    if not names:
-        raise InputError("--optimizers names none; choose from " + ", ".join(nets.optimizers.RULE_SETS))
+    names = [n.lower() for n in comma_list(text, "--optimizers names none; choose from "
+                                           + ", ".join(nets.optimizers.RULE_SETS))]
     for name in names:
         try:
             nets.optimizers.with_rules(name)

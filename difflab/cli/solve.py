@@ -6,7 +6,7 @@ import argparse
 import json
 
 from ._output import add_overwrite
-from ._values import number
+from .validators import number
 
 PROBLEM_NAMES = ("linreg", "rosenbrock", "expfit", "worked")
 

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import argparse
 
-from ._values import number
-from .compare import NUMBER_LIST, parse_point, positive_int, resolve_function
+from .compare import resolve_function
+from .validators import number, parse_point, points_may_be_negative, positive_int
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from ..evaluation_trace import DEFAULT_MAX_ROWS, MAX_BASIS_DIRECTIONS
 
-    parser._negative_number_matcher = NUMBER_LIST  # "--at -1,2" is a point, not an option
+    points_may_be_negative(parser)  # "--at -1,2" is a point, not an option
     parser.add_argument("function", metavar="FUNCTION | EXPRESSION",
                         help="a catalogue name (see 'difflab functions') or an expression such "
                              "as 'log(x1) + x1*x2 - sin(x2)'")

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 from ..errors import InputError
 from ._output import add_overwrite
-from ._values import number
+from .validators import comma_list, number
 
 
 def add_arguments(parser) -> None:
@@ -165,10 +165,7 @@ def pinned_threads(n: int):
 
 
 def _names(text):
-    names = [n.strip() for n in str(text).split(",") if n.strip()]
-    if not names:
-        raise InputError("name at least one differentiator")
-    return names
+    return comma_list(text, "name at least one differentiator")
 
 
 def _hidden(text):

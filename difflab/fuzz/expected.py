@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..kinds import FUZZ_KINDS
+
 
 @dataclass(frozen=True)
 class Expected:
@@ -34,7 +36,7 @@ EXPECTED = ()
 
 
 #: Every derivative kind (conventions at a kink show in all of them).
-_ALL = ("gradient", "jacobian", "hessian", "jvp", "vjp", "hvp")
+_ALL = FUZZ_KINDS
 #: Programs of the opt-in kinks family sit exactly on one kink, where the derivative does
 #: not exist and each method answers by its own convention; the oracle's (difflab's rule
 #: table) gives half to each side of a tie (clip is composed from maximum and minimum, so

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..ops import UNARY_DOMAINS
 from . import program
 from .program import Node
 
@@ -110,23 +111,9 @@ def generate(seed: int, index: int, families=FAMILIES) -> Case:
 
 
 # ---------------------------------------------------------------------- domains
-def _tan_margin(a):
-    return float(np.min(np.abs(np.cos(a))))  # |cos a| ~ distance from the nearest pole
-
-
-#: unary op -> margin of its argument (inf: defined everywhere; <= 0: outside the domain)
-DOMAINS = {
-    "sin": lambda a: math.inf, "cos": lambda a: math.inf, "arctan": lambda a: math.inf,
-    "tanh": lambda a: math.inf, "sigmoid": lambda a: math.inf, "square": lambda a: math.inf,
-    "tan": _tan_margin,
-    "arcsin": lambda a: float(np.min(1.0 - np.abs(a))),
-    "arccos": lambda a: float(np.min(1.0 - np.abs(a))),
-    "sinh": lambda a: float(np.min(20.0 - np.abs(a))), "cosh": lambda a: float(np.min(20.0 - np.abs(a))),
-    "exp": lambda a: float(np.min(20.0 - a)), "expm1": lambda a: float(np.min(20.0 - a)),
-    "log": lambda a: float(np.min(a)), "sqrt": lambda a: float(np.min(a)),
-    "log1p": lambda a: float(np.min(a + 1.0)),
-    "abs": lambda a: float(np.min(np.abs(a))),
-}
+#: unary op -> margin of its argument (inf: defined everywhere; <= 0: outside the domain):
+#: each op's row in difflab/ops.py carries it.
+DOMAINS = UNARY_DOMAINS
 #: exponents of "pow", and whether they need a positive base
 POWERS = {2.0: False, 3.0: False, 0.5: True, 1.5: True, -1.0: True, -2.0: True}
 

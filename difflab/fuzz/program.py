@@ -17,8 +17,9 @@ Node kinds (``op``):
 - ``"where"``: ``where(c > value, a, b)``; ``"if"``: Python's ``a if c > value else b``
   (data-dependent control flow).
 
-The op set is explicit, not read from :data:`difflab.ops.OPS`, so that an op added there
-does not silently enter the campaign (a test checks every one here is still in the list).
+The elementwise ops are the op list's (each with its domain beside it in
+:data:`difflab.ops.UNARY_DOMAINS`) but those in :data:`LEFT_OUT`, each with its reason; the
+other op sets are explicit subsets of :data:`difflab.ops.OPS` (a test checks).
 """
 from __future__ import annotations
 
@@ -28,13 +29,15 @@ from typing import Any
 
 import numpy as np
 
-#: Elementwise functions the generator draws (each with a domain rule in generate.py).
-UNARY = ("sin", "cos", "tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh", "exp",
-         "expm1", "log", "log1p", "sqrt", "abs", "square", "sigmoid")
-#: Elementwise ops of difflab.ops.UNARY the generator does not draw, and why (a test checks
-#: that UNARY and these make up the op list's UNARY, so a new op is a decision either way).
+from ..ops import UNARY as UNARY_OPS
+
+#: Elementwise ops of difflab.ops.UNARY the generator does not draw, and why.
 LEFT_OUT = {"sign": "piecewise constant: its derivative is 0 wherever it exists, so it checks "
                     "nothing a constant does not, and drawing it would reshuffle every campaign"}
+#: Elementwise functions the generator draws: the op list's, each with its domain there
+#: (difflab.ops.UNARY_DOMAINS), but those LEFT_OUT. A new op enters campaigns at the end of
+#: the list (it changes which programs a seed draws) unless it is named in LEFT_OUT.
+UNARY = tuple(op for op in UNARY_OPS if op not in LEFT_OUT)
 ARITHMETIC = {"add": "+", "sub": "-", "mul": "*", "div": "/"}
 BINARY = ("maximum", "minimum")
 REDUCTIONS = ("sum", "prod", "mean", "max", "min", "logsumexp")

@@ -41,14 +41,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import DerivativeNotFinite, NotSupported
+from ..kinds import FUZZ_KINDS, SCALAR_KINDS
 from ..namespaces import namespace
 from ..testing import tolerance as tol
 from . import program
 from .generate import Case
 
-KINDS = ("gradient", "jacobian", "hessian", "jvp", "vjp", "hvp")
-#: Kinds that need a scalar program.
-SCALAR_KINDS = ("gradient", "hessian", "hvp")
+#: The kinds a campaign checks; those in SCALAR_KINDS need a scalar program.
+KINDS = FUZZ_KINDS
 VERDICTS = ("agree", "disagree", "refused", "crashed", "timeout")
 #: Relative move of every intermediate when measuring the condition term.
 TAU = 1e-7

@@ -5,11 +5,14 @@ structure (indexing, reshape, matmul, sums) is NumPy's, which works on object ar
 """
 from __future__ import annotations
 
+import operator
+
 import numpy as np
 
 from ..errors import NotSupported
 from ..ops import Namespace
 from .numpy_ns import NumpyNamespace
+from .view import ArrayView, Viewing, viewing
 
 #: difflab op name -> function name in mpmath / sympy.
 ELEMENTWISE_NAMES = {
@@ -134,8 +137,65 @@ for _op in ELEMENTWISE_NAMES:
     setattr(ObjectNamespace, _op, _elementwise(_op))
 
 
-class SympyNamespace(ObjectNamespace):
-    """SymPy expressions: exact symbolic values; ``if`` on them cannot be decided."""
+def _has_symbols(raw) -> bool:
+    items = raw.flat if isinstance(raw, np.ndarray) else (raw,)
+    return any(getattr(v, "free_symbols", None) for v in items)
+
+
+def _numbers(other) -> bool:
+    return isinstance(other, (int, float, complex, np.number, np.bool_)) or (
+        isinstance(other, np.ndarray) and other.dtype.kind in "biufc")
+
+
+class SympyView(ArrayView):
+    """SymPy values (an object array of expressions, or one) as the function the ``sympy``
+    method traces sees them (:func:`difflab.namespaces.view.call_viewed`).
+
+    SymPy answers ``bool(x0)`` with True and ``x0 == 0`` with False (structural equality)
+    without deciding anything, so ``if x[0]:`` or ``xp.where(x == 0, ...)`` would silently
+    keep one branch for every x. On a view they raise ``TypeError`` (the sympy method's
+    :class:`~difflab.NotSupported` for data-dependent control flow) where the value holds a
+    symbol. Only the traced function holds views: SymPy's own code, the user's other code
+    and other threads keep SymPy's meaning, and no SymPy class is changed.
+    """
+
+    __slots__ = ()
+    __sympy__ = None  # sympify takes a view through _sympy_, not as a Basic
+
+    def _sympy_(self):
+        import sympy
+
+        return sympy.sympify(self.raw)
+
+    def __bool__(self):
+        if _has_symbols(self.raw):
+            raise TypeError(f"cannot determine truth value of {self.raw} (an if or while on it)")
+        return bool(self.raw)
+
+    def __eq__(self, o):
+        if _numbers(o) and _has_symbols(self.raw):
+            raise TypeError(f"cannot determine truth value of {self.raw} == {o}")
+        return self._op(operator.eq, o)
+
+    def __ne__(self, o):
+        if _numbers(o) and _has_symbols(self.raw):
+            raise TypeError(f"cannot determine truth value of {self.raw} != {o}")
+        return self._op(operator.ne, o)
+
+    __hash__ = object.__hash__
+
+
+class SympyNamespace(Viewing, ObjectNamespace):
+    """SymPy expressions: exact symbolic values; ``if`` on them cannot be decided, so the
+    traced function sees them as :class:`SympyView`."""
+
+    view_type = SympyView
+
+    def is_raw(self, x):
+        return (isinstance(x, np.ndarray) and x.dtype == object) or type(x).__module__.startswith("sympy")
+
+    def getitem(self, x, index):
+        return x[index]
 
     def _max2(self, a, b):
         import sympy
@@ -181,6 +241,8 @@ class SympyNamespace(ObjectNamespace):
     def stop_gradient(self, x):
         raise NotSupported("stop_gradient", "sympy", "a symbolic expression has no constants to hold")
 
+
+viewing(SympyNamespace)
 
 MPMATH = ObjectNamespace("mpmath", 0)
 SYMPY = SympyNamespace("sympy", 1)

@@ -21,14 +21,14 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from .. import pytree
+from .. import boundary, pytree
 from ..arguments import normalise_argnums
 from ..cost import MP_BYTES, Cost
 from ..errors import InputError
 from ..function import as_function
+from ..kinds import DERIVATIVES
 from ..namespaces import object_arrays
 
-DERIVATIVES = ("gradient", "jacobian", "hessian", "hvp")
 
 
 #: Tangents per forward pass: the oracle works the Jacobian's columns a block at a time,
@@ -161,7 +161,7 @@ class _Problem:
         self.treedef = pytree.structure(tree)
         self.x = pytree.flatten(tree, np.float64)[0].reshape(-1)
         if not np.isfinite(self.x).all():
-            raise InputError("x contains NaN or infinity")
+            raise boundary.not_finite_input("x")
         self._fn, self._call, self._kwargs = fn, call, kwargs
 
     def f(self, flat):

@@ -6,6 +6,7 @@ import time
 
 import numpy as np
 
+from ..boundary import check_point
 from ..differentiator import DTYPES, Differentiator
 from ..errors import InputError, NotFinite, NotSupported
 from ..function import as_function
@@ -39,15 +40,7 @@ def resolve(differentiator, dtype="float64") -> Differentiator:
 
 def start_point(x0, name: str = "x0", dtype=np.float64) -> np.ndarray:
     """``x0`` as a finite 1-D array of ``dtype`` (float64 unless told; a scalar becomes one element)."""
-    try:
-        x = np.array(x0, dtype=dtype)
-    except (TypeError, ValueError) as exc:
-        raise InputError(f"{name} must be numbers: {exc}") from None
-    if x.ndim > 1 or x.size == 0:
-        raise InputError(f"{name} must be a scalar or a non-empty 1-D array, got shape {x.shape}")
-    if not np.all(np.isfinite(x)):
-        raise InputError(f"{name} must be finite, got {x0!r}")
-    return x.reshape(-1)
+    return np.array(check_point(x0, dtype, name))  # a copy: the solvers update it in place
 
 
 def positive(name: str, value, integer: bool = False):

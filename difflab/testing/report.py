@@ -12,6 +12,7 @@ from typing import Optional
 import numpy as np
 
 from ..display import Tabular, html_table
+from ..json_numbers import number
 
 VALUE_SIDE = "value = the method under test"
 REFERENCE_SIDE = "reference = the oracle"
@@ -275,10 +276,7 @@ def _num(v) -> str:
 
 
 def _json_number(v):
-    if isinstance(v, (float, np.floating)):
-        v = float(v)
-        return v if np.isfinite(v) else None
-    return v
+    return number(v) if isinstance(v, (float, np.floating)) else v
 
 
 # ---------------------------------------------------------------------- rich tables
