@@ -414,7 +414,7 @@ class _Budget:
         if max_seconds is not None or max_bytes is not None:
             try:
                 self.probe = cost.probe(function, x, mp_within=min(self.max_seconds, 3600.0))
-            except Exception:  # f fails at x: no estimate; each method reports the failure
+            except Exception:  # noqa: BLE001 - f fails at x: no estimate; each method reports the failure
                 self.probe = None
 
     def refusal(self, model: cost.Cost, timed: bool = True) -> str:
@@ -430,7 +430,7 @@ class _Budget:
             return ""
         try:
             cls = registry.method_class(name)
-        except Exception:  # run_method reports it
+        except Exception:  # noqa: BLE001 - run_method reports it
             return ""
         return self.refusal(cls.cost(self.derivative)) if cls.availability()[0] else ""
 
@@ -450,7 +450,7 @@ def run_method(name: str, function: Function, x: np.ndarray, derivative: str, dt
     ``vector``: the direction of an hvp (the operator is called as ``op(x, vector)``)."""
     try:
         cls = registry.method_class(name)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - a method that cannot load is a row of the report
         return MethodResult(name, "", "error", message=f"cannot load the method: {one_line(exc)}")
     family = cls.family
     available, why = cls.availability()
@@ -473,7 +473,7 @@ def run_method(name: str, function: Function, x: np.ndarray, derivative: str, dt
         return MethodResult(name, family, "unsupported", message=exc.reason or str(exc))
     except MemoryError:  # not a row: the run stops here, the caller keeps the rows so far
         raise
-    except Exception as exc:  # the method's own failure is a row of the report
+    except Exception as exc:  # noqa: BLE001 - the method's own failure is a row of the report
         return MethodResult(name, family, "error", message=one_line(exc))
     result = MethodResult(name, family, "ok", value, setup_seconds=setup, call_seconds=call,
                           message="" if op.how == "native" else op.how)
@@ -506,7 +506,7 @@ def _reference(function: Function, x: np.ndarray, derivative: str, progress=None
                          dtype=np.float64)
     except (InputError, MemoryError):
         raise
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - the oracle's failure is the comparison's note
         return None, f"the oracle failed: {one_line(exc)}"
     if not np.all(np.isfinite(ref)):
         return None, f"the exact {derivative} is not finite at this point"
@@ -538,7 +538,7 @@ def _not_finite(function: Function, x: np.ndarray) -> str:
             value = np.asarray(function(x), dtype=np.float64)
     except (MemoryError, KeyboardInterrupt):
         raise
-    except Exception:
+    except Exception:  # noqa: BLE001 - f fails at x: no note, each method reports it
         return ""
     if np.all(np.isfinite(value)):
         return ""

@@ -243,7 +243,7 @@ def mp_seconds(function, x) -> Optional[float]:
                     break
                 best = took
             return best
-    except Exception:  # the oracle itself will say what goes wrong
+    except Exception:  # noqa: BLE001 - the oracle itself will say what goes wrong
         return None
 
 

@@ -38,7 +38,7 @@ def method_info(name: str) -> MethodInfo:
     """Availability and version of one method, without importing its framework."""
     try:
         cls = registry.method_class(name)
-    except Exception as exc:  # a broken or missing plug-in module is a row, not a crash
+    except Exception as exc:  # noqa: BLE001 - a broken or missing plug-in module is a row, not a crash
         return MethodInfo(name, None, False, f"cannot load: {one_line(exc)}", None, None)
     available, reason = cls.availability()
     if cls.library is None:  # difflab's own: the version is difflab's

@@ -260,6 +260,7 @@ class _Parser:
         """``product (('+'|'-') product)*`` with ``product := factor (('*'|'/') factor)*``."""
         start = self.tokens[self.i].start if self.i < len(self.tokens) else len(self.text)
         total = None
+        pending = None  # the + or - before the product being read
         product = _Chain(self.factor(), start)
         while self.peek() in ("+", "-", "*", "/"):
             symbol = self.take().text

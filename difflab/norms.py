@@ -47,7 +47,7 @@ def norm(xp, x, ord=None, axis=None, keepdims=False):  # noqa: A002
     return xp.reshape(out, tuple(n for i, n in enumerate(shape) if i not in axes))
 
 
-def _vector(xp, x, ord, axes):
+def _vector(xp, x, ord, axes):  # noqa: A002 - NumPy's name
     if ord == 2:
         return xp.sqrt(xp.sum(x * x, axis=axes, keepdims=True))
     if ord == 0:
@@ -63,7 +63,7 @@ def _vector(xp, x, ord, axes):
     return xp.sum(xp.abs(x) ** ord, axis=axes, keepdims=True) ** (1.0 / ord)
 
 
-def _matrix(xp, x, ord, axes):
+def _matrix(xp, x, ord, axes):  # noqa: A002 - NumPy's name
     rows, cols = axes
     if ord in (1, -1):   # the largest (smallest) column sum of |x|
         sums, across = xp.sum(xp.abs(x), axis=rows, keepdims=True), cols

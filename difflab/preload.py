@@ -23,7 +23,7 @@ def framework_modules(name: str) -> tuple:
 
     try:
         cls = registry.method_class(name)
-    except Exception:  # compare reports it in the method's row
+    except Exception:  # noqa: BLE001 - compare reports it in the method's row
         return ()
     modules = tuple(getattr(cls, "modules", ()) or ())
     if not modules or not cls.availability()[0]:
@@ -65,7 +65,7 @@ class Preloader:
                 import_framework(module, module)
             except NotSupported:
                 pass  # the method's own import fails the same way and reports it in its row
-            except Exception:  # anything else, too, is the method's to report
+            except Exception:  # noqa: BLE001 - anything else, too, is the method's to report
                 pass
             finally:
                 self._seconds[module] = time.perf_counter() - start
@@ -76,7 +76,7 @@ class Preloader:
         if self._on_event is not None:
             try:
                 self._on_event(module, seconds)
-            except Exception:  # a progress display must not stop the imports
+            except Exception:  # noqa: BLE001 - a progress display must not stop the imports
                 pass
 
     def busy(self) -> bool:

@@ -71,7 +71,7 @@ class ClosureSnapshot:
         self._too_large = False
         target = fn.fn if _is_difflab_function(fn) else fn
         if not isinstance(target, (types.FunctionType, types.MethodType, functools.partial)):
-            call = getattr(target, "__call__", None)  # a callable object: its __call__ and self
+            call = getattr(target, "__call__", None)  # noqa: B004 - the bound method itself: a callable object: its __call__ and self
             target = call if isinstance(call, types.MethodType) else target
         self._visit(target, 0, ())
         del self._seen

@@ -34,7 +34,7 @@ def _ranges(console: Console, table: Table):
     options = console.options.update_width(10_000)
     out = []
     for column in table.columns:
-        measured = table._measure_column(console, options, column)  # noqa: SLF001 (rich's own measure)
+        measured = table._measure_column(console, options, column)  # rich's private measure
         wrapable = not column.no_wrap and column.width is None
         out.append((measured.minimum if wrapable else measured.maximum, measured.maximum, wrapable))
     return out
@@ -97,7 +97,7 @@ def _set_widths(table: Table, part: Table, ranges, width: int) -> None:
             widths[i] += grow
             room -= grow
     for column, total in zip(part.columns, widths):
-        padding = part._get_padding_width(column._index)  # noqa: SLF001
+        padding = part._get_padding_width(column._index)  # rich's private API
         column.width = max(1, total - padding)
 
 
@@ -117,8 +117,8 @@ def _subtable(table: Table, indexes: List[int]) -> Table:
                                    overflow=column.overflow, width=column.width,
                                    min_width=column.min_width, max_width=column.max_width,
                                    ratio=column.ratio, no_wrap=column.no_wrap,
-                                   _cells=list(column._cells)))  # noqa: SLF001
+                                   _cells=list(column._cells)))  # rich's private API
     for index, column in enumerate(part.columns):
-        column._index = index  # noqa: SLF001
+        column._index = index  # rich's private API
     part.rows = list(table.rows)
     return part

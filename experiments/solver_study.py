@@ -78,7 +78,7 @@ def per_method(methods, repeats=3):
             except (NotSupported, InputError) as exc:
                 rows.append({"task": task, "method": m, "status": "unsupported", "message": str(exc)})
                 continue
-            except Exception as exc:  # a method's failure is a finding, not a crash of the study
+            except Exception as exc:  # noqa: BLE001 - a method's failure is a finding, not a crash of the study
                 rows.append({"task": task, "method": m, "status": "error",
                              "message": f"{type(exc).__name__}: {exc}"})
                 continue
@@ -196,7 +196,7 @@ def plots(img: Path, tables, scaling, worked_runs, root_runs, modes):
 
 def report(tables, rows, scaling, worked_runs, root_runs, modes) -> str:
     parts = []
-    for name, (problem, records) in tables.items():
+    for _name, (problem, records) in tables.items():
         parts.append(f"### {problem.description}\n")
         parts.append(md_table(
             ["solver", "ok", "iterations", "f evals", "grad evals", "hess evals", "seconds", "distance"],

@@ -296,7 +296,7 @@ def define(Model, Conv2D, BatchNormalization, Activation, MaxPool2D, Dropout, Fl
             self.init_ch = init_ch
             self.c1 = ConvBNRelu(init_ch)
             self.blocks = Sequential()
-            for block_id in range(num_blocks):
+            for block_id in range(num_blocks):  # noqa: B007 - the course's text
                 for layer_id in range(2):
                     if layer_id == 0:
                         block = InceptionBlk(self.out_channels, strides=2)

@@ -7,7 +7,6 @@ executes the docs' own code, our files, never user input. Blocks that are not me
 A block that takes seconds (a 10,000-step reproduction) is fenced ```python slow: it runs
 under ``-m slow`` only, and later blocks of its page must not need it.
 """
-import os
 import pathlib
 import re
 
@@ -58,7 +57,7 @@ def run_page(page, tmp_path, monkeypatch, slow):
     try:
         for line, code in python_blocks(page, slow):
             compiled = compile(code, f"{page.relative_to(ROOT)}:{line}", "exec")
-            exec(compiled, namespace)  # the docs' own code, not user input
+            exec(compiled, namespace)  # noqa: S102 - the docs' own code, not user input
     finally:
         import matplotlib.pyplot as plt
         plt.close("all")

@@ -24,17 +24,17 @@ def test_a_unicode_attribute_name_reads_its_own_array():
         pass
 
     box = Box()
-    setattr(box, "\ufb01", np.array([1.0, 2.0, 3.0]))
+    setattr(box, "\ufb01", np.array([1.0, 2.0, 3.0]))  # noqa: B010 - "\ufb01" is no identifier NFKC keeps
     box.fi = np.array([100.0, 200.0, 300.0])
 
     def f(x):
         xp = difflab.namespace(x)
-        return xp.sum(xp.asarray(getattr(box, "\ufb01")) * x ** 2)
+        return xp.sum(xp.asarray(getattr(box, "\ufb01")) * x ** 2)  # noqa: B009
 
     x = np.array([1.0, 2.0, 3.0])
     grad, got, source = _compiled_gradient(f, x)
     np.testing.assert_array_equal(got, [2.0, 8.0, 18.0])
-    getattr(box, "\ufb01")[:] = [3.0, 2.0, 1.0]  # read afresh, from the same slot
+    getattr(box, "\ufb01")[:] = [3.0, 2.0, 1.0]  # read afresh, from the same slot  # noqa: B009
     np.testing.assert_array_equal(grad(x), [6.0, 8.0, 6.0])
     assert source.isascii()
 

@@ -82,7 +82,7 @@ def terminal_width(text: str) -> int:
     try:
         width = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"--width must be a whole number of columns, not {text!r}")
+        raise argparse.ArgumentTypeError(f"--width must be a whole number of columns, not {text!r}") from None
     if width < 20:
         raise argparse.ArgumentTypeError(f"--width must be at least 20, not {width}")
     return width
