@@ -1,0 +1,133 @@
+"""The ``fd-numdifftools`` method: numdifftools' adaptive finite differences behind difflab's
+interface, with numdifftools' own error estimate.
+
+numdifftools (``numdifftools.Jacobian`` and ``numdifftools.Hessian``) evaluates central
+differences at a sequence of 15 steps, from about 2 max(log(e + |x_i|), 1) down by halves
+(1.6ths for second derivatives), extrapolates them (Richardson, then Wynn's epsilon) and
+keeps, element by element, the estimate whose error estimate is smallest; ``full_output``
+returns that estimate. A gradient or a Jacobian costs 30 n + 1 evaluations of f, a Hessian
+30 n^2 + 1. Steps that leave f's domain give NaN, which numdifftools treats as outliers.
+
+:meth:`~difflab.backends.finite_differences.FiniteDifference.estimate` keeps numdifftools'
+estimate as ``library_error`` and reports as ``error`` the bound
+:func:`difflab.fd.core.library_bound` makes of it (each output's largest, doubled).
+
+Everything else of the interface (jvp as the derivative along v, hvp as central differences
+of this method's gradient, vjp from the Jacobian, the error estimate through
+:meth:`~difflab.backends.finite_differences.FiniteDifference.estimate`, finite differences
+of a finite-difference derivative refused) comes from the finite-difference base class.
+
+numdifftools computes in float64: with ``dtype="float32"`` each point is rounded to float32
+before f sees it, so f computes in float32 (the dtype rule) and numdifftools' error estimate
+sees that rounding as noise in f's values.
+"""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from .. import cost
+from ..fd import steps
+from ..fd.core import NOISE_ULPS, FDEstimate, library_bound
+from .finite_differences import FiniteDifference
+
+# Where every step gives NaN (a derivative that is infinite at x), numdifftools' choice of the
+# best step warns "All-NaN slice encountered" before returning NaN, which difflab's boundary
+# then refuses with one clear error (NotFinite). A filter, not catch_warnings: that one
+# swaps the process-wide filters and is not thread-safe; this one matches numdifftools only.
+warnings.filterwarnings("ignore", message="All-NaN slice encountered",
+                        module=r"numdifftools\.")
+
+
+#: In float32, numdifftools' default 15 steps reach 2^-13 of its largest, where float32 values
+#: are quantised enough that neighbouring estimates agree by chance and its error estimate
+#: falls below the true error (2x on mlp-loss): the first 9 steps, down to 2^-7 (1/64).
+FLOAT32_STEPS = 9
+
+
+class CountedFunction:
+    """``p -> f(p)`` as a float64 vector, ``p`` rounded to the method's dtype first; counts
+    the evaluations. One per derivative computed, so threads never share one."""
+
+    def __init__(self, function, dtype):
+        self.function, self.dtype = function, dtype
+        self.evaluations = 0
+        self.outputs = None  # f's number of outputs, from the first call
+        self.magnitude = None  # element-wise max |f| over the points evaluated
+
+    def __call__(self, point):
+        self.evaluations += 1
+        value = self.function(np.asarray(point, dtype=self.dtype))
+        out = np.array(value, dtype=np.float64, copy=True).reshape(-1)
+        self.outputs = out.size
+        with np.errstate(invalid="ignore"):  # NaN beyond f's domain: not a magnitude
+            size = np.nan_to_num(np.abs(out), nan=0.0)
+        self.magnitude = size if self.magnitude is None else np.fmax(self.magnitude, size)
+        return out
+
+    def component(self, k):
+        """The ``k``-th output alone, as a number (numdifftools' Hessian takes scalar f)."""
+        return lambda point: self(point)[k]
+
+
+class Numdifftools(FiniteDifference):
+    """numdifftools' Jacobian and Hessian with their error estimates.
+
+    ``step="auto"`` is numdifftools' default step generator (15 steps down from about 2);
+    a number is numdifftools' ``step`` (its base step, from which it makes its sequence).
+    """
+
+    name = "fd-numdifftools"
+    library = "numdifftools"
+    costs = cost.black_box(lambda n: 30 * n + 1, lambda n: 30 * n * n + 1, ("30n + 1", "30n^2 + 1"))
+
+    def describe(self) -> dict:
+        out = super().describe()
+        out["steps"] = ("numdifftools' default: 15 steps from about 2 max(log(e + |x_i|), 1), "
+                        "extrapolated (Richardson, Wynn)") if self.options["step"] == steps.AUTO else \
+            f"numdifftools' base step {self.options['step']:g}"
+        return out
+
+    def _compute(self, function, x, order, error, scale):
+        import numdifftools
+
+        counted = CountedFunction(function, x.dtype)
+        step = None if self.options["step"] == steps.AUTO else self.options["step"]
+        if step is None and x.dtype != np.float64:
+            step = numdifftools.MaxStepGenerator(num_steps=FLOAT32_STEPS)
+        point = x.astype(np.float64)
+        n = x.size
+        with np.errstate(all="ignore"):  # steps outside f's domain give NaN: outliers to it
+            if order == 1:
+                found = numdifftools.Jacobian(counted, step=step, full_output=True)(point)
+                m = counted.outputs
+                value = np.reshape(found.estimate, (m, n))
+                bound = np.reshape(found.error_estimate, (m, n))
+                final = np.reshape(found.final_step, (m, n))
+            else:
+                hessian = numdifftools.Hessian(counted.component(0), step=step, full_output=True)
+                parts = [hessian(point)]  # and now f's number of outputs is known
+                parts += [numdifftools.Hessian(counted.component(k), step=step, full_output=True)(point)
+                          for k in range(1, counted.outputs)]
+                m = counted.outputs
+                value = np.stack([np.reshape(p.estimate, (n, n)) for p in parts])
+                bound = np.stack([np.reshape(p.error_estimate, (n, n)) for p in parts])
+                final = np.stack([np.reshape(p.final_step, (n, n)) for p in parts])
+        used = np.max(np.abs(final).reshape(-1, n), axis=0)  # per coordinate, the largest chosen
+        own = np.abs(bound)
+        if not error:
+            return FDEstimate(value, None, counted.evaluations, used)
+        total = library_bound(own)
+        if x.dtype != np.float64:
+            # Rounding x_j + h to float32 moves the step by up to half an ulp of x_j, which
+            # numdifftools (computing in float64) cannot see: entry (i, j) is then off by about
+            # |value_ij| eps |x_j| / h_ij (and |x_i| too for a Hessian), twice that as a bound.
+            eps = float(np.finfo(x.dtype).eps)
+            size = np.abs(point)[None, :] if order == 1 else np.abs(point)[:, None] + np.abs(point)[None, :]
+            total = total + 2 * eps * np.abs(value) * size / np.abs(final)
+            # and f's own float32 rounding, NOISE_ULPS eps |f|, over those steps: numdifftools
+            # compares the estimates of neighbouring steps, which quantised values can make agree
+            rounding = NOISE_ULPS * eps * counted.magnitude[:m]
+            total = total + rounding.reshape((m,) + (1,) * (value.ndim - 1)) / np.abs(final) ** order
+        return FDEstimate(value, total, counted.evaluations, used, own)
