@@ -52,7 +52,7 @@ def test_the_library_estimate_is_kept_and_the_bound_is_made_of_it(name):
     est = d.estimate(counted, x)
     assert est.evaluations == len(calls)
     assert est.library_error is not None and est.library_error.shape == (5,)
-    np.testing.assert_array_equal(est.error, library_bound(est.library_error[None, :])[0])
+    assert np.all(est.error >= library_bound(est.library_error[None, :])[0])  # fd-scipy: + a floor
     assert np.all(np.abs(est.value - rosen_der(x)) <= est.error)
     # difflab's own methods have no library estimate
     assert difflab.get("fd-richardson").estimate(rosenbrock, x).library_error is None

@@ -44,6 +44,11 @@ warnings.filterwarnings("ignore", message="All-NaN slice encountered",
 #: are quantised enough that neighbouring estimates agree by chance and its error estimate
 #: falls below the true error (2x on mlp-loss): the first 9 steps, down to 2^-7 (1/64).
 FLOAT32_STEPS = 9
+#: Where every step gave NaN for an entry (numdifftools' largest steps, about 2, can leave f's
+#: domain and poison its outlier test: arcsin(x tan x) at -0.827), it starts again with its
+#: steps RETRY_FACTOR times smaller, at most RETRIES times ("auto" steps only).
+RETRY_FACTOR = 16.0
+RETRIES = 3
 
 
 class CountedFunction:
@@ -89,31 +94,46 @@ class Numdifftools(FiniteDifference):
             f"numdifftools' base step {self.options['step']:g}"
         return out
 
+    def _steps(self, numdifftools, dtype, retry):
+        """numdifftools' ``step`` argument: its default (None) or, on a retry after NaN, its
+        default generator started RETRY_FACTOR^retry times smaller; fewer steps in float32."""
+        if self.options["step"] != steps.AUTO:
+            return self.options["step"]
+        if retry == 0 and dtype == np.float64:
+            return None
+        return numdifftools.MaxStepGenerator(base_step=2.0 / RETRY_FACTOR ** retry,
+                                             num_steps=15 if dtype == np.float64 else FLOAT32_STEPS)
+
+    @staticmethod
+    def _attempt(numdifftools, counted, point, order, step):
+        """(value, numdifftools' error estimate, its chosen steps): (m, n) or (m, n, n)."""
+        n = point.size
+        if order == 1:
+            parts = [numdifftools.Jacobian(counted, step=step, full_output=True)(point)]
+        else:
+            parts = [numdifftools.Hessian(counted.component(0), step=step, full_output=True)(point)]
+            parts += [numdifftools.Hessian(counted.component(k), step=step, full_output=True)(point)
+                      for k in range(1, counted.outputs)]  # f's number of outputs is known now
+        return tuple(np.stack([np.asarray(getattr(p, key), dtype=np.float64) for p in parts]).reshape((-1,) + (n,) * order)
+                     for key in ("estimate", "error_estimate", "final_step"))
+
     def _compute(self, function, x, order, error, scale):
         import numdifftools
 
         counted = CountedFunction(function, x.dtype)
-        step = None if self.options["step"] == steps.AUTO else self.options["step"]
-        if step is None and x.dtype != np.float64:
-            step = numdifftools.MaxStepGenerator(num_steps=FLOAT32_STEPS)
+        auto = self.options["step"] == steps.AUTO
         point = x.astype(np.float64)
-        n = x.size
         with np.errstate(all="ignore"):  # steps outside f's domain give NaN: outliers to it
-            if order == 1:
-                found = numdifftools.Jacobian(counted, step=step, full_output=True)(point)
-                m = counted.outputs
-                value = np.reshape(found.estimate, (m, n))
-                bound = np.reshape(found.error_estimate, (m, n))
-                final = np.reshape(found.final_step, (m, n))
-            else:
-                hessian = numdifftools.Hessian(counted.component(0), step=step, full_output=True)
-                parts = [hessian(point)]  # and now f's number of outputs is known
-                parts += [numdifftools.Hessian(counted.component(k), step=step, full_output=True)(point)
-                          for k in range(1, counted.outputs)]
-                m = counted.outputs
-                value = np.stack([np.reshape(p.estimate, (n, n)) for p in parts])
-                bound = np.stack([np.reshape(p.error_estimate, (n, n)) for p in parts])
-                final = np.stack([np.reshape(p.final_step, (n, n)) for p in parts])
+            value, bound, final = self._attempt(numdifftools, counted, point, order,
+                                                self._steps(numdifftools, x.dtype, 0))
+            for retry in range(1, RETRIES + 1 if auto else 1):
+                failed = ~np.isfinite(value)
+                if not failed.any():
+                    break
+                again = self._attempt(numdifftools, counted, point, order,
+                                      self._steps(numdifftools, x.dtype, retry))
+                value, bound, final = (np.where(failed, new, old) for new, old in zip(again, (value, bound, final)))
+        m, n = value.shape[0], x.size
         used = np.max(np.abs(final).reshape(-1, n), axis=0)  # per coordinate, the largest chosen
         own = np.abs(bound)
         if not error:

@@ -33,7 +33,7 @@ import numpy as np
 
 from .. import cost
 from ..fd import steps
-from ..fd.core import FDEstimate, library_bound
+from ..fd.core import NOISE_ULPS, FDEstimate, library_bound
 from ..fd.stencils import CENTRAL
 from .finite_differences import CentralDifference, FiniteDifference
 
@@ -64,6 +64,7 @@ class Columns:
     def __init__(self, function, dtype, outputs: int):
         self.function, self.dtype, self.outputs = function, dtype, outputs
         self.evaluations = 0
+        self.magnitude = np.zeros(outputs)  # per output, the largest finite |f| seen
 
     def __call__(self, xi):
         n, batch = xi.shape[0], xi.shape[1:]
@@ -73,6 +74,9 @@ class Columns:
             value = self.function(np.array(points[:, k], dtype=self.dtype))
             out[:, k] = np.asarray(value, dtype=self.dtype).reshape(-1)
         self.evaluations += points.shape[1]
+        if out.size:
+            size = np.where(np.isfinite(out), np.abs(out), 0.0).max(axis=1)
+            self.magnitude = np.fmax(self.magnitude, size)
         return out.reshape((self.outputs,) + batch)
 
     def component(self, k):
@@ -137,8 +141,15 @@ class ScipyDifferentiate(FiniteDifference):
                 again = attempt(step)
                 value, bound, status = (np.where(failed, new, old) for new, old in zip(again, (value, bound, status)))
         own = np.abs(bound)
-        return FDEstimate(value, library_bound(own) if error else None, columns.evaluations + 1,
-                          first, own if error else None)
+        if not error:
+            return FDEstimate(value, None, columns.evaluations + 1, first)
+        # SciPy's estimate is the change between its last two iterations, which can fall below
+        # f's own rounding (x^1.5 + x: 3x under its Hessian's); that rounding over the first,
+        # largest step is a floor no answer beats
+        eps = float(np.finfo(x.dtype).eps)
+        floor = NOISE_ULPS * eps * columns.magnitude / float(np.min(step)) ** order
+        total = library_bound(own) + floor.reshape((m,) + (1,) * order)
+        return FDEstimate(value, total, columns.evaluations + 1, first, own)
 
     def _hessian_of_gradient(self, function, x, error, scale):
         """Central differences (fd-central's stencil, step and error bound) of this method's
