@@ -13,13 +13,13 @@ estimate as ``library_error`` and reports as ``error`` the bound
 :func:`difflab.fd.core.library_bound` makes of it (each output's largest, doubled).
 
 Everything else of the interface (jvp as the derivative along v, hvp as central differences
-of this method's gradient, vjp from the Jacobian, the error estimate through
-:meth:`~difflab.backends.finite_differences.FiniteDifference.estimate`, finite differences
-of a finite-difference derivative refused) comes from the finite-difference base class.
+of this method's gradient, vjp from the Jacobian, finite differences of a finite-difference
+derivative refused) comes from the finite-difference base class.
 
 numdifftools computes in float64: with ``dtype="float32"`` each point is rounded to float32
-before f sees it, so f computes in float32 (the dtype rule) and numdifftools' error estimate
-sees that rounding as noise in f's values.
+before f sees it, so f computes in float32 (the dtype rule); only the first
+:data:`FLOAT32_STEPS` steps are taken, and the bound adds what rounding the points and f's
+values to float32 does, which numdifftools' estimate does not see.
 """
 from __future__ import annotations
 
@@ -114,7 +114,8 @@ class Numdifftools(FiniteDifference):
             parts = [numdifftools.Hessian(counted.component(0), step=step, full_output=True)(point)]
             parts += [numdifftools.Hessian(counted.component(k), step=step, full_output=True)(point)
                       for k in range(1, counted.outputs)]  # f's number of outputs is known now
-        return tuple(np.stack([np.asarray(getattr(p, key), dtype=np.float64) for p in parts]).reshape((-1,) + (n,) * order)
+        shape = (-1,) + (n,) * order
+        return tuple(np.stack([np.asarray(getattr(p, key), dtype=np.float64) for p in parts]).reshape(shape)
                      for key in ("estimate", "error_estimate", "final_step"))
 
     def _compute(self, function, x, order, error, scale):
