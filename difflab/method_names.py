@@ -19,6 +19,8 @@ BUILTIN_METHODS = {
     "fd-five-point": "difflab.backends.finite_differences:FivePointDifference",
     "fd-complex": "difflab.backends.finite_differences:ComplexStep",
     "fd-richardson": "difflab.backends.finite_differences:Richardson",
+    "fd-numdifftools": "difflab.backends.numdifftools_backend:Numdifftools",
+    "fd-scipy": "difflab.backends.scipy_differentiate:ScipyDifferentiate",
     "sympy": "difflab.backends.symbolic:Sympy",
     "forward": "difflab.backends.own_ad:Forward",
     "reverse": "difflab.backends.own_ad:Reverse",

@@ -17,9 +17,14 @@ for the complex step ``h^2 |f'''| / 6 + eps |f'|``: no cancellation, so every h 
 Part 2, the catalogue table: correct digits (-log10 of the max relative error, 0..17) of
 every available method on every catalogue function, in float64 and float32.
 
+Part 3, error estimates (:mod:`.estimates`): fd-richardson, fd-numdifftools and fd-scipy at
+their default steps on the catalogue, gradients and Hessians: the true error, the bound each
+reports and the library's own estimate, and whether each covers the true error.
+
 ``run`` returns records and prints nothing. JSON: ``difflab.accuracy/1`` with ``function``,
 ``x``, ``curves``, ``best``, plus ``theory`` (the model optimum per stencil and dtype),
-``digits`` (part 2, when run) and ``environment``.
+``digits`` (part 2, when run), ``estimates`` (part 3, when run: ``cells`` and ``summary``)
+and ``environment``.
 """
 from __future__ import annotations
 
@@ -91,6 +96,7 @@ class AccuracyResult:
     theory: list
     digits: Optional[list]
     environment: dict
+    estimates: Optional[list] = None   # part 3 (experiments/estimates.py), when run
 
     def to_dict(self) -> dict:
         doc = {"schema": SCHEMA, "function": self.function, "x": list(self.x),
@@ -100,6 +106,11 @@ class AccuracyResult:
                           for t in self.theory]}
         if self.digits is not None:
             doc["digits"] = [dataclasses.asdict(d) for d in self.digits]
+        if self.estimates is not None:
+            from .estimates import summary
+
+            doc["estimates"] = {"cells": [dataclasses.asdict(c) for c in self.estimates],
+                                "summary": summary(self.estimates)}
         doc["environment"] = self.environment
         return doc
 
@@ -268,10 +279,13 @@ def run(function=None, at: Optional[Sequence[float]] = None, dim: Optional[int] 
         steps: Sequence[float] = STEPS, table: bool = True,
         table_functions: Optional[Sequence[str]] = None,
         table_methods: Optional[Sequence[str]] = None, progress=progress_noop,
-        on_start=None) -> AccuracyResult:
+        on_start=None, estimates: Optional[bool] = None) -> AccuracyResult:
     """The step study on one function (default exp(x)/sqrt(sin(x)^3 + cos(x)^3) at 1.5) and,
     with ``table``, the catalogue-wide digits table. ``on_start`` is called with the result
-    record after the step study; its table fills in as the catalogue's cells finish."""
+    record after the step study; its table fills in as the catalogue's cells finish.
+    ``estimates`` (default: as ``table``) adds part 3, the methods that estimate their own
+    error (fd-richardson, fd-numdifftools, fd-scipy) on the catalogue: true error, reported
+    bound and the library's own estimate (experiments/estimates.py)."""
     import difflab
 
     f, x = resolve(function, at, dim)
@@ -286,4 +300,9 @@ def run(function=None, at: Optional[Sequence[float]] = None, dim: Optional[int] 
         on_start(result)
     if table:
         digits_table(table_functions, table_methods, dtypes, progress, result.digits)
+    if table if estimates is None else estimates:
+        from . import estimates as part3
+
+        result.estimates = []
+        part3.study(table_functions, dtypes=dtypes, progress=progress, cells=result.estimates)
     return result

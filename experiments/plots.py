@@ -72,7 +72,10 @@ def plot_accuracy(result, path) -> Path:
     """Relative error against step, one panel per dtype, with each stencil's model curve and
     its optimum (star)."""
     dtypes = list(dict.fromkeys(c.dtype for c in result.curves))
-    fig, axes = _grid(len(dtypes), width=6.0, height=4.5)
+    cells = [c for c in (getattr(result, "estimates", None) or []) if c.status == "ok" and c.error]
+    fig, axes = _grid(len(dtypes) + bool(cells), width=6.0, height=4.5)
+    if cells:
+        _plot_estimates(axes[len(dtypes)], cells)
     colours = {}
     palette = ["tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown"]
     for ax, dtype in zip(axes, dtypes):
@@ -104,6 +107,32 @@ def plot_accuracy(result, path) -> Path:
     axes[0].legend(fontsize=7, loc="lower left")
     fig.suptitle("Finite differences: error vs step (dashed: error model, star: model optimum)")
     return _save(fig, path)
+
+
+def _plot_estimates(ax, cells):
+    """Part 3: reported bound (filled) and the library's own estimate (open) against the true
+    error, per method; below the diagonal an estimate missed."""
+    markers = {"fd-richardson": "o", "fd-numdifftools": "s", "fd-scipy": "^"}
+    colours = {"fd-richardson": "tab:purple", "fd-numdifftools": "tab:green", "fd-scipy": "tab:red"}
+    for method in dict.fromkeys(c.method for c in cells):
+        mine = [c for c in cells if c.method == method]
+        style = dict(marker=markers.get(method, "x"), ls="", ms=5, color=colours.get(method, "grey"))
+        ax.plot([c.error for c in mine if c.bound], [c.bound for c in mine if c.bound], **style,
+                label=f"{method}: reported bound")
+        own = [c for c in mine if c.library]
+        if own:
+            ax.plot([c.error for c in own], [c.library for c in own], **{**style, "mfc": "none"},
+                    label=f"{method}: the library's own estimate")
+    lo = min(c.error for c in cells) / 3
+    hi = max(max(c.error for c in cells), max(c.bound or 0 for c in cells)) * 3
+    ax.plot([lo, hi], [lo, hi], "k--", lw=0.8)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("true relative error vs oracle")
+    ax.set_ylabel("estimated error")
+    ax.set_title("Error estimates on the catalogue (below the line: missed)")
+    ax.grid(True, which="major", alpha=0.3)
+    ax.legend(fontsize=6, loc="upper left")
 
 
 # ---------------------------------------------------------------------- speed

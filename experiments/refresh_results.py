@@ -126,6 +126,24 @@ def accuracy_findings(result) -> list[str]:
         if b.dtype == "float64" and b.step is not None:
             exact = " (every bit right)" if b.error == 0 else ""
             lines.append(f"{b.method}: best relative error {_fmt(b.error)}{exact} at h = {_fmt(b.step)}.")
+    return lines + estimate_findings(result)
+
+
+def estimate_findings(result) -> list[str]:
+    """Part 3 in sentences: per method (float64), the median true error and how often its own
+    estimate (the library's, for the peers) and its reported bound covered the true error."""
+    from .estimates import summary
+
+    lines = []
+    for r in summary(getattr(result, "estimates", None) or []):
+        if r["dtype"] != "float64":
+            continue
+        own = ("" if r["library_bounded"] is None else
+               f"; the library's own estimate covered it in {r['library_bounded']} of {r['cells']}, "
+               f"the reported bound in {r['bounded']}")
+        mine = f"; its bound covered it in {r['bounded']} of {r['cells']}" if not own else own
+        lines.append(f"{r['method']} {r['kind']}s at the default step: median error {_fmt(r['median_error'])}, "
+                     f"{r['median_evaluations']:.0f} evaluations{mine}.")
     return lines
 
 

@@ -79,7 +79,31 @@ def accuracy_tables(result) -> list[Table]:
         out.append(est)
     if result.digits:
         out.extend(digits_tables(result.digits))
+    if getattr(result, "estimates", None):
+        out.append(estimates_table(result.estimates))
     return out
+
+
+def estimates_table(cells) -> Table:
+    """Part 3: per method, dtype and kind, the medians of true error, reported bound and the
+    library's own estimate, and how often each covered the true error entry by entry."""
+    from .estimates import summary
+
+    rows = []
+    for r in summary(cells):
+        own = "—" if r["library_bounded"] is None else f"{r['library_bounded']}/{r['cells']}"
+        rows.append([r["method"], r["dtype"], r["kind"], _sci(r["median_error"]),
+                     _sci(r["median_bound"]), _sci(r["median_library"]) if r["median_library"] is not None else "—",
+                     f"{r['bounded']}/{r['cells']}", own, f"{r['median_evaluations']:.0f}"])
+    return Table("Error estimates at the default step: true error, the reported bound, the library's own",
+                 ["method", "dtype", "kind", "error", "bound", "library's", "bound covers",
+                  "library's covers", "evals"], rows,
+                 "Medians over the catalogue's scalar functions of the max-norm error relative to the "
+                 "largest exact entry; 'covers': cells where every entry's true error is within it. "
+                 "The bound: fd-richardson's own model; for the libraries, their estimate made a "
+                 "bound (each output's largest, doubled; fd-scipy adds f's rounding over its first "
+                 "step). fd-scipy's float32 Hessian is central differences of its gradient (no "
+                 "library estimate).")
 
 
 def _richardson_estimate(result) -> Optional[Table]:

@@ -28,7 +28,8 @@ def available_methods():
 METHODS = available_methods()
 #: relative tolerance per method family for first and second derivatives.
 FD_TOLERANCE = {"fd-forward": (1e-6, 1e-3), "fd-central": (1e-8, 1e-5), "fd-five-point": (1e-10, 1e-5),
-                "fd-complex": (1e-13, 1e-6), "fd-richardson": (1e-10, 1e-5)}
+                "fd-complex": (1e-13, 1e-6), "fd-richardson": (1e-10, 1e-5),
+                "fd-numdifftools": (1e-10, 1e-5), "fd-scipy": (1e-10, 1e-5)}
 EXACT = (1e-12, 1e-12)
 
 

@@ -130,6 +130,26 @@ def test_digits_table_ranks_exact_methods_above_differences():
     assert digits[("reverse", "float32")] < 9
 
 
+def test_error_estimate_study_sets_the_libraries_beside_richardson():
+    """Part 3 on Rosenbrock's gradient (float64): each method's true error against the oracle,
+    its reported bound covering it, the libraries' own estimate kept beside; the JSON's
+    ``estimates`` holds the cells and a summary; the table lists each method."""
+    from difflab_experiments import estimates
+
+    cells = estimates.study(["rosenbrock"], dtypes=("float64",), kinds=("gradient",))
+    by = {c.method: c for c in cells}
+    assert set(by) == set(estimates.METHODS)
+    for c in cells:
+        assert c.status == "ok" and c.bounds and c.error < 1e-11 and c.evaluations > 0
+    assert by["fd-richardson"].library is None
+    assert by["fd-numdifftools"].library is not None and by["fd-scipy"].library is not None
+    result = accuracy.AccuracyResult("rosenbrock", [0.0], [], [], [], None, {}, cells)
+    doc = json.loads(records.dumps(result.to_dict()))
+    assert set(doc["estimates"]) == {"cells", "summary"} and len(doc["estimates"]["summary"]) == 3
+    text = tables.render_all([tables.estimates_table(cells)])
+    assert all(m in text for m in estimates.METHODS)
+
+
 # ---------------------------------------------------------------------- speed
 def test_speed_schema_and_rows(speed_result):
     doc = json.loads(records.dumps(speed_result.to_dict()))

@@ -12,6 +12,8 @@ from difflab.fd import richardson, steps
 from difflab.fd.stencils import STENCILS
 
 FD = ["fd-forward", "fd-central", "fd-five-point", "fd-complex", "fd-richardson"]
+#: The libraries' methods (numdifftools, scipy.differentiate) behind the same interface.
+PEERS = ["fd-numdifftools", "fd-scipy"]
 
 #: Max relative error (to the largest entry) on rosenbrock, from each error model with margin.
 TOLERANCE = {  # method: (gradient, hessian) in float64, then in float32
@@ -20,6 +22,8 @@ TOLERANCE = {  # method: (gradient, hessian) in float64, then in float32
     "fd-five-point": ((1e-11, 1e-8), (1e-4, 1e-3)),
     "fd-complex": ((1e-14, 1e-8), (1e-5, 1e-2)),
     "fd-richardson": ((1e-12, 1e-10), (1e-4, 1e-3)),
+    "fd-numdifftools": ((1e-12, 1e-10), (1e-4, 1e-3)),
+    "fd-scipy": ((1e-12, 1e-8), (1e-4, 3e-2)),  # SciPy aims at rtol sqrt(eps); float32 Hessian: below
 }
 
 
@@ -42,7 +46,7 @@ def point():
     return np.random.default_rng(7).uniform(-2, 2, 8)
 
 
-@pytest.mark.parametrize("name", FD)
+@pytest.mark.parametrize("name", FD + PEERS)
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_rosenbrock_against_scipy(name, dtype, point):
     d = difflab.get(name, dtype=dtype)
@@ -73,7 +77,7 @@ def test_float32_really_computes_in_float32(name, point):
     assert relative(g32, exact) < 1e3 * eps32 ** (STENCILS[name[3:]].order / (STENCILS[name[3:]].order + 1))
 
 
-@pytest.mark.parametrize("name", FD)
+@pytest.mark.parametrize("name", FD + PEERS)
 @pytest.mark.parametrize("kind", ["gradient", "hessian"])
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("fname", ["rosenbrock", "nested", "logsumexp", "product", "mlp-loss", "classic"])
@@ -92,7 +96,7 @@ def test_error_estimate_bounds_the_true_error(name, kind, dtype, fname):
 
 
 def test_estimate_is_the_value_gradient_returns(point):
-    for name in FD:
+    for name in FD + PEERS:
         d = difflab.get(name)
         assert np.array_equal(d.estimate(rosenbrock, point).value, d.gradient(rosenbrock)(point))
 
@@ -137,7 +141,7 @@ def test_jacobian_jvp_vjp_of_a_vector_map():
     x = np.array([0.3, -1.2, 0.8])
     J = np.array([[x[1], x[0], 0.0], [0.0, 0.0, np.cos(x[2])], [np.exp(x[0]), 0.0, -2 * x[2]]])
     v, u = np.array([1.0, -2.0, 0.5]), np.array([0.2, 1.0, -1.0])
-    for name in FD:
+    for name in FD + PEERS:
         d = difflab.get(name)
         tol = 1e-6 if name == "fd-forward" else 1e-9
         assert np.allclose(d.jacobian(f)(x), J, atol=tol, rtol=0)
@@ -190,7 +194,7 @@ def test_finite_differences_follow_control_flow():
     f = catalogue.get("control-flow")
     x = f.default_point()
     exact = difflab.reference(f, x)
-    for name in FD:
+    for name in FD + PEERS:
         assert relative(difflab.get(name).gradient(f)(x), exact) < 1e-5
 
 
@@ -231,7 +235,7 @@ def test_richardson_tableau_removes_the_error_terms():
         abs(estimates[1] - 2.0), rel=0.05)
 
 
-@pytest.mark.parametrize("name", FD)
+@pytest.mark.parametrize("name", FD + PEERS)
 @pytest.mark.parametrize("bad", [0, -1e-3, float("nan"), float("inf"), "big", True, None])
 def test_bad_step_is_an_input_error(name, bad):
     with pytest.raises(difflab.InputError):
@@ -258,7 +262,7 @@ def test_numeric_step_is_used(point):
     assert difflab.get("fd-forward", step=2.0 ** -10).describe()["options"] == {"step": 2.0 ** -10}
 
 
-@pytest.mark.parametrize("name", FD)
+@pytest.mark.parametrize("name", FD + PEERS)
 @pytest.mark.parametrize("bad", [1e-50, 1e39])
 def test_step_the_dtype_cannot_hold_is_an_input_error(name, bad):
     with pytest.raises(difflab.InputError, match="float32"):

@@ -412,14 +412,21 @@ def _campaign_agrees(cases: int, some: int):
     fast = run.Spec(2026, cases, ("forward", "reverse", "reverse-jit", "fd-forward", "fd-central",
                                   "fd-five-point", "fd-complex", "fd-richardson"),
                     ("gradient", "hessian"), chunk=50)
+    # the libraries' finite differences: gradients on every case, Hessians (~30n^2 and ~300n^2
+    # evaluations) on the first 20
+    peers = run.Spec(2026, cases, ("fd-numdifftools", "fd-scipy"), ("gradient",), chunk=50)
+    peer_hessians = run.Spec(2026, min(cases, 20), ("fd-numdifftools", "fd-scipy"), ("hessian",), chunk=50)
     some = run.Spec(2026, some, ("sympy", "autograd", "torch"), ("gradient", "hessian"), chunk=50)
-    for spec in (fast, some):
+    for spec in (fast, some, peers, peer_hessians):
         campaign = Campaign(spec)
         campaign.add(run.run_local(spec))
         assert campaign.cases == spec.cases
         for row in campaign.summary():
             if row["method"] in run.OWN_EXACT:  # zero, known behaviours apart
                 assert row["disagree"] == row["crashed"] == row["timeout"] == 0, row
+                assert row["agree"] > 0, row
+            if row["method"] in peers.methods:  # within their own error estimates, never crashing
+                assert row["disagree"] == row["crashed"] == 0, row
                 assert row["agree"] > 0, row
 
 

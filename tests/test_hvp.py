@@ -16,7 +16,8 @@ METHODS = [m for m in methods() if method_class(m).available()]
 #: relative tolerance of the hvp, float64 and float32, for the finite differences (their
 #: gradient's noise, differenced once more); exact methods: rounding.
 FD_TOLERANCE = {"fd-forward": (1e-4, 5e-2), "fd-central": (1e-6, 5e-3), "fd-five-point": (1e-7, 2e-3),
-                "fd-complex": (1e-8, 2e-3), "fd-richardson": (1e-8, 2e-3)}
+                "fd-complex": (1e-8, 2e-3), "fd-richardson": (1e-8, 2e-3),
+                "fd-numdifftools": (1e-8, 2e-3), "fd-scipy": (1e-8, 2e-3)}
 EXACT = (1e-12, 1e-5)
 
 

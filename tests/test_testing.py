@@ -114,7 +114,7 @@ def test_failure_message_is_a_table_naming_both_sides():
 
 
 @pytest.mark.parametrize("method", ["fd-central", "fd-five-point", "fd-richardson", "fd-complex",
-                                    "fd-forward"])
+                                    "fd-forward", "fd-numdifftools", "fd-scipy"])
 def test_finite_differences_pass_within_their_own_error_estimate(method):
     report = assert_gradients_agree(rosen, X, methods=[method])
     assert "error estimate" in report.methods[0].tolerance_model

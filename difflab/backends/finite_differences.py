@@ -61,7 +61,9 @@ class FiniteDifference(Differentiator):
             Plain stencils estimate truncation from a second evaluation at half the step
             (so they spend about twice the evaluations ``gradient`` does) and add the
             rounding bound of their error model; ``fd-richardson`` reports its
-            extrapolation's error; ``fd-complex`` its rounding model.
+            extrapolation's error; ``fd-complex`` its rounding model;
+            ``fd-numdifftools`` and ``fd-scipy`` the library's own estimate (kept as
+            ``library_error``) made a bound by :func:`difflab.fd.core.library_bound`.
         """
         if kind not in ESTIMATE_KINDS:
             raise InputError(f"estimate: kind must be one of {', '.join(ESTIMATE_KINDS)}, not {kind!r}")
@@ -75,8 +77,9 @@ class FiniteDifference(Differentiator):
                              f"{derivative.function.name} has {est.value.shape[0]} outputs")
         shape = {"gradient": (x.size,), "hessian": (x.size, x.size)}.get(kind, (-1, x.size))
         as64 = lambda a: np.asarray(a, dtype=np.float64).reshape(shape)  # noqa: E731
+        own = None if est.library_error is None else as64(est.library_error)
         return FDEstimate(as64(est.value), as64(est.error), est.evaluations,
-                          np.asarray(est.step, dtype=np.float64))
+                          np.asarray(est.step, dtype=np.float64), own)
 
     # ------------------------------------------------------------------ the interface
     def _build(self, kind, function, x):
@@ -92,6 +95,8 @@ class FiniteDifference(Differentiator):
         if order == 2:
             est.value = core.symmetrise(est.value)
             est.error = None if est.error is None else core.symmetrise(est.error)
+            if est.library_error is not None:
+                est.library_error = core.symmetrise(est.library_error)
         return est
 
     def _jvp(self, function, x, v):

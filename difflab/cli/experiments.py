@@ -51,6 +51,9 @@ def _accuracy_arguments(parser):
                         help="skip the catalogue-wide table of correct digits")
     parser.add_argument("--table-methods", default=None, metavar="A,B",
                         help="methods for the digits table (default: every available one)")
+    parser.add_argument("--no-estimates", action="store_true",
+                        help="skip the error-estimate study (fd-richardson, fd-numdifftools, "
+                             "fd-scipy on the catalogue; on by default with the table)")
 
 
 def _speed_arguments(parser):
@@ -152,7 +155,8 @@ def _run_accuracy(args) -> int:
             _progress() as progress:
         result = accuracy.run(args.function, at, args.dim, dtypes=dtypes, table=not args.no_table,
                               table_methods=_names(args.table_methods), progress=progress,
-                              on_start=held.append)
+                              on_start=held.append,
+                              estimates=False if args.no_estimates else None)
     return _report(args, result, "accuracy_tables")
 
 

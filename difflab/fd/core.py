@@ -37,12 +37,17 @@ class FDEstimate:
         Function evaluations spent (complex evaluations for ``fd-complex``).
     step : ndarray
         The step per coordinate (``fd-richardson``: the largest of its steps).
+    library_error : ndarray or None
+        ``fd-numdifftools`` and ``fd-scipy``: the library's own element-wise error estimate,
+        as it reported it; ``error`` is :func:`library_bound` of it. None for difflab's own
+        methods.
     """
 
     value: np.ndarray
     error: Optional[np.ndarray]
     evaluations: int
     step: np.ndarray
+    library_error: Optional[np.ndarray] = None
 
 
 class Sampler:
@@ -160,6 +165,22 @@ def complex_step_jacobian(f: Callable, x: np.ndarray, h: np.ndarray):
         size = np.abs(np.real(out))
         magnitude = size if magnitude is None else np.fmax(magnitude, size)
     return np.stack(columns, axis=-1), x.size, magnitude
+
+
+def library_bound(own: np.ndarray) -> np.ndarray:
+    """A bound made from a library's element-wise error estimate ((m, n) or (m, n, n)): each
+    entry gets the largest estimate among the derivatives of its output, doubled
+    (:data:`TRUNCATION_SAFETY`, as difflab's own truncation estimates).
+
+    The libraries estimate an entry's error from how it changed between steps; where an
+    entry is small, that change can be far below the rounding noise of f's values, which
+    every entry of one output's row shares (measured: numdifftools' logsumexp gradient 6x
+    its own estimate, SciPy's Rosenbrock gradient 7x; docs/finite-differences.md).
+    """
+    own = np.abs(np.asarray(own, dtype=np.float64))
+    axes = tuple(range(1, own.ndim))
+    widest = np.max(np.nan_to_num(own, nan=np.inf), axis=axes, keepdims=True) if own.size else own
+    return TRUNCATION_SAFETY * np.broadcast_to(widest, own.shape).copy()
 
 
 def symmetrise(h: np.ndarray) -> np.ndarray:

@@ -51,7 +51,8 @@ EXPECTED += (
              why="their clip takes slope 1 (or 0) at the ends of its interval; difflab's is "
                  "composed from maximum and minimum and gives 1/2"),
     Expected("finite-differences-across-a-kink",
-             ("fd-forward", "fd-central", "fd-five-point", "fd-complex", "fd-richardson"), _ALL,
+             ("fd-forward", "fd-central", "fd-five-point", "fd-complex", "fd-richardson",
+              "fd-numdifftools", "fd-scipy"), _ALL,
              "disagree", ("kink:maximum", "kink:minimum", "kink:abs", "kink:clip", "kink:max"),
              why="a stencil that straddles a kink differences two pieces: a one-sided or mixed "
                  "slope, and an error estimate that assumes smoothness"),
