@@ -61,7 +61,8 @@ _programs = itertools.count()
 
 
 class Program:
-    """One generated function: ``run(x[, u]) -> (value, cotangent of x)`` or :data:`MISS`."""
+    """One generated function: ``run(x[, u]) -> (value, cotangent of x)`` or :data:`MISS`;
+    the cotangent a new array at each call, in x's dtype (the caller's to keep)."""
 
     def __init__(self, run, source: str, operations: int, buffers: int, value_shape: tuple):
         self.run, self.source, self.operations, self.buffers = run, source, operations, buffers
@@ -93,8 +94,11 @@ def compile_program(fn, x, with_cotangent_input: bool, scalar_output: bool,
     live = [value.code, grad.code] if returns_value else [grad.code]
     statements = prune(b.statements, live)
     buffers = assign_buffers(statements, live, b)
+    result = grad.code if _own_result(statements, buffers, grad.code) else f"{grad.code}.copy()"
+    if np.result_type(grad.value) != x.dtype:  # the cotangent in x's dtype, as Derivative's
+        result = f"_np.array({grad.code}, {b.constant(x.dtype)})"
     args = ", ".join(["x"] + (["u"] if with_cotangent_input else []) + inputs)
-    body = render(statements, buffers, b) + [f"return {value.code if returns_value else None}, {grad.code}"]
+    body = render(statements, buffers, b) + [f"return {value.code if returns_value else None}, {result}"]
     source = f"def program({args}):\n" + "\n".join("    " + line for line in body) + "\n"
     namespace = dict(b.constants, _MISS=MISS)
     # difflab's own generated text, never user text: user names and keys live in numbered
@@ -103,6 +107,20 @@ def compile_program(fn, x, with_cotangent_input: bool, scalar_output: bool,
     tape.close()
     return Program(namespace["program"], source, len(statements), len(b.buffers),
                    value.shape)
+
+
+def _own_result(statements, buffers, code) -> bool:
+    """Make the returned cotangent an array of its own at each call (the caller's to keep):
+    True when its statement allocates it (its persistent buffer, if any, is dropped: a new
+    array costs no more than the copy the caller would otherwise make), False when the
+    program must copy it (a constant, a view, a value shared with the forward pass)."""
+    for i, s in enumerate(statements):
+        if s.target == code and s.kind == "assign":
+            if not s.fresh:
+                return False
+            buffers.pop(i, None)
+            return True
+    return False
 
 
 class _Writer:
@@ -538,6 +556,17 @@ def build(fn, kind, x, name="f"):
     ev = CompiledEvaluator(fn, kind, x)
     if kind == "gradient":
         def run(x):
+            if type(x) is np.ndarray:  # the plain call: a program's result is a new array
+                for program in ev._runs:
+                    out = program(x)
+                    if out is not MISS:
+                        value, grad = out
+                        if type(value) is not np.float64 or not math.isfinite(value):
+                            check_finite(value, name)
+                        return grad
+                value, grad = ev.value_and_cotangent(x)  # a miss: traced again, or the tape
+                check_finite(value, name)
+                return np.array(grad, dtype=x.dtype, copy=True)
             value, grad = ev.value_and_cotangent(x)
             check_finite(value, name)
             return grad
@@ -547,6 +576,8 @@ def build(fn, kind, x, name="f"):
         run = lambda x, u: ev.value_and_cotangent(x, u)[1]
     run.evaluator = ev
     run.sets_precision = True
+    # a gradient's result: a new array of x's shape and dtype (Derivative._call_prepared)
+    run.returns_fresh = kind == "gradient"
     return run
 
 
@@ -571,8 +602,15 @@ def build_hvp(fn, x):
 
     def hvp(x, v):
         v = np.asarray(v, dtype=x.dtype).reshape(np.shape(x))  # an argument of the call: no
-        return ev.value_and_cotangent(x, v)[1]                 # state shared between threads
+        if type(x) is np.ndarray:                              # state shared between threads
+            for program in ev._runs:
+                out = program(x, v)
+                if out is not MISS:
+                    return out[1]  # a new array of x's dtype
+            return np.array(ev.value_and_cotangent(x, v)[1], dtype=x.dtype, copy=True)
+        return ev.value_and_cotangent(x, v)[1]
 
     hvp.evaluator = ev
     hvp.sets_precision = True
+    hvp.returns_fresh = True  # H v: a new array of x's shape and dtype (Derivative)
     return hvp
