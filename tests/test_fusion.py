@@ -39,3 +39,76 @@ def test_the_plain_call_keeps_its_checks():
     with pytest.raises(difflab.InputError, match="shape"):
         h(np.ones(3), np.ones(2))
     assert d(np.ones(3, dtype=np.float32)).dtype == np.float64
+
+
+BACKENDS = ("numpy", pytest.param("numba", marks=pytest.mark.skipif(
+    not __import__("difflab.ad.fusion", fromlist=["available"]).available(), reason="numba not installed")))
+
+
+@pytest.mark.parametrize("dtype", ("float64", "float32"))
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("name", ("rosenbrock", "nested", "softmax-xent", "mlp-loss", "product"))
+def test_both_backends_give_the_tape_engines_numbers(name, backend, dtype):
+    """Fused (numba) and unfused (NumPy ``out=``) programs: the gradient and the hvp equal
+    the tape engine's (float32 in and out, the same rounding: fused rows are exact IEEE
+    operations in float32)."""
+    f = catalogue.get(name)
+    jit, tape = difflab.get("reverse", jit=backend, dtype=dtype), difflab.get("reverse", dtype=dtype)
+    rng = np.random.default_rng(3)
+    x = np.asarray(f.default_point(), dtype=dtype)
+    v = rng.uniform(0.5, 1.5, x.size).astype(dtype)
+    for got, want in ((jit.gradient(f)(x), tape.gradient(f)(x)), (jit.hvp(f)(x, v), tape.hvp(f)(x, v))):
+        assert got.dtype == np.dtype(dtype)
+        tol = 1e-12 if dtype == "float64" else 2e-6
+        np.testing.assert_allclose(got, want, rtol=tol, atol=tol * max(1.0, float(np.max(np.abs(want)))))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_rosenbrock_gradient_and_hvp_against_scipy(backend):
+    """At a size with persistent buffers (n = 3000), against SciPy's closed forms."""
+    scipy_optimize = pytest.importorskip("scipy.optimize")
+    f = catalogue.get("rosenbrock", dim=3000)
+    x = np.random.default_rng(1).uniform(-2.0, 2.0, 3000)
+    v = np.random.default_rng(2).normal(size=3000)
+    d = difflab.get("reverse", jit=backend)
+    np.testing.assert_allclose(d.gradient(f)(x), scipy_optimize.rosen_der(x), rtol=1e-12, atol=1e-9)
+    np.testing.assert_allclose(d.hvp(f)(x, v), scipy_optimize.rosen_hess_prod(x, v), rtol=1e-12, atol=1e-9)
+
+
+def test_numba_fuses_the_elementwise_chain_and_numpy_does_not():
+    pytest.importorskip("numba")
+    f = catalogue.get("rosenbrock", dim=50)
+    x = np.linspace(-1.0, 1.0, 50)
+    sources = {}
+    for backend in ("numba", "numpy"):
+        d = difflab.get("reverse", jit=backend).gradient(f)
+        d(x)
+        sources[backend] = d._evaluators[x.shape].evaluator.program.source
+    assert sources["numba"].count("_kernel") == 1 and "_np.square" not in sources["numba"]
+    assert "_kernel" not in sources["numpy"] and "_np.square" in sources["numpy"]
+
+
+def test_jit_true_runs_numpy_where_numba_does_not_import(monkeypatch):
+    from difflab.ad import fusion
+
+    monkeypatch.setattr(fusion, "available", lambda: False)
+    f = catalogue.get("rosenbrock", dim=5)
+    d = difflab.get("reverse", jit=True).gradient(f)
+    np.testing.assert_allclose(d(np.ones(5) * 0.5), f.gradient(np.ones(5) * 0.5), rtol=1e-12)
+    assert "_kernel" not in d._evaluators[(5,)].evaluator.program.source
+    with pytest.raises(difflab.InputError, match="numba"):
+        difflab.get("reverse", jit="numba")
+
+
+def test_an_accumulation_through_a_view_is_not_read_early():
+    """A row reading a view of an accumulator that an in-place row changes later must see the
+    change: the kernel may not read it before (both backends against the tape)."""
+    def f(x):
+        xp = difflab.namespace(x)
+        y = xp.sin(x) * x
+        z = y[1:] * y[:-1]
+        return xp.sum(z * z) + xp.sum(xp.exp(y) * 2.0)
+    x = np.linspace(-1.0, 1.0, 40)
+    want = difflab.get("reverse").hvp(f)(x, np.cos(x))
+    for backend in ("numpy", "numba"):
+        np.testing.assert_allclose(difflab.get("reverse", jit=backend).hvp(f)(x, np.cos(x)), want, rtol=1e-12)

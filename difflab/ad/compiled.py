@@ -31,7 +31,7 @@ from ..boundary import check_finite, not_scalar
 from ..namespaces import NUMPY
 from ..namespaces.numpy_ns import _is_basic
 from ..precision import computing_in
-from . import reverse
+from . import fusion, reverse
 from .codegen import (
     WRITER,
     Builder,
@@ -70,13 +70,14 @@ class Program:
 
 
 def compile_program(fn, x, with_cotangent_input: bool, scalar_output: bool,
-                    returns_value: bool = True, data: tuple = ()) -> Program:
+                    returns_value: bool = True, data: tuple = (), fused: bool = False) -> Program:
     """Trace ``fn`` at ``x`` and write the flat program of its value and VJP (``None`` for
     the value, and no statement computing it, when ``returns_value`` is False).
 
     ``data``: arrays passed to ``fn`` after ``x`` (``fn(x, *data)``) that the program takes
     as arguments too (``program(x, a0, a1, ...)``), read at each call like closed-over data:
     the hvp's direction, given per call, so that calls in several threads never share it.
+    ``fused``: chains of elementwise rows run as numba kernels (:mod:`fusion`).
     """
     sources = find_sources(fn)
     inputs = [f"a{i}" for i in range(len(data))]
@@ -93,6 +94,8 @@ def compile_program(fn, x, with_cotangent_input: bool, scalar_output: bool,
         grad = writer.backward(out, seed)
     live = [value.code, grad.code] if returns_value else [grad.code]
     statements = prune(b.statements, live)
+    if fused:
+        statements = fusion.fuse(statements, b, dict(zip(["x", *inputs], [x, *data])), live)
     buffers = assign_buffers(statements, live, b)
     result = grad.code if _own_result(statements, buffers, grad.code) else f"{grad.code}.copy()"
     if np.result_type(grad.value) != x.dtype:  # the cotangent in x's dtype, as Derivative's
@@ -450,8 +453,8 @@ class CompiledEvaluator:
     ``data`` (the hvp's direction): arrays passed after ``x`` to ``fn`` and to each call.
     """
 
-    def __init__(self, fn, kind, x, data=()):
-        self.fn, self.kind = fn, kind
+    def __init__(self, fn, kind, x, data=(), fused=False):
+        self.fn, self.kind, self.fused = fn, kind, fused
         self.with_u = kind == "vjp"
         self.data_count = len(data)
         self.returns_value = kind != "hvp"  # the hvp needs only the outer sweep's cotangent
@@ -469,7 +472,7 @@ class CompiledEvaluator:
         with computing_in(x.dtype):  # closed-over float data comes in at x's precision
             program = compile_program(self.fn, x, self.with_u,
                                       self.kind in ("gradient", "value_and_gradient", "hvp"),
-                                      self.returns_value, data)
+                                      self.returns_value, data, self.fused)
         self.traces += 1
         self.value_shape = program.value_shape
         key = next(_programs)
@@ -537,13 +540,14 @@ class CompiledEvaluator:
             return next(iter(self.programs.values())) if self.programs else None
 
 
-def build(fn, kind, x, name="f"):
+def build(fn, kind, x, name="f", fused=False):
     """An evaluator for ``kind`` (a compiled kind) at inputs shaped like ``x``; a gradient
-    checks the value it computes anyway (NaN or infinite f: :class:`difflab.NotFinite`)."""
+    checks the value it computes anyway (NaN or infinite f: :class:`difflab.NotFinite`).
+    ``fused``: elementwise chains run as numba kernels (:mod:`fusion`)."""
     if kind == "hvp":
-        return build_hvp(fn, x)
+        return build_hvp(fn, x, fused)
     if kind == "jacobian":
-        ev = CompiledEvaluator(fn, "vjp", x)
+        ev = CompiledEvaluator(fn, "vjp", x, fused=fused)
 
         def jacobian(x):
             m = math.prod(ev.value_shape)  # one shape per evaluator: no look at the programs
@@ -553,7 +557,7 @@ def build(fn, kind, x, name="f"):
         jacobian.evaluator = ev
         jacobian.sets_precision = True
         return jacobian
-    ev = CompiledEvaluator(fn, kind, x)
+    ev = CompiledEvaluator(fn, kind, x, fused=fused)
     if kind == "gradient":
         def run(x):
             if type(x) is np.ndarray:  # the plain call: a program's result is a new array
@@ -581,7 +585,7 @@ def build(fn, kind, x, name="f"):
     return run
 
 
-def build_hvp(fn, x):
+def build_hvp(fn, x, fused=False):
     """``(x, v) -> H(x) v`` as one compiled program: reverse over reverse.
 
     The program is the compiled gradient of ``y -> grad f(y) . v``: the tape engine's
@@ -598,7 +602,8 @@ def build_hvp(fn, x):
         xp = namespace(y)
         return xp.sum(reverse.gradient(fn, y) * xp.asarray(v))
 
-    ev = CompiledEvaluator(directional, "hvp", x, data=(np.zeros(np.shape(x), dtype=x.dtype),))
+    ev = CompiledEvaluator(directional, "hvp", x, data=(np.zeros(np.shape(x), dtype=x.dtype),),
+                           fused=fused)
 
     def hvp(x, v):
         v = np.asarray(v, dtype=x.dtype).reshape(np.shape(x))  # an argument of the call: no

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from .. import cost
-from ..ad import forward, reverse
+from ..ad import forward, fusion, reverse
 from ..boundary import check_finite
 from ..differentiator import Differentiator
 from ..errors import InputError
@@ -88,11 +88,11 @@ class Reverse(_OwnAD):
         if self.options["check_closure"] not in (True, False):
             raise InputError(f"reverse: check_closure must be True or False, "
                              f"not {self.options['check_closure']!r}")
-        if jit == "numba":
-            raise InputError("reverse: jit='numba' (fused loops) is not available in this build; "
-                             "use jit=True")
-        if jit not in (True, False):
-            raise InputError(f"reverse: jit must be True or False, not {jit!r}")
+        if jit not in (True, False, "numba", "numpy"):
+            raise InputError(f"reverse: jit must be True, False, 'numba' or 'numpy', not {jit!r}")
+        if jit == "numba" and not fusion.available():
+            raise InputError("reverse: jit='numba' (fused kernels) needs numba "
+                             "(pip install 'difflab[fusion]'); jit=True runs NumPy without it")
 
     @property
     def freezes_closure(self) -> bool:
@@ -103,6 +103,13 @@ class Reverse(_OwnAD):
         program is traced again when anything changed. ``check_closure=False`` skips that
         check, for code known to bring all of its data in with ``xp.asarray`` (nets' loss)."""
         return bool(self.options["jit"]) and self.options["check_closure"]
+
+    @property
+    def fused(self) -> bool:
+        """Whether compiled programs run their elementwise chains as numba kernels:
+        ``jit="numba"``, or ``jit=True`` where numba imports (:mod:`difflab.ad.fusion`)."""
+        jit = self.options["jit"]
+        return jit == "numba" or (jit is True and fusion.available())
 
     def how(self, kind: str) -> str:
         how = super().how(kind)
@@ -119,5 +126,5 @@ class Reverse(_OwnAD):
             from ..ad import compiled
 
             if kind in compiled.COMPILED_KINDS:
-                return compiled.build(function.fn, kind, x, name=function.name)
+                return compiled.build(function.fn, kind, x, name=function.name, fused=self.fused)
         return super()._build(kind, function, x)
