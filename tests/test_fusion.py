@@ -112,3 +112,21 @@ def test_an_accumulation_through_a_view_is_not_read_early():
     want = difflab.get("reverse").hvp(f)(x, np.cos(x))
     for backend in ("numpy", "numba"):
         np.testing.assert_allclose(difflab.get("reverse", jit=backend).hvp(f)(x, np.cos(x)), want, rtol=1e-12)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_compiled_hessian_against_scipy_and_the_oracle(backend):
+    """The compiled Hessian (the hvp program per direction): SciPy's rosen_hess, and the
+    oracle's Hessian on functions with transcendental rows and a kink."""
+    scipy_optimize = pytest.importorskip("scipy.optimize")
+    d = difflab.get("reverse", jit=backend)
+    f = catalogue.get("rosenbrock", dim=60)
+    x = np.random.default_rng(4).uniform(-2.0, 2.0, 60)
+    H = d.hessian(f)(x)
+    np.testing.assert_allclose(H, scipy_optimize.rosen_hess(x), rtol=1e-12, atol=1e-9)
+    for name in ("nested", "softmax-xent", "mlp-loss"):
+        f = catalogue.get(name)
+        x = np.asarray(f.default_point(), dtype=float)
+        want = np.asarray(difflab.reference(f, x, "hessian"), dtype=float)
+        np.testing.assert_allclose(d.hessian(f)(x), want, rtol=1e-9, atol=1e-9 * max(1.0, np.abs(want).max()))
+    assert d.how("hessian").startswith("native, compiled tape")

@@ -53,7 +53,7 @@ PROGRAMS_PER_SHAPE = 8
 #: Retraces per shape after which the tape engine is used instead (a guard that never holds).
 RETRACE_LIMIT = 32
 #: Kinds the compiled tape writes programs for; the others run on the tape engine.
-COMPILED_KINDS = frozenset({"gradient", "value_and_gradient", "vjp", "jacobian", "hvp"})
+COMPILED_KINDS = frozenset({"gradient", "value_and_gradient", "vjp", "jacobian", "hvp", "hessian"})
 
 MISS = object()
 _GETITEM = RULES["getitem"]
@@ -546,6 +546,8 @@ def build(fn, kind, x, name="f", fused=False):
     ``fused``: elementwise chains run as numba kernels (:mod:`fusion`)."""
     if kind == "hvp":
         return build_hvp(fn, x, fused)
+    if kind == "hessian":
+        return build_hessian(fn, x, fused)
     if kind == "jacobian":
         ev = CompiledEvaluator(fn, "vjp", x, fused=fused)
 
@@ -619,3 +621,34 @@ def build_hvp(fn, x, fused=False):
     hvp.sets_precision = True
     hvp.returns_fresh = True  # H v: a new array of x's shape and dtype (Derivative)
     return hvp
+
+
+def build_hessian(fn, x, fused=False):
+    """``x -> H(x)``: the compiled hvp program run once per direction ``e_k`` (row k of H is
+    ``H e_k``, H being symmetric), the rows written into one array. One program serves the
+    n directions; nothing of the tape engine runs per call. A value another differentiation
+    traces goes to the tape engine's Hessian (nesting)."""
+    hvp = build_hvp(fn, x, fused)
+    ev = hvp.evaluator
+
+    def hessian(x):
+        if type(x) is not np.ndarray:
+            return reverse.hessian(fn, x)
+        n = x.size
+        out = np.empty((n, n), dtype=x.dtype)
+        eye = np.eye(n, dtype=x.dtype)
+        runs = ev._runs
+        for k in range(n):
+            for program in runs:
+                row = program(x, eye[k])
+                if row is not MISS:
+                    out[k] = row[1]
+                    break
+            else:  # a guard changed: traced again (or the tape), then the next directions
+                out[k] = hvp(x, eye[k])
+                runs = ev._runs
+        return out
+
+    hessian.evaluator = ev
+    hessian.sets_precision = True
+    return hessian

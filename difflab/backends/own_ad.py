@@ -69,9 +69,11 @@ class Reverse(_OwnAD):
     over one backward sweep (a small constant times the function, at any n).
 
     With ``jit=True`` (the compiled tape, :mod:`difflab.ad.compiled`) the gradient,
-    value-and-gradient, VJP and Jacobian are traced once per input shape and run as one
-    generated flat NumPy function, guarded by the branch decisions the trace took; the
-    Hessian, the JVP and the hvp stay on the tape engine, and :meth:`how` says so.
+    value-and-gradient, VJP, Jacobian, hvp and Hessian are traced once per input shape and run
+    as one generated flat NumPy function (the Hessian: the hvp program once per direction),
+    guarded by the branch decisions the trace took; elementwise chains run as numba kernels
+    with ``jit="numba"``, or ``jit=True`` where numba imports (``jit="numpy"``: never). The
+    JVP is the Jacobian times v; :meth:`how` says how each kind runs.
     """
 
     name = "reverse"
@@ -119,6 +121,8 @@ class Reverse(_OwnAD):
 
         if kind == "hvp":
             return "native, compiled tape (reverse over reverse: the gradient of grad f . v)"
+        if kind == "hessian":
+            return "native, compiled tape (the compiled hvp, once per direction)"
         return "native, compiled tape" if kind in COMPILED_KINDS else f"{how}, tape engine (not compiled)"
 
     def _build(self, kind, function, x):
