@@ -92,11 +92,16 @@ def fuse(statements, builder, inputs: dict, live_out) -> list:
             out.extend(r.statement for r in group)
         out.extend(deferred)
         group, hoisted, deferred, blocked, later, key = [], [], [], set(), set(), None
+        read_later.clear()
 
+    read_later: set = set()   # names the deferred rows read (they must see the group's values)
     for i, s in enumerate(statements):
         row = _fusable(i, s, builder, values)
         uses = reach(s.uses) | set(s.uses)
-        if row is not None and (key is None or row_key(s) == key) and not (uses & later):
+        if row is None and group and s.kind == "inplace":
+            row = _accumulation(i, s, {r.statement.target for r in group}, read_later)
+        if row is not None and (key is None or s.kind == "inplace" or row_key(s) == key) \
+                and not (uses & later):
             if key is None:
                 key = row_key(s)
             group.append(row)
@@ -109,6 +114,7 @@ def fuse(statements, builder, inputs: dict, live_out) -> list:
             hoisted.append(s)          # pure, and independent of the group: before the kernel
         elif s.kind in ("assign", "inplace"):
             deferred.append(s)         # after the kernel, in their order
+            read_later.update(s.uses)
             blocked.add(s.target)
             later.add(s.target)
             if s.kind == "inplace":    # it changes the arrays its target may be a view of
@@ -120,6 +126,18 @@ def fuse(statements, builder, inputs: dict, live_out) -> list:
     if group:
         flush()
     return out
+
+
+def _accumulation(i, s, made, read_later):
+    """``a += b`` (or ``-=``) of two values of the open group, as one more kernel row: the
+    accumulator stays in a register (nothing outside the group has read ``a`` yet)."""
+    parts = s.code.split(" ")
+    if len(parts) != 3 or parts[1] not in ("+=", "-=") or parts[0] != s.target:
+        return None
+    a, b = parts[0], parts[2]
+    if a not in made or b not in made or a in read_later:
+        return None
+    return _Row(i, s, np.add if parts[1] == "+=" else np.subtract, [a, b])
 
 
 def row_key(s):
@@ -157,7 +175,7 @@ def _kernel_rows(group, statements, deferred, builder, values, live_out, Stateme
     for s in statements:
         if id(s) not in members:
             used_after.update(s.uses)
-    outputs = [r.statement.target for r in group if r.statement.target in used_after]
+    outputs = list(dict.fromkeys(r.statement.target for r in group if r.statement.target in used_after))
     arrays, scalars = [], []
     for r in group:
         for code in r.operands:
@@ -209,8 +227,8 @@ def _kernel_source(group, arrays, scalars, outputs, shape):
     for k, r in enumerate(group):
         fname = f"_u_{r.ufunc.__name__}"
         ufuncs[fname] = r.ufunc
-        local[r.statement.target] = f"r{k}"
         lines.append(f"{indent}r{k} = {fname}({', '.join(local[c] for c in r.operands)})")
+        local[r.statement.target] = f"r{k}"  # after: an accumulation reads its old value
     for k, name in enumerate(outputs):
         lines.append(f"{indent}o{k}[{idx}] = {local[name]}")
     return "\n".join(lines) + "\n", ufuncs
