@@ -110,7 +110,7 @@ def interface_overhead(repeat: int) -> dict:
         d = difflab.get("reverse", jit=backend).gradient(f)
         d(x)
         program = d._evaluators[x.shape].evaluator.program.run
-        s = cpu_min({"call": lambda: d(x), "program": lambda: program(x)}, repeat)
+        s = cpu_min({"call": lambda d=d: d(x), "program": lambda p=program: p(x)}, repeat)
         rows[backend] = {"call": s["call"], "program": s["program"], "ratio": s["call"] / s["program"]}
     return rows
 
@@ -132,35 +132,45 @@ def jax_peers():
 
 def second_order(repeat: int) -> dict:
     """hvp at 1e5 and the Hessian at 1000 against jax.jit, synchronously."""
-    import difflab
-
     peers = jax_peers()
     rows = {}
     for backend in BACKENDS:
-        f, x = rosenbrock(100_000)
-        v = np.random.default_rng(1).normal(size=x.size)
-        h = difflab.get("reverse", jit=backend).hvp(f)
-        h(x, v)
-        fns = {"compiled": lambda: h(x, v)}
-        if peers is not None:
-            jh = peers[1]
-            jh(x, v).block_until_ready()
-            np.testing.assert_allclose(h(x, v), np.asarray(jh(x, v)), rtol=1e-10, atol=1e-8)
-            fns["jax"] = lambda: jh(x, v).block_until_ready()
-        s = cpu_min(fns, repeat)
-        rows[f"hvp-{backend}"] = {**s, "ratio": s["compiled"] / s["jax"] if "jax" in s else None}
-        f, x = rosenbrock(1000)
-        H = difflab.get("reverse", jit=backend).hessian(f)
-        H(x)
-        fns = {"compiled": lambda: H(x)}
-        if peers is not None:
-            jH = peers[2]
-            jH(x).block_until_ready()
-            np.testing.assert_allclose(H(x), np.asarray(jH(x)), rtol=1e-10, atol=1e-8)
-            fns["jax"] = lambda: jH(x).block_until_ready()
-        s = cpu_min(fns, max(3, repeat // 3))
-        rows[f"hessian-{backend}"] = {**s, "ratio": s["compiled"] / s["jax"] if "jax" in s else None}
+        rows[f"hvp-{backend}"] = _hvp_row(backend, peers, repeat)
+        rows[f"hessian-{backend}"] = _hessian_row(backend, peers, max(3, repeat // 3))
     return rows
+
+
+def _hvp_row(backend, peers, repeat):
+    import difflab
+
+    f, x = rosenbrock(100_000)
+    v = np.random.default_rng(1).normal(size=x.size)
+    h = difflab.get("reverse", jit=backend).hvp(f)
+    h(x, v)
+    fns = {"compiled": lambda: h(x, v)}
+    if peers is not None:
+        jh = peers[1]
+        jh(x, v).block_until_ready()
+        np.testing.assert_allclose(h(x, v), np.asarray(jh(x, v)), rtol=1e-10, atol=1e-8)
+        fns["jax"] = lambda: jh(x, v).block_until_ready()
+    s = cpu_min(fns, repeat)
+    return {**s, "ratio": s["compiled"] / s["jax"] if "jax" in s else None}
+
+
+def _hessian_row(backend, peers, repeat):
+    import difflab
+
+    f, x = rosenbrock(1000)
+    H = difflab.get("reverse", jit=backend).hessian(f)
+    H(x)
+    fns = {"compiled": lambda: H(x)}
+    if peers is not None:
+        jH = peers[2]
+        jH(x).block_until_ready()
+        np.testing.assert_allclose(H(x), np.asarray(jH(x)), rtol=1e-10, atol=1e-8)
+        fns["jax"] = lambda: jH(x).block_until_ready()
+    s = cpu_min(fns, repeat)
+    return {**s, "ratio": s["compiled"] / s["jax"] if "jax" in s else None}
 
 
 def measure(repeat: int = 7, sweep: bool = False) -> dict:

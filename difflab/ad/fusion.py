@@ -51,7 +51,7 @@ def available() -> bool:
 class _Row:
     """A statement of the program as the fusion sees it: its ufunc and operand codes."""
 
-    __slots__ = ("index", "statement", "ufunc", "operands")
+    __slots__ = ("index", "operands", "statement", "ufunc")
 
     def __init__(self, index, statement, ufunc, operands):
         self.index, self.statement, self.ufunc, self.operands = index, statement, ufunc, operands
@@ -86,10 +86,13 @@ def fuse(statements, builder, inputs: dict, live_out) -> list:
     def flush():
         nonlocal group, hoisted, deferred, blocked, later, key
         out.extend(hoisted)
+        rows = None
         if len(group) >= MIN_ROWS:
-            out.extend(_kernel_rows(group, statements, deferred, builder, values, live_out, Statement))
-        else:
-            out.extend(r.statement for r in group)
+            try:
+                rows = _kernel_rows(group, statements, builder, values, live_out, Statement)
+            except Exception:  # noqa: BLE001 - numba refused the kernel: the rows stay NumPy
+                rows = None
+        out.extend(rows if rows is not None else [r.statement for r in group])
         out.extend(deferred)
         group, hoisted, deferred, blocked, later, key = [], [], [], set(), set(), None
         read_later.clear()
@@ -166,7 +169,7 @@ def _fusable(i, s, builder, values):
     return _Row(i, s, ufunc, list(s.operands))
 
 
-def _kernel_rows(group, statements, deferred, builder, values, live_out, Statement):
+def _kernel_rows(group, statements, builder, values, live_out, Statement):
     """The rows that run ``group`` as one kernel: an ``_np.empty`` for each value used after
     it, then the kernel's call."""
     made = {r.statement.target for r in group}
