@@ -110,6 +110,10 @@ class Derivative:
     def __call__(self, x, *args, **kwargs):
         """``x`` (and ``v``/``u`` for jvp/vjp/hvp); other arguments, keywords, pytrees, shaped
         arrays and batches go through :class:`difflab.arguments.Arguments`."""
+        if type(x) is np.ndarray and not kwargs:  # the plain call of a prepared flat program
+            out = self._call_prepared(x, args)
+            if out is not None:
+                return out
         wants = 1 if self.kind in VECTOR_KINDS else 0
         if not self._flat_call(x, len(args) - wants, kwargs):
             if self._arguments is None:
@@ -118,6 +122,33 @@ class Derivative:
                         self._arguments = Arguments(self)
             return self._arguments.call((x, *args), kwargs)
         return self._call_flat(x, *args)
+
+    def _call_prepared(self, x, args):
+        """``_call_plain`` and ``_finish`` inlined for an evaluator that says it returns the
+        kind's array for ``x``, new and of the method's dtype (``evaluator.returns_fresh``:
+        the compiled tape's gradient and hvp), or None for the general path. The same checks
+        (x finite, the closure unchanged, the result finite) without the general path's
+        dispatch and copy, which were half of the compiled tape's call at n = 10 (issue 24)."""
+        dtype = self.differentiator.dtype
+        if (x.dtype != dtype or x.ndim != 1 or self.argnums != 0 or self.batched
+                or len(args) != (self.kind == "hvp")):
+            return None
+        closure = self._closure
+        ev = self._evaluators.get(x.shape) if closure is None or not closure.changed() else None
+        if ev is None or not getattr(ev, "returns_fresh", False):
+            return None
+        if not math.isfinite(x.dot(x)) and not np.isfinite(x).all():
+            return None  # the general path says which
+        if args:
+            v = args[0]
+            if not (type(v) is np.ndarray and v.dtype == dtype and v.shape == x.shape):
+                return None
+            out = ev(x, v)
+        else:
+            out = ev(x)
+        if not math.isfinite(out.dot(out)):
+            return self._finite(out, x)  # NotFinite, or an overflowing square: the full check
+        return out
 
     def _flat_call(self, x, extra_args, kwargs) -> bool:
         """Is this the plain call (one 1-D x, nothing else), taken without the general call?

@@ -453,9 +453,12 @@ def assign_buffers(statements, live_out, builder):
     busy: list[tuple[int, tuple, str]] = []
     chosen: dict[int, str] = {}
     for i, s in enumerate(statements):
+        # a ufunc may write over an operand it reads for the last time (NumPy reads each
+        # element before writing it, and buffers an overlap): fewer buffers, less cache
+        limit = i + 1 if s.kind == "assign" and s.ufunc else i
         still = []
         for until, key, buf in busy:
-            (free.setdefault(key, []).append(buf) if until < i else still.append((until, key, buf)))
+            (free.setdefault(key, []).append(buf) if until < limit else still.append((until, key, buf)))
         busy = still
         if not (s.kind == "assign" and s.fresh and (s.ufunc or s.code.startswith(("_np.zeros(", "_np.empty(")))):
             continue

@@ -31,7 +31,7 @@ from ..boundary import check_finite, not_scalar
 from ..namespaces import NUMPY
 from ..namespaces.numpy_ns import _is_basic
 from ..precision import computing_in
-from . import reverse
+from . import fusion, reverse
 from .codegen import (
     WRITER,
     Builder,
@@ -53,7 +53,7 @@ PROGRAMS_PER_SHAPE = 8
 #: Retraces per shape after which the tape engine is used instead (a guard that never holds).
 RETRACE_LIMIT = 32
 #: Kinds the compiled tape writes programs for; the others run on the tape engine.
-COMPILED_KINDS = frozenset({"gradient", "value_and_gradient", "vjp", "jacobian", "hvp"})
+COMPILED_KINDS = frozenset({"gradient", "value_and_gradient", "vjp", "jacobian", "hvp", "hessian"})
 
 MISS = object()
 _GETITEM = RULES["getitem"]
@@ -61,7 +61,8 @@ _programs = itertools.count()
 
 
 class Program:
-    """One generated function: ``run(x[, u]) -> (value, cotangent of x)`` or :data:`MISS`."""
+    """One generated function: ``run(x[, u]) -> (value, cotangent of x)`` or :data:`MISS`;
+    the cotangent a new array at each call, in x's dtype (the caller's to keep)."""
 
     def __init__(self, run, source: str, operations: int, buffers: int, value_shape: tuple):
         self.run, self.source, self.operations, self.buffers = run, source, operations, buffers
@@ -69,13 +70,14 @@ class Program:
 
 
 def compile_program(fn, x, with_cotangent_input: bool, scalar_output: bool,
-                    returns_value: bool = True, data: tuple = ()) -> Program:
+                    returns_value: bool = True, data: tuple = (), fused: bool = False) -> Program:
     """Trace ``fn`` at ``x`` and write the flat program of its value and VJP (``None`` for
     the value, and no statement computing it, when ``returns_value`` is False).
 
     ``data``: arrays passed to ``fn`` after ``x`` (``fn(x, *data)``) that the program takes
     as arguments too (``program(x, a0, a1, ...)``), read at each call like closed-over data:
     the hvp's direction, given per call, so that calls in several threads never share it.
+    ``fused``: chains of elementwise rows run as numba kernels (:mod:`fusion`).
     """
     sources = find_sources(fn)
     inputs = [f"a{i}" for i in range(len(data))]
@@ -92,9 +94,14 @@ def compile_program(fn, x, with_cotangent_input: bool, scalar_output: bool,
         grad = writer.backward(out, seed)
     live = [value.code, grad.code] if returns_value else [grad.code]
     statements = prune(b.statements, live)
+    if fused:
+        statements = fusion.fuse(statements, b, dict(zip(["x", *inputs], [x, *data])), live)
     buffers = assign_buffers(statements, live, b)
+    result = grad.code if _own_result(statements, buffers, grad.code) else f"{grad.code}.copy()"
+    if np.result_type(grad.value) != x.dtype:  # the cotangent in x's dtype, as Derivative's
+        result = f"_np.array({grad.code}, {b.constant(x.dtype)})"
     args = ", ".join(["x"] + (["u"] if with_cotangent_input else []) + inputs)
-    body = render(statements, buffers, b) + [f"return {value.code if returns_value else None}, {grad.code}"]
+    body = render(statements, buffers, b) + [f"return {value.code if returns_value else None}, {result}"]
     source = f"def program({args}):\n" + "\n".join("    " + line for line in body) + "\n"
     namespace = dict(b.constants, _MISS=MISS)
     # difflab's own generated text, never user text: user names and keys live in numbered
@@ -103,6 +110,20 @@ def compile_program(fn, x, with_cotangent_input: bool, scalar_output: bool,
     tape.close()
     return Program(namespace["program"], source, len(statements), len(b.buffers),
                    value.shape)
+
+
+def _own_result(statements, buffers, code) -> bool:
+    """Make the returned cotangent an array of its own at each call (the caller's to keep):
+    True when its statement allocates it (its persistent buffer, if any, is dropped: a new
+    array costs no more than the copy the caller would otherwise make), False when the
+    program must copy it (a constant, a view, a value shared with the forward pass)."""
+    for i, s in enumerate(statements):
+        if s.target == code and s.kind == "assign":
+            if not s.fresh:
+                return False
+            buffers.pop(i, None)
+            return True
+    return False
 
 
 class _Writer:
@@ -432,8 +453,8 @@ class CompiledEvaluator:
     ``data`` (the hvp's direction): arrays passed after ``x`` to ``fn`` and to each call.
     """
 
-    def __init__(self, fn, kind, x, data=()):
-        self.fn, self.kind = fn, kind
+    def __init__(self, fn, kind, x, data=(), fused=False):
+        self.fn, self.kind, self.fused = fn, kind, fused
         self.with_u = kind == "vjp"
         self.data_count = len(data)
         self.returns_value = kind != "hvp"  # the hvp needs only the outer sweep's cotangent
@@ -451,7 +472,7 @@ class CompiledEvaluator:
         with computing_in(x.dtype):  # closed-over float data comes in at x's precision
             program = compile_program(self.fn, x, self.with_u,
                                       self.kind in ("gradient", "value_and_gradient", "hvp"),
-                                      self.returns_value, data)
+                                      self.returns_value, data, self.fused)
         self.traces += 1
         self.value_shape = program.value_shape
         key = next(_programs)
@@ -519,13 +540,16 @@ class CompiledEvaluator:
             return next(iter(self.programs.values())) if self.programs else None
 
 
-def build(fn, kind, x, name="f"):
+def build(fn, kind, x, name="f", fused=False):
     """An evaluator for ``kind`` (a compiled kind) at inputs shaped like ``x``; a gradient
-    checks the value it computes anyway (NaN or infinite f: :class:`difflab.NotFinite`)."""
+    checks the value it computes anyway (NaN or infinite f: :class:`difflab.NotFinite`).
+    ``fused``: elementwise chains run as numba kernels (:mod:`fusion`)."""
     if kind == "hvp":
-        return build_hvp(fn, x)
+        return build_hvp(fn, x, fused)
+    if kind == "hessian":
+        return build_hessian(fn, x, fused)
     if kind == "jacobian":
-        ev = CompiledEvaluator(fn, "vjp", x)
+        ev = CompiledEvaluator(fn, "vjp", x, fused=fused)
 
         def jacobian(x):
             m = math.prod(ev.value_shape)  # one shape per evaluator: no look at the programs
@@ -535,9 +559,20 @@ def build(fn, kind, x, name="f"):
         jacobian.evaluator = ev
         jacobian.sets_precision = True
         return jacobian
-    ev = CompiledEvaluator(fn, kind, x)
+    ev = CompiledEvaluator(fn, kind, x, fused=fused)
     if kind == "gradient":
         def run(x):
+            if type(x) is np.ndarray:  # the plain call: a program's result is a new array
+                for program in ev._runs:
+                    out = program(x)
+                    if out is not MISS:
+                        value, grad = out
+                        if type(value) is not np.float64 or not math.isfinite(value):
+                            check_finite(value, name)
+                        return grad
+                value, grad = ev.value_and_cotangent(x)  # a miss: traced again, or the tape
+                check_finite(value, name)
+                return np.array(grad, dtype=x.dtype, copy=True)
             value, grad = ev.value_and_cotangent(x)
             check_finite(value, name)
             return grad
@@ -547,10 +582,12 @@ def build(fn, kind, x, name="f"):
         run = lambda x, u: ev.value_and_cotangent(x, u)[1]
     run.evaluator = ev
     run.sets_precision = True
+    # a gradient's result: a new array of x's shape and dtype (Derivative._call_prepared)
+    run.returns_fresh = kind == "gradient"
     return run
 
 
-def build_hvp(fn, x):
+def build_hvp(fn, x, fused=False):
     """``(x, v) -> H(x) v`` as one compiled program: reverse over reverse.
 
     The program is the compiled gradient of ``y -> grad f(y) . v``: the tape engine's
@@ -567,12 +604,51 @@ def build_hvp(fn, x):
         xp = namespace(y)
         return xp.sum(reverse.gradient(fn, y) * xp.asarray(v))
 
-    ev = CompiledEvaluator(directional, "hvp", x, data=(np.zeros(np.shape(x), dtype=x.dtype),))
+    ev = CompiledEvaluator(directional, "hvp", x, data=(np.zeros(np.shape(x), dtype=x.dtype),),
+                           fused=fused)
 
     def hvp(x, v):
         v = np.asarray(v, dtype=x.dtype).reshape(np.shape(x))  # an argument of the call: no
-        return ev.value_and_cotangent(x, v)[1]                 # state shared between threads
+        if type(x) is np.ndarray:                              # state shared between threads
+            for program in ev._runs:
+                out = program(x, v)
+                if out is not MISS:
+                    return out[1]  # a new array of x's dtype
+            return np.array(ev.value_and_cotangent(x, v)[1], dtype=x.dtype, copy=True)
+        return ev.value_and_cotangent(x, v)[1]
 
     hvp.evaluator = ev
     hvp.sets_precision = True
+    hvp.returns_fresh = True  # H v: a new array of x's shape and dtype (Derivative)
     return hvp
+
+
+def build_hessian(fn, x, fused=False):
+    """``x -> H(x)``: the compiled hvp program run once per direction ``e_k`` (row k of H is
+    ``H e_k``, H being symmetric), the rows written into one array. One program serves the
+    n directions; nothing of the tape engine runs per call. A value another differentiation
+    traces goes to the tape engine's Hessian (nesting)."""
+    hvp = build_hvp(fn, x, fused)
+    ev = hvp.evaluator
+
+    def hessian(x):
+        if type(x) is not np.ndarray:
+            return reverse.hessian(fn, x)
+        n = x.size
+        out = np.empty((n, n), dtype=x.dtype)
+        eye = np.eye(n, dtype=x.dtype)
+        runs = ev._runs
+        for k in range(n):
+            for program in runs:
+                row = program(x, eye[k])
+                if row is not MISS:
+                    out[k] = row[1]
+                    break
+            else:  # a guard changed: traced again (or the tape), then the next directions
+                out[k] = hvp(x, eye[k])
+                runs = ev._runs
+        return out
+
+    hessian.evaluator = ev
+    hessian.sets_precision = True
+    return hessian

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from .. import cost
-from ..ad import forward, reverse
+from ..ad import forward, fusion, reverse
 from ..boundary import check_finite
 from ..differentiator import Differentiator
 from ..errors import InputError
@@ -69,10 +69,11 @@ class Reverse(_OwnAD):
     over one backward sweep (a small constant times the function, at any n).
 
     With ``jit=True`` (the compiled tape, :mod:`difflab.ad.compiled`) the gradient,
-    value-and-gradient, VJP, Jacobian and hvp (reverse over reverse: the gradient of
-    grad f . v) are traced once per input shape and run as one generated flat NumPy
-    function, guarded by the branch decisions the trace took; the Hessian and the JVP stay
-    on the tape engine, and :meth:`how` says so.
+    value-and-gradient, VJP, Jacobian, hvp and Hessian are traced once per input shape and run
+    as one generated flat NumPy function (the Hessian: the hvp program once per direction),
+    guarded by the branch decisions the trace took; elementwise chains run as numba kernels
+    with ``jit="numba"``, or ``jit=True`` where numba imports (``jit="numpy"``: never). The
+    JVP is the Jacobian times v; :meth:`how` says how each kind runs.
     """
 
     name = "reverse"
@@ -89,11 +90,11 @@ class Reverse(_OwnAD):
         if self.options["check_closure"] not in (True, False):
             raise InputError(f"reverse: check_closure must be True or False, "
                              f"not {self.options['check_closure']!r}")
-        if jit == "numba":
-            raise InputError("reverse: jit='numba' (fused loops) is not available in this build; "
-                             "use jit=True")
-        if jit not in (True, False):
-            raise InputError(f"reverse: jit must be True or False, not {jit!r}")
+        if jit not in (True, False, "numba", "numpy"):
+            raise InputError(f"reverse: jit must be True, False, 'numba' or 'numpy', not {jit!r}")
+        if jit == "numba" and not fusion.available():
+            raise InputError("reverse: jit='numba' (fused kernels) needs numba "
+                             "(pip install 'difflab[fusion]'); jit=True runs NumPy without it")
 
     @property
     def freezes_closure(self) -> bool:
@@ -105,6 +106,13 @@ class Reverse(_OwnAD):
         check, for code known to bring all of its data in with ``xp.asarray`` (nets' loss)."""
         return bool(self.options["jit"]) and self.options["check_closure"]
 
+    @property
+    def fused(self) -> bool:
+        """Whether compiled programs run their elementwise chains as numba kernels:
+        ``jit="numba"``, or ``jit=True`` where numba imports (:mod:`difflab.ad.fusion`)."""
+        jit = self.options["jit"]
+        return jit == "numba" or (jit is True and fusion.available())
+
     def how(self, kind: str) -> str:
         how = super().how(kind)
         if not self.options["jit"] or not how.startswith("native"):
@@ -113,6 +121,8 @@ class Reverse(_OwnAD):
 
         if kind == "hvp":
             return "native, compiled tape (reverse over reverse: the gradient of grad f . v)"
+        if kind == "hessian":
+            return "native, compiled tape (the compiled hvp, once per direction)"
         return "native, compiled tape" if kind in COMPILED_KINDS else f"{how}, tape engine (not compiled)"
 
     def _build(self, kind, function, x):
@@ -120,5 +130,5 @@ class Reverse(_OwnAD):
             from ..ad import compiled
 
             if kind in compiled.COMPILED_KINDS:
-                return compiled.build(function.fn, kind, x, name=function.name)
+                return compiled.build(function.fn, kind, x, name=function.name, fused=self.fused)
         return super()._build(kind, function, x)
