@@ -225,7 +225,8 @@ def comparisons_to_dict(comparisons: Sequence[Comparison]) -> dict:
 class Observer:
     """What :func:`compare` tells its caller while it works (progress bars, a partial table).
 
-    Subclass it and override the hooks you need; each does nothing here. ``compare`` also
+    Subclass it and override the hooks you need (each does nothing here), or pass any object
+    with some of these methods. ``compare`` also
     takes the hooks one by one as keywords (``on_result=...``), as it always has.
     """
 
@@ -257,7 +258,7 @@ class _Hooks(Observer):
         if observer is not None and any(h is not None for h in hooks.values()):
             raise InputError("compare takes an observer or on_* callbacks, not both")
         for name in HOOKS:
-            hook = hooks.get(name) or (getattr(observer, name) if observer is not None else None)
+            hook = hooks.get(name) or getattr(observer, name, None)  # an observer may have a few
             if hook is not None:
                 setattr(self, name, hook)
 

@@ -159,13 +159,12 @@ def _run_one(args, function, x, methods) -> int:
     from ..report import comparison_table
 
     held = []
-    with shown_if_stopped(lambda: _show(args, held)), _progress(len(methods)) as progress:
+    with shown_if_stopped(lambda: _show(args, held)), _progress(len(methods), held) as progress:
         progress.describe(function.name)
         # the rows so far, under the bars, while the rest (and the frameworks) load
         progress.preview(lambda: comparison_table(held[0]) if held and held[0].results else None)
         compare(function, x, methods=methods, derivative=args.derivative, dtype=args.dtype,
-                on_result=progress.advance, on_start=held.append, on_oracle=progress.oracle,
-                on_import=progress.importing, **budget(args))
+                observer=progress, **budget(args))
     formula = _formula(args, function, x, held[0]) if args.show else None
     code = _show(args, held, formula=formula)
     if formula is not None and not args.json:
@@ -217,12 +216,11 @@ def _run_catalogue(args, methods) -> int:
         functions += catalogue.default_set("vector")
     held = []
     with shown_if_stopped(lambda: _show(args, held, several=True)), \
-            _progress(len(methods) * len(functions)) as progress:
+            _progress(len(methods) * len(functions), held) as progress:
         for f in functions:
             progress.describe(f.name)
             compare(f, f.default_point(), methods=methods, derivative=args.derivative,
-                    dtype=args.dtype, on_result=progress.advance, on_start=held.append,
-                    on_oracle=progress.oracle, on_import=progress.importing, **budget(args))
+                    dtype=args.dtype, observer=progress, **budget(args))
     return _show(args, held, several=True)
 
 
@@ -357,18 +355,24 @@ def _print_json(document: dict) -> None:
 
 
 class _Bar:
-    """One task of a rich Progress: ``describe(function name)``, ``advance(method result)``;
-    a line per framework while it loads (``importing``); the table so far (``preview``)."""
+    """compare's observer (:class:`difflab.comparison.Observer`'s hooks) on one task of a rich
+    Progress: a step per method result, the oracle's own bar, a line per framework while it
+    loads, each record appended to ``held`` as it starts (what Ctrl-C still shows), and the
+    table so far under the bars (``preview``)."""
 
-    def __init__(self, progress, total):
+    def __init__(self, progress, total, held):
         self.progress, self.task = progress, progress.add_task("comparing", total=total)
+        self.held = held
         self.oracle_task = None
         self.import_tasks = {}
+
+    def on_start(self, comparison) -> None:
+        self.held.append(comparison)
 
     def preview(self, make_table) -> None:
         self.progress.preview = make_table
 
-    def importing(self, module: str, seconds) -> None:
+    def on_import(self, module: str, seconds) -> None:
         """A framework starts loading (``seconds`` None) or has loaded (called from the
         import thread; rich's Progress takes updates from any thread)."""
         if seconds is None:
@@ -379,10 +383,10 @@ class _Bar:
     def describe(self, text: str) -> None:
         self.progress.update(self.task, description=text)
 
-    def advance(self, result=None) -> None:
+    def on_result(self, result=None) -> None:
         self.progress.update(self.task, advance=1)
 
-    def oracle(self, done: int, total: int) -> None:
+    def on_oracle(self, done: int, total: int) -> None:
         """The oracle's columns done (its own bar, while it works)."""
         if self.oracle_task is None:
             self.oracle_task = self.progress.add_task("oracle", total=total)
@@ -393,8 +397,9 @@ class _Bar:
 
 
 @contextlib.contextmanager
-def _progress(total: int):
-    """A progress bar over ``total`` method runs, on stderr and only on a terminal."""
+def _progress(total: int, held: list):
+    """compare's observer: a progress bar over ``total`` method runs, on stderr and only on a
+    terminal; the comparison records go to ``held``."""
     from rich.progress import Progress
 
     from ..progress import progress_bar
@@ -414,4 +419,4 @@ def _progress(total: int):
                 yield column_groups(self.console, table, self.console.width)[0]
 
     with progress_bar("{task.description:<16}", progress_class=WithPreview) as progress:
-        yield _Bar(progress, total)
+        yield _Bar(progress, total, held)
