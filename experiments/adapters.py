@@ -255,6 +255,11 @@ def main(argv=None) -> int:
     return 0
 
 
+def section(args) -> None:
+    """``make bench``'s section (experiments/bench.py)."""
+    print_section(run(repeat=5 if getattr(args, "quick", False) else 15))
+
+
 def print_section(rows) -> None:
     headers, lines = table(rows)
     widths = [max(len(str(c)) for c in col) for col in zip(headers, *lines)]
