@@ -34,7 +34,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import time
-from typing import Callable, Optional, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -80,7 +80,7 @@ def _rosenbrock(t, total):
     return total(100.0 * (t[1:] - t[:-1] ** 2) ** 2 + (1.0 - t[:-1]) ** 2)
 
 
-def direct_gradient(method: str, options: dict, fn: Optional[Callable] = None) -> Callable:
+def direct_gradient(method: str, options: dict, fn: Callable | None = None) -> Callable:
     """The framework's own gradient of ``fn`` (rosenbrock in the framework's operations
     when None), called with a NumPy array, returning a NumPy array, synchronously."""
     jit = bool(options.get("jit"))

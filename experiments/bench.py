@@ -16,10 +16,10 @@ import os
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-import argparse  # noqa: E402
-import importlib  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
+import argparse
+import importlib
+import sys
+import time
 
 #: (name, module, title), in the order they run.
 SECTIONS = [

@@ -7,10 +7,10 @@ import math
 
 import numpy as np
 import pytest
+from difflab_experiments import adapters, records, speed
 
 import difflab
-import difflab.cli as cli
-from difflab_experiments import adapters, records, speed
+from difflab import cli
 
 HAS_TORCH = difflab.method_class("torch").available()
 
