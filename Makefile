@@ -27,8 +27,9 @@ test: $(STAMP)
 test-all: $(STAMP)
 	$(BIN)/python -m pytest -m ''
 
+# every speed benchmark in one run (experiments/bench.py lists the sections)
 bench: $(STAMP)
-	$(BIN)/python -m difflab_experiments.bench_core
+	OMP_NUM_THREADS=1 $(BIN)/python -m difflab_experiments.bench
 
 bench-compiled: $(STAMP)
 	OMP_NUM_THREADS=1 $(BIN)/python -m difflab_experiments.bench_compiled

@@ -292,5 +292,10 @@ def main(argv=None) -> int:
     return 0
 
 
+def section(args) -> None:
+    """``make bench``'s section (experiments/bench.py)."""
+    main(["--repeat", "9"] if getattr(args, "quick", False) else [])
+
+
 if __name__ == "__main__":
     sys.exit(main())

@@ -20,9 +20,22 @@
     is worth.
 (d) ``hessian``: Hessians by every method that has them, by size.
 
+Adapter overhead: for the framework methods (torch, jax, tensorflow, autograd) each row of
+(a) also times the framework's own gradient called directly with NumPy in and out
+(:mod:`experiments.adapters`: rosenbrock in the framework's operations, any other function
+on the framework's tensor) in the same run, right after difflab's, and records
+``direct_seconds`` and ``adapter_overhead = call_seconds / direct_seconds``. Frameworks are
+timed synchronously: every call ends in a NumPy array (which waits for the computation) and
+JAX's asynchronous CPU dispatch is turned off where JAX has not started yet (``dispatch``).
+
+Cost growth (``fit=True``, ``difflab speed --fit``): for each method, ``k`` of time ~ n^k,
+least squares on log time against log n over the sizes from 1e3 to 1e6 it ran at
+(``fits``: method -> k, the sizes and the seconds it was fitted to).
+
 ``run`` returns records and prints nothing. JSON: ``difflab.speed/1`` with ``function``
 and ``rows`` (exactly as (a)), plus ``skipped``, ``jacobian``, ``crossover``, ``setup``,
-``hessian``, ``repeat``, ``timer``, ``allocator`` (the state measured), ``environment``.
+``hessian``, ``fits``, ``dispatch``, ``repeat``, ``timer``, ``allocator`` (the state
+measured), ``environment``.
 """
 from __future__ import annotations
 
@@ -42,6 +55,11 @@ ALLOCATOR_STATE = ("this process's allocator as found (glibc defaults unless the
                    "them; difflab does not), with whatever libraries the run had loaded; "
                    "page faults per call beside each time")
 DIMS = (10, 100, 1000, 10000)
+#: Sizes of ``--fit`` (time ~ n^k over n = 1e3..1e6) where no sizes are given.
+FIT_DIMS = (1_000, 10_000, 100_000, 1_000_000)
+FIT_RANGE = (1_000, 1_000_000)
+#: Methods whose gradient is compared with the framework called directly (adapter overhead).
+FRAMEWORKS = ("torch", "jax", "tensorflow", "autograd")
 JACOBIAN_SIZE = 1024                      # n * m for the Jacobian study
 JACOBIAN_NS = (2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
 SETUP_METHODS = (("sympy", {}), ("jax", {"jit": True}), ("tensorflow", {"jit": True}),
@@ -64,6 +82,8 @@ class SpeedRow:
     ratio: float
     f_faults: Optional[float] = None      # minor page faults per call of f
     call_faults: Optional[float] = None   # ... and of the derivative
+    direct_seconds: Optional[float] = None    # the framework's own gradient called directly
+    adapter_overhead: Optional[float] = None  # call_seconds / direct_seconds
 
 
 @dataclasses.dataclass
@@ -113,6 +133,8 @@ class SpeedResult:
     timer: str
     environment: dict
     allocator: str = ALLOCATOR_STATE
+    fits: dict = dataclasses.field(default_factory=dict)
+    dispatch: str = "synchronous: every call ends in a NumPy array"
 
     def crossover(self) -> Optional[float]:
         """m/n where forward and reverse Jacobians cost the same (log-interpolated), or None."""
@@ -123,7 +145,8 @@ class SpeedResult:
         return {"schema": SCHEMA, "function": self.function, "rows": as_dicts(self.rows),
                 "skipped": as_dicts(self.skipped), "jacobian": as_dicts(self.jacobian),
                 "crossover": self.crossover(), "setup": as_dicts(self.setup),
-                "hessian": as_dicts(self.hessian), "repeat": self.repeat, "timer": self.timer,
+                "hessian": as_dicts(self.hessian), "fits": self.fits, "dispatch": self.dispatch,
+                "repeat": self.repeat, "timer": self.timer,
                 "allocator": self.allocator, "environment": self.environment}
 
 
@@ -227,8 +250,10 @@ def gradient_rows(function, dims, methods, repeat, budget, progress, rows=None, 
                     d, setup = _prepared(method, "gradient", f, x)
                     call, faults = timed_with_faults(lambda: d(x), repeat=repeat)
                     history[method].append((dim, setup, call))
+                    direct = _direct_seconds(method, function, f, x, repeat)
                     rows.append(SpeedRow(method, dim, f_seconds, setup, call, call / f_seconds,
-                                         f_faults, faults))
+                                         f_faults, faults, direct,
+                                         None if direct is None else call / direct))
                 except difflab.NotSupported as exc:
                     out_of_time[method] = math.nan
                     skipped.append(Skipped(method, dim, f"unsupported: {exc}"))
@@ -237,6 +262,39 @@ def gradient_rows(function, dims, methods, repeat, budget, progress, rows=None, 
                     skipped.append(Skipped(method, dim, f"error: {type(exc).__name__}: {exc}"))
             progress(advance=1)
     return rows, skipped
+
+
+def _direct_seconds(method, function, f, x, repeat) -> Optional[float]:
+    """Seconds per call of the framework's own gradient called directly (adapter overhead),
+    for the framework methods; None for the others or where the direct call fails."""
+    if method not in FRAMEWORKS:
+        return None
+    from .adapters import direct_gradient
+
+    try:
+        direct = direct_gradient(method, {}, None if function == "rosenbrock" else f.fn)
+        direct(x)
+    except Exception:  # a function the framework cannot take directly: no column there
+        return None
+    return median_time(lambda: direct(x), repeat=repeat)
+
+
+def growth_exponents(rows, low: float = FIT_RANGE[0], high: float = FIT_RANGE[1]) -> dict:
+    """method -> {"k", "dims", "seconds"}: ``k`` of call time ~ n^k, least squares on
+    log(seconds) against log(n) over the rows with ``low <= n <= high`` (two sizes at least)."""
+    by: dict = {}
+    for r in rows:
+        if low <= r.dim <= high and r.call_seconds > 0:
+            by.setdefault(r.method, []).append((r.dim, r.call_seconds))
+    fits = {}
+    for method, points in by.items():
+        points.sort()
+        if len({n for n, _ in points}) < 2:
+            continue
+        dims, seconds = zip(*points)
+        k = float(np.polyfit(np.log(dims), np.log(seconds), 1)[0])
+        fits[method] = {"k": k, "dims": list(dims), "seconds": list(seconds)}
+    return fits
 
 
 def sized(function: str, dim: int):
@@ -390,8 +448,9 @@ def run(function: str = "rosenbrock", dims: Sequence[int] = DIMS,
         methods: Optional[Sequence[str]] = None, repeat: int = 5, budget: float = 3.0,
         jacobian_ns: Sequence[int] = JACOBIAN_NS, jacobian_size: int = JACOBIAN_SIZE,
         setup_dims: Sequence[int] = SETUP_DIMS, hessian_dims: Sequence[int] = HESSIAN_DIMS,
-        progress=progress_noop, on_start=None) -> SpeedResult:
+        progress=progress_noop, on_start=None, fit: bool = False) -> SpeedResult:
     """All four parts; a part with no sizes (``jacobian_ns=()``, ...) is left out.
+    ``fit``: also the cost growth of each method's gradient (``fits``, see the module).
 
     ``budget`` is the seconds one method may spend at one size (setup plus the repeated
     calls, as predicted from the smaller sizes) before it is skipped. ``on_start`` is
@@ -412,9 +471,15 @@ def run(function: str = "rosenbrock", dims: Sequence[int] = DIMS,
              + len(hessian_dims) * len(hessian_plan))
     progress("speed", total=total)
     result = SpeedResult(function, [], [], [], [], [], repeat, timer_name(), environment())
+    if "jax" in methods:
+        from .adapters import synchronous_dispatch
+
+        result.dispatch = f"jax: {synchronous_dispatch()}; the others: every call ends in a NumPy array"
     if on_start is not None:
         on_start(result)
     gradient_rows(function, dims, list(methods), repeat, budget, progress, result.rows, result.skipped)
+    if fit:
+        result.fits = growth_exponents(result.rows)
     jacobian_rows(jacobian_ns, jacobian_size, repeat, progress, rows=result.jacobian)
     setup_rows(function, setup_dims, repeat, progress, setup_plan, result.setup, result.skipped)
     hessian_rows(function, hessian_dims, repeat, budget, progress, hessian_plan, result.hessian,

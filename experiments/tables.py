@@ -176,6 +176,27 @@ def speed_tables(result) -> list[Table]:
                      "Median of repeated timings; setup (tracing, compiling) excluded. "
                      "skipped (~t): predicted per-call time past the time budget. "
                      f"Measured in {result.allocator}."))
+    overheads = [r for r in result.rows if getattr(r, "adapter_overhead", None) is not None]
+    if overheads:
+        fw_dims = sorted({r.dim for r in overheads})
+        fw_cell = {(r.method, r.dim): r for r in overheads}
+        out.append(Table(
+            "(a) Adapter overhead: the framework methods / the framework called directly",
+            ["method"] + [f"n = {d:,}" for d in fw_dims],
+            [[m] + [(f"{fw_cell[m, d].adapter_overhead:.2f}x ({format_seconds(fw_cell[m, d].direct_seconds)} direct)"
+                     if (m, d) in fw_cell else "—") for d in fw_dims]
+             for m in dict.fromkeys(r.method for r in overheads)],
+            "difflab's call / the framework's own gradient on the same function, NumPy in and out, "
+            "timed in the same run; frameworks timed synchronously "
+            f"({getattr(result, 'dispatch', 'every call ends in a NumPy array')})."))
+    fits = getattr(result, "fits", None) or {}
+    if fits:
+        out.append(Table("(a) Cost growth: gradient time ~ n^k (least squares, n = 1e3 to 1e6)",
+                         ["method", "k", "sizes"],
+                         [[m, f"{v['k']:.2f}", ", ".join(f"{d:,}" for d in v["dims"])]
+                          for m, v in fits.items()],
+                         "k = 1: linear in n; a k below 1 means fixed per-call costs still "
+                         "dominate at the smaller sizes."))
     faulty = [r for r in result.rows if (r.call_faults or 0) >= 1 or (r.f_faults or 0) >= 1]
     if faulty:
         out.append(Table("(a) Minor page faults per call, where there were any",

@@ -15,7 +15,7 @@ from difflab_experiments import accuracy, plots, records, speed, swell, tables
 SWELL_ROW = {"n", "function_ops", "symbolic_ops", "symbolic_cse_ops", "simplified_ops",
              "ad_tape_ops", "diff_seconds", "compile_seconds", "eval_seconds", "reverse_seconds"}
 SPEED_ROW = {"method", "dim", "f_seconds", "setup_seconds", "call_seconds", "ratio", "f_faults",
-             "call_faults"}
+             "call_faults", "direct_seconds", "adapter_overhead"}
 
 
 @pytest.fixture(scope="module")

@@ -141,11 +141,18 @@ class FrameworkMethod(Differentiator):
         """The gradient from ``value_and_gradient``: every framework computes f(x) on the way,
         so a non-finite value at x is refused (difflab.boundary) at no extra cost."""
         value_and_gradient = self._make_value_and_gradient(function, x)
+        dtype = self.dtype
 
         def gradient(x):
             value, grad = value_and_gradient(x)
             check_finite(value, function.name)
+            if (type(grad) is not np.ndarray or grad.dtype != dtype or grad.shape != x.shape
+                    or not grad.flags.writeable):  # a framework's read-only buffer (jax): copied
+                grad = np.array(grad, dtype=dtype).reshape(x.shape)
             return grad
+        # a new, writable array of the method's dtype and x's shape: the Derivative may hand
+        # it out as it is, without its general path's copy
+        gradient.returns_fresh = True
         return gradient
 
     def _probe_vector(self, kind, function, x):

@@ -97,32 +97,48 @@ class Jax(FrameworkMethod):
             raise InputError(f"jax: device {name!r} does not exist: this machine has {len(devices)} {platform} device(s)")
         return devices[int(index or 0)]
 
-    def _call(self, op):
+    def _call(self, op, copy=True):
         """Evaluate ``op`` on the NumPy inputs inside the x64 context (jit-compiled if asked),
-        on the method's device."""
+        on the method's device. What does not change between calls (the x64 switch, whether
+        a device context is needed) is found here, once; ``copy=False`` where the result goes
+        through ``Derivative._finish``, which copies it anyway."""
         jax = self._jax()
         dtype = self.dtype
         device = self._device()
-        if self.options["jit"]:
+        jit = bool(self.options["jit"])
+        if jit:
             op = jax.jit(op)
+        x64 = self._x64_switch()
+        out_of = _copied if copy else np.asarray
+        concretization = jax.errors.ConcretizationTypeError
 
         def evaluate(*args):
-            with self._x64(), computing_in(dtype), jax.default_device(device):
+            with x64(), computing_in(dtype), jax.default_device(device):
                 try:
                     out = op(*args)
-                except jax.errors.ConcretizationTypeError as exc:
-                    if not self.options["jit"]:
+                except concretization as exc:
+                    if not jit:
                         raise
                     raise NotSupported("Python control flow on traced values", "jax (jit=True)",
                                        f"jax.jit traces without values; use jit=False or lax.cond/"
                                        f"while_loop ({type(exc).__name__})") from None
                 if isinstance(out, tuple):
-                    return tuple(np.array(o, copy=True) for o in out)
-                return np.array(out, copy=True)
+                    return tuple(out_of(o) for o in out)
+                return out_of(out)
         return evaluate
 
+    def _x64_switch(self):
+        """A callable giving :meth:`_x64`'s context manager, with the lookups done once."""
+        self._x64()  # records x64_mode, and flips the global flag where that is the only way
+        jax = self._jax()
+        want = self.dtype == np.float64
+        manager = getattr(jax, "enable_x64", None)
+        if manager is not None and callable(manager):
+            return lambda: manager(want)
+        return self._x64
+
     def _make_value_and_gradient(self, function, x):
-        return self._call(self._jax().value_and_grad(function.fn))
+        return self._call(self._jax().value_and_grad(function.fn), copy=False)
 
     def _make_jacobian(self, function, x):
         jax = self._jax()
@@ -170,3 +186,7 @@ class Jax(FrameworkMethod):
         out = super().describe()
         out["x64"] = self.x64_mode or "jax.enable_x64 context, chosen when first used"
         return out
+
+
+def _copied(a):
+    return np.array(a, copy=True)

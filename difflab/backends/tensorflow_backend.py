@@ -89,33 +89,46 @@ class TensorFlow(FrameworkMethod):
                              f"(present: {', '.join(present)}); use device='CPU:0'")
         return name
 
-    def _call(self, op, x, n_vectors=0, vector_shape=None):
+    def _call(self, op, x, n_vectors=0, vector_shape=None, copy=True, graphs=True):
         """Evaluate ``op`` on tensors made from the NumPy inputs (graph-compiled if ``jit``),
-        on the method's device."""
+        on the method's device.
+
+        AutoGraph's ``float()``/``int()`` are replaced (:func:`_conversions_refused`, a lock
+        and a process-wide table) only while a graph may be traced: every call of an ``op``
+        that builds graphs eagerly (``graphs``: ``tape.jacobian``'s pfor), and under ``jit``
+        until the first call has traced the one graph of the fixed signature. ``copy=False``
+        where the result goes through ``Derivative._finish``, which copies it anyway."""
         tf = self._tf()
         device = self._device(tf)
         dtype = self.dtype
         tf_dtype = tf.as_dtype(dtype)
-        if self.options["jit"]:
+        jit = bool(self.options["jit"])
+        if jit:
             signature = [tf.TensorSpec(x.shape, tf_dtype)]
             signature += [tf.TensorSpec(vector_shape, tf_dtype)] * n_vectors
             op = tf.function(op, input_signature=signature, jit_compile=self.options["jit"] == "xla",
                              reduce_retracing=True)
+        untraced = [jit or graphs]  # a graph may still be traced
+        out_of = _copied if copy else np.asarray
+        constant = tf.constant
 
         def evaluate(x, *vectors):
             if vector_shape is not None:
                 vectors = [np.reshape(v, vector_shape) for v in vectors]
-            with computing_in(dtype), _conversions_refused(), tf.device(device):
+            guard = _conversions_refused() if untraced[0] else contextlib.nullcontext()
+            with computing_in(dtype), guard, tf.device(device):
                 try:
-                    out = op(*(tf.constant(a, dtype=tf_dtype) for a in (x, *vectors)))
+                    out = op(*(constant(a, dtype=tf_dtype) for a in (x, *vectors)))
                 except Exception as exc:  # AutoGraph re-raises difflab's own errors wrapped
                     own = _difflab_error(exc)
                     if own is None:
                         raise
                     raise own from None
+            if jit:
+                untraced[0] = False  # traced for the one signature: no more tracing
             if isinstance(out, tuple):
-                return tuple(np.array(o.numpy(), copy=True) for o in out)
-            return np.array(out.numpy(), copy=True)
+                return tuple(out_of(o) for o in out)
+            return out_of(out)
         return evaluate
 
     @staticmethod
@@ -127,7 +140,7 @@ class TensorFlow(FrameworkMethod):
 
     def _make_value_and_gradient(self, function, x):
         tf = self._tf()
-        return self._call(lambda x: self._gradient(tf, function, x), x)
+        return self._call(lambda x: self._gradient(tf, function, x), x, copy=False, graphs=False)
 
     def _vectorise(self, kind, function, x):
         """``tf.vectorized_map`` of one tape per point, for gradients; Jacobians and Hessians
@@ -291,3 +304,7 @@ class _QuietAutographOnImportlib(logging.Filter):
     def filter(self, record):
         message = record.getMessage()
         return "_gcd_import" not in message and "pfor.<locals>" not in message
+
+
+def _copied(t):
+    return np.array(t, copy=True)

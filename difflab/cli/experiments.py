@@ -69,6 +69,9 @@ def _speed_arguments(parser):
                         help="time one method may take at one size before it is skipped (default: 3)")
     parser.add_argument("--parts", default="gradient,jacobian,setup,hessian", metavar="A,B",
                         help="which parts: gradient, jacobian, setup, hessian (default: all)")
+    parser.add_argument("--fit", action="store_true",
+                        help="fit each method's gradient time ~ n^k over n = 1e3..1e6 and report k "
+                             "(sizes 1e3,1e4,1e5,1e6 unless --dims)")
 
 
 def add_arguments(parser: argparse.ArgumentParser, name: str) -> None:
@@ -174,8 +177,10 @@ def _run_speed(args) -> int:
     repeat = _positive(args.repeat, "--repeat")
     budget = _seconds(args.budget, "--budget")
     own = speed.fixed_dim(args.function)   # a function that does not scale runs at its own size
+    if args.fit and own is not None:
+        raise InputError(f"--fit needs a function that scales with n; {args.function} takes {own} inputs")
     if args.dims is None:
-        dims = list(speed.DIMS) if own is None else [own]
+        dims = (list(speed.FIT_DIMS) if args.fit else list(speed.DIMS)) if own is None else [own]
     else:
         dims = [_positive(d, "--dims") for d in _ints(args.dims, "--dims")]
     other = lambda default: default if own is None else (own,)  # noqa: E731
@@ -191,7 +196,7 @@ def _run_speed(args) -> int:
             jacobian_ns=speed.JACOBIAN_NS if "jacobian" in parts else (),
             setup_dims=other(speed.SETUP_DIMS) if "setup" in parts else (),
             hessian_dims=other(speed.HESSIAN_DIMS) if "hessian" in parts else (), progress=progress,
-            on_start=held.append)
+            on_start=held.append, fit=args.fit)
     return _report(args, result, "speed_tables")
 
 

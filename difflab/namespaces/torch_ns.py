@@ -30,11 +30,20 @@ TORCH_UNARY = {
 _NUMPY_TO_TORCH = {np.dtype(np.float64): torch.float64, np.dtype(np.float32): torch.float32}
 
 
+#: Reductions whose call without ``dim`` reduces every axis, as NumPy's axis=None does.
+_WHOLE = frozenset({torch.sum, torch.mean})
+
+
 class TorchView(ArrayView):
     """A tensor as user code sees it (:mod:`difflab.namespaces.view`); torch functions
     called on it directly (``torch.sin(x)``) see the tensor."""
 
     __slots__ = ()
+
+    # A Python number taken from x is a constant (no derivative flows through it): read it
+    # from the detached tensor, without torch's warning about a tensor that requires grad.
+    def __float__(self): return float(self.raw.detach())
+    def __int__(self):   return int(self.raw.detach())
 
     @classmethod
     def __torch_function__(cls, func, types, args=(), kwargs=None):
@@ -220,6 +229,8 @@ class TorchNamespace(Viewing, Namespace):
 
     # ------------------------------------------------------------------ helpers
     def _reduce(self, fn, x, axis, keepdims):
+        if axis is None and not keepdims and type(x) is torch.Tensor and fn in _WHOLE:
+            return fn(x)  # the common case, without the flattening (a third of xp.sum's cost)
         x = self.asarray(x)
         if axis is None:
             out = fn(x.reshape(-1), dim=0)

@@ -43,6 +43,11 @@ def _reflect(op):
     return lambda a, b: op(b, a)
 
 
+# the reflected operators, made once (not a new lambda on every ``1.0 - x``)
+_RADD, _RSUB, _RMUL = _reflect(operator.add), _reflect(operator.sub), _reflect(operator.mul)
+_RTRUEDIV, _RPOW = _reflect(operator.truediv), _reflect(operator.pow)
+
+
 class ArrayView(Shaped, ArrayMethods):
     """A framework tensor with NumPy's indexing and array methods (see the module docstring).
 
@@ -53,6 +58,10 @@ class ArrayView(Shaped, ArrayMethods):
     __slots__ = ("raw", "namespace")
     __array_ufunc__ = None  # NumPy defers: ndarray * view -> view.__rmul__
     __array_priority__ = 1000
+    #: Not a value difflab's engines trace: ``difflab.namespace`` asks every argument for its
+    #: level, and without this the question went to the tensor and failed with an
+    #: AttributeError, 8 us on every ``difflab.namespace(x)`` inside the function.
+    _level = None
 
     def __init__(self, raw, namespace):
         self.raw = raw
@@ -67,18 +76,24 @@ class ArrayView(Shaped, ArrayMethods):
         return self.raw.dtype
 
     def _op(self, op, other):
-        return self.namespace.view(op(self.raw, unview(other)))
+        # runs on every operator in user code: unview and view inlined for the common cases
+        t = type(other)
+        if t is not float and t is not int:
+            other = other.raw if isinstance(other, ArrayView) else unview(other)
+        out = op(self.raw, other)
+        ns = self.namespace
+        return ns.view_type(out, ns) if ns.is_raw(out) else out
 
     def __add__(self, o):      return self._op(operator.add, o)
-    def __radd__(self, o):     return self._op(_reflect(operator.add), o)
+    def __radd__(self, o):     return self._op(_RADD, o)
     def __sub__(self, o):      return self._op(operator.sub, o)
-    def __rsub__(self, o):     return self._op(_reflect(operator.sub), o)
+    def __rsub__(self, o):     return self._op(_RSUB, o)
     def __mul__(self, o):      return self._op(operator.mul, o)
-    def __rmul__(self, o):     return self._op(_reflect(operator.mul), o)
+    def __rmul__(self, o):     return self._op(_RMUL, o)
     def __truediv__(self, o):  return self._op(operator.truediv, o)
-    def __rtruediv__(self, o): return self._op(_reflect(operator.truediv), o)
+    def __rtruediv__(self, o): return self._op(_RTRUEDIV, o)
     def __pow__(self, o):      return self._op(operator.pow, o)
-    def __rpow__(self, o):     return self._op(_reflect(operator.pow), o)
+    def __rpow__(self, o):     return self._op(_RPOW, o)
     def __lt__(self, o):       return self._op(operator.lt, o)
     def __le__(self, o):       return self._op(operator.le, o)
     def __gt__(self, o):       return self._op(operator.gt, o)
