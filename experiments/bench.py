@@ -24,6 +24,8 @@ import time
 #: (name, module, title), in the order they run.
 SECTIONS = [
     ("adapters", "adapters", "Adapter overhead: difflab's framework methods / the frameworks called directly"),
+    ("fusion", "bench_fusion", "The compiled tape: gradient / f (fresh processes), with and without numba; "
+     "Hessian and hvp against jax.jit; PyTensor beside it"),
     ("core", "bench_core", "difflab reverse against autograd, torch and f"),
 ]
 

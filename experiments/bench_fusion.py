@@ -13,7 +13,7 @@ over ``--repeat`` round-robin samples; ratios between peers timed in the same pr
    Hessian / ``jax.jit(jax.hessian)`` at n = 1000; JAX timed synchronously
    (``block_until_ready``: its CPU dispatch is asynchronous and would look faster).
 
-``python -m experiments.bench_fusion [--repeat N] [--sweep] [--json FILE]``; ``section()``
+``python -m difflab_experiments.bench_fusion [--repeat N] [--sweep] [--json FILE]``; ``section(args)``
 prints the rows for ``make bench``'s driver.
 """
 from __future__ import annotations
@@ -200,11 +200,16 @@ def print_rows(r: dict) -> None:
         print(f"  {what}  {name.split('-')[1]:6s} {ratio}   ({row['compiled'] * 1e3:.3f} ms)")
 
 
-def section(repeat: int = 7, sweep: bool = False) -> dict:
-    """Measure and print this section's rows (for ``make bench``); returns the record."""
+def run(repeat: int = 7, sweep: bool = False) -> dict:
+    """Measure and print this section's rows; returns the record."""
     r = measure(repeat, sweep)
     print_rows(r)
     return r
+
+
+def section(args) -> None:
+    """``make bench``'s section (experiments/bench.py)."""
+    run(repeat=3 if getattr(args, "quick", False) else 7)
 
 
 def main(argv=None) -> None:
@@ -217,7 +222,7 @@ def main(argv=None) -> None:
     if a.fresh:
         print(json.dumps(fresh_ratio(int(a.fresh[0]), a.fresh[1], a.repeat)))
         return
-    r = section(a.repeat, a.sweep)
+    r = run(a.repeat, a.sweep)
     if a.json:
         with open(a.json, "w") as fh:
             json.dump(r, fh, indent=1)
