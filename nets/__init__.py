@@ -18,8 +18,9 @@ from . import (activations, callbacks, datasets, examples, initializers, losses,
                regularizers, utils)
 from .callbacks import EarlyStopping, History, LearningRateScheduler, ModelCheckpoint, ReduceLROnPlateau
 from .embedding import Embedding
-from .functional import Add, Concatenate, Input, Model
-from .conv_layers import AveragePooling2D, Conv2D, Flatten, GlobalAveragePooling2D, MaxPooling2D
+from .functional import Add, Concatenate, Input, Model, add, concatenate
+from .conv_layers import (AveragePooling2D, AvgPool2D, Conv2D, Flatten, GlobalAveragePooling2D, MaxPool2D,
+                          MaxPooling2D)
 from .layers import Activation, Dense, Dropout, Layer
 from .normalization import BatchNormalization
 from .recurrent import GRU, LSTM, SimpleRNN
@@ -32,4 +33,8 @@ __all__ = ["Sequential", "Dense", "Dropout", "Activation", "Layer", "SimpleRNN",
            "Flatten", "BatchNormalization", "Input", "Model", "Concatenate", "Add", "load_model", "History",
            "EarlyStopping", "ModelCheckpoint", "LearningRateScheduler", "ReduceLROnPlateau",
            "to_categorical", "activations", "initializers", "utils", "callbacks", "datasets", "losses",
-           "metrics", "optimizers", "regularizers", "examples"]
+           "metrics", "optimizers", "regularizers", "examples", "MaxPool2D", "AvgPool2D", "concatenate", "add"]
+
+# Keras spells these keras.layers.concatenate/add; nets.layers sits below the functional API
+# (it cannot import it), so the package puts them there once everything is imported.
+layers.concatenate, layers.add = concatenate, add

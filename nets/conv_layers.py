@@ -241,6 +241,10 @@ class Flatten(Layer):
         return {"name": self.name, "input_shape": self.input_dim}
 
 
+#: Keras's short spellings of the pooling layers.
+MaxPool2D, AvgPool2D = MaxPooling2D, AveragePooling2D
+
+
 def _geometry(hw, window, strides, padding, name):
     try:
         return geometry(hw, window, strides, padding)

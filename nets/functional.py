@@ -90,7 +90,8 @@ def call_layer(layer: Layer, inputs):
                              f"receives {shapes}")
         shape = layer.output_shape
     else:
-        shape = layer.build_shape(shapes if several else shapes[0])
+        layer.input_shape = shapes if several else shapes[0]
+        shape = layer.build_shape(layer.input_shape)
     if not calls:
         layer._first_call = next(_CALL_ORDER)
     layer._calls = calls + [shapes]
@@ -509,3 +510,14 @@ def model_from_config(config: dict) -> Model:
     outputs = [tensor(ref) for ref in config["outputs"]]
     return Model(inputs, outputs[0] if config.get("single_output", True) else outputs,
                  seed=config.get("seed"), name=config.get("name", "model"))
+
+
+# Keras's lowercase spellings: a layer made and called at once.
+def concatenate(inputs, axis=-1, name=None):
+    """``Concatenate(axis)(inputs)``, as ``keras.layers.concatenate``."""
+    return Concatenate(axis=axis, name=name)(inputs)
+
+
+def add(inputs, name=None):
+    """``Add()(inputs)``, as ``keras.layers.add``."""
+    return Add(name=name)(inputs)

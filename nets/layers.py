@@ -43,6 +43,9 @@ class Layer:
     """
 
     input_rank = 1
+    #: The per-sample input shape it was built for (a list for layers taking several), set by
+    #: the model that builds it; ``output_shape`` likewise. Neither includes the batch axis.
+    input_shape = None
 
     def __init__(self, name=None, input_dim=None, input_shape=None):
         shape = None
@@ -267,6 +270,11 @@ class Dropout(Layer):
         if not ok:
             raise ValueError(f"Dropout rate must be in [0, 1), got {rate!r}")
         self.rate = float(rate)
+
+    @property
+    def needs_mask(self):
+        """Whether training draws a mask for this layer (see ``Sequential._training_batch``)."""
+        return self.rate > 0
 
     def draw_mask(self, rng, n):
         shape = (n,) + tuple(self.output_shape or (self.input_dim,))

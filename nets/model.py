@@ -64,6 +64,15 @@ class Sequential:
 
     # ------------------------------------------------------------------ building
     def add(self, layer) -> None:
+        """Append a layer; a model becomes one layer (:mod:`nets.nested`), and ``nets.Input(shape)``
+        first fixes the input shape, as Keras 3's ``Sequential([Input(shape), ...])``."""
+        if _is_input_tensor(layer):
+            if self.layers or self.built:
+                raise ValueError("Sequential takes nets.Input(shape) only as its first entry")
+            self._input_tensor_shape = tuple(layer.shape)
+            return
+        if isinstance(layer, Sequential):
+            layer = layer._as_layer()
         if not isinstance(layer, layers_module.Layer):
             raise ValueError(f"Sequential.add takes a nets layer, got {type(layer).__name__}")
         if self.built:
@@ -97,6 +106,7 @@ class Sequential:
         self.input_shape = shape
         self.input_dim = shape[-1]
         for layer in self.layers:
+            layer.input_shape = shape
             shape = layer.build_shape(shape)
         self._parameters = Parameters(self.layers)
         self._parameters.initialize(self._init_rng)
@@ -122,11 +132,37 @@ class Sequential:
         """Build now if the input size is known (the first layer's input_dim), else refuse."""
         if self.built:
             return
-        declared = self.layers[0].declared_input_shape() if self.layers else None
+        declared = self._declared_input_shape()
         if declared is None:
             raise ValueError("the model is not built yet: give the first layer input_dim, "
                              "call build(input_dim), or fit it")
         self.build(declared)
+
+    def _declared_input_shape(self):
+        """The per-sample input shape known before any data: from ``Input`` or the first layer."""
+        shape = getattr(self, "_input_tensor_shape", None)
+        if shape is None and self.layers:
+            shape = self.layers[0].declared_input_shape()
+        return shape
+
+    def __call__(self, inputs, training=False):
+        """The model as a layer: on ``nets.Input``/layer outputs it joins a functional graph
+        (its weights start as this model's); on arrays it returns the outputs as ``predict``,
+        with dropout and batch statistics when ``training=True``."""
+        if _is_symbolic(inputs):
+            return self._as_layer()(inputs)
+        if not training:
+            return self.predict(inputs)
+        x = self._check_x(inputs)
+        return self.forward(NUMPY, self.parameters.theta, self._training_batch(x, None))
+
+    def _as_layer(self):
+        """This model as one layer of another (the same layer object each time: shared weights)."""
+        if getattr(self, "_layer", None) is None:
+            from .nested import ModelLayer
+
+            self._layer = ModelLayer(self)
+        return self._layer
 
     # ------------------------------------------------------------------ compiling
     def compile(self, optimizer="rmsprop", loss=None, metrics=None, differentiator="reverse",
@@ -328,7 +364,7 @@ class Sequential:
 
     def _training_batch(self, x, y):
         masks = {layer: layer.draw_mask(self._rng, _count(x)) for layer in self.layers
-                 if isinstance(layer, layers_module.Dropout) and layer.rate > 0}
+                 if getattr(layer, "needs_mask", False)}  # Dropout, recurrent dropout, nested models
         return Batch(self._encode(x), y, masks, training=True)
 
     def _encode(self, x):
@@ -378,8 +414,7 @@ class Sequential:
             x = np.asarray(x, dtype=float)
         except (TypeError, ValueError) as exc:
             raise ValueError(f"x must be an array of numbers: {exc}") from None
-        declared = self.input_shape if self.built else (
-            self.layers[0].declared_input_shape() if self.layers else None)
+        declared = self.input_shape if self.built else self._declared_input_shape()
         return check_inputs(x, declared, "x", self.build if not self.built else None)
 
     def _raw_inputs(self, x):
@@ -423,6 +458,18 @@ class Sequential:
         from .saving import save_model
 
         save_model(self, path, overwrite=overwrite, include_optimizer=include_optimizer)
+
+
+def _is_symbolic(value) -> bool:
+    """A functional-API tensor (``nets.Input`` or a layer's output), or a list of them."""
+    items = value if isinstance(value, (list, tuple)) else [value]
+    return bool(items) and all(hasattr(t, "node") and hasattr(t, "shape") and not isinstance(t, np.ndarray)
+                               for t in items)
+
+
+def _is_input_tensor(value) -> bool:
+    """``nets.Input(shape)``: a symbolic tensor no layer made."""
+    return _is_symbolic(value) and not isinstance(value, (list, tuple)) and value.node is None
 
 
 def _validation_epochs(validation_freq):
@@ -517,6 +564,9 @@ def check_inputs(x, declared, what="x", build=None):
         raise ValueError(f"{what} must be an array of numbers: {exc}") from None
     if x.ndim == 1 and declared == (1,):
         x = x.reshape(-1, 1)
+    deferred = declared is None and build is not None
+    if deferred and x.ndim > 2:  # a deferred build takes the data's rank and shape
+        declared = (None,) * (x.ndim - 1)
     rank = 1 if declared is None else len(declared)
     if x.ndim != rank + 1:
         layout = ("(samples, features)" if rank == 1 else
@@ -527,7 +577,7 @@ def check_inputs(x, declared, what="x", build=None):
     if len(x) == 0:
         raise ValueError(f"{what} has no samples")
     if build is not None:
-        declared = tuple(x.shape[1:]) if declared is None else declared
+        declared = tuple(x.shape[1:]) if deferred else declared
         build(declared)
     if any(d is not None and d != s for d, s in zip(declared, x.shape[1:])):
         if rank == 1:
