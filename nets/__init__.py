@@ -26,6 +26,9 @@ from .normalization import BatchNormalization
 from .recurrent import GRU, LSTM, SimpleRNN
 from .model import Sequential
 from .saving import load_model
+from .conv1d import Conv1D
+from .layer_normalization import LayerNormalization
+from .wrappers import Lambda, TimeDistributed
 from .utils import to_categorical
 
 __all__ = ["Sequential", "Dense", "Dropout", "Activation", "Layer", "SimpleRNN", "LSTM", "GRU",
@@ -33,7 +36,8 @@ __all__ = ["Sequential", "Dense", "Dropout", "Activation", "Layer", "SimpleRNN",
            "Flatten", "BatchNormalization", "Input", "Model", "Concatenate", "Add", "load_model", "History",
            "EarlyStopping", "ModelCheckpoint", "LearningRateScheduler", "ReduceLROnPlateau",
            "to_categorical", "activations", "initializers", "utils", "callbacks", "datasets", "losses",
-           "metrics", "optimizers", "regularizers", "examples", "MaxPool2D", "AvgPool2D", "concatenate", "add"]
+           "metrics", "optimizers", "regularizers", "examples", "MaxPool2D", "AvgPool2D", "concatenate", "add",
+           "Conv1D", "LayerNormalization", "Lambda", "TimeDistributed"]
 
 # Keras spells these keras.layers.concatenate/add; nets.layers sits below the functional API
 # (it cannot import it), so the package puts them there once everything is imported.

@@ -51,7 +51,7 @@ class Layer:
         shape = None
         if input_shape is not None:
             shape = tuple(None if s is None else _positive_int(s, "input_shape") for s in input_shape)
-            if len(shape) != self.input_rank:
+            if self.input_rank is not None and len(shape) != self.input_rank:
                 if self.input_rank == 1:
                     raise ValueError(f"nets layers take flat inputs; input_shape must be (n,), got {input_shape}")
                 raise ValueError(f"{type(self).__name__} takes {self.input_rank} axes per sample, "
@@ -70,7 +70,7 @@ class Layer:
             return self._declared_shape
         if self.input_dim is None:
             return None
-        return (None,) * (self.input_rank - 1) + (self.input_dim,)
+        return (None,) * ((self.input_rank or 1) - 1) + (self.input_dim,)
 
     def build(self, input_dim: int) -> int:
         """Fix the input size; return the output size."""
@@ -164,6 +164,8 @@ class Dense(Layer):
     ``trainable=False`` freezes the whole layer.
     """
 
+    input_rank = None  # any: (features,), or (..., features) acting on the last axis
+
     def __init__(self, units, activation=None, input_dim=None, use_bias=True,
                  kernel_regularizer=None, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", trainable=True, bias_trainable=None,
@@ -178,6 +180,15 @@ class Dense(Layer):
         self.trainable = bool(trainable)
         self.bias_trainable = self.trainable if bias_trainable is None else bool(bias_trainable)
 
+    def build_shape(self, input_shape):
+        """Any rank, as Keras: the kernel acts on the last axis, (..., n) -> (..., units)."""
+        input_shape = tuple(input_shape)
+        if not input_shape or input_shape[-1] is None:
+            raise ValueError(f"layer {self.name} (Dense) needs a known last axis, got inputs {input_shape}")
+        self.build(input_shape[-1])
+        self.output_shape = input_shape[:-1] + (self.units,)
+        return self.output_shape
+
     def _output_dim(self, input_dim):
         if isinstance(input_dim, tuple):
             raise ValueError(f"layer {self.name} (Dense) takes flat inputs but receives shape "
@@ -190,23 +201,30 @@ class Dense(Layer):
         return self.units
 
     def call(self, xp, weights, x, batch):
+        shape = tuple(int(n) for n in xp.shape(x))
+        if len(shape) > 2:  # (..., n): one 2-D product over all the leading axes
+            x = xp.reshape(x, (int(np.prod(shape[:-1])), shape[-1]))
         z = x @ weights[0]
         if self.use_bias:
             z = z + weights[1]
+        if len(shape) > 2:
+            z = xp.reshape(z, shape[:-1] + (self.units,))
         return self.activation.forward(xp, z)
 
     def forward(self, weights, x, batch):
-        z = x @ weights[0]
+        flat = x.reshape(-1, x.shape[-1])
+        z = flat @ weights[0]
         if self.use_bias:
             z = z + weights[1]
+        z = z.reshape(x.shape[:-1] + (self.units,))
         a = self.activation.forward(NUMPY, z)
-        return a, (x, z, a)
+        return a, (flat, z, a)
 
     def backward(self, weights, cache, g):
-        x, z, a = cache
-        gz = self.activation.backward(z, a, g)
-        grads = [x.T @ gz] + ([gz.sum(axis=0)] if self.use_bias else [])
-        return gz @ weights[0].T, grads
+        flat, z, a = cache
+        gz = self.activation.backward(z, a, g).reshape(-1, self.units)
+        grads = [flat.T @ gz] + ([gz.sum(axis=0)] if self.use_bias else [])
+        return (gz @ weights[0].T).reshape(z.shape[:-1] + (flat.shape[1],)), grads
 
     # As in Keras 3, only a trainable kernel is penalised: a frozen layer adds nothing to the loss.
     def penalty(self, xp, weights):

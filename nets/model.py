@@ -363,8 +363,8 @@ class Sequential:
             return self.gradient_source
 
     def _training_batch(self, x, y):
-        masks = {layer: layer.draw_mask(self._rng, _count(x)) for layer in self.layers
-                 if getattr(layer, "needs_mask", False)}  # Dropout, recurrent dropout, nested models
+        masks = {layer: layer.draw_mask(self._rng, _count(x)) for layer in _leaf_layers(self.layers)
+                 if getattr(layer, "needs_mask", False)}  # Dropout, recurrent dropout
         return Batch(self._encode(x), y, masks, training=True)
 
     def _encode(self, x):
@@ -458,6 +458,13 @@ class Sequential:
         from .saving import save_model
 
         save_model(self, path, overwrite=overwrite, include_optimizer=include_optimizer)
+
+
+def _leaf_layers(layers):
+    """The layers, with a nested model's (``inner_layers``) in its place."""
+    for layer in layers:
+        inner = getattr(layer, "inner_layers", None)
+        yield from (_leaf_layers(inner) if inner is not None else [layer])
 
 
 def _is_symbolic(value) -> bool:

@@ -65,12 +65,10 @@ class ModelLayer(Layer):
         return self.output_shape
 
     @property
-    def needs_mask(self):
-        return any(getattr(l, "needs_mask", False) for l in self.model.layers)
-
-    def draw_mask(self, rng, n):
-        """The inner layers' dropout masks for one batch, by inner layer."""
-        return {l: l.draw_mask(rng, n) for l in self.model.layers if getattr(l, "needs_mask", False)}
+    def inner_layers(self):
+        """The wrapped model's layers: the trainer draws their dropout masks into the outer
+        batch's (flat) mask table, where they look themselves up."""
+        return self.model.layers
 
     def _grouped(self, weights):
         """The flat weight list as the inner model's per-layer lists."""
@@ -84,7 +82,7 @@ class ModelLayer(Layer):
         inner_x = tuple(x) if hasattr(self.model, "inputs") else x
         if hasattr(self.model, "inputs") and not self.takes_list:
             inner_x = (x,)
-        return dataclasses.replace(batch, x=inner_x, y=None, masks=batch.masks.get(self) or {})
+        return dataclasses.replace(batch, x=inner_x, y=None, masks=batch.masks)
 
     def call(self, xp, weights, x, batch):
         return self.model.forward(xp, None, self._inner_batch(x, batch), self._grouped(weights))

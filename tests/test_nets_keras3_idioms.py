@@ -127,3 +127,175 @@ def test_nested_model_and_merge_functions_train_as_keras(keras):
     np.testing.assert_allclose(ours.predict(x), theirs.predict(x, verbose=0), rtol=0, atol=1e-10)
     np.testing.assert_allclose(ours(x), np.asarray(theirs(x)), rtol=0, atol=1e-10)
     _sgd_side_by_side(ours, theirs, keras, x, y)
+
+
+# ---------------------------------------------------------------- step 2: the layers (fast)
+def _grads_agree(layers, x, y, methods=("manual", "reverse"), atol=1e-12):
+    """One full-batch SGD step by each method from the same weights: the same new weights."""
+    out = {}
+    for method in methods:
+        model = Sequential(layers(), seed=8)
+        model.compile(optimizer=nets.optimizers.SGD(0.1), loss="mse", differentiator=method)
+        model.fit(x, y, epochs=1, batch_size=len(x), verbose=0)
+        out[method] = np.concatenate([w.ravel() for w in model.get_weights()])
+    for method in methods[1:]:
+        np.testing.assert_allclose(out[method], out[methods[0]], rtol=0, atol=atol)
+
+
+def test_dense_acts_on_the_last_axis():
+    x = RNG.normal(size=(4, 5, 3))
+    model = Sequential([Dense(2, activation="tanh", input_shape=(5, 3))], seed=0)
+    k, b = model.get_weights()
+    assert model.layers[0].output_shape == (5, 2)
+    np.testing.assert_allclose(model.predict(x), np.tanh(np.einsum("ntf,fu->ntu", x, k) + b), rtol=0, atol=1e-14)
+    _grads_agree(lambda: [Dense(2, activation="tanh", input_shape=(5, 3)), nets.Flatten(), Dense(1)],
+                 x, RNG.normal(size=(4, 1)))
+
+
+def test_time_distributed_applies_the_layer_at_every_step():
+    x = RNG.normal(size=(4, 5, 3))
+    model = Sequential([Input((5, 3)), nets.TimeDistributed(Dense(2, activation="relu"))], seed=0)
+    assert model.count_params() == 8 and model.layers[0].output_shape == (5, 2)
+    k, b = model.get_weights()
+    np.testing.assert_allclose(model.predict(x), np.maximum(x @ k + b, 0.0), rtol=0, atol=1e-14)
+    _grads_agree(lambda: [nets.TimeDistributed(Dense(2, activation="tanh"), input_shape=(5, 3)), nets.Flatten(),
+                          Dense(1)], x, RNG.normal(size=(4, 1)))
+
+
+def test_lambda_runs_a_namespace_function_and_refuses_manual_and_saving(tmp_path):
+    import difflab
+
+    def last_step(t):
+        return t[:, -1, :] * 2.0
+
+    x = RNG.normal(size=(4, 5, 3))
+    model = Sequential([Input((5, 3)), nets.Lambda(lambda t: difflab.namespace(t).mean(t, axis=1)), Dense(1)], seed=0)
+    k, b = model.get_weights()
+    assert model.layers[0].output_shape == (3,)
+    np.testing.assert_allclose(model.predict(x), x.mean(axis=1) @ k + b, rtol=0, atol=1e-14)
+    _grads_agree(lambda: [nets.Lambda(last_step, input_shape=(5, 3)), Dense(1)], x, RNG.normal(size=(4, 1)),
+                 methods=("reverse", "autograd"))
+    manual = Sequential([nets.Lambda(last_step, input_shape=(5, 3)), Dense(1)])
+    manual.compile(optimizer="sgd", loss="mse", differentiator="manual")
+    with pytest.raises(ValueError, match="no hand-derived derivative"):
+        manual.fit(x, RNG.normal(size=(4, 1)), verbose=0)
+    with pytest.raises(ValueError, match="does not save"):
+        model.save(tmp_path / "m.npz")
+
+
+def _conv1d_reference(x, kernel, bias, stride, padding):
+    k = kernel.shape[0]
+    n, steps, _ = x.shape
+    if padding == "causal":
+        x = np.pad(x, ((0, 0), (k - 1, 0), (0, 0)))
+    elif padding == "same":
+        out = -(-steps // stride)
+        total = max((out - 1) * stride + k - steps, 0)
+        x = np.pad(x, ((0, 0), (total // 2, total - total // 2), (0, 0)))
+    starts = range(0, x.shape[1] - k + 1, stride)
+    return np.stack([np.einsum("nkc,kcf->nf", x[:, s:s + k], kernel) for s in starts], axis=1) + bias
+
+
+@pytest.mark.parametrize("padding, stride", [("valid", 1), ("same", 2), ("causal", 1)])
+def test_conv1d_matches_the_sum_written_out(padding, stride):
+    x = RNG.normal(size=(3, 7, 2))
+    model = Sequential([nets.Conv1D(4, 3, strides=stride, padding=padding, input_shape=(7, 2))], seed=0)
+    kernel, bias = model.get_weights()
+    assert kernel.shape == (3, 2, 4)
+    expected = _conv1d_reference(x, kernel, bias, stride, padding)
+    assert model.layers[0].output_shape == expected.shape[1:]
+    np.testing.assert_allclose(model.predict(x), expected, rtol=0, atol=1e-14)
+    _grads_agree(lambda: [nets.Conv1D(4, 3, strides=stride, padding=padding, activation="tanh", input_shape=(7, 2)),
+                          nets.Flatten(), Dense(1)], x, RNG.normal(size=(3, 1)))
+
+
+def test_layer_normalization_normalises_each_sample():
+    x = RNG.normal(size=(4, 5, 3))
+    model = Sequential([nets.LayerNormalization(input_shape=(5, 3))], seed=0)
+    model.set_weights([np.array([1.0, 2.0, 3.0]), np.array([0.5, 0.0, -0.5])])
+    mean, var = x.mean(axis=-1, keepdims=True), x.var(axis=-1, keepdims=True)
+    expected = (x - mean) / np.sqrt(var + 1e-3) * [1.0, 2.0, 3.0] + [0.5, 0.0, -0.5]
+    np.testing.assert_allclose(model.predict(x), expected, rtol=0, atol=1e-14)
+    _grads_agree(lambda: [Dense(3, activation="tanh", input_shape=(5, 3)), nets.LayerNormalization(),
+                          nets.Flatten(), Dense(1)], x, RNG.normal(size=(4, 1)))
+
+
+@pytest.mark.parametrize("layer", ["LSTM", "GRU", "SimpleRNN"])
+def test_recurrent_dropout_is_for_training_only(layer):
+    x, y = RNG.normal(size=(4, 5, 3)), RNG.normal(size=(4, 2))
+    cls = getattr(nets, layer)
+    with_dropout = Sequential([cls(3, dropout=0.4, recurrent_dropout=0.3, input_shape=(5, 3)), Dense(2)], seed=1)
+    plain = Sequential([cls(3, input_shape=(5, 3)), Dense(2)], seed=1)
+    plain.set_weights(with_dropout.get_weights())
+    np.testing.assert_array_equal(with_dropout.predict(x), plain.predict(x))
+    assert not np.allclose(with_dropout(x, training=True), plain.predict(x))
+    # the same masks whichever method: input dropout alone also by hand
+    _grads_agree(lambda: [cls(3, dropout=0.4, input_shape=(5, 3)), Dense(2)], x, y, atol=1e-12)
+    _grads_agree(lambda: [cls(3, dropout=0.4, recurrent_dropout=0.3, input_shape=(5, 3)), Dense(2)], x, y,
+                 methods=("reverse", "autograd"), atol=1e-12)
+    with pytest.raises(ValueError, match="recurrent_dropout must be in"):
+        cls(3, recurrent_dropout=1.0)
+
+
+# ---------------------------------------------------------------- step 2 against Keras (slow)
+def _same_forward(ours, theirs, x, atol=1e-10):
+    theirs.set_weights(ours.get_weights())
+    np.testing.assert_allclose(ours.predict(x), theirs.predict(x, verbose=0), rtol=0, atol=atol)
+
+
+@pytest.mark.slow
+def test_new_layers_match_keras(keras):
+    import difflab
+
+    L = keras.layers
+    x = RNG.normal(size=(4, 7, 3))
+    cases = [
+        ([Dense(2, activation="tanh")], [L.Dense(2, activation="tanh")]),
+        ([nets.TimeDistributed(Dense(2, activation="relu")), nets.Flatten(), Dense(1)],
+         [L.TimeDistributed(L.Dense(2, activation="relu")), L.Flatten(), L.Dense(1)]),
+        ([nets.Lambda(lambda t: difflab.namespace(t).mean(t, axis=1)), Dense(2)],
+         [L.Lambda(lambda t: keras.ops.mean(t, axis=1)), L.Dense(2)]),
+        ([nets.LayerNormalization(epsilon=1e-5), Dense(2)], [L.LayerNormalization(epsilon=1e-5), L.Dense(2)]),
+    ] + [([nets.Conv1D(4, 3, strides=s, padding=p, activation="relu")], [L.Conv1D(4, 3, strides=s, padding=p,
+                                                                                  activation="relu")])
+         for p, s in (("valid", 1), ("valid", 2), ("same", 1), ("same", 2), ("causal", 1))]
+    for mine, keras_layers in cases:
+        ours = Sequential([Input((7, 3)), *mine], seed=9)
+        theirs = keras.Sequential([keras.Input((7, 3)), *keras_layers])
+        ln = ours.layers[0] if isinstance(ours.layers[0], nets.LayerNormalization) else None
+        if ln is not None:  # gamma and beta away from 1 and 0
+            ours.set_weights([RNG.normal(size=w.shape) for w in ours.get_weights()])
+        _same_forward(ours, theirs, x)
+        assert [l.output_shape for l in ours.layers] == [tuple(l.output.shape[1:]) for l in theirs.layers]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind, dropout, recurrent_dropout", [
+    ("LSTM", 0.3, 0.0), ("LSTM", 0.3, 0.4), ("LSTM", 0.0, 0.4), ("GRU", 0.3, 0.0), ("GRU", 0.3, 0.4),
+    ("GRU-reset-before", 0.3, 0.4), ("SimpleRNN", 0.3, 0.4)])
+def test_recurrent_dropout_matches_keras_with_the_same_masks(keras, kind, dropout, recurrent_dropout):
+    """Keras's cells draw their own masks; here both get the same ones (Keras's cell asked
+    for them through get_dropout_mask), and the training-mode outputs agree."""
+    from nets.model import Batch
+
+    name, extra = kind.split("-")[0], ({"reset_after": False} if kind.endswith("before") else {})
+    n, steps, features, units = 4, 5, 3, 2
+    x = RNG.normal(size=(n, steps, features))
+    ours = Sequential([Input((steps, features)), getattr(nets, name)(units, dropout=dropout,
+                      recurrent_dropout=recurrent_dropout, return_sequences=True, **extra)], seed=10)
+    ours.count_params()  # built
+    layer = ours.layers[0]
+    packed = layer.draw_mask(np.random.default_rng(1), n)
+    keras_layer = getattr(keras.layers, name)(units, dropout=dropout, recurrent_dropout=recurrent_dropout,
+                                              return_sequences=True, **extra,
+                                              **({"use_cudnn": False} if name != "SimpleRNN" else {}))
+    theirs = keras.Sequential([keras.Input((steps, features)), keras_layer])
+    theirs.set_weights(ours.get_weights())
+    several = packed.shape[0] > 1
+    inputs = [packed[k, :, :features] for k in range(packed.shape[0])]
+    state = [packed[k, :, features:] for k in range(packed.shape[0])]
+    keras_layer.cell.get_dropout_mask = lambda _: inputs if several else inputs[0]
+    keras_layer.cell.get_recurrent_dropout_mask = lambda _: state if several else state[0]
+    mine = ours.forward(nets.model.NUMPY, ours.parameters.theta, Batch(x, None, {layer: packed}, training=True))
+    np.testing.assert_allclose(mine, np.asarray(theirs(x, training=True)), rtol=0, atol=1e-10)
+    np.testing.assert_allclose(ours.predict(x), theirs.predict(x, verbose=0), rtol=0, atol=1e-10)

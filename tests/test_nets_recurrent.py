@@ -355,8 +355,9 @@ def test_sequence_inputs_are_checked():
         model.predict(np.zeros((2, 3)))
     with pytest.raises(ValueError, match=r"samples of shape \(7, 4\)"):
         model.predict(np.zeros((2, 7, 4)))
-    with pytest.raises(ValueError, match="takes flat inputs"):
-        nets.Sequential([nets.LSTM(2, return_sequences=True, input_shape=(4, 3)), nets.Dense(1)]).count_params()
+    # Dense after a sequence acts on each step's features, as Keras's Dense on (time, features)
+    stepwise = nets.Sequential([nets.LSTM(2, return_sequences=True, input_shape=(4, 3)), nets.Dense(1)])
+    assert stepwise.count_params() == 4 * 2 * (3 + 2 + 1) + 3 and stepwise.layers[-1].output_shape == (4, 1)
 
 
 # ---------------------------------------------------------------------- the user's own data
