@@ -142,6 +142,19 @@ class Layer:
             config["input_shape"] = list(self._declared_shape)
         return config
 
+    def get_weights(self) -> list:
+        """Copies of this layer's weights in Keras's order (kernel, recurrent kernel, bias, ...),
+        from the model that built it; [] before it is built, as Keras."""
+        home = getattr(self, "_weights_home", None)
+        return [] if home is None else home[0].layer_weights(home[1])
+
+    def set_weights(self, weights) -> None:
+        """Replace this layer's weights in its model (same count and shapes as ``get_weights``)."""
+        home = getattr(self, "_weights_home", None)
+        if home is None:
+            raise ValueError(f"layer {self.name} is not built yet: build or fit its model first")
+        home[0].set_layer_weights(home[1], weights)
+
     @property
     def count_params(self) -> int:
         return sum(int(np.prod(s.shape)) for s in self.weight_specs)

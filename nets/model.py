@@ -124,6 +124,24 @@ class Sequential:
         self._need_built()
         return self.parameters.get_weights()
 
+    @property
+    def trainable_weights(self) -> list:
+        """Copies of the trainable weight arrays, in Keras's order (``trainable_variables`` too)."""
+        return self._weights_where(True)
+
+    trainable_variables = trainable_weights
+
+    @property
+    def non_trainable_weights(self) -> list:
+        """Copies of the frozen arrays (moving statistics, frozen layers), in Keras's order."""
+        return self._weights_where(False)
+
+    def _weights_where(self, trainable):
+        self._need_built()
+        values = self.parameters.unflatten(self.parameters.theta)
+        return [np.array(w, copy=True) for layer, row in zip(self.layers, values)
+                for spec, w in zip(layer.weight_specs, row) if spec.trainable == trainable]
+
     def set_weights(self, weights) -> None:
         self._need_built()
         self.parameters.set_weights(weights)
@@ -306,12 +324,27 @@ class Sequential:
     def _train_epoch(self, x, y, batch_size, shuffle):
         n = _count(x)
         order = self._rng.permutation(n) if shuffle else np.arange(n)
-        totals = {"loss": 0.0}
+        totals, batches = {"loss": 0.0}, 0
+        roots, per_batch = self._epoch_reductions()
         for start in range(0, n, batch_size):
             idx = order[start:start + batch_size]
+            batches += 1
             for key, value in self._train_step(_take(x, idx), _take(y, idx)).items():
-                totals[key] = totals.get(key, 0.0) + value * len(idx)
-        return {k: v / n for k, v in totals.items()}
+                term = value * value if key in roots else value
+                totals[key] = totals.get(key, 0.0) + term * (1 if key in per_batch else len(idx))
+        return {k: np.sqrt(v / n) if k in roots else v / (batches if k in per_batch else n)
+                for k, v in totals.items()}
+
+    def _epoch_reductions(self):
+        """How an epoch's log entries combine their batches' values, as Keras's trackers do:
+        the keys that are the root of the epoch's mean square (``RootMeanSquaredError``), and
+        those averaged over batches unweighted (a multi-output model's ``<output>_loss``);
+        the rest are means weighted by batch size."""
+        names = {name for name, fn in self.metrics if getattr(fn, "root_of_mean", False)}
+        outputs = getattr(self, "output_names", None) or []
+        roots = names | {f"{o}_{name}" for o in outputs for name in names}
+        per_batch = {f"{o}_loss" for o in outputs} if len(outputs) > 1 else set()
+        return roots, per_batch
 
     def _train_step(self, x, y) -> dict:
         """One update on one batch; the loss and metrics measured before it. Steps from
@@ -323,7 +356,7 @@ class Sequential:
         theta = self.parameters.theta
         self.batch = batch = self._training_batch(x, y)
         logs = {}
-        if self.metrics:
+        if self.metrics or len(getattr(self, "outputs", ())) > 1:  # per-output losses too
             y_pred = self.forward(NUMPY, theta, batch)
             logs.update(self._metric_values(batch.y, y_pred))
         try:

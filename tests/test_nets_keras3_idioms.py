@@ -299,3 +299,122 @@ def test_recurrent_dropout_matches_keras_with_the_same_masks(keras, kind, dropou
     mine = ours.forward(nets.model.NUMPY, ours.parameters.theta, Batch(x, None, {layer: packed}, training=True))
     np.testing.assert_allclose(mine, np.asarray(theirs(x, training=True)), rtol=0, atol=1e-10)
     np.testing.assert_allclose(ours.predict(x), theirs.predict(x, verbose=0), rtol=0, atol=1e-10)
+
+
+# ---------------------------------------------------------------- step 3: the API (fast)
+def test_layer_get_and_set_weights_and_shapes():
+    model = Sequential([Input((4,)), Dense(3, activation="tanh"), nets.BatchNormalization(), Dense(2)], seed=0)
+    dense, norm, out = model.layers
+    assert dense.get_weights() == []  # not built yet: none, as Keras
+    model.build((4,))
+    assert [w.shape for w in norm.get_weights()] == [(3,), (3,), (3,), (3,)]
+    for a, b in zip([w for layer in model.layers for w in layer.get_weights()], model.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    k, b = RNG.normal(size=(3, 2)), RNG.normal(size=2)
+    out.set_weights([k, b])
+    np.testing.assert_array_equal(model.get_weights()[-2], k)
+    x = RNG.normal(size=(5, 4))
+    hidden = norm.call(nets.model.NUMPY, norm.get_weights(), np.tanh(x @ dense.get_weights()[0]
+                                                                              + dense.get_weights()[1]),
+                                  nets.model.Batch(x, None))
+    np.testing.assert_allclose(model.predict(x), hidden @ k + b, rtol=0, atol=1e-14)
+    with pytest.raises(ValueError, match="has 2 weight arrays"):
+        out.set_weights([k])
+    with pytest.raises(ValueError, match="shape"):
+        out.set_weights([k.T, b])
+    assert (dense.input_shape, dense.output_shape, out.input_shape, out.output_shape) == ((4,), (3,), (3,), (2,))
+    a, c = Input((4,)), Input((2,))
+    joined = nets.Concatenate()([Dense(3)(a), c])
+    functional = nets.Model([a, c], Dense(1)(joined))
+    merge = [l for l in functional.layers if isinstance(l, nets.Concatenate)][0]
+    assert merge.input_shape == [(3,), (2,)] and merge.output_shape == (5,)
+
+
+def test_trainable_and_non_trainable_weights():
+    model = Sequential([Input((4,)), Dense(3), nets.BatchNormalization(), Dense(2, trainable=False)], seed=0)
+    everything = model.get_weights()
+    assert model.trainable_variables is not None
+    for got, want in zip(model.trainable_weights, everything[:4], strict=True):  # kernel, bias, gamma, beta
+        np.testing.assert_array_equal(got, want)
+    for got, want in zip(model.non_trainable_weights, everything[4:], strict=True):  # moving stats, frozen Dense
+        np.testing.assert_array_equal(got, want)
+    assert len(model.trainable_variables) == 4
+
+
+def test_rmse_is_the_root_of_the_epoch_mean_square():
+    """With a learning rate of 0 the weights stay put, so the epoch's RMSE is that of the whole
+    set (the mean of the batches' RMSEs would be smaller)."""
+    x, y = RNG.normal(size=(10, 3)), RNG.normal(size=(10, 1))
+    model = Sequential([Input((3,)), Dense(1)], seed=0)
+    model.compile(optimizer=nets.optimizers.SGD(0.0), loss="mse",
+                  metrics=["rmse", nets.metrics.RootMeanSquaredError()])
+    history = model.fit(x, y, epochs=1, batch_size=4, shuffle=False, verbose=0).history
+    want = np.sqrt(np.mean((model.predict(x) - y) ** 2))
+    assert history["rmse"][0] == pytest.approx(want, abs=1e-14)
+    assert history["root_mean_squared_error"][0] == pytest.approx(want, abs=1e-14)
+    assert model.evaluate(x, y, return_dict=True)["rmse"] == pytest.approx(want, abs=1e-14)
+
+
+def test_multi_output_history_has_each_outputs_loss():
+    """Keras's ``<output>_loss``: each output's unweighted loss, averaged over the batches."""
+    x = RNG.normal(size=(10, 3))
+    y = [RNG.normal(size=(10, 1)), RNG.normal(size=(10, 2))]
+    a = Input((3,))
+    model = nets.Model(a, [Dense(1, name="o1")(a), Dense(2, name="o2")(a)], seed=0)
+    model.compile(optimizer=nets.optimizers.SGD(0.0), loss="mse", loss_weights=[1.0, 0.5])
+    history = model.fit(x, y, epochs=1, batch_size=4, shuffle=False, verbose=0).history
+    p1, p2 = model.predict(x)
+    batches = [slice(0, 4), slice(4, 8), slice(8, 10)]
+    for name, p, t in (("o1", p1, y[0]), ("o2", p2, y[1])):
+        want = np.mean([np.mean((p[s] - t[s]) ** 2) for s in batches])
+        assert history[f"{name}_loss"][0] == pytest.approx(want, abs=1e-14)
+    total = np.mean((p1 - y[0]) ** 2) + 0.5 * np.mean((p2 - y[1]) ** 2)
+    assert history["loss"][0] == pytest.approx(total, abs=1e-14)
+
+
+# ---------------------------------------------------------------- step 3 against Keras (slow)
+@pytest.mark.slow
+def test_api_matches_keras(keras):
+    L = keras.layers
+    x = RNG.normal(size=(12, 4))
+    ours = Sequential([Input((4,)), Dense(3, activation="tanh"), nets.BatchNormalization(), Dense(1)], seed=11)
+    theirs = keras.Sequential([keras.Input((4,)), L.Dense(3, activation="tanh"), L.BatchNormalization(), L.Dense(1)])
+    theirs.set_weights(ours.get_weights())
+    for mine, their in zip(ours.layers, theirs.layers, strict=True):
+        for a, b in zip(mine.get_weights(), their.get_weights(), strict=True):
+            np.testing.assert_array_equal(a, b)
+        assert mine.input_shape == tuple(their.input.shape[1:]) and mine.output_shape == tuple(their.output.shape[1:])
+    for mine, their in ((ours.trainable_weights, theirs.trainable_weights),
+                        (ours.non_trainable_weights, theirs.non_trainable_weights)):
+        assert len(mine) == len(their)
+        for a, b in zip(mine, their):
+            np.testing.assert_array_equal(a, np.asarray(b))
+    y = RNG.normal(size=(12, 1))
+    ours.compile(optimizer=nets.optimizers.SGD(0.05), loss="mse", metrics=[nets.metrics.RootMeanSquaredError()])
+    theirs.compile(optimizer=keras.optimizers.SGD(0.05), loss="mse", metrics=[keras.metrics.RootMeanSquaredError()])
+    mine = ours.fit(x, y, epochs=3, batch_size=5, shuffle=False, verbose=0).history
+    their = theirs.fit(x, y, epochs=3, batch_size=5, shuffle=False, verbose=0).history
+    for key in ("loss", "root_mean_squared_error"):
+        np.testing.assert_allclose(mine[key], their[key], rtol=0, atol=1e-6)
+
+
+@pytest.mark.slow
+def test_multi_output_history_matches_keras(keras):
+    x = RNG.normal(size=(10, 3))
+    y = [RNG.normal(size=(10, 1)), RNG.normal(size=(10, 2))]
+
+    def build(lib, inp, dense, model_cls, **kw):
+        a = inp((3,))
+        h = dense(4, activation="tanh", name="h")(a)
+        return model_cls(a, [dense(1, name="o1")(h), dense(2, name="o2")(h)], **kw)
+
+    ours = build(nets, Input, Dense, nets.Model, seed=12)
+    theirs = build(keras, keras.Input, keras.layers.Dense, keras.Model)
+    theirs.set_weights(ours.get_weights())
+    ours.compile(optimizer=nets.optimizers.SGD(0.1), loss="mse", loss_weights=[1.0, 0.5])
+    theirs.compile(optimizer=keras.optimizers.SGD(0.1), loss=["mse", "mse"], loss_weights=[1.0, 0.5])
+    mine = ours.fit(x, y, epochs=3, batch_size=4, shuffle=False, verbose=0).history
+    their = theirs.fit(x, y, epochs=3, batch_size=4, shuffle=False, verbose=0).history
+    assert set(mine) == set(their) == {"loss", "o1_loss", "o2_loss"}
+    for key in their:
+        np.testing.assert_allclose(mine[key], their[key], rtol=0, atol=1e-6)
