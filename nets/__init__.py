@@ -14,7 +14,7 @@ functional API (``Input``, ``Model``) in :mod:`nets.functional`.
 """
 from __future__ import annotations
 
-from . import (activations, callbacks, datasets, examples, initializers, losses, metrics, optimizers,
+from . import (activations, callbacks, datasets, examples, initializers, layers, losses, metrics, optimizers,
                regularizers, utils)
 from .callbacks import EarlyStopping, History, LearningRateScheduler, ModelCheckpoint, ReduceLROnPlateau
 from .embedding import Embedding
@@ -37,7 +37,7 @@ __all__ = ["Sequential", "Dense", "Dropout", "Activation", "Layer", "SimpleRNN",
            "EarlyStopping", "ModelCheckpoint", "LearningRateScheduler", "ReduceLROnPlateau",
            "to_categorical", "activations", "initializers", "utils", "callbacks", "datasets", "losses",
            "metrics", "optimizers", "regularizers", "examples", "MaxPool2D", "AvgPool2D", "concatenate", "add",
-           "Conv1D", "LayerNormalization", "Lambda", "TimeDistributed"]
+           "Conv1D", "LayerNormalization", "Lambda", "TimeDistributed", "layers"]
 
 # Keras spells these keras.layers.concatenate/add; nets.layers sits below the functional API
 # (it cannot import it), so the package puts them there once everything is imported.

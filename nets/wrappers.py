@@ -102,7 +102,7 @@ class Lambda(Layer):
             probes = [np.zeros((1,) + tuple(1 if s is None else s for s in shape)) for shape in shapes]
             try:
                 y = self._apply(NUMPY, probes if several else probes[0])
-            except Exception as exc:  # the user's function: say which layer failed
+            except Exception as exc:  # noqa: BLE001 - the user's function: say which layer failed
                 raise ValueError(f"Lambda {self.name}: the function fails on inputs of shape "
                                  f"{shapes if several else shapes[0]} ({type(exc).__name__}: {exc}); "
                                  "give output_shape or fix the function") from None

@@ -174,7 +174,7 @@ def test_lambda_runs_a_namespace_function_and_refuses_manual_and_saving(tmp_path
     assert model.layers[0].output_shape == (3,)
     np.testing.assert_allclose(model.predict(x), x.mean(axis=1) @ k + b, rtol=0, atol=1e-14)
     _grads_agree(lambda: [nets.Lambda(last_step, input_shape=(5, 3)), Dense(1)], x, RNG.normal(size=(4, 1)),
-                 methods=("reverse", "autograd"))
+                 methods=("reverse", "forward"))
     manual = Sequential([nets.Lambda(last_step, input_shape=(5, 3)), Dense(1)])
     manual.compile(optimizer="sgd", loss="mse", differentiator="manual")
     with pytest.raises(ValueError, match="no hand-derived derivative"):
@@ -185,7 +185,7 @@ def test_lambda_runs_a_namespace_function_and_refuses_manual_and_saving(tmp_path
 
 def _conv1d_reference(x, kernel, bias, stride, padding):
     k = kernel.shape[0]
-    n, steps, _ = x.shape
+    steps = x.shape[1]
     if padding == "causal":
         x = np.pad(x, ((0, 0), (k - 1, 0), (0, 0)))
     elif padding == "same":
@@ -232,7 +232,7 @@ def test_recurrent_dropout_is_for_training_only(layer):
     # the same masks whichever method: input dropout alone also by hand
     _grads_agree(lambda: [cls(3, dropout=0.4, input_shape=(5, 3)), Dense(2)], x, y, atol=1e-12)
     _grads_agree(lambda: [cls(3, dropout=0.4, recurrent_dropout=0.3, input_shape=(5, 3)), Dense(2)], x, y,
-                 methods=("reverse", "autograd"), atol=1e-12)
+                 methods=("reverse", "forward"), atol=1e-12)
     with pytest.raises(ValueError, match="recurrent_dropout must be in"):
         cls(3, recurrent_dropout=1.0)
 
@@ -326,7 +326,7 @@ def test_layer_get_and_set_weights_and_shapes():
     a, c = Input((4,)), Input((2,))
     joined = nets.Concatenate()([Dense(3)(a), c])
     functional = nets.Model([a, c], Dense(1)(joined))
-    merge = [l for l in functional.layers if isinstance(l, nets.Concatenate)][0]
+    merge = next(l for l in functional.layers if isinstance(l, nets.Concatenate))
     assert merge.input_shape == [(3,), (2,)] and merge.output_shape == (5,)
 
 
