@@ -27,7 +27,7 @@ from difflab.namespaces import NUMPY
 from . import backprop, losses
 from .embedding import Embedding
 from .layers import Layer, _positive_int
-from .model import Sequential, _sample_shape, check_inputs, shape_text
+from .model import Sequential, _flat_outputs, _sample_shape, check_inputs, shape_text
 from .parameters import Parameters
 
 
@@ -298,6 +298,7 @@ class Model(Sequential):
 
     def _check_data(self, x, y):
         x = self._check_x(x)
+        _flat_outputs([t.shape for t in self.outputs])
         if not self.output_losses:
             raise RuntimeError("compile the model before training or evaluating it")
         targets = self._targets(y)

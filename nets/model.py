@@ -459,6 +459,7 @@ class Sequential:
 
     def _check_data(self, x, y):
         x = self._check_x(x)
+        _flat_outputs([self.layers[-1].output_shape])
         y = self.loss.prepare_targets(y, self.output_dim)
         if len(y) != len(x):
             raise ValueError(f"x has {len(x)} samples but y has {len(y)}")
@@ -491,6 +492,16 @@ class Sequential:
         from .saving import save_model
 
         save_model(self, path, overwrite=overwrite, include_optimizer=include_optimizer)
+
+
+def _flat_outputs(shapes):
+    """Refuse training on outputs of more than one axis per sample (Dense on N-D inputs keeps
+    them): the losses take targets (samples, outputs), and would broadcast silently."""
+    for shape in shapes:
+        if len(tuple(shape)) > 1:
+            raise ValueError(f"the model outputs samples of shape {tuple(shape)}, but training takes targets "
+                             "(samples, outputs): end the model with a Flatten (or GlobalAveragePooling2D, "
+                             "or return_sequences=False) before the last Dense")
 
 
 def _leaf_layers(layers):

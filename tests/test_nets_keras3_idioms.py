@@ -150,6 +150,9 @@ def test_dense_acts_on_the_last_axis():
     np.testing.assert_allclose(model.predict(x), np.tanh(np.einsum("ntf,fu->ntu", x, k) + b), rtol=0, atol=1e-14)
     _grads_agree(lambda: [Dense(2, activation="tanh", input_shape=(5, 3)), nets.Flatten(), Dense(1)],
                  x, RNG.normal(size=(4, 1)))
+    with pytest.raises(ValueError, match=r"shape \(5, 2\).*Flatten"):  # not a silent broadcast
+        model.compile(optimizer="sgd", loss="mse")
+        model.fit(x, RNG.normal(size=(4, 2)), verbose=0)
 
 
 def test_time_distributed_applies_the_layer_at_every_step():
