@@ -43,6 +43,11 @@ class ModelLayer(Layer):
         model = self.model
         inputs = getattr(model, "inputs", None)
         if inputs is None:
+            declared = model.input_shape if model.built else model._declared_input_shape()
+            if declared is not None and len(declared) == len(input_shape) and any(
+                    d is not None and d != s for d, s in zip(declared, input_shape)):
+                raise ValueError(f"model {model.name} takes inputs of shape {tuple(declared)}, "
+                                 f"got {tuple(input_shape)}")
             model.build(tuple(input_shape))
             self.output_shape = tuple(model.layers[-1].output_shape)
         else:

@@ -63,6 +63,8 @@ def test_a_model_called_as_a_layer():
     k, b, w, c = outer.get_weights()
     np.testing.assert_array_equal(k, inner.get_weights()[0])  # it starts from the inner model's weights
     np.testing.assert_allclose(outer.predict(x), np.tanh(x @ k + b) @ w + c, rtol=0, atol=1e-14)
+    with pytest.raises(ValueError, match=r"takes inputs of shape \(4,\)"):
+        Sequential([Input((4,)), Dense(3)])(Input((5,)))
     stacked = Sequential([inner, Dense(1)], seed=4)
     assert [w.shape for w in stacked.get_weights()] == [(4, 3), (3,), (3, 1), (1,)]
     # the manual path goes through the nested chain by hand: same gradient as the tape
