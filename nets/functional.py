@@ -200,6 +200,12 @@ class Functional(Model):
     def _encode(self, x):
         return tuple(encode(a) for encode, a in zip(self._encoders, x))
 
+    def encode_input(self, x):
+        """How raw data enters this model nested first in a Sequential: one array per input
+        (the array itself for a single input, as a layer takes it)."""
+        encoded = self._encode(self._per_input(x))
+        return encoded[0] if len(encoded) == 1 else encoded
+
     def _check_x(self, x):
         arrays = self._per_input(x)
         checked = tuple(check_inputs(a, t.shape, t.name) for a, t in zip(arrays, self.inputs))
