@@ -16,11 +16,11 @@ by name as they are defined (:mod:`nets.registry`), and :mod:`nets.saving` rebui
 """
 from __future__ import annotations
 
-from . import (activations, callbacks, datasets, examples, initializers, losses, metrics, ops, optimizers,
-               regularizers, utils)
+from . import (activations, callbacks, datasets, examples, initializers, layers, losses, metrics, ops,
+               optimizers, regularizers, utils)
 from .callbacks import EarlyStopping, History, LearningRateScheduler, ModelCheckpoint, ReduceLROnPlateau
 from .embedding import Embedding
-from .functional import Add, Concatenate, Functional, Input
+from .functional import Add, Concatenate, Functional, Input, add, concatenate
 from .subclassed import Model
 from .conv_layers import (AveragePooling2D, AvgPool2D, Conv2D, Flatten, GlobalAveragePooling2D, MaxPool2D,
                           MaxPooling2D)
@@ -29,6 +29,9 @@ from .normalization import BatchNormalization
 from .recurrent import GRU, LSTM, SimpleRNN
 from .model import Sequential
 from .saving import load_model
+from .conv1d import Conv1D
+from .layer_normalization import LayerNormalization
+from .wrappers import Lambda, TimeDistributed
 from .utils import to_categorical
 
 __all__ = ["Sequential", "Dense", "Dropout", "Activation", "Layer", "SimpleRNN", "LSTM", "GRU",
@@ -36,4 +39,9 @@ __all__ = ["Sequential", "Dense", "Dropout", "Activation", "Layer", "SimpleRNN",
            "Flatten", "BatchNormalization", "Input", "Model", "Functional", "Concatenate", "Add", "load_model", "History",
            "EarlyStopping", "ModelCheckpoint", "LearningRateScheduler", "ReduceLROnPlateau",
            "to_categorical", "activations", "initializers", "utils", "callbacks", "datasets", "losses",
-           "metrics", "ops", "optimizers", "regularizers", "examples"]
+           "metrics", "ops", "optimizers", "regularizers", "examples", "concatenate", "add",
+           "Conv1D", "LayerNormalization", "Lambda", "TimeDistributed", "layers"]
+
+# Keras spells these keras.layers.concatenate/add; nets.layers sits below the functional API
+# (it cannot import it), so the package puts them there once everything is imported.
+layers.concatenate, layers.add = concatenate, add

@@ -17,20 +17,52 @@ from difflab.namespaces import NUMPY
 
 
 def forward(model, weights, batch):
-    """Predictions and the per-layer caches for :func:`backward`, through a chain of layers."""
-    out, caches = batch.x, []
-    for layer, w in zip(model.layers, weights):
-        out, cache = layer.forward(w, out, batch)
-        caches.append(cache)
-    return out, caches
+    """Predictions and the per-entry caches for :func:`backward`, through a chain of layers
+    (a nested model's entry: its own chain, on its layers' weights)."""
+    return _forward_chain(model, weights, batch.x, batch)
 
 
 def backward(model, weights, caches, g):
     """Each layer's weight gradients, from the cotangent ``g`` of the chain's output."""
-    grads = [None] * len(model.layers)
-    for i in reversed(range(len(model.layers))):
-        g, grads[i] = model.layers[i].backward(weights[i], caches[i], g)
-    return grads
+    return _backward_chain(model, weights, caches, g)[1]
+
+
+def _entries(model, weights):
+    """The chain's entries, each with its weights: a layer's row, or a nested model's rows."""
+    k = 0
+    for entry in model.layers:
+        if hasattr(entry, "_leaf_layers"):
+            if getattr(entry, "inputs", None) is not None or "_tracked" in entry.__dict__:
+                raise ValueError(f"the 'manual' differentiator goes through a nested Sequential, not a "
+                                 f"nested functional or subclassed model ({entry.name}); choose an AD "
+                                 "method such as 'reverse'")
+            count = len(entry._leaf_layers())
+            yield entry, weights[k:k + count], True
+            k += count
+        else:
+            yield entry, weights[k], False
+            k += 1
+
+
+def _forward_chain(model, weights, x, batch):
+    out, caches = x, []
+    for entry, w, is_model in _entries(model, weights):
+        out, cache = _forward_chain(entry, w, out, batch) if is_model else entry.forward(w, out, batch)
+        caches.append(cache)
+    return out, caches
+
+
+def _backward_chain(model, weights, caches, g):
+    """``(cotangent of the chain's input, weight gradients in the chain's leaf order)``."""
+    grads = []
+    for (entry, w, is_model), cache in reversed(list(zip(_entries(model, weights), caches))):
+        if is_model:
+            g, inner = _backward_chain(entry, w, cache, g)
+            grads = inner + grads
+        else:
+            g, row = entry.backward(w, cache, g)
+            grads = [row] + grads
+    return g, grads
 
 
 def value_and_gradient(model, theta, batch, downstream_step=None):
@@ -59,8 +91,8 @@ def value_and_gradient(model, theta, batch, downstream_step=None):
 def _layer_by_layer(model, weights, caches, g, step):
     """The as-printed sweep of a chain: each layer's cotangent to the layer below computed with
     its weights already moved by ``-step * gradient``."""
-    if getattr(model, "inputs", None) is not None:
-        raise ValueError("the as-printed layer-by-layer update is defined for a Sequential chain only")
+    if getattr(model, "inputs", None) is not None or len(model.layers) != len(model.parameters.layers):
+        raise ValueError("the as-printed layer-by-layer update is defined for a Sequential chain of layers only")
     grads = [None] * len(model.layers)
     for i in reversed(range(len(model.layers))):
         layer, w = model.layers[i], weights[i]

@@ -21,10 +21,10 @@ import numpy as np
 
 from difflab.namespaces import NUMPY
 
-from . import backprop, losses
+from . import backprop, losses, nested
 from .embedding import Embedding
 from .layers import Layer
-from .model import Batch, Sequential, _sample_shape, check_inputs
+from .model import Batch, Sequential, _flat_outputs, _sample_shape, check_inputs
 from .parameters import Parameters
 from .saving import layer_config
 from .subclassed import Model
@@ -70,6 +70,7 @@ class Functional(Model):
         self.input_dim = self.input_shape[-1]
         self._parameters = Parameters(self.layers)
         self._parameters.initialize(self._init_rng)
+        nested.start_from_nested(self._parameters)  # a model called in the graph lends its weights
         self.output_names = [t.node.layer.name if t.node else t.name for t in self.outputs]
         self.output_losses, self.loss_weights = [], None
 
@@ -199,6 +200,12 @@ class Functional(Model):
     def _encode(self, x):
         return tuple(encode(a) for encode, a in zip(self._encoders, x))
 
+    def encode_input(self, x):
+        """How raw data enters this model nested first in a Sequential: one array per input
+        (the array itself for a single input, as a layer takes it)."""
+        encoded = self._encode(self._per_input(x))
+        return encoded[0] if len(encoded) == 1 else encoded
+
     def _check_x(self, x):
         arrays = self._per_input(x)
         checked = tuple(check_inputs(a, t.shape, t.name) for a, t in zip(arrays, self.inputs))
@@ -233,6 +240,7 @@ class Functional(Model):
 
     def _check_data(self, x, y):
         x = self._check_x(x)
+        _flat_outputs([t.shape for t in self.outputs])
         if not self.output_losses:
             raise RuntimeError("compile the model before training or evaluating it")
         targets = self._targets(y)
@@ -423,3 +431,14 @@ def summary_table(model: Functional):
                      f"Non-trainable params: {total - trainable:,}")
     table.caption_justify = "left"
     return table
+
+
+# Keras's lowercase spellings: a layer made and called at once.
+def concatenate(inputs, axis=-1, name=None):
+    """``Concatenate(axis)(inputs)``, as ``keras.layers.concatenate``."""
+    return Concatenate(axis=axis, name=name)(inputs)
+
+
+def add(inputs, name=None):
+    """``Add()(inputs)``, as ``keras.layers.add``."""
+    return Add(name=name)(inputs)

@@ -51,12 +51,15 @@ class Layer(Registered):
     """
 
     input_rank = 1
+    #: The per-sample input shape it was built for (a list for layers taking several), set by
+    #: the model that builds it; ``output_shape`` likewise. Neither includes the batch axis.
+    input_shape = None
 
     def __init__(self, name=None, input_dim=None, input_shape=None):
         shape = None
         if input_shape is not None:
             shape = tuple(None if s is None else _positive_int(s, "input_shape") for s in input_shape)
-            if len(shape) != self.input_rank:
+            if self.input_rank is not None and len(shape) != self.input_rank:
                 if self.input_rank == 1:
                     raise ValueError(f"nets layers take flat inputs; input_shape must be (n,), got {input_shape}")
                 raise ValueError(f"{type(self).__name__} takes {self.input_rank} axes per sample, "
@@ -75,7 +78,7 @@ class Layer(Registered):
             return self._declared_shape
         if self.input_dim is None:
             return None
-        return (None,) * (self.input_rank - 1) + (self.input_dim,)
+        return (None,) * ((self.input_rank or 1) - 1) + (self.input_dim,)
 
     def build(self, input_dim: int) -> int:
         """Fix the input size; return the output size."""
@@ -156,6 +159,19 @@ class Layer(Registered):
             config["input_shape"] = list(self._declared_shape)
         return config
 
+    def get_weights(self) -> list:
+        """Copies of this layer's weights in Keras's order (kernel, recurrent kernel, bias, ...),
+        from the model that built it; [] before it is built, as Keras."""
+        home = getattr(self, "_weights_home", None)
+        return [] if home is None else home[0].layer_weights(home[1])
+
+    def set_weights(self, weights) -> None:
+        """Replace this layer's weights in its model (same count and shapes as ``get_weights``)."""
+        home = getattr(self, "_weights_home", None)
+        if home is None:
+            raise ValueError(f"layer {self.name} is not built yet: build or fit its model first")
+        home[0].set_layer_weights(home[1], weights)
+
     @property
     def count_params(self) -> int:
         return sum(int(np.prod(s.shape)) for s in self.weight_specs)
@@ -167,6 +183,8 @@ class Dense(Layer):
     ``bias_trainable=False`` holds the bias fixed (the step-by-step backprop example), and
     ``trainable=False`` freezes the whole layer.
     """
+
+    input_rank = None  # any: (features,), or (..., features) acting on the last axis
 
     def __init__(self, units, activation=None, input_dim=None, use_bias=True,
                  kernel_regularizer=None, kernel_initializer="glorot_uniform",
@@ -182,6 +200,15 @@ class Dense(Layer):
         self.trainable = bool(trainable)
         self.bias_trainable = self.trainable if bias_trainable is None else bool(bias_trainable)
 
+    def build_shape(self, input_shape):
+        """Any rank, as Keras: the kernel acts on the last axis, (..., n) -> (..., units)."""
+        input_shape = tuple(input_shape)
+        if not input_shape or input_shape[-1] is None:
+            raise ValueError(f"layer {self.name} (Dense) needs a known last axis, got inputs {input_shape}")
+        self.build(input_shape[-1])
+        self.output_shape = input_shape[:-1] + (self.units,)
+        return self.output_shape
+
     def _output_dim(self, input_dim):
         if isinstance(input_dim, tuple):
             raise ValueError(f"layer {self.name} (Dense) takes flat inputs but receives shape "
@@ -194,23 +221,30 @@ class Dense(Layer):
         return self.units
 
     def call(self, xp, weights, x, batch):
+        shape = tuple(int(n) for n in xp.shape(x))
+        if len(shape) > 2:  # (..., n): one 2-D product over all the leading axes
+            x = xp.reshape(x, (int(np.prod(shape[:-1])), shape[-1]))
         z = x @ weights[0]
         if self.use_bias:
             z = z + weights[1]
+        if len(shape) > 2:
+            z = xp.reshape(z, shape[:-1] + (self.units,))
         return self.activation.forward(xp, z)
 
     def forward(self, weights, x, batch):
-        z = x @ weights[0]
+        flat = x.reshape(-1, x.shape[-1])
+        z = flat @ weights[0]
         if self.use_bias:
             z = z + weights[1]
+        z = z.reshape(x.shape[:-1] + (self.units,))
         a = self.activation.forward(NUMPY, z)
-        return a, (x, z, a)
+        return a, (flat, z, a)
 
     def backward(self, weights, cache, g):
-        x, z, a = cache
-        gz = self.activation.backward(z, a, g)
-        grads = [x.T @ gz] + ([gz.sum(axis=0)] if self.use_bias else [])
-        return gz @ weights[0].T, grads
+        flat, z, a = cache
+        gz = self.activation.backward(z, a, g).reshape(-1, self.units)
+        grads = [flat.T @ gz] + ([gz.sum(axis=0)] if self.use_bias else [])
+        return (gz @ weights[0].T).reshape(z.shape[:-1] + (flat.shape[1],)), grads
 
     # As in Keras 3, only a trainable kernel is penalised: a frozen layer adds nothing to the loss.
     def penalty(self, xp, weights):

@@ -1,5 +1,6 @@
 """Metrics, computed on NumPy predictions, with Keras's names: ``accuracy``,
-``categorical_accuracy``, ``sparse_categorical_accuracy`` and ``mae``."""
+``categorical_accuracy``, ``sparse_categorical_accuracy``, ``mae`` and ``rmse``
+(``RootMeanSquaredError``)."""
 from __future__ import annotations
 
 import numpy as np
@@ -38,10 +39,28 @@ def mae(y_true, y_pred):
     return float(np.mean(np.abs(y_true - y_pred)))
 
 
+class RootMeanSquaredError:
+    """``sqrt(mean((y_true - y_pred)^2))``, as ``keras.metrics.RootMeanSquaredError``: over an
+    epoch of training the root of the mean square of all its samples, not the mean of the
+    batches' roots (``root_of_mean`` tells ``fit`` so)."""
+
+    root_of_mean = True
+
+    def __init__(self, name="root_mean_squared_error"):
+        self.__name__ = self.name = name
+
+    def __call__(self, y_true, y_pred):
+        return float(np.sqrt(np.mean((np.asarray(y_true) - np.asarray(y_pred)) ** 2)))
+
+
+rmse = RootMeanSquaredError("rmse")
+
+
 METRICS = {"accuracy": ("accuracy", accuracy), "acc": ("accuracy", accuracy),
            "categorical_accuracy": ("categorical_accuracy", categorical_accuracy),
            "sparse_categorical_accuracy": ("sparse_categorical_accuracy", sparse_categorical_accuracy),
-           "mae": ("mae", mae), "mean_absolute_error": ("mae", mae)}
+           "mae": ("mae", mae), "mean_absolute_error": ("mae", mae),
+           "rmse": ("rmse", rmse), "root_mean_squared_error": ("root_mean_squared_error", rmse)}
 
 
 def get(metric):

@@ -10,7 +10,7 @@ import difflab
 from difflab.errors import NotFinite
 from difflab.namespaces import NUMPY
 
-from . import backprop, losses, optimizers, saving
+from . import backprop, losses, nested, optimizers, saving
 from . import callbacks as callbacks_module
 from . import layers as layers_module
 from . import metrics as metrics_module
@@ -19,7 +19,7 @@ from .forward_pass import current as current_pass
 from .gradients import GradientSource
 from .parameters import Parameters
 from .registry import Registered
-from .symbolic import is_symbolic, shape_text
+from .symbolic import SymbolicTensor, is_symbolic, shape_text
 
 
 @dataclass
@@ -65,8 +65,18 @@ class Sequential(Registered):
 
     # ------------------------------------------------------------------ building
     def add(self, layer) -> None:
+        """Append a layer or a model (nested: its layers run in this model's forward pass and
+        their weights join this model's); ``nets.Input(shape)`` first fixes the input shape, as
+        Keras 3's ``Sequential([Input(shape), ...])``."""
+        if _is_input_tensor(layer):
+            if self.layers or self.built:
+                raise ValueError("Sequential takes nets.Input(shape) only as its first entry")
+            self._input_tensor_shape = tuple(layer.shape)
+            return
         if not isinstance(layer, (layers_module.Layer, Sequential)):
             raise ValueError(f"Sequential.add takes a nets layer or model, got {type(layer).__name__}")
+        if isinstance(layer, Sequential):
+            nested.mark_nested(layer)
         if self.built:
             raise ValueError("the model is already built (its weights exist); add layers before "
                              "using it")
@@ -103,6 +113,7 @@ class Sequential(Registered):
         self.input_shape = shape
         self.input_dim = shape[-1]
         for layer in self.layers:
+            layer.input_shape = shape
             shape = layer.build_shape(shape)
         self._parameters = Parameters(self._leaf_layers())
         self._parameters.initialize(self._init_rng)
@@ -133,6 +144,7 @@ class Sequential(Registered):
         parameters = Parameters(leaves)
         parameters.set_weights([w for layer in leaves for w in forward_pass.weights.get(id(layer)) or
                                 [spec.initializer(spec.shape, self._init_rng) for spec in layer.weight_specs]])
+        nested.start_from_nested(parameters)
         self.input_shape, self.input_dim = tuple(shape), shape[-1]
         self._parameters = parameters
         return out
@@ -146,9 +158,12 @@ class Sequential(Registered):
     @property
     def output_dim(self) -> int:
         self._need_built()
+        return self._output_sample_shape()[-1]
+
+    def _output_sample_shape(self) -> tuple:
+        """The per-sample output shape of the built chain (a nested last model's as it was built)."""
         last = self.layers[-1]
-        shape = last.output_shape if isinstance(last, layers_module.Layer) else last._built_output_shape
-        return shape[-1]
+        return tuple(last.output_shape if isinstance(last, layers_module.Layer) else last._built_output_shape)
 
     def count_params(self) -> int:
         self._need_built()
@@ -157,6 +172,24 @@ class Sequential(Registered):
     def get_weights(self) -> list:
         self._need_built()
         return self.parameters.get_weights()
+
+    @property
+    def trainable_weights(self) -> list:
+        """Copies of the trainable weight arrays, in Keras's order (``trainable_variables`` too)."""
+        return self._weights_where(True)
+
+    trainable_variables = trainable_weights
+
+    @property
+    def non_trainable_weights(self) -> list:
+        """Copies of the frozen arrays (moving statistics, frozen layers), in Keras's order."""
+        return self._weights_where(False)
+
+    def _weights_where(self, trainable):
+        self._need_built()
+        values = self.parameters.unflatten(self.parameters.theta)
+        return [np.array(w, copy=True) for layer, row in zip(self.parameters.layers, values)
+                for spec, w in zip(layer.weight_specs, row) if spec.trainable == trainable]
 
     def set_weights(self, weights) -> None:
         self._need_built()
@@ -225,17 +258,19 @@ class Sequential(Registered):
         return x
 
     def __call__(self, inputs, training=None):
-        """The model as a layer: inside another model's forward pass (a subclassed model's
-        ``call``), its layers on ``inputs`` with their weights there; outside any model, its
-        output on NumPy data (dropout drawn nowhere: inference)."""
+        """The model as a layer, one way everywhere (:mod:`nets.nested`): on symbolic tensors
+        its layers join the functional graph being written (starting from this model's
+        weights); inside another model's forward pass (a subclassed model's ``call``, a
+        Sequential it is nested in), its layers on ``inputs`` with their weights there; outside
+        any model, its output on NumPy data (with dropout masks and batch statistics when
+        ``training=True``, as Keras's ``model(x, training=True)``)."""
         if is_symbolic(inputs):
-            raise ValueError(f"model {self.name} cannot be called on symbolic tensors yet; call its "
-                             "layers, or use it inside a subclassed model's call")
+            return nested.call_symbolic(self, inputs)
         forward_pass = current_pass()
         if forward_pass is None:
             x = self._check_x(inputs)
-            return self.forward(NUMPY, self.parameters.theta,
-                                Batch(self._encode(x), None, training=bool(training)))
+            batch = self._training_batch(x, None) if training else Batch(self._encode(x), None)
+            return self.forward(NUMPY, self.parameters.theta, batch)
         with forward_pass.training_as(training):
             y = self._call_model(forward_pass, inputs)
         if forward_pass.builder is not None:  # being built inside another model: keep the shape
@@ -355,11 +390,26 @@ class Sequential(Registered):
     def _train_epoch(self, x, y, batch_size, shuffle):
         """A step on each batch; the epoch's logs: each batch's, weighted by its size."""
         n = _count(x)
-        totals = {"loss": 0.0}
+        totals, batches = {"loss": 0.0}, 0
+        roots, per_batch = self._epoch_reductions()
         for idx in self._batches(n, batch_size, shuffle):
+            batches += 1
             for key, value in self._train_step(_take(x, idx), _take(y, idx)).items():
-                totals[key] = totals.get(key, 0.0) + value * len(idx)
-        return {k: v / n for k, v in totals.items()}
+                term = value * value if key in roots else value
+                totals[key] = totals.get(key, 0.0) + term * (1 if key in per_batch else len(idx))
+        return {k: np.sqrt(v / n) if k in roots else v / (batches if k in per_batch else n)
+                for k, v in totals.items()}
+
+    def _epoch_reductions(self):
+        """How an epoch's log entries combine their batches' values, as Keras's trackers do:
+        the keys that are the root of the epoch's mean square (``RootMeanSquaredError``), and
+        those averaged over batches unweighted (a multi-output model's ``<output>_loss``);
+        the rest are means weighted by batch size."""
+        names = {name for name, fn in self.metrics if getattr(fn, "root_of_mean", False)}
+        outputs = getattr(self, "output_names", None) or []
+        roots = names | {f"{o}_{name}" for o in outputs for name in names}
+        per_batch = {f"{o}_loss" for o in outputs} if len(outputs) > 1 else set()
+        return roots, per_batch
 
     def _batches(self, n, batch_size, shuffle):
         """The sample indices of each batch: a fresh permutation per epoch unless ``shuffle``
@@ -378,9 +428,10 @@ class Sequential(Registered):
         theta = self.parameters.theta
         self.batch = batch = self._training_batch(x, y)
         logs, updates = {}, {}
-        if self.metrics or self._stateful():  # one NumPy pass: metrics and moving statistics
+        per_output = len(getattr(self, "outputs", ())) > 1  # each output's loss is logged too
+        if self.metrics or per_output or self._stateful():  # one NumPy pass: logs and moving statistics
             y_pred = self.forward(NUMPY, theta, batch, updates=updates)
-            if self.metrics:
+            if self.metrics or per_output:
                 logs.update(self._metric_values(batch.y, y_pred))
         try:
             with np.errstate(over="ignore", invalid="ignore"):  # divergence is reported below
@@ -468,16 +519,18 @@ class Sequential(Registered):
         except (TypeError, ValueError) as exc:
             raise ValueError(f"x must be an array of numbers: {exc}") from None
         declared = self.declared_input_shape()
-        if declared is None and self.layers and isinstance(self.layers[0], Sequential) and x.ndim >= 2:
-            declared = tuple(x.shape[1:])  # a nested model first: build for the data's samples
         return check_inputs(x, declared, "x", self.build if not self.built else None)
 
     def declared_input_shape(self):
-        """The per-sample input shape: as built, or as the first layer declares it (None when
-        unknown); what a model nested first in a Sequential tells the outer one."""
+        """The per-sample input shape: as built, from ``nets.Input(shape)`` given first, or as
+        the first layer declares it (None when unknown); what a model nested first in a
+        Sequential tells the outer one."""
         if self.built:
             return self.input_shape
-        return self.layers[0].declared_input_shape() if self.layers else None
+        shape = getattr(self, "_input_tensor_shape", None)
+        if shape is None and self.layers:
+            shape = self.layers[0].declared_input_shape()
+        return shape
 
     def encode_input(self, x):
         """How raw data enters the model, as a first layer's ``encode_input``."""
@@ -492,6 +545,7 @@ class Sequential(Registered):
 
     def _check_data(self, x, y):
         x = self._check_x(x)
+        _flat_outputs([self._output_sample_shape()])
         y = self.loss.prepare_targets(y, self.output_dim)
         if len(y) != len(x):
             raise ValueError(f"x has {len(x)} samples but y has {len(y)}")
@@ -561,6 +615,21 @@ def _batch_size(batch_size) -> int:
         from .keras_h5 import load_weights
 
         load_weights(self, path)
+
+
+def _flat_outputs(shapes):
+    """Refuse training on outputs of more than one axis per sample (Dense on N-D inputs keeps
+    them): the losses take targets (samples, outputs), and would broadcast silently."""
+    for shape in shapes:
+        if len(tuple(shape)) > 1:
+            raise ValueError(f"the model outputs samples of shape {tuple(shape)}, but training takes targets "
+                             "(samples, outputs): end the model with a Flatten (or GlobalAveragePooling2D, "
+                             "or return_sequences=False) before the last Dense")
+
+
+def _is_input_tensor(value) -> bool:
+    """``nets.Input(shape)``: a symbolic tensor no layer made."""
+    return isinstance(value, SymbolicTensor) and value.node is None
 
 
 def _validation_epochs(validation_freq):
@@ -641,6 +710,9 @@ def check_inputs(x, declared, what="x", build=None):
         raise ValueError(f"{what} must be an array of numbers: {exc}") from None
     if x.ndim == 1 and declared == (1,):
         x = x.reshape(-1, 1)
+    deferred = declared is None and build is not None
+    if deferred and x.ndim > 2:  # a deferred build takes the data's rank and shape
+        declared = (None,) * (x.ndim - 1)
     rank = 1 if declared is None else len(declared)
     if x.ndim != rank + 1:
         layout = ("(samples, features)" if rank == 1 else
@@ -651,7 +723,7 @@ def check_inputs(x, declared, what="x", build=None):
     if len(x) == 0:
         raise ValueError(f"{what} has no samples")
     if build is not None:
-        declared = tuple(x.shape[1:]) if declared is None else declared
+        declared = tuple(x.shape[1:]) if deferred else declared
         build(declared)
     if any(d is not None and d != s for d, s in zip(declared, x.shape[1:])):
         if rank == 1:

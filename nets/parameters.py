@@ -18,7 +18,8 @@ class Parameters:
         self.layers = list(layers)
         self.slots = []  # per layer: [(spec, offset into theta or None when frozen)]
         offset = 0
-        for layer in self.layers:
+        for index, layer in enumerate(self.layers):
+            layer._weights_home = (self, index)  # where layer.get_weights/set_weights find them
             row = []
             for spec in layer.weight_specs:
                 row.append((spec, offset if spec.trainable else None))
@@ -62,6 +63,21 @@ class Parameters:
     def get_weights(self) -> list[np.ndarray]:
         """Copies of every weight array, layer by layer, kernel before bias (Keras's order)."""
         return [np.array(w, copy=True) for row in self.unflatten(self.theta) for w in row]
+
+    def layer_weights(self, i) -> list[np.ndarray]:
+        """Copies of layer ``i``'s weight arrays, in its order."""
+        return [np.array(w, copy=True) for w in self.unflatten(self.theta)[i]]
+
+    def set_layer_weights(self, i, weights) -> None:
+        """Replace layer ``i``'s weights (checked as :meth:`set_weights` does)."""
+        everything = [w for row in self.unflatten(self.theta) for w in row]
+        first = sum(len(row) for row in self.slots[:i])
+        weights = list(weights)
+        if len(weights) != len(self.slots[i]):
+            raise ValueError(f"set_weights: layer {self.layers[i].name} has {len(self.slots[i])} weight "
+                             f"arrays, got {len(weights)}")
+        everything[first:first + len(weights)] = weights
+        self.set_weights(everything)
 
     def set_weights(self, weights) -> None:
         expected = [spec.shape for row in self.slots for spec, _ in row]

@@ -53,9 +53,12 @@ class Recurrent(Layer):
 
     def __init__(self, units, activation="tanh", use_bias=True, return_sequences=False,
                  kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
-                 bias_initializer="zeros", name=None, input_dim=None, input_shape=None):
+                 bias_initializer="zeros", dropout=0.0, recurrent_dropout=0.0, name=None, input_dim=None,
+                 input_shape=None):
         super().__init__(name, input_dim, input_shape)
         self.units = _positive_int(units, "units")
+        self.dropout, self.recurrent_dropout = _rate(dropout, "dropout"), _rate(recurrent_dropout,
+                                                                                 "recurrent_dropout")
         self.activation = activations.get(activation)
         self.use_bias = bool(use_bias)
         self.return_sequences = bool(return_sequences)
@@ -84,6 +87,56 @@ class Recurrent(Layer):
     def _bias_init(self):
         return self.bias_initializer
 
+    # ---- dropout, as Keras: masks drawn once per batch (the same at every step), training only.
+    # With recurrent_dropout Keras runs its implementation 1, one mask per gate for the inputs
+    # and for the state; with dropout alone one input mask serves every gate.
+    def draw_mask(self, rng, n):
+        """None without dropout; else one array (count, n, features + units): per mask, the inputs' columns then the
+        state's (ones where that dropout is off). One array, so that the compiled tape reads
+        it afresh at each batch as it does Dropout's (``nets.gradients``)."""
+        if self.dropout == 0 and self.recurrent_dropout == 0:
+            return None
+        count = self.gates if self.recurrent_dropout > 0 else 1
+        parts = []
+        for rate, width in ((self.dropout, self.input_dim), (self.recurrent_dropout, self.units)):
+            keep = rng.random((count, n, width)) >= rate if rate > 0 else np.ones((count, n, width))
+            parts.append(keep / (1.0 - rate))
+        return np.concatenate(parts, axis=-1)
+
+    def _masks(self, xp, batch):
+        """``(input masks or None, recurrent masks or None)`` in ``xp``, each a list of (n,
+        width) masks: one per gate, or one for all."""
+        packed = None if batch is None else batch.masks.get(self)
+        if packed is None:
+            return None, None
+        packed = xp.asarray(packed)
+        count, f = int(xp.shape(packed)[0]), self.input_dim
+        inputs = [packed[k, :, :f] for k in range(count)] if self.dropout > 0 else None
+        state = [packed[k, :, f:] for k in range(count)] if self.recurrent_dropout > 0 else None
+        return inputs, state
+
+    def _input_product(self, xp, x, kernel, masks):
+        """``x @ kernel`` over all steps, each gate's columns from the inputs times its mask."""
+        if masks is None:
+            return _project(xp, x, kernel)
+        n, f = (int(s) for s in xp.shape(masks[0]))
+        if len(masks) == 1:
+            return _project(xp, x * xp.reshape(masks[0], (n, 1, f)), kernel)
+        u = self.units
+        return xp.concatenate([_project(xp, x * xp.reshape(m, (n, 1, f)), kernel[:, k * u:(k + 1) * u])
+                               for k, m in enumerate(masks)], axis=-1)
+
+    def _recurrent_product(self, xp, h, recurrent, masks):
+        """``h @ recurrent``, each gate's block of columns from the state times its gate's mask."""
+        if masks is None:
+            return h @ recurrent
+        if len(masks) == 1:
+            return (h * masks[0]) @ recurrent
+        u = self.units
+        blocks = int(recurrent.shape[-1]) // u
+        return xp.concatenate([(h * masks[k]) @ recurrent[:, k * u:(k + 1) * u] for k in range(blocks)],
+                              axis=-1)
+
     def _output(self, xp, states):
         """The last state, or every state stacked along time with ``return_sequences``."""
         return xp.stack(states, axis=1) if self.return_sequences else states[-1]
@@ -103,6 +156,13 @@ class Recurrent(Layer):
             grads[2] += g
 
     def forward(self, weights, x, batch):
+        inputs_masks, recurrent_masks = self._masks(NUMPY, batch)
+        if recurrent_masks is not None or (inputs_masks is not None and len(inputs_masks) > 1):
+            raise ValueError(f"layer {self.name}: the 'manual' method has no hand-derived recurrent_dropout; "
+                             "choose an AD method such as 'reverse'")
+        mask = None if inputs_masks is None else inputs_masks[0][:, None, :]
+        if mask is not None:
+            x = x * mask
         xw = _project(NUMPY, x, weights[0]) + self._input_bias(weights)
         state = self._zero_state(x.shape[0])
         outputs, steps = [], []
@@ -111,13 +171,13 @@ class Recurrent(Layer):
             outputs.append(state[0])
             steps.append(step)
         out = np.stack(outputs, axis=1) if self.return_sequences else outputs[-1]
-        return out, (x, steps)
+        return out, (x, steps, mask)
 
     def backward(self, weights, cache, g):
         """From the last step back: each step's output state gets its own cotangent (with
         ``return_sequences``) plus what the next step sends back through the recurrence;
         the weights, used at every step, sum their gradients over the steps."""
-        x, steps = cache
+        x, steps, mask = cache
         kernel = weights[0]
         grads = [np.zeros_like(w) for w in weights]
         g_xw = np.zeros(x.shape[:2] + (kernel.shape[1],))
@@ -131,14 +191,26 @@ class Recurrent(Layer):
         flat = g_xw.reshape(n * steps_, width)
         grads[0] += x.reshape(n * steps_, -1).T @ flat
         self._add_input_bias_gradient(grads, flat.sum(axis=0))
-        return (flat @ kernel.T).reshape(x.shape), grads
+        g_x = (flat @ kernel.T).reshape(x.shape)
+        return (g_x if mask is None else g_x * mask), grads
 
     def _zero_state(self, n):
         return (np.zeros((n, self.units)),)
 
     def get_config(self):
         return {**super().get_config(), "units": self.units, "activation": self.activation.name,
-                "use_bias": self.use_bias, "return_sequences": self.return_sequences}
+                "use_bias": self.use_bias, "return_sequences": self.return_sequences,
+                "dropout": self.dropout, "recurrent_dropout": self.recurrent_dropout}
+
+
+def _rate(value, what):
+    try:
+        ok = not isinstance(value, (str, bytes, bool)) and 0.0 <= float(value) < 1.0
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise ValueError(f"{what} must be in [0, 1), got {value!r}")
+    return float(value)
 
 
 class SimpleRNN(Recurrent):
@@ -146,12 +218,13 @@ class SimpleRNN(Recurrent):
 
     def call(self, xp, weights, x, batch):
         kernel, recurrent = weights[0], weights[1]
-        xw = _project(xp, x, kernel)
+        inputs_masks, recurrent_masks = self._masks(xp, batch)
+        xw = self._input_product(xp, x, kernel, inputs_masks)
         if self.use_bias:
             xw = xw + weights[2]
         h, states = self._initial_state(xp, x), []
         for t in range(int(x.shape[1])):
-            h = self.activation.forward(xp, xw[:, t, :] + h @ recurrent)
+            h = self.activation.forward(xp, xw[:, t, :] + self._recurrent_product(xp, h, recurrent, recurrent_masks))
             states.append(h)
         return self._output(xp, states)
 
@@ -192,13 +265,14 @@ class LSTM(Recurrent):
 
     def call(self, xp, weights, x, batch):
         u, sigma, act = self.units, self.recurrent_activation.forward, self.activation.forward
-        xw = _project(xp, x, weights[0])
+        inputs_masks, recurrent_masks = self._masks(xp, batch)
+        xw = self._input_product(xp, x, weights[0], inputs_masks)
         if self.use_bias:
             xw = xw + weights[2]
         h = c = self._initial_state(xp, x)
         states = []
         for t in range(int(x.shape[1])):
-            z = xw[:, t, :] + h @ weights[1]
+            z = xw[:, t, :] + self._recurrent_product(xp, h, weights[1], recurrent_masks)
             i, f = sigma(xp, z[:, :u]), sigma(xp, z[:, u:2 * u])
             c = f * c + i * act(xp, z[:, 2 * u:3 * u])
             h = sigma(xp, z[:, 3 * u:]) * act(xp, c)
@@ -259,24 +333,26 @@ class GRU(Recurrent):
         u, sigma, act = self.units, self.recurrent_activation.forward, self.activation.forward
         kernel, recurrent = weights[0], weights[1]
         bias = weights[2] if self.use_bias else None
-        xw = _project(xp, x, kernel)
+        inputs_masks, recurrent_masks = self._masks(xp, batch)
+        xw = self._input_product(xp, x, kernel, inputs_masks)
         if bias is not None:
             xw = xw + (bias[0] if self.reset_after else bias)
         h, states = self._initial_state(xp, x), []
         for t in range(int(x.shape[1])):
             x_t = xw[:, t, :]
             if self.reset_after:
-                inner = h @ recurrent
+                inner = self._recurrent_product(xp, h, recurrent, recurrent_masks)
                 if bias is not None:
                     inner = inner + bias[1]
                 z = sigma(xp, x_t[:, :u] + inner[:, :u])
                 r = sigma(xp, x_t[:, u:2 * u] + inner[:, u:2 * u])
                 hh = act(xp, x_t[:, 2 * u:] + r * inner[:, 2 * u:])
             else:
-                inner = h @ recurrent[:, :2 * u]
+                inner = self._recurrent_product(xp, h, recurrent[:, :2 * u], recurrent_masks)
                 z = sigma(xp, x_t[:, :u] + inner[:, :u])
                 r = sigma(xp, x_t[:, u:2 * u] + inner[:, u:])
-                hh = act(xp, x_t[:, 2 * u:] + (r * h) @ recurrent[:, 2 * u:])
+                h_h = h if recurrent_masks is None else h * recurrent_masks[-1]
+                hh = act(xp, x_t[:, 2 * u:] + (r * h_h) @ recurrent[:, 2 * u:])
             h = z * h + (1.0 - z) * hh
             states.append(h)
         return self._output(xp, states)

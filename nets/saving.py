@@ -96,8 +96,12 @@ def layer_config(layer) -> dict:
 
 
 def layer_from_config(class_name: str, config: dict, module: str | None = None):
-    """The layer ``class_name`` (a registered class) made from its config."""
-    return registry.lookup(class_name, module)(**config)
+    """The layer ``class_name`` (a registered class) made from its config; a nested model's
+    entry is its whole model config, rebuilt by :func:`model_from_config`."""
+    cls = registry.lookup(class_name, module)
+    if hasattr(cls, "_leaf_layers"):  # a model nested in a Sequential
+        return model_from_config(config)
+    return cls(**config)
 
 
 def model_from_config(config: dict):

@@ -152,6 +152,9 @@ class Model(Sequential):
         self._need_built()
         return self._output_shape[-1] if self._output_shape else None
 
+    def _output_sample_shape(self):
+        return self._output_shape
+
     def _need_built(self):
         if not self.built:
             raise ValueError(f"{self.name} is not built yet: call build(input_shape) with the batch "

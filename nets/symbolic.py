@@ -84,7 +84,8 @@ def call_layer(layer, inputs):
                              f"receives {shapes}")
         shape = layer.output_shape
     else:
-        shape = layer.build_shape(shapes if several else shapes[0])
+        layer.input_shape = shapes if several else shapes[0]
+        shape = layer.build_shape(layer.input_shape)
     if not calls:
         layer._first_call = next(_CALL_ORDER)
     layer._calls = calls + [shapes]

@@ -215,5 +215,9 @@ def test_image_input_shape_is_checked():
         nets.Sequential([nets.Dense(4, input_dim=3), nets.Conv2D(2, 2)]).build(3)
     with pytest.raises(ValueError, match="padding"):
         nets.Conv2D(2, 3, padding="full")
+    # Dense on images acts on the channels, as Keras; training on such outputs asks for a Flatten
+    per_pixel = nets.Sequential([nets.Conv2D(2, 3, input_shape=(5, 5, 1)), nets.Dense(3)])
+    per_pixel.compile(optimizer="sgd", loss="mse")
+    assert per_pixel.predict(np.zeros((2, 5, 5, 1))).shape == (2, 3, 3, 3)
     with pytest.raises(ValueError, match="Flatten"):
-        nets.Sequential([nets.Conv2D(2, 3, input_shape=(5, 5, 1)), nets.Dense(3)]).build((5, 5, 1))
+        per_pixel.fit(np.zeros((2, 5, 5, 1)), np.zeros((2, 3)), verbose=0)
