@@ -37,6 +37,8 @@ import numpy as np
 
 from difflab.environment import one_line
 
+from . import registry
+
 #: What Keras requires the file name to end with (and so does nets).
 SUFFIX = ".weights.h5"
 #: nets layer classes whose weights Keras keeps in a sub-object: the recurrent cells.
@@ -68,10 +70,13 @@ def _key(obj) -> str:
     return to_snake_case(_KERAS_CLASS.get(cls, cls))
 
 
-def _is_model(obj) -> bool:
-    from .model import Sequential
+def _model_class() -> type:
+    """nets' model base, found in the registry (nets.model imports this module)."""
+    return registry.lookup("Sequential", "nets.model")
 
-    return isinstance(obj, Sequential)
+
+def _is_model(obj) -> bool:
+    return isinstance(obj, _model_class())
 
 
 def _is_graph(model) -> bool:
@@ -110,9 +115,7 @@ def entries(model, prefix: str = "") -> list:
 
 def _model_attributes() -> set:
     """Attribute names every nets model has; a subclassed model's layers are the others."""
-    from .model import Sequential
-
-    return set(vars(Sequential())) | {"layers"}
+    return set(vars(_model_class()())) | {"layers"}
 
 
 def _attribute_entries(value, path: str) -> list:

@@ -61,7 +61,7 @@ def macs_table(model):
     """The summary table with a ``MACs`` column and the total in the caption."""
     from rich.table import Table
 
-    from .model import shape_text
+    from .symbolic import shape_text
 
     table = Table(title=f'Model "{model.name}"', title_justify="left")
     for header in ("Layer (type)", "Output Shape", "Param #", "MACs"):

@@ -588,20 +588,6 @@ class Sequential(Registered):
         """Save architecture (JSON), weights and compile settings to ``path`` (.npz, no pickle)."""
         saving.save_model(self, path, overwrite=overwrite, include_optimizer=include_optimizer)
 
-
-def _each(callbacks, hook, *args):
-    """Call ``hook`` on every callback, in order."""
-    for cb in callbacks:
-        getattr(cb, hook)(*args)
-
-
-def _batch_size(batch_size) -> int:
-    """Keras's default of 32, or the positive integer given."""
-    batch_size = 32 if batch_size is None else int(batch_size)
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be positive, got {batch_size}")
-    return batch_size
-
     def save_weights(self, path, overwrite=False):
         """Write the weights to a Keras 3 ``.weights.h5`` file that ``keras.Model.load_weights``
         reads (see :mod:`nets.keras_h5`); an existing file is replaced only with ``overwrite=True``."""
@@ -615,6 +601,20 @@ def _batch_size(batch_size) -> int:
         from .keras_h5 import load_weights
 
         load_weights(self, path)
+
+
+def _each(callbacks, hook, *args):
+    """Call ``hook`` on every callback, in order."""
+    for cb in callbacks:
+        getattr(cb, hook)(*args)
+
+
+def _batch_size(batch_size) -> int:
+    """Keras's default of 32, or the positive integer given."""
+    batch_size = 32 if batch_size is None else int(batch_size)
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be positive, got {batch_size}")
+    return batch_size
 
 
 def _flat_outputs(shapes):

@@ -20,7 +20,6 @@ from ..differentiator import DTYPES
 from ..environment import one_line
 from ..errors import InputError
 from ..kinds import DERIVATIVES
-from .compare import _progress
 from .validators import number, parse_methods, parse_point, points_may_be_negative, positive_int
 from ..wording import count
 
@@ -65,11 +64,13 @@ def run(args) -> int:
     if isinstance(dim, int) and x.size != dim:
         raise InputError(f"--at has {count(x.size, 'value')}, {args.target} takes {dim}")
     total = None if methods is None else len(methods) * args.points
-    with _progress(total) as bar:
-        bar.describe("checking")
+    from ..progress import progress_bar
+
+    with progress_bar() as progress:
+        task = progress.add_task("checking", total=total)
         report = check_methods(function, x, methods, args.derivative, args.rtol, args.atol,
                                args.points, args.seed, dtype=args.dtype, kinks="ignore",
-                               on_result=lambda name: (bar.describe(name), bar.advance()))
+                               on_result=lambda name: progress.update(task, description=name, advance=1))
     if args.json:
         print(json.dumps(to_json(report, args.target, args.dtype), indent=2, allow_nan=False))
     else:
