@@ -70,10 +70,13 @@ def test_max_min_and_clip_methods(method):
     np.testing.assert_allclose(d.gradient(f)(X), expected, rtol=_tol(d), atol=_tol(d))
 
 
-def test_sympy_refuses_max_as_control_flow():
+def test_sympy_max_is_symbolic_with_the_tie_convention():
+    """``x.max()`` is SymPy's Max, not a comparison on symbols, and its gradient follows the
+    oracle's convention: the maximum's entry, ties sharing it evenly."""
     d = _method("sympy")
-    with pytest.raises(difflab.NotSupported):
-        d.gradient(lambda x: x.max())(X)
+    np.testing.assert_array_equal(d.gradient(lambda y: y.max())(X), [[0, 0], [1, 0], [0, 0]])
+    np.testing.assert_array_equal(d.gradient(lambda y: y.max())(np.array([2.0, 2.0, 1.0])),
+                                  [0.5, 0.5, 0.0])
 
 
 @pytest.mark.parametrize("method", METHODS)

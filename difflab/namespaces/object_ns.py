@@ -197,6 +197,15 @@ class SympyNamespace(Viewing, ObjectNamespace):
     def getitem(self, x, index):
         return x[index]
 
+    def astype(self, x, dtype):
+        """``x`` itself for the object dtype; a cast to a float dtype is refused: a symbol has
+        no float value, and the method's exactness would be lost."""
+        if np.dtype(dtype) == object:
+            return x
+        raise NotSupported(f"astype({np.dtype(dtype).name})", self.name,
+                           "its values are symbols; drop the cast (the method differentiates "
+                           "exactly and converts its result to the method's dtype)")
+
     def _max2(self, a, b):
         import sympy
 
