@@ -18,7 +18,8 @@ METHODS = [m for m in difflab.methods() if m != "manual" and difflab.method_clas
 #: them, and the default run keeps a gradient and a value_and_gradient with aux for each.
 HEAVY = {"tensorflow", "torch", "jax", "autograd"}
 ALL_KINDS = [pytest.param(m, marks=pytest.mark.slow) if m in HEAVY else m for m in METHODS]
-TOL = {"fd-forward": 1e-5, "fd-central": 1e-7, "fd-five-point": 1e-8, "fd-richardson": 1e-8}
+TOL = {"fd-forward": 1e-5, "fd-central": 1e-7, "fd-five-point": 1e-8, "fd-richardson": 1e-8,
+       "fd-numdifftools": 1e-8, "fd-scipy": 1e-8}
 
 X = np.array([0.5, -1.5, 2.0])
 P = collections.namedtuple("P", "w b")
