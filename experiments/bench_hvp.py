@@ -129,7 +129,7 @@ def run(dim: int = DIM, methods=None, repeat: int = 7, max_time: float = 5.0,
                 hessian.prepare(x)
                 dense = measure(lambda: hessian(x) @ v, repeat=3, max_time=max_time).median
             rows.append(HvpRow(label, setup, call, op.how, error, dense))
-        except Exception as exc:  # one method failing (or unsupported) is a row, not the end
+        except Exception as exc:  # noqa: BLE001 - one method failing (or unsupported) is a row, not the end
             rows.append(HvpRow(label, None, None, "", None, error=f"{type(exc).__name__}: {exc}"))
         progress(advance=1)
     progress("hvp: jax.jit direct")

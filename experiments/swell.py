@@ -259,7 +259,7 @@ def _reverse_seconds(f, x, repeat) -> Optional[float]:
     try:
         grad = difflab.get("reverse").gradient(f)
         grad(x)
-    except Exception:  # reverse not available yet or cannot do it: leave the cell empty
+    except Exception:  # noqa: BLE001 - reverse not available yet or cannot do it: leave the cell empty
         return None
     return median_time(lambda: grad(x), repeat=repeat)
 

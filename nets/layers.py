@@ -19,6 +19,8 @@ import numpy as np
 from difflab.namespaces import NUMPY
 
 from . import activations, regularizers
+from .initializers import INITIALIZERS, glorot_uniform  # noqa: F401 - importable from here too
+from .initializers import get as _initializer
 from .forward_pass import current as current_pass
 from .registry import Registered
 from .symbolic import call_layer, is_symbolic
@@ -34,10 +36,6 @@ class WeightSpec:
     trainable: bool
     initializer: Callable  # (shape, rng) -> ndarray
 
-
-# The initialisers live in nets.initializers; these names stay importable from here.
-from .initializers import INITIALIZERS, glorot_uniform  # noqa: F401 (imported from here by others)
-from .initializers import get as _initializer
 
 
 class Layer(Registered):

@@ -111,7 +111,7 @@ def reduce_max(x, axis=None, keepdims=False):
     return _xp(x).max(x, axis=_axis(axis), keepdims=keepdims)
 
 
-mean, sum, max = reduce_mean, reduce_sum, reduce_max  # Keras's ops.mean, ops.sum, ops.max
+mean, sum, max = reduce_mean, reduce_sum, reduce_max  # noqa: A001 - Keras's ops.mean, ops.sum, ops.max
 
 
 def reshape(x, shape):

@@ -55,7 +55,7 @@ class Parameters:
         """The flat gradient from per-layer gradient lists (frozen entries are dropped)."""
         flat = np.empty(self.size)
         for row, layer_grads in zip(self.slots, grads):
-            for (spec, offset), g in zip(row, layer_grads):
+            for (_spec, offset), g in zip(row, layer_grads):
                 if offset is not None:
                     flat[offset:offset + g.size] = np.reshape(g, -1)
         return flat
