@@ -20,6 +20,8 @@ BUILTIN_METHODS = {
     "fd-complex": "difflab.backends.finite_differences:ComplexStep",
     "fd-richardson": "difflab.backends.finite_differences:Richardson",
     "sympy": "difflab.backends.symbolic:Sympy",
+    "pytensor": "difflab.backends.pytensor_backend:Pytensor",
+    "casadi": "difflab.backends.casadi_backend:Casadi",
     "forward": "difflab.backends.own_ad:Forward",
     "reverse": "difflab.backends.own_ad:Reverse",
     "autograd": "difflab.backends.autograd_backend:Autograd",
