@@ -81,6 +81,16 @@ class CasadiArray(np.ndarray):
     def __iter__(self):
         return (self[i] for i in range(len(self)))
 
+    # a symbolic entry has no number (CasADi's float() of a symbol is NaN): refused, in the
+    # words difflab.boundary recognises as a conversion of a traced value
+    def __float__(self):
+        raise TypeError("float() argument must be a real number, not 'SX'")
+
+    def __int__(self):
+        raise TypeError("int() argument must be a string, a bytes-like object or a real number, not 'SX'")
+
+    __index__ = __int__
+
 
 def as_casadi(a):
     """``a`` as a :class:`CasadiArray` where it is an object array or a CasADi scalar."""
@@ -105,7 +115,18 @@ class CasadiNamespace(ObjectNamespace):
         return CASADI_FUNCTIONS[op]
 
     def _apply(self, op, *args):
-        return as_casadi(self._ufunc(op, len(args))(*objects(args)))
+        out = self._ufunc(op, len(args))(*objects(args))
+        if not isinstance(out, np.ndarray):  # a number (an op of constants) stays in the namespace
+            out = np.array(out, dtype=object) if not isinstance(out, SCALARS) else out
+        return as_casadi(out)
+
+    def asarray(self, data, dtype=None):
+        """Data as an object array (its floats as entries), so that constants stay in the
+        namespace (a float array result would read as a function written with NumPy)."""
+        if isinstance(data, np.ndarray) and data.dtype == object or isinstance(data, SCALARS):
+            return as_casadi(data)
+        out = np.asarray(super().asarray(data, dtype))
+        return as_casadi(out.astype(object)) if out.dtype.kind in "fiub" else out
 
     def shape(self, x):
         return () if isinstance(x, SCALARS) else np.shape(x)
@@ -136,7 +157,7 @@ def _wrapped(name):
 
 # NumPy's structural functions return plain object arrays: keep them CasadiArrays.
 for _name in ("sum", "prod", "mean", "matmul", "dot", "reshape", "transpose", "stack",
-              "concatenate", "asarray", "zeros", "ones", "zeros_like", "ones_like", "clip",
+              "concatenate", "zeros", "ones", "zeros_like", "ones_like", "clip",
               "cumsum", "flip", "diag", "outer", "einsum", "broadcast_to", "var", "std",
               "softmax", "log_softmax", "maximum", "minimum"):
     setattr(CasadiNamespace, _name, _wrapped(_name))

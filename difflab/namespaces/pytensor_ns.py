@@ -72,9 +72,16 @@ class PytensorView(ArrayView):
     __hash__ = ArrayView.__hash__
 
     def __bool__(self):   raise control_flow("an if, while, and/or or == test")
-    def __float__(self):  raise control_flow("float()")
-    def __int__(self):    raise control_flow("int()")
-    def __index__(self):  raise control_flow("an index computed")
+    # no number while tracing: refused in the words difflab.boundary recognises as a
+    # conversion of a traced value
+    def __float__(self):
+        raise TypeError("float() argument must be a real number, not 'TensorVariable'")
+
+    def __int__(self):
+        raise TypeError("int() argument must be a string, a bytes-like object or a real number, "
+                        "not 'TensorVariable'")
+
+    __index__ = __int__
 
     def __len__(self):
         return self.shape[0]
