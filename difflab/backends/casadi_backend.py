@@ -23,7 +23,7 @@ import numpy as np
 from .. import cost
 from ..boundary import check_finite
 from ..errors import InputError, NotSupported
-from ._framework import FrameworkMethod, import_framework
+from ._framework import FrameworkMethod, GraphProgram, import_framework
 
 GRAPHS = ("sx", "mx")
 
@@ -155,6 +155,26 @@ class Casadi(FrameworkMethod):
         return self._compile(function, "hvp", [xs, v], [hv], lambda o: o[0].reshape(-1))
 
     # ------------------------------------------------------------------ reporting
+    def gradient_program(self, f, x) -> GraphProgram:
+        """The gradient of ``f`` alone at inputs like ``x`` as one ``casadi.Function``, with
+        its ``n_nodes`` and printed expression (for the swell experiment)."""
+        import time
+
+        from ..function import as_function
+        from ..precision import computing_in
+
+        casadi = import_framework("casadi", self.name)
+        function = as_function(f)
+        x = np.asarray(x, dtype=np.float64)
+        start = time.perf_counter()
+        with computing_in(self.dtype):
+            xs, out = self._trace(function, x, scalar=True)
+            gradient = casadi.gradient(out, xs)
+            evaluate = self._compile(function, "gradient", [xs], [gradient], lambda o: o[0].reshape(-1))
+        setup = time.perf_counter() - start
+        nodes = int(evaluate.compiled.n_nodes())
+        return GraphProgram(evaluate, setup, nodes, nodes, str(gradient))
+
     def describe(self) -> dict:
         out = super().describe()
         with self._nodes_lock:

@@ -24,7 +24,7 @@ import numpy as np
 from .. import cost
 from ..boundary import check_finite
 from ..errors import InputError, NotSupported
-from ._framework import FrameworkMethod, import_framework
+from ._framework import FrameworkMethod, GraphProgram, import_framework
 
 #: PyTensor modes difflab accepts -> the module each needs beyond PyTensor (None: none).
 MODES = {None: None, "FAST_RUN": None, "FAST_COMPILE": None, "NUMBA": "numba", "JAX": "jax"}
@@ -91,14 +91,15 @@ class Pytensor(FrameworkMethod):
         pt = import_framework("pytensor.tensor", self.name)
         return pt.tensor(name, shape=x.shape, dtype=self.dtype.name)
 
-    def _compile(self, inputs, outputs, unpack):
+    def _compile(self, inputs, outputs, unpack, mode=None):
         """``pytensor.function`` of the graph; the evaluator calls it under a lock and copies
         its outputs (a compiled function owns its storage), then ``unpack``s them."""
         pytensor = import_framework("pytensor", self.name)
-        mode = self.options["mode"]
-        needs = MODES[mode]
-        if needs is not None and importlib.util.find_spec(needs) is None:
-            raise NotSupported(f"mode={mode!r}", self.name, f"{needs} is not installed")
+        if mode is None:
+            mode = self.options["mode"]
+            needs = MODES[mode]
+            if needs is not None and importlib.util.find_spec(needs) is None:
+                raise NotSupported(f"mode={mode!r}", self.name, f"{needs} is not installed")
         fn = pytensor.function(inputs, outputs, mode=mode, on_unused_input="ignore")
         lock = threading.Lock()
 
@@ -168,19 +169,55 @@ class Pytensor(FrameworkMethod):
         return self._compile([xs, v], [hv], lambda o: o[0])
 
     # ------------------------------------------------------------------ reporting
-    def graph_size(self, f, n: int, kind: str = "gradient") -> dict:
-        """The compiled graph of ``kind`` of ``f`` at input size ``n``: apply nodes after
-        PyTensor's rewrites, with preparation seconds (for the swell experiment)."""
+    def gradient_program(self, f, x, compile=True, mode=None) -> GraphProgram:
+        """The gradient of ``f`` alone at inputs like ``x`` (for the swell experiment):
+        ``graph_nodes``, the apply nodes of the graph ``pytensor.grad`` builds; with
+        ``compile``, compiled in this method's mode, with the compiled graph's sizes after
+        PyTensor's rewrites and its ``debugprint``; ``mode``: a PyTensor ``Mode`` instead
+        of this method's (the experiment's rewrites without C compilation)."""
+        import dataclasses
         import time
 
         from ..function import as_function
+        from ..namespaces.pytensor_ns import NAMESPACE
+        from ..namespaces.view import viewed
+        from ..precision import computing_in
+        from pytensor.graph.traversal import applys_between
 
         function = as_function(f)
-        d = getattr(self, kind)(function)
-        x = np.full(int(n), 0.5)
+        x = np.asarray(x, dtype=self.dtype)
         start = time.perf_counter()
-        d.prepare(x)
+        with _BUILD_LOCK, computing_in(self.dtype):
+            traced = dataclasses.replace(function, fn=viewed(NAMESPACE, function.fn))
+            xs, out = self._trace(traced, x, scalar=True)
+            grad = self._grad(out, xs)
+            graph_nodes = sum(1 for _ in applys_between([xs], [grad]))
+            if not compile:
+                return GraphProgram(None, None, None, None, text=_debugprint(grad), graph_nodes=graph_nodes)
+            evaluate = self._compile([xs], [grad], lambda o: o[0], mode=mode)
         setup = time.perf_counter() - start
-        compiled = d._evaluators[x.shape].compiled
-        return {"apply_nodes": len(compiled.maker.fgraph.apply_nodes), "setup_seconds": setup,
-                "derivative": d}
+        return GraphProgram(evaluate, setup, *_sizes(evaluate.compiled),
+                            text=_debugprint(evaluate.compiled), graph_nodes=graph_nodes)
+
+
+def _sizes(compiled):
+    """(apply nodes, scalar-level nodes) of a compiled PyTensor function's graph."""
+    from pytensor.scalar.basic import Composite
+
+    nodes = compiled.maker.fgraph.apply_nodes
+    scalar = 0
+    for node in nodes:
+        inner = getattr(node.op, "scalar_op", None)
+        scalar += len(inner.fgraph.apply_nodes) if isinstance(inner, Composite) else 1
+    return len(nodes), scalar
+
+
+def _debugprint(compiled) -> str:
+    """PyTensor's ``debugprint`` of a compiled function or a variable, as text."""
+    import io
+
+    import pytensor
+
+    out = io.StringIO()
+    pytensor.dprint(compiled, file=out, print_op_info=False)
+    return out.getvalue()

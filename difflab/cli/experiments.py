@@ -129,7 +129,27 @@ def _show_swell(args) -> int:
                       f"{formula.cse_ops:,}; the reverse tape: "
                       f"{count(len(trace.rows), 'row')}, recorded once and swept back once"
                       "[/muted]", width=formula_width(args.width))
+        _show_graphs(swell.show_graphs(case, args.show), args.max_chars)
     return 0
+
+
+#: The graph forms ``swell --show N`` prints after the tree and the tape.
+_GRAPH_TITLES = {"pytensor": "PyTensor's compiled gradient (debugprint, after its rewrites)",
+                 "casadi": "CasADi's SX gradient expression (@k: a shared node)"}
+
+
+def _show_graphs(graphs: dict, max_chars) -> None:
+    """Each graph method's gradient as it prints it, cut at ``max_chars`` (default 4000)."""
+    from ..console import console
+
+    limit = 4000 if max_chars is None else max_chars
+    for prefix, (nodes, text) in graphs.items():
+        console.print()
+        console.print(f"[title]{_GRAPH_TITLES[prefix]}: {nodes:,} nodes[/title]")
+        shown = text if not limit or len(text) <= limit else text[:limit]
+        console.print(_escape(shown.rstrip()), soft_wrap=True, highlight=False)
+        if shown is not text:
+            console.print(f"[muted]... {len(text) - limit:,} more characters (--max-chars 0: all)[/muted]")
 
 
 def _run_accuracy(args) -> int:
