@@ -104,7 +104,7 @@ class Pytensor(FrameworkMethod):
         lock = threading.Lock()
 
         def evaluate(*args):
-            with lock:
+            with lock, np.errstate(all="ignore"):  # a NaN is reported by the boundary
                 out = [np.array(o, copy=True) for o in fn(*args)]
             return unpack(out)
         evaluate.compiled = fn  # for describe(), the swell experiment and --show
@@ -147,7 +147,8 @@ class Pytensor(FrameworkMethod):
 
         xs, out = self._trace(function, x)
         v = self._vector(x, "v")
-        jv = pytensor.gradient.pushforward(out, xs, v, return_disconnected="zero")
+        jv = pytensor.gradient.pushforward(out, xs, v, disconnected_outputs="ignore",
+                                           return_disconnected="zero")
         return self._compile([xs, v], [jv], lambda o: o[0])
 
     def _make_vjp(self, function, x):
@@ -165,7 +166,8 @@ class Pytensor(FrameworkMethod):
 
         xs, out = self._trace(function, x, scalar=True)
         v = self._vector(x, "v")
-        hv = pytensor.gradient.pushforward(self._grad(out, xs), xs, v, return_disconnected="zero")
+        hv = pytensor.gradient.pushforward(self._grad(out, xs), xs, v, disconnected_outputs="ignore",
+                                           return_disconnected="zero")
         return self._compile([xs, v], [hv], lambda o: o[0])
 
     # ------------------------------------------------------------------ reporting

@@ -30,6 +30,9 @@ def _swell_arguments(parser):
     parser.add_argument("--simplify-cap", type=float, default=2.0, metavar="SECONDS",
                         help="time allowed to sympy.simplify per size; 0 skips it (default: 2)")
     parser.add_argument("--repeat", type=int, default=5, help="timing repetitions (median)")
+    parser.add_argument("--graph-cap", type=float, default=10.0, metavar="SECONDS",
+                        help="time allowed to PyTensor's graph rewrites per size; 0 skips "
+                             "compiling (default: 10)")
     parser.add_argument("--show", type=int, default=None, metavar="N",
                         help="instead of measuring: print, for size N, the raw symbolic gradient, "
                              "its CSE form and difflab's reverse tape (for --cases, default "
@@ -93,7 +96,8 @@ def _run_swell(args) -> int:
     with shown_if_stopped(lambda: held and _print_records(args, held[0], "swell_tables")), \
             _progress() as progress:
         result = swell.run(cases, sizes, simplify_cap=cap, repeat=_positive(args.repeat, "--repeat"),
-                           progress=progress, on_start=held.append)
+                           progress=progress, on_start=held.append,
+                           graph_cap=_seconds(args.graph_cap, "--graph-cap", zero=True))
     return _report(args, result, "swell_tables")
 
 
