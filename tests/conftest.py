@@ -74,8 +74,8 @@ SLOW_CASES = {
 }
 
 
-#: pytensor compiles each derivative with g++ (5-40 s on a loaded 2-core machine, measured
-#: 40 s a case over the ops conformance sweep): its cases in the registry-wide files run
+#: pytensor JIT-compiles each derivative (Numba, PyTensor 3's default: 1-40 s on a loaded
+#: 2-core machine, measured 40 s a case over the ops conformance sweep): its cases in the registry-wide files run
 #: under -m slow, but for this slice (cases refused while tracing cost no compilation).
 PYTENSOR_SWEEPS = ("test_agreement.py", "test_boundary.py", "test_boundary_silent.py",
                    "test_ops_conformance.py", "test_compare.py", "test_interface.py")

@@ -7,8 +7,9 @@
    (vectorised; the Hessian is the Jacobian of the gradient, as ``pytensor.gradient.hessian``
    builds it), ``pushforward`` (Rop: jvp, and the hvp as Rop of the gradient) and
    ``pullback`` (Lop: vjp).
-3. *Compile* once per input shape with ``pytensor.function`` (its graph rewrites, then the
-   C backend by default, or ``mode="NUMBA"``/``"JAX"`` where installed) and call.
+3. *Compile* once per input shape with ``pytensor.function`` (its graph rewrites, then
+   PyTensor's default backend, Numba in PyTensor 3; ``mode="C"``/``"CVM"`` for the C
+   backend, ``"JAX"`` where installed) and call.
 
 A compiled PyTensor function keeps its inputs and outputs in storage it owns, so one call at
 a time: each evaluator holds a lock, and results are copied out under it. ``if``/``while`` on
@@ -27,7 +28,8 @@ from ..errors import InputError, NotSupported
 from ._framework import FrameworkMethod, GraphProgram, import_framework
 
 #: PyTensor modes difflab accepts -> the module each needs beyond PyTensor (None: none).
-MODES = {None: None, "FAST_RUN": None, "FAST_COMPILE": None, "NUMBA": "numba", "JAX": "jax"}
+#: None is PyTensor's default mode: in PyTensor 3 its Numba backend; "C"/"CVM" the C backend.
+MODES = {None: None, "FAST_COMPILE": None, "C": None, "CVM": None, "NUMBA": "numba", "JAX": "jax"}
 #: PyTensor's rewrites and compilation share caches: one preparation at a time.
 _BUILD_LOCK = threading.RLock()
 
@@ -37,8 +39,9 @@ class Pytensor(FrameworkMethod):
 
     Options
     -------
-    mode : None, "FAST_RUN", "FAST_COMPILE", "NUMBA" or "JAX"
-        PyTensor's compilation mode; None is PyTensor's default (rewrites, C backend).
+    mode : None, "FAST_COMPILE", "C", "CVM", "NUMBA" or "JAX"
+        PyTensor's compilation mode; None is PyTensor's default (its rewrites, then Numba in
+        PyTensor 3, the C backend before).
     """
 
     name = "pytensor"
@@ -54,7 +57,7 @@ class Pytensor(FrameworkMethod):
                   "jvp": "pytensor.gradient.pushforward (Rop)",
                   "vjp": "pytensor.gradient.pullback (Lop)",
                   "hessian": "pytensor.gradient.jacobian of pytensor.grad, vectorised"}
-    #: tracing and the graph rewrites, then a C compilation (about 0.5-2 s, cached on disk)
+    #: tracing and the graph rewrites, then a compilation (Numba's JIT: 1-40 s measured)
     costs = cost.reverse_mode(factor=10.0, overhead=5e-5, first_use=3.0)
 
     def __init__(self, dtype="float64", **options):
