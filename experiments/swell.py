@@ -22,8 +22,8 @@ for those), differentiated with ``sympy.diff`` (the gradient), and measured:
   (a fused elementwise node counted by the scalar operations inside it), ``casadi_nodes``
   (``n_nodes`` of the CasADi SX gradient ``Function``), each method with ``*_setup_seconds``
   (trace, differentiate, rewrite/compile) and ``*_eval_seconds`` (per call). PyTensor is
-  compiled with its Python linker (the rewrites are FAST_RUN's; no C compilation, whose
-  minutes on a loaded machine would measure g++), and its rewrites get ``graph_cap`` seconds
+  compiled with its Python linker (the rewrites are FAST_RUN's; no backend compilation, whose
+  minutes on a loaded machine would measure Numba), and its rewrites get ``graph_cap`` seconds
   per size (None past it: its algebraic canonicalisation multiplies the logistic map's
   products out). None throughout where the library is not installed (``difflab[graph]``).
 

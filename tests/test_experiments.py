@@ -380,3 +380,22 @@ def test_bench_hvp_rows_agree_with_scipy_and_say_how():
 
     with pytest.raises(InputError):
         bench_hvp.run(dim=6, methods=["no-such-method"], repeat=1)
+
+
+def test_symbolic_setup_records_and_fits_an_exponent():
+    """The symbolic-preparation study's records: one row per method and size, the fitted
+    exponent from them (checked on rows of known growth), a Markdown table."""
+    import difflab
+    from difflab_experiments import symbolic_setup
+
+    if not difflab.method_class("casadi").available():
+        pytest.skip("casadi is not installed")
+    result = symbolic_setup.run(["casadi-sx"], sizes=(20, 40))
+    assert [(r.method, r.n) for r in result.rows] == [("casadi-sx", 20), ("casadi-sx", 40)]
+    assert all(r.setup_seconds > 0 for r in result.rows)
+    doc = json.loads(records.dumps(result.to_dict()))
+    assert doc["schema"] == "difflab.symbolic_setup/1" and set(doc["exponents"]) == {"casadi-sx"}
+    known = symbolic_setup.SetupResult([symbolic_setup.SetupRow("m", n, 1e-3 * n ** 1.5)
+                                        for n in (100, 300, 1000)], {})
+    assert known.exponents()["m"] == pytest.approx(1.5)
+    assert "| m | 1 s | 5.2 s | 31.6 s | 1.50 |" in symbolic_setup.table(known)
