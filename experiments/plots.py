@@ -14,7 +14,8 @@ SWELL_SERIES = (("function_ops", "f itself", "k", "-"),
                 ("symbolic_cse_ops", "after cse", "tab:orange", "-"),
                 ("simplified_ops", "simplified (capped)", "tab:purple", ":"),
                 ("ad_tape_ops", "reverse tape entries", "tab:blue", "--"),
-                ("pytensor_scalar_nodes", "PyTensor graph (scalar nodes)", "tab:green", "-."),
+                ("pytensor_graph_nodes", "PyTensor grad graph", "tab:olive", "-."),
+                ("pytensor_scalar_nodes", "PyTensor rewritten (scalar nodes)", "tab:green", ":"),
                 ("casadi_nodes", "CasADi SX nodes", "tab:brown", "-."))
 
 
