@@ -224,3 +224,23 @@ def test_pytensor_on_the_ci_campaigns_first_20_cases():
     """PyTensor compiles every program (seconds each): 20 cases, under -m slow."""
     _get(("pytensor", {}))
     _campaign(("pytensor",), 20)
+
+
+# ---------------------------------------------------------------------- without the extra
+@pytest.mark.parametrize("name", ["pytensor", "casadi"])
+def test_without_the_graph_extra_the_method_is_listed_unavailable_and_compare_goes_on(
+        name, monkeypatch, capsys):
+    """Where pytensor or casadi is not installed (``difflab[graph]`` not asked for), ``difflab
+    list`` says so and a comparison reports the method as unsupported, the others unharmed."""
+    from cli_helpers import run
+
+    from difflab.backends import _framework
+
+    monkeypatch.setattr(_framework, "installed_distribution", lambda names: None)
+    code, out, _ = run(capsys, "list")
+    assert code == 0
+    line = next(row for row in out.splitlines() if f" {name} " in row)
+    assert "no" in line and f"{name} is not installed" in " ".join(out.split())
+    result = difflab.compare(rosenbrock, X, methods=[name, "reverse"])
+    status = {r.method: r.status for r in result.results}
+    assert status == {name: "unsupported", "reverse": "ok"}
