@@ -119,9 +119,14 @@ class Pytensor(FrameworkMethod):
         return pytensor.grad(out, xs, disconnected_inputs="ignore")
 
     def _jacobian(self, out, xs):
+        """Vectorised (one batched VJP); PyTensor's scan over the rows where an op of the
+        graph has no batched form."""
         import pytensor.gradient
 
-        return pytensor.gradient.jacobian(out, xs, disconnected_inputs="ignore", vectorize=True)
+        try:
+            return pytensor.gradient.jacobian(out, xs, disconnected_inputs="ignore", vectorize=True)
+        except NotImplementedError:
+            return pytensor.gradient.jacobian(out, xs, disconnected_inputs="ignore", vectorize=False)
 
     def _make_value_and_gradient(self, function, x):
         xs, out = self._trace(function, x, scalar=True)
