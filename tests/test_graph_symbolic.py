@@ -244,3 +244,15 @@ def test_without_the_graph_extra_the_method_is_listed_unavailable_and_compare_go
     result = difflab.compare(rosenbrock, X, methods=[name, "reverse"])
     status = {r.method: r.status for r in result.results}
     assert status == {name: "unsupported", "reverse": "ok"}
+
+
+def test_casadi_logsumexp_is_shifted_and_stop_gradient_refused():
+    """exp(1000) would overflow in CasADi's doubles: the shift keeps logsumexp finite; a
+    stop_gradient CasADi cannot hold is refused, never silently differentiated."""
+    d = _get(("casadi", {}))
+    x = np.array([0.3, 0.5, 1.0])
+    g = d.gradient(lambda y: difflab.namespace(y).logsumexp(1000.0 * y))(x)
+    e = np.exp(1000.0 * (x - x.max()))
+    np.testing.assert_allclose(g, 1000.0 * e / e.sum(), rtol=1e-13, atol=0)
+    with pytest.raises(difflab.NotSupported, match="stop_gradient"):
+        d.gradient(lambda y: difflab.namespace(y).sum(difflab.namespace(y).stop_gradient(y) * y))(x)

@@ -17,7 +17,8 @@ import operator
 import casadi
 import numpy as np
 
-from ..ops import Namespace
+from ..errors import NotSupported
+from ..ops import Namespace, _reduced_shape
 from .object_ns import ObjectNamespace
 
 #: difflab op name -> CasADi function.
@@ -136,8 +137,11 @@ class CasadiNamespace(ObjectNamespace):
 
     def logsumexp(self, x, axis=None, keepdims=False):
         """Shifted by the maximum (CasADi computes in floats: exp(1000) would overflow); the
-        shift's derivative cancels to rounding."""
-        return as_casadi(Namespace.logsumexp(self, np.asarray(objects(x), dtype=object), axis, keepdims))
+        shift's derivative cancels to rounding (it is differentiated, not held constant)."""
+        x = as_casadi(np.asarray(objects(x), dtype=object))
+        shift = self.max(x, axis=axis, keepdims=True)
+        out = self.log(self.sum(self.exp(x - shift), axis=axis, keepdims=True)) + shift
+        return out if keepdims else self.reshape(out, _reduced_shape(x.shape, axis))
 
     sigmoid = Namespace.sigmoid  # the where form: exp never overflows
 
@@ -145,7 +149,8 @@ class CasadiNamespace(ObjectNamespace):
         return as_casadi(super()._reduce(op, objects(x), axis, keepdims))
 
     def stop_gradient(self, x):
-        return x  # only the composed logsumexp's shift uses it, whose derivative cancels
+        raise NotSupported("stop_gradient", "casadi", "a CasADi expression has no constants to hold; "
+                           "compute the value outside the function")
 
 
 def _wrapped(name):
