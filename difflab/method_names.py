@@ -22,6 +22,8 @@ BUILTIN_METHODS = {
     "fd-numdifftools": "difflab.backends.numdifftools_backend:Numdifftools",
     "fd-scipy": "difflab.backends.scipy_differentiate:ScipyDifferentiate",
     "sympy": "difflab.backends.symbolic:Sympy",
+    "pytensor": "difflab.backends.pytensor_backend:Pytensor",
+    "casadi": "difflab.backends.casadi_backend:Casadi",
     "forward": "difflab.backends.own_ad:Forward",
     "reverse": "difflab.backends.own_ad:Reverse",
     "autograd": "difflab.backends.autograd_backend:Autograd",

@@ -13,7 +13,10 @@ SWELL_SERIES = (("function_ops", "f itself", "k", "-"),
                 ("symbolic_ops", "sympy.diff (raw)", "tab:red", "-"),
                 ("symbolic_cse_ops", "after cse", "tab:orange", "-"),
                 ("simplified_ops", "simplified (capped)", "tab:purple", ":"),
-                ("ad_tape_ops", "reverse tape entries", "tab:blue", "--"))
+                ("ad_tape_ops", "reverse tape entries", "tab:blue", "--"),
+                ("pytensor_graph_nodes", "PyTensor grad graph", "tab:olive", "-."),
+                ("pytensor_scalar_nodes", "PyTensor rewritten (scalar nodes)", "tab:green", ":"),
+                ("casadi_nodes", "CasADi SX nodes", "tab:brown", "-."))
 
 
 def _pyplot():
@@ -63,7 +66,8 @@ def plot_swell(result, path) -> Path:
         ax.set_ylabel("operations")
         ax.grid(True, which="both", alpha=0.3)
     axes[0].legend(fontsize=7)
-    fig.suptitle("Expression swell: symbolic derivative size vs difflab's reverse tape")
+    fig.suptitle("Expression swell: the derivative as a tree (SymPy) and as graphs (CSE, "
+                 "PyTensor, CasADi, difflab's reverse tape)")
     return _save(fig, path)
 
 

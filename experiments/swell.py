@@ -14,13 +14,25 @@ for those), differentiated with ``sympy.diff`` (the gradient), and measured:
   (``difflab.ad.reverse.record(f, x)``), i.e. what reverse mode stores instead of an expression;
 - ``diff_seconds``     ``sympy.diff`` time; ``compile_seconds`` ``lambdify(..., cse=True)``
   time; ``eval_seconds`` per call of the compiled symbolic gradient; ``reverse_seconds``
-  per call of ``difflab.get("reverse").gradient`` at the same point.
+  per call of ``difflab.get("reverse").gradient`` at the same point, and
+  ``reverse_setup_seconds`` its preparation (the first call, recording included);
+- the same gradient as a *graph*, where sharing is kept: ``pytensor_graph_nodes`` (apply
+  nodes of the graph ``pytensor.grad`` builds), ``pytensor_nodes`` (apply nodes of the
+  compiled ``pytensor.function`` after PyTensor's FAST_RUN rewrites), ``pytensor_scalar_nodes``
+  (a fused elementwise node counted by the scalar operations inside it), ``casadi_nodes``
+  (``n_nodes`` of the CasADi SX gradient ``Function``), each method with ``*_setup_seconds``
+  (trace, differentiate, rewrite/compile) and ``*_eval_seconds`` (per call). PyTensor is
+  compiled with its Python linker (the rewrites are FAST_RUN's; no backend compilation, whose
+  minutes on a loaded machine would measure Numba), and its rewrites get ``graph_cap`` seconds
+  per size (None past it: its algebraic canonicalisation multiplies the logistic map's
+  products out). None throughout where the library is not installed (``difflab[graph]``).
 
 The growth of each count with n is fitted (log-log slope and ratio per step) by
 :func:`growth`. ``run`` returns records and prints nothing.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import signal
 import threading
@@ -33,7 +45,12 @@ from .records import Growth, environment, fit_growth, median_time, progress_noop
 SCHEMA = "difflab.swell/1"
 
 #: The counts whose growth the report fits.
-COUNTS = ("function_ops", "symbolic_ops", "symbolic_cse_ops", "simplified_ops", "ad_tape_ops")
+COUNTS = ("function_ops", "symbolic_ops", "symbolic_cse_ops", "simplified_ops", "ad_tape_ops",
+          "pytensor_graph_nodes", "pytensor_scalar_nodes", "casadi_nodes")
+#: The graph-symbolic methods measured beside SymPy: row-field prefix -> (method, options).
+GRAPHS = {"pytensor": ("pytensor", {}), "casadi": ("casadi", {"graph": "sx"})}
+#: Seconds PyTensor's rewrites get per size (see the module docstring).
+GRAPH_CAP = 10.0
 
 
 # ---------------------------------------------------------------------- the cases
@@ -152,6 +169,15 @@ class SwellRow:
     compile_seconds: float
     eval_seconds: Optional[float]
     reverse_seconds: Optional[float]
+    reverse_setup_seconds: Optional[float] = None
+    pytensor_graph_nodes: Optional[int] = None
+    pytensor_nodes: Optional[int] = None
+    pytensor_scalar_nodes: Optional[int] = None
+    pytensor_setup_seconds: Optional[float] = None
+    pytensor_eval_seconds: Optional[float] = None
+    casadi_nodes: Optional[int] = None
+    casadi_setup_seconds: Optional[float] = None
+    casadi_eval_seconds: Optional[float] = None
 
 
 @dataclasses.dataclass
@@ -205,13 +231,13 @@ class _Timeout(BaseException):
     """Not an Exception: SymPy's own ``except Exception`` clauses must not swallow the alarm."""
 
 
-def simplified_ops(expressions, cap: float) -> Optional[int]:
-    """count_ops after ``sympy.simplify`` of each expression, or None past ``cap`` seconds
-    (or where no timer can interrupt: outside the main thread)."""
-    import sympy
-
+@contextlib.contextmanager
+def _alarm(cap: float):
+    """Within the block, :class:`_Timeout` is raised after ``cap`` seconds; yields False
+    (and arms nothing) where no timer can interrupt: a cap of 0, outside the main thread."""
     if not cap > 0 or threading.current_thread() is not threading.main_thread():
-        return None
+        yield False
+        return
 
     def on_alarm(signum, frame):
         raise _Timeout
@@ -219,12 +245,24 @@ def simplified_ops(expressions, cap: float) -> Optional[int]:
     previous = signal.signal(signal.SIGALRM, on_alarm)
     signal.setitimer(signal.ITIMER_REAL, cap)
     try:
-        return int(sympy.count_ops([sympy.simplify(e) for e in expressions]))
-    except _Timeout:
-        return None
+        yield True
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+
+
+def simplified_ops(expressions, cap: float) -> Optional[int]:
+    """count_ops after ``sympy.simplify`` of each expression, or None past ``cap`` seconds
+    (or where no timer can interrupt: outside the main thread)."""
+    import sympy
+
+    with _alarm(cap) as armed:
+        if not armed:
+            return None
+        try:
+            return int(sympy.count_ops([sympy.simplify(e) for e in expressions]))
+        except _Timeout:
+            return None
 
 
 def tape_ops(f: Callable, x: np.ndarray) -> Optional[int]:
@@ -238,7 +276,7 @@ def tape_ops(f: Callable, x: np.ndarray) -> Optional[int]:
 
 
 def measure(f: Callable, dim: int, x: np.ndarray, n: int, simplify_cap: float = 2.0,
-            repeat: int = 5) -> SwellRow:
+            repeat: int = 5, graph_cap: float = GRAPH_CAP) -> SwellRow:
     """One row: the counts and timings for ``f`` at size ``n`` (``dim`` inputs)."""
     import sympy
 
@@ -246,27 +284,76 @@ def measure(f: Callable, dim: int, x: np.ndarray, n: int, simplify_cap: float = 
     compiled, compile_seconds = stopwatch(lambda: sympy.lambdify(symbols, grads, "numpy", cse=True))
     x = np.asarray(x, dtype=np.float64)
     eval_seconds = median_time(lambda: compiled(*x), repeat=repeat)
+    reverse_setup, reverse_seconds = _reverse_seconds(f, x, repeat)
+    graphs = {}
+    for prefix in GRAPHS:
+        graphs.update(graph_columns(prefix, f, x, repeat, graph_cap))
     return SwellRow(
         n=n, function_ops=int(sympy.count_ops(expr)), symbolic_ops=int(sympy.count_ops(grads)),
         symbolic_cse_ops=cse_ops(grads), simplified_ops=simplified_ops(grads, simplify_cap),
         ad_tape_ops=tape_ops(f, x), diff_seconds=diff_seconds, compile_seconds=compile_seconds,
-        eval_seconds=eval_seconds, reverse_seconds=_reverse_seconds(f, x, repeat))
+        eval_seconds=eval_seconds, reverse_seconds=reverse_seconds,
+        reverse_setup_seconds=reverse_setup, **graphs)
 
 
-def _reverse_seconds(f, x, repeat) -> Optional[float]:
+def _reverse_seconds(f, x, repeat) -> tuple:
+    """(preparation seconds, median seconds per call) of difflab's reverse gradient."""
     import difflab
 
     try:
         grad = difflab.get("reverse").gradient(f)
+        setup = grad.prepare(x)
         grad(x)
-    except Exception:  # noqa: BLE001 - reverse not available yet or cannot do it: leave the cell empty
+    except Exception:  # noqa: BLE001 - reverse not available yet or cannot do it: leave the cells empty
+        return None, None
+    return setup, median_time(lambda: grad(x), repeat=repeat)
+
+
+def gradient_program(prefix: str, f: Callable, x: np.ndarray, cap: float = GRAPH_CAP):
+    """The graph method's gradient of ``f`` at ``x`` (a
+    :class:`difflab.backends._framework.GraphProgram`), or None where it is not installed.
+    PyTensor's is compiled with its Python linker within ``cap`` seconds (uncompiled past
+    it, or where the cap is 0: only ``graph_nodes``)."""
+    import difflab
+
+    name, options = GRAPHS[prefix]
+    if not difflab.method_class(name).available():
         return None
-    return median_time(lambda: grad(x), repeat=repeat)
+    method = difflab.get(name, **options)
+    if prefix != "pytensor":
+        return method.gradient_program(f, x)
+    from pytensor.compile.mode import Mode
+
+    with _alarm(cap) as armed:
+        if armed:
+            try:
+                return method.gradient_program(f, x, mode=Mode(linker="py", optimizer="fast_run"))
+            except _Timeout:
+                pass
+    return method.gradient_program(f, x, compile=False)
+
+
+def graph_columns(prefix: str, f: Callable, x: np.ndarray, repeat: int, cap: float = GRAPH_CAP) -> dict:
+    """The row's columns for one graph method: sizes, setup and per-call seconds (none
+    where the library is not installed; PyTensor's compiled ones none past ``cap``)."""
+    program = gradient_program(prefix, f, x, cap)
+    if program is None:
+        return {}
+    out = {f"{prefix}_nodes": program.nodes, f"{prefix}_setup_seconds": program.setup_seconds}
+    if prefix == "pytensor":
+        out.update(pytensor_scalar_nodes=program.scalar_nodes, pytensor_graph_nodes=program.graph_nodes)
+    if program.evaluate is not None:
+        try:
+            program.evaluate(x)
+        except Exception:  # noqa: BLE001 - PyTensor 3.0's Python linker cannot run some fused
+            return out     # nodes ('Scratchpad' has no 'ufunc'): the sizes stand, no call time
+        out[f"{prefix}_eval_seconds"] = median_time(lambda: program.evaluate(x), repeat=repeat)
+    return out
 
 
 def run(cases: Optional[Sequence[str]] = None, sizes: Optional[dict] = None,
         simplify_cap: float = 2.0, repeat: int = 5, progress=progress_noop,
-        on_start=None) -> SwellResult:
+        on_start=None, graph_cap: float = GRAPH_CAP) -> SwellResult:
     """Measure every case at every size.
 
     Parameters
@@ -279,6 +366,7 @@ def run(cases: Optional[Sequence[str]] = None, sizes: Optional[dict] = None,
     progress : ``progress(description, advance=, total=)`` callback, e.g. a rich bar.
     on_start : called with the result record before the first measurement; it fills in
         as rows finish (a case appears with its first row).
+    graph_cap : seconds allowed to PyTensor's rewrites per size (0: not compiled).
     """
     from difflab.errors import InputError
 
@@ -293,7 +381,7 @@ def run(cases: Optional[Sequence[str]] = None, sizes: Optional[dict] = None,
     if on_start is not None:
         on_start(result)
     for case, ns in plan:
-        rows, capped_at = [], None
+        rows, capped_at, graph_capped_at = [], None, None
         record = SwellCase(case.name, case.description, rows)
         if not ns:
             result.cases.append(record)
@@ -302,7 +390,10 @@ def run(cases: Optional[Sequence[str]] = None, sizes: Optional[dict] = None,
             f, dim = case.build(n)
             # capped at a smaller size: a larger one would only spend the cap again
             cap = 0.0 if capped_at is not None and n >= capped_at else simplify_cap
-            rows.append(measure(f, dim, case.point(dim), n, cap, repeat))
+            gcap = 0.0 if graph_capped_at is not None and n >= graph_capped_at else graph_cap
+            rows.append(measure(f, dim, case.point(dim), n, cap, repeat, gcap))
+            if rows[-1].pytensor_graph_nodes is not None and rows[-1].pytensor_nodes is None and gcap > 0:
+                graph_capped_at = n if graph_capped_at is None else min(graph_capped_at, n)
             if len(rows) == 1:
                 result.cases.append(record)
             if rows[-1].simplified_ops is None and cap > 0:
@@ -316,7 +407,8 @@ def show(case: str, n: int, max_rows: int = 1000):
     """``(case, formula, trace)`` for ``difflab swell --show n``: the case's symbolic
     gradient at size n (:meth:`difflab.backends.symbolic.Sympy.formula`: raw and after CSE)
     and difflab's reverse tape of f at the case's point (:func:`difflab.trace`), so that the
-    swell is seen, not only counted. Sizes go up to the case's largest measured one."""
+    swell is seen, not only counted. Sizes go up to the case's largest measured one.
+    :func:`show_graphs` gives the same gradient as PyTensor's and CasADi's graphs."""
     import difflab
     from difflab.errors import InputError
 
@@ -330,6 +422,20 @@ def show(case: str, n: int, max_rows: int = 1000):
     f, dim = chosen.build(int(n))
     formula = difflab.get("sympy").formula(f, dim, kind="gradient")
     return chosen, formula, difflab.trace(f, chosen.point(dim), max_rows=max_rows)
+
+
+def show_graphs(case: str, n: int) -> dict:
+    """``{method: (nodes, text)}`` for ``swell --show n``: PyTensor's ``debugprint`` of its
+    compiled gradient and CasADi's SX gradient expression, for the installed ones."""
+    chosen = CASES[case]
+    f, dim = chosen.build(int(n))
+    out = {}
+    for prefix in GRAPHS:
+        program = gradient_program(prefix, f, chosen.point(dim))
+        if program is not None:  # PyTensor past its cap: the graph before the rewrites
+            out[prefix] = (program.nodes if program.nodes is not None else program.graph_nodes,
+                           program.text)
+    return out
 
 
 def growth_table(result: SwellResult) -> list[tuple[str, Growth]]:

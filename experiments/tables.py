@@ -47,16 +47,37 @@ def swell_tables(result) -> list[Table]:
         out.append(Table(f"{case.name}: {case.description}",
                          ["n", "f ops", "diff ops", "cse ops", "simplified", "tape", "diff",
                           "compile", "sympy eval", "reverse eval"], rows))
+        out.append(_graph_table(case))
     growth_rows = []
     for case in result.cases:
         growth = {g.quantity: g for g in case.growth()}
         growth_rows.append([case.name] + [growth[q].describe() for q in COUNTS])
     out.append(Table("Growth with n (least-squares fits on the larger sizes)",
-                     ["case", "f", "sympy.diff", "after cse", "simplified", "reverse tape"],
+                     ["case", "f", "sympy.diff", "after cse", "simplified", "reverse tape",
+                      "pytensor grad", "pytensor rewritten scalar", "casadi sx"],
                      growth_rows,
                      f"simplify capped at {result.simplify_cap:g} s per size (— where capped). "
-                     "Tape entries are array operations (an MLP layer is a few entries)."))
+                     "Tape entries are array operations (an MLP layer is a few entries); "
+                     "PyTensor counts apply nodes (grad: as pytensor.grad builds them; rewritten "
+                     "scalar: after its rewrites, a fused node by the operations inside it), "
+                     "CasADi n_nodes."))
     return out
+
+
+def _graph_table(case) -> Table:
+    """The same gradient as a tree and as graphs: sizes, then setup and per-call seconds."""
+    rows = [[str(r.n), _num(r.symbolic_ops), _num(r.symbolic_cse_ops), _num(r.pytensor_graph_nodes),
+             _num(r.pytensor_nodes), _num(r.pytensor_scalar_nodes), _num(r.casadi_nodes), _num(r.ad_tape_ops),
+             format_seconds(r.diff_seconds + r.compile_seconds), format_seconds(r.pytensor_setup_seconds),
+             format_seconds(r.casadi_setup_seconds), format_seconds(r.reverse_setup_seconds),
+             format_seconds(r.pytensor_eval_seconds), format_seconds(r.casadi_eval_seconds)]
+            for r in case.rows]
+    return Table(f"{case.name}: trees vs graphs",
+                 ["n", "tree", "cse", "pt grad", "pt rewritten", "pt scalar", "casadi sx", "tape",
+                  "sympy setup", "pt setup", "casadi setup", "tape setup", "pt eval", "casadi eval"], rows,
+                 "pt grad: PyTensor's graph as pytensor.grad builds it; rewritten: apply nodes after "
+                 "its rewrites (scalar: fused nodes by their scalar operations; — past --graph-cap "
+                 "or where pytensor or casadi is not installed: pip install difflab[graph]).")
 
 
 # ---------------------------------------------------------------------- accuracy

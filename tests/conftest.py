@@ -74,7 +74,24 @@ SLOW_CASES = {
 }
 
 
+#: pytensor JIT-compiles each derivative (Numba, PyTensor 3's default: 1-40 s on a loaded
+#: 2-core machine, measured 40 s a case over the ops conformance sweep): its cases in the registry-wide files run
+#: under -m slow, but for this slice (cases refused while tracing cost no compilation).
+PYTENSOR_SWEEPS = ("test_agreement.py", "test_boundary.py", "test_boundary_silent.py",
+                   "test_ops_conformance.py", "test_compare.py", "test_interface.py")
+PYTENSOR_DEFAULT = ("test_catalogue_gradient_matches_oracle[rosenbrock-pytensor]",
+                    "test_rosenbrock_gradient_and_hessian_match_scipy[2-pytensor]",
+                    *(f"test_gradient_matches_oracle[{op}-pytensor]" for op in ("sin", "where", "logsumexp")),
+                    "test_derivatives_compose_or_refuse[pytensor-", "conversion_of_a_traced_value",
+                    "test_int_of_a_decision", "test_a_larger_output_is_still_refused")
+
+
+def _pytensor_sweep(nodeid: str) -> bool:
+    return ("pytensor" in nodeid and nodeid.split("::")[0].rsplit("/", 1)[-1] in PYTENSOR_SWEEPS
+            and not any(keep in nodeid for keep in PYTENSOR_DEFAULT))
+
+
 def pytest_collection_modifyitems(config, items):
     for item in items:
-        if any(fragment in item.nodeid for fragment in SLOW_CASES):
+        if any(fragment in item.nodeid for fragment in SLOW_CASES) or _pytensor_sweep(item.nodeid):
             item.add_marker(pytest.mark.slow)

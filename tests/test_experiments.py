@@ -13,7 +13,10 @@ import difflab.cli as cli
 from difflab_experiments import accuracy, plots, records, speed, swell, tables
 
 SWELL_ROW = {"n", "function_ops", "symbolic_ops", "symbolic_cse_ops", "simplified_ops",
-             "ad_tape_ops", "diff_seconds", "compile_seconds", "eval_seconds", "reverse_seconds"}
+             "ad_tape_ops", "diff_seconds", "compile_seconds", "eval_seconds", "reverse_seconds",
+             "reverse_setup_seconds", "pytensor_graph_nodes", "pytensor_nodes",
+             "pytensor_scalar_nodes", "pytensor_setup_seconds", "pytensor_eval_seconds",
+             "casadi_nodes", "casadi_setup_seconds", "casadi_eval_seconds"}
 SPEED_ROW = {"method", "dim", "f_seconds", "setup_seconds", "call_seconds", "ratio", "f_faults",
              "call_faults", "direct_seconds", "adapter_overhead"}
 
@@ -73,6 +76,23 @@ def test_swell_tape_grows_linearly_while_the_derivative_swells(swell_result):
     assert len(set(np.diff(tape))) == 1                      # a fixed number of entries per step
     assert rows[-1].symbolic_ops > 4 * rows[-1].symbolic_cse_ops
     assert all(r.eval_seconds > 0 and r.reverse_seconds > 0 for r in rows)
+
+
+def test_swell_graph_forms_grow_linearly_where_the_tree_grows_exponentially(swell_result):
+    """The logistic map's gradient as PyTensor's grad graph and as CasADi SX nodes: a fixed
+    number of nodes per step (checked by hand: each step l -> 4 l (1 - l) adds 8 apply nodes
+    to PyTensor's graph and 7 to CasADi's), while the tree triples."""
+    rows = swell_result.cases[0].rows
+    assert [r.n for r in rows] == [1, 2, 3, 4, 5]
+    for field, step in (("pytensor_graph_nodes", 8), ("casadi_nodes", 7)):
+        counts = [getattr(r, field) for r in rows[1:]]  # n = 1: x itself, no step
+        if None in counts:
+            pytest.skip("pytensor or casadi is not installed (difflab[graph])")
+        assert set(np.diff(counts)) == {step}, (field, counts)
+    assert rows[-1].symbolic_ops > 3 * rows[-2].symbolic_ops
+    assert all(r.casadi_setup_seconds > 0 and r.casadi_eval_seconds > 0 for r in rows)
+    small = rows[1]  # compiled within the cap on any machine: rewritten sizes and a call time
+    assert small.pytensor_nodes >= 1 and small.pytensor_scalar_nodes >= small.pytensor_nodes
 
 
 def test_growth_fit_tells_power_from_exponential():
@@ -380,3 +400,22 @@ def test_bench_hvp_rows_agree_with_scipy_and_say_how():
 
     with pytest.raises(InputError):
         bench_hvp.run(dim=6, methods=["no-such-method"], repeat=1)
+
+
+def test_symbolic_setup_records_and_fits_an_exponent():
+    """The symbolic-preparation study's records: one row per method and size, the fitted
+    exponent from them (checked on rows of known growth), a Markdown table."""
+    import difflab
+    from difflab_experiments import symbolic_setup
+
+    if not difflab.method_class("casadi").available():
+        pytest.skip("casadi is not installed")
+    result = symbolic_setup.run(["casadi-sx"], sizes=(20, 40))
+    assert [(r.method, r.n) for r in result.rows] == [("casadi-sx", 20), ("casadi-sx", 40)]
+    assert all(r.setup_seconds > 0 for r in result.rows)
+    doc = json.loads(records.dumps(result.to_dict()))
+    assert doc["schema"] == "difflab.symbolic_setup/1" and set(doc["exponents"]) == {"casadi-sx"}
+    known = symbolic_setup.SetupResult([symbolic_setup.SetupRow("m", n, 1e-3 * n ** 1.5)
+                                        for n in (100, 300, 1000)], {})
+    assert known.exponents()["m"] == pytest.approx(1.5)
+    assert "| m | 1 s | 5.2 s | 31.6 s | 1.50 |" in symbolic_setup.table(known)

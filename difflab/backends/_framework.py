@@ -71,6 +71,23 @@ def import_framework(module: str, method: str, kind: str = "derivatives", first_
         return loaded
 
 
+@dataclasses.dataclass
+class GraphProgram:
+    """A graph-symbolic method's compiled gradient and its size (the swell experiment):
+    ``nodes`` (PyTensor: apply nodes after its rewrites; CasADi: ``Function.n_nodes``),
+    ``scalar_nodes`` (PyTensor: a fused elementwise node counted by the scalar operations
+    inside it; CasADi: the same as ``nodes``), ``graph_nodes`` (PyTensor: the graph
+    ``pytensor.grad`` builds, before rewrites), the preparation's seconds, and ``text``
+    (PyTensor's ``debugprint``, CasADi's printed expression)."""
+
+    evaluate: object
+    setup_seconds: float | None
+    nodes: int | None
+    scalar_nodes: int | None
+    text: str = ""
+    graph_nodes: int | None = None
+
+
 class FrameworkMethod(Differentiator):
     """Base of the framework methods: metadata-only availability, one ``_build`` per kind.
 

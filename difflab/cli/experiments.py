@@ -30,6 +30,9 @@ def _swell_arguments(parser):
     parser.add_argument("--simplify-cap", type=float, default=2.0, metavar="SECONDS",
                         help="time allowed to sympy.simplify per size; 0 skips it (default: 2)")
     parser.add_argument("--repeat", type=int, default=5, help="timing repetitions (median)")
+    parser.add_argument("--graph-cap", type=float, default=10.0, metavar="SECONDS",
+                        help="time allowed to PyTensor's graph rewrites per size; 0 skips "
+                             "compiling (default: 10)")
     parser.add_argument("--show", type=int, default=None, metavar="N",
                         help="instead of measuring: print, for size N, the raw symbolic gradient, "
                              "its CSE form and difflab's reverse tape (for --cases, default "
@@ -99,7 +102,8 @@ def _run_swell(args) -> int:
     with shown_if_stopped(lambda: held and _print_records(args, held[0], "swell_tables")), \
             _progress() as progress:
         result = swell.run(cases, sizes, simplify_cap=cap, repeat=_positive(args.repeat, "--repeat"),
-                           progress=progress, on_start=held.append)
+                           progress=progress, on_start=held.append,
+                           graph_cap=_seconds(args.graph_cap, "--graph-cap", zero=True))
     return _report(args, result, "swell_tables")
 
 
@@ -135,7 +139,27 @@ def _show_swell(args) -> int:
                       f"{formula.cse_ops:,}; the reverse tape: "
                       f"{count(len(trace.rows), 'row')}, recorded once and swept back once"
                       "[/muted]", width=formula_width(args.width))
+        _show_graphs(swell.show_graphs(case, args.show), args.max_chars)
     return 0
+
+
+#: The graph forms ``swell --show N`` prints after the tree and the tape.
+_GRAPH_TITLES = {"pytensor": "PyTensor's compiled gradient (debugprint, after its rewrites)",
+                 "casadi": "CasADi's SX gradient expression (@k: a shared node)"}
+
+
+def _show_graphs(graphs: dict, max_chars) -> None:
+    """Each graph method's gradient as it prints it, cut at ``max_chars`` (default 4000)."""
+    from ..console import console
+
+    limit = 4000 if max_chars is None else max_chars
+    for prefix, (nodes, text) in graphs.items():
+        console.print()
+        console.print(f"[title]{_GRAPH_TITLES[prefix]}: {nodes:,} nodes[/title]")
+        shown = text if not limit or len(text) <= limit else text[:limit]
+        console.print(_escape(shown.rstrip()), soft_wrap=True, highlight=False)
+        if shown is not text:
+            console.print(f"[muted]... {len(text) - limit:,} more characters (--max-chars 0: all)[/muted]")
 
 
 def _run_accuracy(args) -> int:

@@ -26,6 +26,8 @@ LAZY_NAMESPACES = {
     "jax": "difflab.namespaces.jax_ns",
     "jaxlib": "difflab.namespaces.jax_ns",
     "autograd": "difflab.namespaces.autograd_ns",
+    "pytensor": "difflab.namespaces.pytensor_ns",
+    "casadi": "difflab.namespaces.casadi_ns",
 }
 
 _registered: list[tuple[type, object]] = []
@@ -79,7 +81,7 @@ def _scan(arrays, found) -> None:
 
 def _plain_namespace(a):
     t = type(a)
-    if t is np.ndarray:
+    if isinstance(a, np.ndarray):  # subclasses too (the casadi method's object arrays)
         kind = a.dtype.kind
         if kind == "c":
             return COMPLEX_STEP
@@ -126,6 +128,8 @@ def _object_namespace(a: np.ndarray):
         root = type(item).__module__.split(".", 1)[0]
         if root == "sympy":
             return SYMPY
+        if root == "casadi":
+            return importlib.import_module(LAZY_NAMESPACES[root]).NAMESPACE
         if override is not None:
             return override
         if root == "mpmath":
