@@ -330,7 +330,7 @@ def gradient_program(prefix: str, f: Callable, x: np.ndarray, cap: float = GRAPH
                 return method.gradient_program(f, x, mode=Mode(linker="py", optimizer="fast_run"))
             except _Timeout:
                 pass
-    return method.gradient_program(f, x, compile=False)
+    return method.gradient_program(f, x, compiled=False)
 
 
 def graph_columns(prefix: str, f: Callable, x: np.ndarray, repeat: int, cap: float = GRAPH_CAP) -> dict:

@@ -179,10 +179,10 @@ class Pytensor(FrameworkMethod):
         return self._compile([xs, v], [hv], lambda o: o[0])
 
     # ------------------------------------------------------------------ reporting
-    def gradient_program(self, f, x, compile=True, mode=None) -> GraphProgram:
+    def gradient_program(self, f, x, compiled=True, mode=None) -> GraphProgram:
         """The gradient of ``f`` alone at inputs like ``x`` (for the swell experiment):
         ``graph_nodes``, the apply nodes of the graph ``pytensor.grad`` builds; with
-        ``compile``, compiled in this method's mode, with the compiled graph's sizes after
+        ``compiled``, compiled in this method's mode, with the compiled graph's sizes after
         PyTensor's rewrites and its ``debugprint``; ``mode``: a PyTensor ``Mode`` instead
         of this method's (the experiment's rewrites without C compilation)."""
         import dataclasses
@@ -202,7 +202,7 @@ class Pytensor(FrameworkMethod):
             xs, out = self._trace(traced, x, scalar=True)
             grad = self._grad(out, xs)
             graph_nodes = sum(1 for _ in applys_between([xs], [grad]))
-            if not compile:
+            if not compiled:
                 return GraphProgram(None, None, None, None, text=_debugprint(grad), graph_nodes=graph_nodes)
             evaluate = self._compile([xs], [grad], lambda o: o[0], mode=mode)
         setup = time.perf_counter() - start
