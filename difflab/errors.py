@@ -38,7 +38,7 @@ class OverBudget(InputError):
 
     Attributes
     ----------
-    estimate : difflab.cost.Estimate
+    estimate : difflab.interface.cost.Estimate
         The seconds and bytes estimated, and the model's basis in words.
     """
 

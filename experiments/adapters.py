@@ -218,7 +218,7 @@ def run(dims: Sequence[int] = DIMS, frameworks=FRAMEWORKS, repeat: int = 15, bud
 
 def table(rows) -> tuple[list, list]:
     """``(headers, rows of strings)``: overhead (median; min) per framework and n."""
-    from difflab.timing import format_seconds
+    from difflab.analysis.timing import format_seconds
 
     dims = sorted({r.dim for r in rows})
     frameworks = list(dict.fromkeys(r.framework for r in rows))

@@ -70,7 +70,7 @@ def faults_per_call(fn, calls: int = 20) -> float:
 
 def rosenbrock_peers(n: int, with_jax: bool):
     import difflab
-    from difflab import functions
+    from difflab.analysis import functions
 
     f = functions.get("rosenbrock", dim=n)
     x = np.random.default_rng(0).uniform(-2.0, 2.0, n)
@@ -158,7 +158,7 @@ def bench_chain(repeat: int) -> dict:
 
 def bench_setup(repeat: int, dims=DIMS) -> dict:
     import difflab
-    from difflab import functions
+    from difflab.analysis import functions
 
     out = {}
     for n in dims:

@@ -16,7 +16,7 @@
    two are not measured in the same allocator state, and reverse / f says so only with the
    fault counts beside it. So reverse and f are also timed in fresh child processes, in
    each state: glibc's defaults, after ``import torch`` (whose start-up was once said to
-   remove the effect), and after :func:`difflab.memory.retain_freed_memory` (both fault-free:
+   remove the effect), and after :func:`difflab.analysis.memory.retain_freed_memory` (both fault-free:
    the same state for both).
 
 Targets (issue 2): reverse no slower than autograd at every n; reverse within 6x (aim 4x)
@@ -41,7 +41,7 @@ PEERS = ("reverse", "autograd", "torch", "numpy f")
 #: The allocator states the child processes measure (section 3), in report order.
 ALLOCATOR_STATES = {"fresh": "fresh process, glibc defaults",
                     "torch": "fresh process, after import torch",
-                    "retain": "fresh process, after difflab.memory.retain_freed_memory()"}
+                    "retain": "fresh process, after difflab.analysis.memory.retain_freed_memory()"}
 
 
 @dataclasses.dataclass
@@ -142,7 +142,7 @@ def run(dims=DIMS, repeat: int = 41, progress=progress_noop,
         allocator_states=tuple(ALLOCATOR_STATES)) -> BenchResult:
     """Time every peer at every size, then the R^4 -> R^64 Jacobian, in this one run; then
     reverse and f at the largest size in a fresh child process per allocator state."""
-    from difflab.functions import rosenbrock
+    from difflab.analysis.functions import rosenbrock
 
     from .speed import jacobian_map
 
@@ -212,12 +212,12 @@ def measure_allocator_state(state: str, dim: int, repeat: int) -> dict:
 
         torch.set_num_threads(1)
     elif state == "retain":
-        from difflab.memory import retain_freed_memory
+        from difflab.analysis.memory import retain_freed_memory
 
         retain_freed_memory()
     elif state != "fresh":
         raise ValueError(f"unknown allocator state {state!r}")
-    from difflab.functions import rosenbrock
+    from difflab.analysis.functions import rosenbrock
 
     x = np.random.default_rng(dim).uniform(-2.0, 2.0, size=dim)
     grad = _reverse(rosenbrock)
@@ -231,7 +231,7 @@ def measure_allocator_state(state: str, dim: int, repeat: int) -> dict:
 
 # ---------------------------------------------------------------------- report
 def tables(result: BenchResult):
-    from difflab.timing import format_seconds
+    from difflab.analysis.timing import format_seconds
 
     from .tables import Table
 

@@ -6,7 +6,7 @@ Run on demand (not part of ``make test``)::
 
 For each method (``jit`` variants included where the framework has one) and size, the
 gradient of Rosenbrock is prepared once (``setup``: tracing, compiling, the framework's
-first use) and then timed with :func:`difflab.timing.measure` (median seconds per call,
+first use) and then timed with :func:`difflab.analysis.timing.measure` (median seconds per call,
 NumPy in and out). ``ratio`` is per call over ``reverse``'s. Import times are measured in a
 fresh interpreter per framework, so nothing is already loaded.
 """
@@ -22,7 +22,7 @@ import time
 import numpy as np
 
 import difflab
-from difflab.timing import measure
+from difflab.analysis.timing import measure
 
 #: (label, registry name, options)
 METHODS = [

@@ -56,7 +56,7 @@ def cpu_min(fns: dict, repeat: int, min_time: float = 0.02) -> dict:
 
 
 def rosenbrock(n):
-    from difflab import functions
+    from difflab.analysis import functions
 
     return functions.get("rosenbrock", dim=n), np.random.default_rng(0).uniform(-2.0, 2.0, n)
 

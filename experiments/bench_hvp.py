@@ -1,8 +1,8 @@
 """Hessian-vector products: every method's ``hvp`` against ``jax.jit`` and the dense route.
 
 Rosenbrock at n (default 1000), float64, one process, along the direction ``difflab compare
---derivative hvp`` uses (:func:`difflab.comparison.hvp_vector`). For each method: setup and
-per-call seconds of ``d.hvp(f)(x, v)`` (median, :func:`difflab.timing.measure`), how it was
+--derivative hvp`` uses (:func:`difflab.analysis.comparison.hvp_vector`). For each method: setup and
+per-call seconds of ``d.hvp(f)(x, v)`` (median, :func:`difflab.analysis.timing.measure`), how it was
 obtained, and its error against SciPy's ``rosen_hess_prod``; for ``reverse`` and ``jax``
 with ``jit=True`` also the dense route, the method's Hessian and then ``@ v``. The yardstick
 is ``jax.jit(lambda x, v: jax.jvp(jax.grad(f), (x,), (v,))[1])`` called directly on JAX
@@ -81,7 +81,7 @@ def jax_jit_direct(x, v, repeat: int) -> Optional[float]:
         import jax.numpy as jnp
     except ImportError:
         return None
-    from difflab.timing import measure
+    from difflab.analysis.timing import measure
 
     def rosen(x):
         return jnp.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
@@ -99,9 +99,9 @@ def run(dim: int = DIM, methods=None, repeat: int = 7, max_time: float = 5.0,
     import difflab
     from scipy.optimize import rosen_hess_prod
 
-    from difflab.comparison import hvp_vector
-    from difflab.functions import get
-    from difflab.timing import measure
+    from difflab.analysis.comparison import hvp_vector
+    from difflab.analysis.functions import get
+    from difflab.analysis.timing import measure
 
     methods = available_methods() if methods is None else list(methods)
     for m in methods:
@@ -139,7 +139,7 @@ def run(dim: int = DIM, methods=None, repeat: int = 7, max_time: float = 5.0,
 
 
 def tables(result: HvpResult):
-    from difflab.timing import format_seconds
+    from difflab.analysis.timing import format_seconds
 
     from .tables import Table
 

@@ -12,14 +12,14 @@ import numpy as np
 
 def names() -> list[str]:
     """Every catalogue name."""
-    from difflab import functions
+    from difflab.analysis import functions
 
     return functions.names()
 
 
 def default_names() -> list[str]:
     """The catalogue's scalar functions at their default sizes (the comparison set)."""
-    from difflab import functions
+    from difflab.analysis import functions
 
     return [f.name for f in functions.default_set()]
 
@@ -27,7 +27,7 @@ def default_names() -> list[str]:
 def lookup(spec: str, dim: Optional[int] = None):
     """A ``difflab.Function`` for a catalogue name (at ``dim`` where it scales) or an expression."""
     import difflab
-    from difflab import functions
+    from difflab.analysis import functions
 
     if spec in functions.names():
         return functions.get(spec, dim)

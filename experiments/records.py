@@ -17,7 +17,7 @@ from typing import Callable, Optional, Sequence
 
 import numpy as np
 
-from difflab.json_numbers import jsonable
+from difflab.console.json_numbers import jsonable
 
 
 # ---------------------------------------------------------------------- records -> JSON
@@ -39,8 +39,8 @@ def write_json(document: dict, path) -> Path:
 # ---------------------------------------------------------------------- environment
 def environment() -> dict:
     """Machine and library versions, for every report and JSON document: difflab's own
-    :func:`difflab.environment.environment` plus the machine."""
-    from difflab.environment import environment as versions
+    :func:`difflab.analysis.environment.environment` plus the machine."""
+    from difflab.analysis.environment import environment as versions
 
     env = {"python": platform.python_version(), "platform": platform.platform(),
            "machine": platform.machine(), "cpus": os.cpu_count()}
@@ -63,8 +63,8 @@ def environment_line(env: Optional[dict] = None) -> str:
 # ---------------------------------------------------------------------- timing
 def median_time(fn: Callable[[], object], repeat: int = 5, min_time: float = 0.02,
                 max_time: float = 2.0) -> float:
-    """Seconds per call of ``fn()``: the median of repeated samples (``difflab.timing``)."""
-    from difflab.timing import measure
+    """Seconds per call of ``fn()``: the median of repeated samples (``difflab.analysis.timing``)."""
+    from difflab.analysis.timing import measure
 
     return measure(fn, repeat=repeat, min_time=min_time, max_time=max_time).median
 
@@ -82,8 +82,8 @@ def minor_faults() -> Optional[int]:
 def timed_with_faults(fn: Callable[[], object], repeat: int = 5, min_time: float = 0.02,
                       max_time: float = 2.0) -> tuple[float, Optional[float]]:
     """``(seconds per call, minor page faults per call)`` of ``fn()``: the median of repeated
-    samples (``difflab.timing``), and the faults counted around that same timing loop."""
-    from difflab.timing import measure
+    samples (``difflab.analysis.timing``), and the faults counted around that same timing loop."""
+    from difflab.analysis.timing import measure
 
     before = minor_faults()
     timing = measure(fn, repeat=repeat, min_time=min_time, max_time=max_time)
@@ -95,13 +95,13 @@ def interleaved_times(fns: dict, rounds: int = 7, min_time: float = 0.01,
                       faults: Optional[dict] = None) -> dict:
     """Median seconds per call of each ``fns[name]()``, sampled round-robin.
 
-    Each callable's loop count is calibrated with :func:`difflab.timing.measure`; then every
+    Each callable's loop count is calibrated with :func:`difflab.analysis.timing.measure`; then every
     round takes one sample of each in turn, so a change in machine load during the run hits
     all of them alike (peers compared in one run stay comparable). None maps to None.
     Given a dict ``faults``, it receives each name's median minor page faults per call,
     counted around the same sampling loops (None where not measurable).
     """
-    from difflab.timing import measure
+    from difflab.analysis.timing import measure
 
     numbers = {k: max(1, int(math.ceil(min_time / max(measure(fn, repeat=1, min_time=0).median, 1e-9))))
                for k, fn in fns.items() if fn is not None}
@@ -123,12 +123,12 @@ def interleaved_times(fns: dict, rounds: int = 7, min_time: float = 0.01,
 
 
 def timer_name() -> str:
-    return "difflab.timing.measure (median of repeated samples)"
+    return "difflab.analysis.timing.measure (median of repeated samples)"
 
 
 def available_methods() -> list[str]:
     """Registered methods that can run here (their library installed and their module loading)."""
-    from difflab.environment import method_infos
+    from difflab.analysis.environment import method_infos
 
     return [info.name for info in method_infos() if info.available]
 

@@ -195,7 +195,7 @@ def write_page(results: dict, docs: Path) -> Path:
         "Every number and figure below comes from that one run; rerun it to refresh this page. "
         "JSON documents of the run sit beside the figures in `docs/img/`.\n",
         f"Machine and libraries: {environment_line(sw.environment)}.\n",
-        "Timings are medians of repeated measurements (`difflab.timing`) on a shared machine; "
+        "Timings are medians of repeated measurements (`difflab.analysis.timing`) on a shared machine; "
         "ratios measured in the same run are more trustworthy than absolute times. PyTorch runs "
         "single-threaded throughout (`torch.set_num_threads(1)`, like NumPy and difflab): with its "
         "default pool its workers fought the other peers' samples on this 2-core machine.\n",

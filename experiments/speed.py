@@ -6,7 +6,7 @@
     repeated timings) and ``ratio = call_seconds / f_seconds``. A method whose next size is
     predicted (from its own growth so far) to take longer than the time budget is skipped
     there and beyond, and the prediction is recorded in ``skipped``; at its first size, where
-    it has no growth yet, the prediction is its cost model's (:mod:`difflab.cost`), which
+    it has no growth yet, the prediction is its cost model's (:mod:`difflab.interface.cost`), which
     also skips it where the memory it would hold is over half of what is available.
     ``f_faults`` and ``call_faults``: minor page faults per call over the same timing loops.
     Everything is timed in this process's allocator state as found (difflab never changes
@@ -193,7 +193,7 @@ def _modelled(method, kind, f, x, budget, repeat) -> tuple:
     says why it is over ``budget`` seconds (setup plus ``repeat + 2`` calls) or over the
     memory share, "" when it is not."""
     import difflab
-    from difflab import cost
+    from difflab.interface import cost
 
     try:
         p = cost.probe(f, x, mp_within=budget)

@@ -11,7 +11,7 @@ import dataclasses
 import math
 from typing import Optional, Sequence
 
-from difflab.timing import format_seconds
+from difflab.analysis.timing import format_seconds
 
 
 @dataclasses.dataclass

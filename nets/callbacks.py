@@ -18,7 +18,7 @@ import time
 
 import numpy as np
 
-from difflab.display import Tabular
+from difflab.console.display import Tabular
 
 
 class Callback:
@@ -68,8 +68,8 @@ class History(Callback, Tabular):
 
     def summary(self) -> str:
         """``History 200 epochs: loss 1.1 -> 0.051, accuracy 0.33 -> 0.97; 2.1 ms/epoch``."""
-        from difflab.timing import format_seconds
-        from difflab.wording import count
+        from difflab.analysis.timing import format_seconds
+        from difflab.console.wording import count
 
         if not self.epoch:
             return "History: no epochs yet"
@@ -81,7 +81,7 @@ class History(Callback, Tabular):
         """One row per epoch: the loss, the metrics and the seconds it took."""
         from rich.table import Table
 
-        from difflab.timing import format_seconds
+        from difflab.analysis.timing import format_seconds
 
         table = Table(title=self.summary().split(":")[0], title_style="title")
         table.add_column("epoch", justify="right")
@@ -317,7 +317,7 @@ class ProgressBar(Callback):
         if self.verbose == 1 and not live_display_works():
             self._every = max(1, self.epochs // 10)
         elif self.verbose == 1:
-            from difflab.progress import progress_bar
+            from difflab.console.progress import progress_bar
 
             self._progress = progress_bar("[method]{task.description}", logs=True, transient=False,
                                           only_on_terminal=False)

@@ -10,14 +10,14 @@ product of a window of the input with the kernel, so
 
 where ``col2im`` adds every window's share back to the pixels it came from (the transpose of
 taking overlapping windows: weight sharing makes the kernel's gradient a sum over positions).
-Only the padding arithmetic (:func:`difflab.windows.geometry`) is shared with difflab.
+Only the padding arithmetic (:func:`difflab.namespaces.windows.geometry`) is shared with difflab.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from difflab.namespaces import NUMPY
-from difflab.windows import geometry, numpy_windows, padding_mode, pair
+from difflab.namespaces.windows import geometry, numpy_windows, padding_mode, pair
 
 from . import activations
 from .layers import Layer, WeightSpec, _initializer, _positive_int

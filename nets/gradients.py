@@ -14,7 +14,7 @@ batch is a second program, kept beside the first).
 That only holds for methods that re-run the Python function at every call. A method that
 freezes closed-over data when it prepares (``sympy``, whose expression keeps the batch's
 numbers as constants; ``jax``/``tensorflow`` with ``jit=True``, whose compiled program does;
-see :mod:`difflab.snapshot`) would have to prepare again at every new batch. For such methods :class:`GradientSource` prepares once per
+see :mod:`difflab.interface.snapshot`) would have to prepare again at every new batch. For such methods :class:`GradientSource` prepares once per
 distinct batch (keyed by the batch's contents, a few kept): exact, and affordable for the
 tiny networks of the worked examples with one full batch, and hopeless beyond them, which
 is why compiling a bigger network with ``sympy`` warns. The jit methods compile once per
@@ -27,7 +27,7 @@ import warnings
 from collections import OrderedDict
 
 import difflab
-from difflab.snapshot import freezes_closure
+from difflab.interface.snapshot import freezes_closure
 
 from .backprop import Backprop
 

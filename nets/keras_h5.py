@@ -35,7 +35,7 @@ import re
 
 import numpy as np
 
-from difflab.environment import one_line
+from difflab.analysis.environment import one_line
 
 from . import registry
 

@@ -38,7 +38,7 @@ import zlib
 
 import numpy as np
 
-from difflab.environment import one_line
+from difflab.analysis.environment import one_line
 
 from . import losses, optimizers, registry
 from . import metrics as metrics_module

@@ -9,8 +9,8 @@ import pytest
 from scipy.optimize import rosen, rosen_der, rosen_hess
 
 import difflab
-from difflab import functions
-from difflab.registry import method_class, methods
+from difflab.analysis import functions
+from difflab.interface.registry import method_class, methods
 
 
 def available_methods():

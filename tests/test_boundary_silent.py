@@ -15,7 +15,7 @@ import pytest
 
 import difflab
 from difflab.errors import NotFinite
-from difflab.snapshot import MAX_DEPTH
+from difflab.interface.snapshot import MAX_DEPTH
 
 KINDS = ("gradient", "value_and_gradient", "jacobian", "hessian", "jvp", "vjp", "hvp")
 #: Every available method except manual (it has no derivatives of its own to give), with the

@@ -15,7 +15,8 @@ import pytest
 from scipy.optimize import rosen_der, rosen_hess
 
 import difflab
-from difflab import cost, oracle
+from difflab.interface import cost
+from difflab.analysis import oracle
 from cli_helpers import run
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -189,7 +190,7 @@ def test_out_of_memory_is_one_line_exit_2_with_the_finished_rows(capsys, monkeyp
 
 
 def test_catalogue_matrix_keeps_the_finished_functions_on_ctrl_c(capsys, monkeypatch):
-    from difflab import comparison
+    from difflab.analysis import comparison
 
     real = comparison.run_method
     calls = []

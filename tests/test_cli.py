@@ -11,7 +11,7 @@ import pytest
 from scipy.optimize import rosen_der
 
 import difflab
-from difflab import registry
+from difflab.interface import registry
 from cli_helpers import run
 from difflab.cli import main
 

@@ -8,7 +8,7 @@ import pytest
 
 from cli_helpers import run
 from difflab.cli import build_parser
-from difflab.wrapping import wrap_words
+from difflab.console.wrapping import wrap_words
 
 WRITERS = {"compare", "swell", "accuracy", "speed", "train", "optimizers", "solve", "trace"}
 
@@ -60,7 +60,7 @@ def test_list_and_functions_print_json_with_a_schema(capsys, command, schema, ke
 
 
 def test_functions_json_matches_the_catalogue(capsys):
-    import difflab.functions as catalogue
+    import difflab.analysis.functions as catalogue
 
     _code, out, _err = run(capsys, "functions", "--json")
     rows = {r["name"]: r for r in json.loads(out)["functions"]}

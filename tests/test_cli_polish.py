@@ -57,7 +57,7 @@ def test_no_command_prints_the_help_and_exits_2(capsys):
 
 # ---------------------------------------------------------------------- counted nouns
 def test_count_says_one_step_and_two_steps():
-    from difflab.wording import count
+    from difflab.console.wording import count
 
     assert [count(n, "step") for n in (0, 1, 2)] == ["0 steps", "1 step", "2 steps"]
     assert count(1, "more point") == "1 more point"
@@ -135,7 +135,7 @@ NATIVE = ("WARNING: All log messages before absl::InitializeLog() is called are 
 def test_native_log_lines_are_filtered_and_other_output_passes():
     code = textwrap.dedent(f"""
         import os, sys
-        from difflab.quiet import CAPTURED, native_logs_filtered
+        from difflab.console.quiet import CAPTURED, native_logs_filtered
         with native_logs_filtered():
             os.write(2, b"before\\n" + {NATIVE.encode()!r} + b"progress 50%")
             sys.stderr.write(" and a line from Python\\n")
@@ -214,7 +214,7 @@ def test_compare_plot_draws_the_digits(tmp_path, capsys):
 
 
 def test_compare_plot_is_checked_before_any_method_runs(tmp_path, capsys, monkeypatch):
-    import difflab.comparison
+    import difflab.analysis.comparison
 
     ran = []
     monkeypatch.setattr(difflab.comparison, "compare", lambda *a, **k: ran.append(a))
@@ -236,7 +236,7 @@ def test_last_words_written_while_a_window_is_open_reach_stderr():
     open) keeps its error line: stderr is put back at exit."""
     code = textwrap.dedent("""
         import sys, threading, time
-        from difflab.quiet import native_logs_filtered
+        from difflab.console.quiet import native_logs_filtered
         opened = threading.Event()
 
         def loading():

@@ -9,9 +9,9 @@ import time
 import numpy as np
 import pytest
 
-import difflab.comparison as comparison
-import difflab.preload as preload
-from difflab.comparison import compare
+import difflab.analysis.comparison as comparison
+import difflab.analysis.preload as preload
+from difflab.analysis.comparison import compare
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FAST = {"repeat": 2, "min_time": 0.0}

@@ -12,13 +12,13 @@ import pytest
 from scipy.optimize import rosen_der, rosen_hess
 
 import difflab
-from difflab import registry
-from difflab.comparison import SCHEMA, Comparison, MethodResult, compare, correct_digits, errors
+from difflab.interface import registry
+from difflab.analysis.comparison import SCHEMA, Comparison, MethodResult, compare, correct_digits, errors
 from difflab.console import make_console
-from difflab.differentiator import Differentiator
+from difflab.interface.differentiator import Differentiator
 from difflab.errors import InputError
-from difflab.report import comparison_table, matrix_table, methods_table
-from difflab.timing import Timing, format_seconds, measure
+from difflab.reporting.report import comparison_table, matrix_table, methods_table
+from difflab.analysis.timing import Timing, format_seconds, measure
 
 RESULT_KEYS = {"method", "family", "status", "value", "max_abs_error", "max_rel_error",
                "setup_seconds", "call_seconds", "message",
@@ -232,7 +232,7 @@ def test_to_dict_has_exactly_the_design_keys():
 
 
 def test_environment_reads_versions_without_importing_frameworks():
-    code = ("import sys, difflab.environment as e; env = e.environment(); "
+    code = ("import sys, difflab.analysis.environment as e; env = e.environment(); "
             "print(sorted(m for m in ('torch', 'tensorflow', 'jax') if m in sys.modules)); "
             "print(env.get('torch'))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -249,7 +249,7 @@ def test_environment_reads_versions_without_importing_frameworks():
 
 # ---------------------------------------------------------------------- timing
 class FakeClock:
-    """``perf_counter`` for difflab.timing that moves only when the timed function says so:
+    """``perf_counter`` for difflab.analysis.timing that moves only when the timed function says so:
     the tests check what measure decides (samples, calls, when it stops), not the machine's
     speed."""
 
@@ -270,7 +270,7 @@ class FakeClock:
 def clock(monkeypatch):
     import types
 
-    from difflab import timing
+    from difflab.analysis import timing
 
     fake = FakeClock()
     monkeypatch.setattr(timing, "time", types.SimpleNamespace(perf_counter=fake.perf_counter))
@@ -338,7 +338,7 @@ def test_matrix_cells_are_coloured_digits():
 
 
 def test_methods_table_lists_the_registry():
-    from difflab.environment import method_infos
+    from difflab.analysis.environment import method_infos
 
     text = render(methods_table(method_infos()))
     for name in registry.methods():

@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 
 import difflab
-from difflab.comparison import Observer, compare
-from difflab.functions import rosenbrock
+from difflab.analysis.comparison import Observer, compare
+from difflab.analysis.functions import rosenbrock
 
 ROSEN = difflab.Function(rosenbrock, dim=3)
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import difflab
-from difflab import functions as catalogue
+from difflab.analysis import functions as catalogue
 from difflab.ad import compiled
 
 DTYPES = ("float64", "float32")
@@ -273,7 +273,7 @@ def test_a_compiled_derivative_nests_inside_another_differentiation():
 
 def test_what_the_program_cannot_follow_is_checked_before_each_call():
     """Closed-over Python numbers and arrays made by plain NumPy before xp.asarray become
-    constants of the program; the closure check (difflab.snapshot) retraces when they change."""
+    constants of the program; the closure check (difflab.interface.snapshot) retraces when they change."""
     state = {"scale": 2.0}
     data = np.array([1.0, 2.0])
 

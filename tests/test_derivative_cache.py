@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import difflab
-from difflab.differentiator import CACHE_SIZE
+from difflab.interface.differentiator import CACHE_SIZE
 
 MB = 2 ** 20
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import difflab
-from difflab.registry import method_class
+from difflab.interface.registry import method_class
 
 X = np.array([0.3, -0.7, 1.1])
 V = np.array([1.0, 2.0, -1.0])

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import difflab
-from difflab.expression import MAX_DEPTH, MAX_LENGTH, natural_key, parse
+from difflab.interface.expression import MAX_DEPTH, MAX_LENGTH, natural_key, parse
 
 #: Each would leave a trace (a file, an attribute on a module) if any part of it were run.
 PAYLOADS = [
@@ -64,7 +64,7 @@ WORST_SHAPES = [
 def test_the_worst_shapes_for_the_old_regex_are_diagnosed_in_one_pass():
     """All of them in one child process with a generous deadline: the former code needed
     minutes to hours for the long ones; the scan answers each in milliseconds."""
-    script = ("import json, sys\nfrom difflab.expression import parse\nout = []\n"
+    script = ("import json, sys\nfrom difflab.interface.expression import parse\nout = []\n"
               "for text in json.load(sys.stdin):\n"
               "    try:\n        parse(text)\n        out.append('accepted')\n"
               "    except Exception as exc:\n        out.append(type(exc).__name__ + ': ' + str(exc))\n"

@@ -10,7 +10,7 @@ from scipy.optimize import rosen_der
 
 import difflab
 from difflab.backends import scipy_differentiate
-from difflab.environment import method_info
+from difflab.analysis.environment import method_info
 from difflab.fd.core import library_bound
 
 PEERS = ["fd-numdifftools", "fd-scipy"]

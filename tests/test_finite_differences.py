@@ -7,7 +7,7 @@ import pytest
 from scipy.optimize import rosen_der, rosen_hess
 
 import difflab
-import difflab.functions as catalogue
+import difflab.analysis.functions as catalogue
 from difflab.fd import richardson, steps
 from difflab.fd.stencils import STENCILS
 

@@ -11,7 +11,7 @@ import sympy
 from cli_helpers import run
 
 import difflab
-import difflab.functions as catalogue
+import difflab.analysis.functions as catalogue
 
 TEXTBOOK = "log(x1) + x1*x2 - sin(x2)"
 

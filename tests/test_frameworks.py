@@ -18,7 +18,7 @@ from scipy.optimize import rosen, rosen_der, rosen_hess
 
 import difflab
 from difflab.backends._framework import FrameworkMethod, installed_distribution
-from difflab.ops import CONSTANTS, Namespace
+from difflab.namespaces.ops import CONSTANTS, Namespace
 
 #: registry name -> top-level module it needs.
 FRAMEWORKS = {"autograd": "autograd", "torch": "torch", "tensorflow": "tensorflow", "jax": "jax"}
@@ -43,7 +43,7 @@ def rel_error(got, ref):
 def catalogue():
     """(function, x, outputs) for the catalogue, or a small stand-in set without it."""
     try:
-        from difflab import functions as F
+        from difflab.analysis import functions as F
     except ImportError:
         return _stand_ins()
     cases = []

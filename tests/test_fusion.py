@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import difflab
-from difflab import functions as catalogue
+from difflab.analysis import functions as catalogue
 from difflab.errors import NotFinite
 
 

@@ -15,8 +15,8 @@ import pytest
 from cli_helpers import run as cli
 
 import difflab
-from difflab import ops
-from difflab.differentiator import Differentiator
+from difflab.namespaces import ops
+from difflab.interface.differentiator import Differentiator
 from difflab.fuzz import generate as gen
 from difflab.fuzz import program, run, shrink, verdict
 from difflab.fuzz.generate import Case, generate
@@ -236,7 +236,7 @@ def planted(monkeypatch):
                     _BUG["on"] = False
             return gradient
 
-    from difflab import registry
+    from difflab.interface import registry
 
     registry.register("planted", Planted)
     yield Planted

@@ -9,8 +9,8 @@ import pytest
 from scipy.optimize import rosen_hess_prod
 
 import difflab
-from difflab import functions
-from difflab.registry import method_class, methods
+from difflab.analysis import functions
+from difflab.interface.registry import method_class, methods
 
 METHODS = [m for m in methods() if method_class(m).available()]
 #: relative tolerance of the hvp, float64 and float32, for the finite differences (their
@@ -118,7 +118,7 @@ def test_oracle_hvp_matches_scipy_and_wants_a_vector():
 
 
 def test_compare_hvp_takes_a_given_or_the_seeded_vector():
-    from difflab.comparison import compare, hvp_vector
+    from difflab.analysis.comparison import compare, hvp_vector
 
     f = functions.get("rosenbrock", dim=5)
     x = np.linspace(-1.0, 1.5, 5)

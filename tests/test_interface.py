@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import difflab
-from difflab.differentiator import Differentiator
+from difflab.interface.differentiator import Differentiator
 
 
 def cubic(x):
@@ -58,7 +58,7 @@ def test_a_third_party_method_registers_by_name():
 
 
 def test_entry_point_group_is_read(monkeypatch):
-    from difflab import registry
+    from difflab.interface import registry
 
     class EP:
         name, value = "from-entry-point", "difflab.backends.own_ad:Reverse"
@@ -129,7 +129,7 @@ def test_namespace_picks_the_innermost_trace():
 
 
 def test_an_unimplemented_op_is_not_supported_naming_op_and_backend():
-    from difflab.ops import Namespace
+    from difflab.namespaces.ops import Namespace
 
     class Partial(Namespace):
         name = "partial-backend"

@@ -9,7 +9,7 @@ import pytest
 
 import difflab
 from difflab.testing import KinkWarning, assert_gradients_agree
-from difflab.testing.kinks import TIES, tie_rules
+from difflab.analysis.kinks import TIES, tie_rules
 
 
 def _native(framework):

@@ -1,13 +1,13 @@
 """Library calls refuse work above their budget (docs/reliability.md, Budgets in the library):
-``difflab.get(name, max_seconds=..., max_bytes=...)``, estimated with difflab.cost's models
+``difflab.get(name, max_seconds=..., max_bytes=...)``, estimated with difflab.interface.cost's models
 before the method prepares anything. Decisions are tested on given estimates (a method whose
 cost model returns fixed figures), never on the wall clock."""
 import numpy as np
 import pytest
 
 import difflab
-from difflab import cost, registry
-from difflab.differentiator import Differentiator
+from difflab.interface import cost, registry
+from difflab.interface.differentiator import Differentiator
 
 
 def rosenbrock(x):
@@ -90,7 +90,7 @@ def test_over_the_memory_budget_names_max_bytes(fixed):
 
 
 def test_the_default_memory_budget_is_compares(fixed, monkeypatch):
-    """Half the memory available when the derivative is prepared (difflab.cost)."""
+    """Half the memory available when the derivative is prepared (difflab.interface.cost)."""
     fixed(memory=3e9)
     monkeypatch.setattr(cost, "available_bytes", lambda: 4e9)
     with pytest.raises(difflab.OverBudget, match=r"max_bytes 2(\.0)? GB"):

@@ -111,7 +111,7 @@ def test_backprop_matches_reverse_mode(activation, loss):
 def test_backprop_matches_the_oracle(activation, loss):
     """The same hand-derived rules against difflab's 50-digit oracle: a reference that is not
     one of the methods under test."""
-    from difflab.oracle import reference
+    from difflab.analysis.oracle import reference
 
     model = _every_layer_kind(activation, loss, hidden=(4, 3), seed=2)
     x, y = model._check_data(*_data(3, loss, seed=5))

@@ -14,7 +14,7 @@ import pytest
 import scipy.special
 
 import difflab
-from difflab.registry import exact_methods
+from difflab.interface.registry import exact_methods
 
 X = np.array([0.31, -0.52, 0.77, 0.18, -0.29, 0.63])
 W = np.array([0.7, -1.3, 0.4, 1.1, -0.6, 0.9])

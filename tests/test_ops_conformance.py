@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 import difflab
-from difflab.ops import OPS
-from difflab.registry import exact_methods
+from difflab.namespaces.ops import OPS
+from difflab.interface.registry import exact_methods
 
 W = np.array([0.7, -1.3, 0.4, 1.1, -0.6, 0.9])
 X = np.array([0.31, -0.52, 0.77, 0.18, -0.29, 0.63])   # no ties, no zeros, inside every domain
@@ -128,13 +128,13 @@ def test_gradient_matches_oracle(method, op):
 
 # ---------------------------------------------------------------------- coverage of the op list
 def test_every_namespace_of_difflab_covers_the_op_list():
-    from difflab import op_coverage
+    from difflab.analysis import op_coverage
 
     assert op_coverage.gaps() == []
 
 
 def test_every_installed_framework_covers_the_op_list():
-    from difflab import op_coverage
+    from difflab.analysis import op_coverage
 
     frameworks = op_coverage.framework_namespaces()
     if not frameworks:
@@ -145,7 +145,8 @@ def test_every_installed_framework_covers_the_op_list():
 def test_the_coverage_check_names_the_missing_op_and_where(monkeypatch):
     """A primitive missing from a namespace, the rule table or the op list's domains is
     named with the place to add it (one line per place)."""
-    from difflab import op_coverage, ops
+    from difflab.analysis import op_coverage
+    from difflab.namespaces import ops
     from difflab.ad.traced import ADNamespace
     from difflab.namespaces.numpy_ns import NumpyNamespace
 

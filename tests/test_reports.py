@@ -10,7 +10,7 @@ import pytest
 from scipy.optimize import rosen, rosen_der
 
 import difflab
-from difflab.comparison import compare
+from difflab.analysis.comparison import compare
 from difflab.testing import check_gradient
 
 FAST = {"repeat": 2, "min_time": 0.0}

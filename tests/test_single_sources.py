@@ -4,16 +4,16 @@ import importlib
 import pytest
 
 import difflab
-from difflab import kinds
+from difflab.interface import kinds
 
 
 @pytest.mark.parametrize("module, name, home", [
-    ("difflab.derivative", "VECTOR_KINDS", "VECTOR_KINDS"),
-    ("difflab.arguments", "VECTOR_KINDS", "VECTOR_KINDS"),
+    ("difflab.interface.derivative", "VECTOR_KINDS", "VECTOR_KINDS"),
+    ("difflab.interface.arguments", "VECTOR_KINDS", "VECTOR_KINDS"),
     ("difflab.backends._framework", "VECTOR_KINDS", "VECTOR_KINDS"),
-    ("difflab.boundary", "SCALAR_KINDS", "SCALAR_KINDS"),
-    ("difflab.oracle", "DERIVATIVES", "DERIVATIVES"),
-    ("difflab.comparison", "DERIVATIVES", "DERIVATIVES"),
+    ("difflab.interface.boundary", "SCALAR_KINDS", "SCALAR_KINDS"),
+    ("difflab.analysis.oracle", "DERIVATIVES", "DERIVATIVES"),
+    ("difflab.analysis.comparison", "DERIVATIVES", "DERIVATIVES"),
     ("difflab.cli.compare", "DERIVATIVES", "DERIVATIVES"),
     ("difflab.testing.check", "DERIVATIVES", "DERIVATIVES"),
     ("difflab.fuzz.verdict", "KINDS", "FUZZ_KINDS"),
@@ -32,12 +32,12 @@ def test_derivative_lives_below_the_differentiator():
     import ast
     import pathlib
 
-    from difflab import derivative, differentiator
+    from difflab.interface import derivative, differentiator
     assert difflab.Derivative is derivative.Derivative is differentiator.Derivative
     tree = ast.parse(pathlib.Path(derivative.__file__).read_text())
     imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
     assert "differentiator" not in imported  # arguments and derivative never import it
-    tree = ast.parse(pathlib.Path(importlib.import_module("difflab.arguments").__file__).read_text())
+    tree = ast.parse(pathlib.Path(importlib.import_module("difflab.interface.arguments").__file__).read_text())
     assert not {"differentiator", "derivative"} & {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
 
 
@@ -62,7 +62,8 @@ def test_one_message_for_a_point_with_nan(call):
 
 
 def test_json_writers_clean_numbers_in_one_place():
-    from difflab import comparison, json_numbers
+    from difflab.analysis import comparison
+    from difflab.console import json_numbers
     from difflab.cli import optimizers
     from difflab.testing import report
     from experiments import records

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import difflab
-from difflab.snapshot import ClosureSnapshot, freezes_closure
+from difflab.interface.snapshot import ClosureSnapshot, freezes_closure
 
 FRAMEWORK_MODULES = {"autograd": "autograd", "torch": "torch", "tensorflow": "tensorflow",
                      "jax": "jax"}

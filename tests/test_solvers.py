@@ -7,7 +7,7 @@ import pytest
 
 import difflab
 from difflab import solvers
-from difflab.differentiator import Differentiator
+from difflab.interface.differentiator import Differentiator
 from difflab.solvers import compare
 from difflab.solvers.problems import expfit, linreg, mse_rows, rosenbrock, worked_example
 

@@ -8,7 +8,7 @@ import pytest
 from scipy.optimize import rosen_der, rosen_hess_prod
 
 import difflab
-import difflab.functions as catalogue
+import difflab.analysis.functions as catalogue
 
 sympy = pytest.importorskip("sympy")
 
@@ -93,8 +93,8 @@ def test_rosenbrock_1000_is_within_compares_default_budget_on_its_operation_coun
     about 8 operations per term (two squares, a square and a scale, two subtractions, two
     additions), 8,000 in all, and at the model's 5 ms per operation its
     SymPy preparation fits compare's default 60 s; ten times the terms do not."""
-    from difflab import cost
-    from difflab.registry import method_class
+    from difflab.interface import cost
+    from difflab.interface.registry import method_class
 
     def verdict(n):
         operations = 8 * (n - 1)
@@ -110,7 +110,7 @@ def test_rosenbrock_1000_is_within_compares_default_budget_on_its_operation_coun
 
 @pytest.mark.slow
 def test_rosenbrock_1000_prepares_and_is_exact():
-    from difflab.comparison import compare
+    from difflab.analysis.comparison import compare
 
     # preparation did not finish in 10 minutes before it was linear
     f = catalogue.get("rosenbrock", dim=1000)

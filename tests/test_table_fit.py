@@ -7,7 +7,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from difflab.table_fit import column_groups, fits, set_key_columns
+from difflab.console.table_fit import column_groups, fits, set_key_columns
 
 METHODS = ["manual", "fd-forward", "fd-central", "fd-five-point", "fd-complex",
            "fd-richardson", "sympy", "forward", "reverse", "autograd", "tensorflow",

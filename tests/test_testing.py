@@ -89,7 +89,7 @@ def test_manual_derivative_of_a_function_is_checked_by_default_when_present():
 
 
 def test_default_methods_include_manual_and_every_exact_method(monkeypatch):
-    from difflab import registry
+    from difflab.interface import registry
 
     monkeypatch.setattr(registry, "exact_methods", lambda available_only=True: ["reverse"])
     good = difflab.Function(rosen, gradient=rosen_grad)
@@ -399,7 +399,7 @@ def test_user_gradient_at_a_kink_between_the_sides_passes_outside_fails():
 
 
 def test_smooth_function_has_no_kink_even_where_the_gradient_vanishes():
-    from difflab.testing.kinks import one_sided
+    from difflab.analysis.kinks import one_sided
 
     sides = one_sided(lambda x: (x ** 2).sum(), np.zeros(2), np.array([1.0, 0.0]))
     assert not sides.kink and abs(sides.left) < 1e-20

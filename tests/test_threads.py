@@ -334,7 +334,7 @@ def test_an_oracle_in_another_thread_keeps_its_digits():
     """mpmath's precision is process-wide: thread A's oracle, leaving first, used to put back
     15 digits while thread B's oracle was computing, and B's answer came at 15 digits. The
     oracle now computes in its thread's own mpmath context."""
-    from difflab.oracle.jets import context
+    from difflab.analysis.oracle.jets import context
 
     seen = {}
 

@@ -119,11 +119,11 @@ def test_bad_function_is_one_line_exit_2(capsys, function, says):
 def test_difflab_trace_stays_the_function_after_the_cli_loads():
     import difflab.cli.trace  # a submodule named trace would shadow the function
 
-    assert callable(difflab.trace) and difflab.trace.__module__ == "difflab.evaluation_trace"
+    assert callable(difflab.trace) and difflab.trace.__module__ == "difflab.analysis.evaluation_trace"
 
 
 def test_graph_edges_carry_the_adjoint_contributions():
-    from difflab.trace_graph import graph
+    from difflab.reporting.trace_graph import graph
 
     g = graph(difflab.trace(TEXTBOOK, [X1, X2]))
     assert set(g.edges) == {(-1, 1), (-1, 2), (0, 2), (0, 3), (1, 4), (2, 4), (4, 5), (3, 5)}
@@ -138,8 +138,8 @@ def test_graph_edge_labels_show_whole_numbers_and_never_cover_each_other():
     -0.283662 where the two edges cross, so the picture showed "0"."""
     import matplotlib.pyplot as plt
 
-    from difflab.evaluation_trace import summary
-    from difflab.trace_graph import figure, graph
+    from difflab.analysis.evaluation_trace import summary
+    from difflab.reporting.trace_graph import figure, graph
 
     record = difflab.trace(TEXTBOOK, [X1, X2])
     fig = figure(record, adjoints=True)

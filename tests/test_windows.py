@@ -1,4 +1,4 @@
-"""Convolution and pooling primitives (difflab.windows) against closed forms, PyTorch's
+"""Convolution and pooling primitives (difflab.namespaces.windows) against closed forms, PyTorch's
 conv2d as an independent reference, and the oracle; the max-pool tie rule of every framework."""
 import numpy as np
 import pytest
@@ -6,7 +6,7 @@ import pytest
 import difflab
 from difflab.ad import forward, reverse
 from difflab.namespaces import MPMATH, NUMPY
-from difflab.windows import output_size
+from difflab.namespaces.windows import output_size
 
 RNG = np.random.default_rng(7)
 

@@ -24,7 +24,7 @@ from fractions import Fraction
 import numpy as np
 
 from ..namespaces import NUMPY
-from .shaped import Shaped
+from ..namespaces.shaped import Shaped
 
 #: Fresh results with at least this many elements get a persistent buffer.
 BUFFER_MIN = 1024

@@ -27,10 +27,10 @@ from collections import OrderedDict
 
 import numpy as np
 
-from ..boundary import check_finite, not_scalar
+from ..interface.boundary import check_finite, not_scalar
 from ..namespaces import NUMPY
 from ..namespaces.numpy_ns import _is_basic
-from ..precision import computing_in
+from ..namespaces.precision import computing_in
 from . import fusion, reverse
 from .codegen import (
     WRITER,

@@ -534,10 +534,10 @@ RULES: dict[str, Rule] = {r.name: r for r in [
     # ---- bilinear ----------------------------------------------------------------------
     Rule("matmul", lambda xp, a, b: _check_matmul(xp, a, b), "custom",
          jvp=_matmul_jvp, vjp=_matmul_vjp),
-    # explicit subscripts without "..." nor size-1 broadcasting (difflab.ops.einsum_subscripts)
+    # explicit subscripts without "..." nor size-1 broadcasting (difflab.namespaces.ops.einsum_subscripts)
     Rule("einsum", lambda xp, *operands, subscripts: xp.einsum(subscripts, *operands), "custom",
          jvp=_einsum_jvp, vjp=_einsum_vjp),
-    # ---- sliding windows (difflab.windows): bilinear convolutions, linear pools ---------
+    # ---- sliding windows (difflab.namespaces.windows): bilinear convolutions, linear pools ---------
     Rule("conv2d", op("conv2d"), "custom",
          jvp=_bilinear_jvp("conv2d", (0, 3), (0, 3)), vjp=_conv2d_vjp),
     Rule("conv2d_transpose", op("conv2d_transpose"), "custom",

@@ -14,13 +14,13 @@ import threading
 
 import numpy as np
 
-from ..ops import Namespace, einsum_subscripts, pool_args, window_args
-from .. import precision
-from ..precision import float_dtype_for
+from ..namespaces.ops import Namespace, einsum_subscripts, pool_args, window_args
+from ..namespaces import precision
+from ..namespaces.precision import float_dtype_for
 from ..errors import NotSupported
 from ..namespaces.array_methods import ArrayMethods
 from .rules import RULES
-from .shaped import Shaped
+from ..namespaces.shaped import Shaped
 
 _levels = itertools.count(1)
 _NO_PARAMS: dict = {}
@@ -30,7 +30,7 @@ _converted = threading.local()
 def conversions() -> int:
     """How many traced values this thread has turned into Python numbers (``float``, ``int``,
     an index): a function whose result is plain numbers though none was converted is a
-    constant, not one written with NumPy (difflab.boundary.guarded)."""
+    constant, not one written with NumPy (difflab.interface.boundary.guarded)."""
     return getattr(_converted, "count", 0)
 
 
@@ -172,7 +172,7 @@ class ADNamespace(Namespace):
         return level, active, values
 
     # ---- constructors: constants --------------------------------------------------------
-    # Float data comes in at the evaluation's precision (difflab.precision).
+    # Float data comes in at the evaluation's precision (difflab.namespaces.precision).
     def asarray(self, data, dtype=None):
         return data if isinstance(data, Traced) else np.asarray(data, dtype=dtype or float_dtype_for(data))
 

@@ -2,7 +2,7 @@
 
 Nothing here imports a framework. The methods import theirs inside ``_build`` through
 :func:`import_framework`, so ``import difflab``, ``difflab list`` and ``available()`` stay
-light. The compute dtype (:mod:`difflab.precision`) is set for every method by
+light. The compute dtype (:mod:`difflab.namespaces.precision`) is set for every method by
 :class:`difflab.Derivative`; it is re-exported here for the framework methods.
 """
 from __future__ import annotations
@@ -16,13 +16,13 @@ import threading
 
 import numpy as np
 
-from .. import cost
-from ..boundary import check_finite
-from ..differentiator import Differentiator
+from ..interface import cost
+from ..interface.boundary import check_finite
+from ..interface.differentiator import Differentiator
 from ..errors import NotSupported
-from ..kinds import VECTOR_KINDS
-from ..quiet import native_logs_filtered
-from ..precision import compute_dtype, computing_in, float_dtype_for  # noqa: F401 (re-exported)
+from ..interface.kinds import VECTOR_KINDS
+from ..console.quiet import native_logs_filtered
+from ..namespaces.precision import compute_dtype, computing_in, float_dtype_for  # noqa: F401 (re-exported)
 
 
 def installed_distribution(candidates) -> str | None:
@@ -48,7 +48,7 @@ def import_framework(module: str, method: str, kind: str = "derivatives", first_
 
     The first import, and ``first_use(module)`` after it where given (an operation that
     makes the framework finish loading), run with the framework's native log lines hidden
-    (:mod:`difflab.quiet`). Safe from several threads: the first import runs under a lock,
+    (:mod:`difflab.console.quiet`). Safe from several threads: the first import runs under a lock,
     and a module is handed out without it only once that import has finished (a module in
     ``sys.modules`` may still be initialising in another thread: handed out then, it had no
     ``jax.value_and_grad`` yet).
@@ -156,7 +156,7 @@ class FrameworkMethod(Differentiator):
 
     def _make_gradient(self, function, x):
         """The gradient from ``value_and_gradient``: every framework computes f(x) on the way,
-        so a non-finite value at x is refused (difflab.boundary) at no extra cost."""
+        so a non-finite value at x is refused (difflab.interface.boundary) at no extra cost."""
         value_and_gradient = self._make_value_and_gradient(function, x)
         dtype = self.dtype
 

@@ -20,8 +20,8 @@ import threading
 
 import numpy as np
 
-from .. import cost
-from ..boundary import check_finite
+from ..interface import cost
+from ..interface.boundary import check_finite
 from ..errors import InputError, NotSupported
 from ._framework import FrameworkMethod, GraphProgram, import_framework
 
@@ -160,8 +160,8 @@ class Casadi(FrameworkMethod):
         its ``n_nodes`` and printed expression (for the swell experiment)."""
         import time
 
-        from ..function import as_function
-        from ..precision import computing_in
+        from ..interface.function import as_function
+        from ..namespaces.precision import computing_in
 
         casadi = import_framework("casadi", self.name)
         function = as_function(f)

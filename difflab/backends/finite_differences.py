@@ -14,14 +14,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import cost
-from ..boundary import check_value
-from ..differentiator import Differentiator
+from ..interface import cost
+from ..interface.boundary import check_value
+from ..interface.differentiator import Differentiator
 from ..errors import InputError
 from ..fd import core, richardson, steps
 from ..fd.core import FDEstimate, Sampler
 from ..fd.stencils import CENTRAL, FIVE_POINT, FORWARD, MAX_TERMS, Stencil
-from ..precision import computing_in
+from ..namespaces.precision import computing_in
 
 #: Derivative kinds :meth:`FiniteDifference.estimate` answers, and their order.
 ESTIMATE_KINDS = {"gradient": 1, "jacobian": 1, "hessian": 2}
@@ -209,7 +209,7 @@ class ComplexStep(FiniteDifference):
     def _derive(self, function, x, order, error, scale=None) -> FDEstimate:
         # Complex arithmetic is defined where the real function is not (log(-1) = i pi), and
         # Im f(x + ih) / h is then a huge, wrong number: one real evaluation checks that x is
-        # in f's real domain (difflab.boundary).
+        # in f's real domain (difflab.interface.boundary).
         with np.errstate(all="ignore"):  # a NaN is reported, not warned about
             value = function(x)
         check_value(value, "jacobian", getattr(function, "name", "the function"))

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import cost
-from ..differentiator import Differentiator
+from ..interface import cost
+from ..interface.differentiator import Differentiator
 from ..errors import NotSupported
 
 

@@ -27,7 +27,7 @@ import warnings
 
 import numpy as np
 
-from .. import cost
+from ..interface import cost
 from ..fd import steps
 from ..fd.core import NOISE_ULPS, FDEstimate, library_bound
 from .finite_differences import FiniteDifference

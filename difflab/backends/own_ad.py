@@ -1,10 +1,10 @@
 """``forward`` and ``reverse``: difflab's own AD engines behind the common interface."""
 from __future__ import annotations
 
-from .. import cost
+from ..interface import cost
 from ..ad import forward, fusion, reverse
-from ..boundary import check_finite
-from ..differentiator import Differentiator
+from ..interface.boundary import check_finite
+from ..interface.differentiator import Differentiator
 from ..errors import InputError
 
 
@@ -101,7 +101,7 @@ class Reverse(_OwnAD):
         """The compiled tape reads closed-over arrays that reach ``xp.asarray`` afresh at each
         call, but keeps as constants what it cannot follow: closed-over Python numbers and
         arrays made from data by plain NumPy before ``xp.asarray``. So, as for sympy and the
-        frameworks' jit, :mod:`difflab.snapshot` checks the closure before each call and the
+        frameworks' jit, :mod:`difflab.interface.snapshot` checks the closure before each call and the
         program is traced again when anything changed. ``check_closure=False`` skips that
         check, for code known to bring all of its data in with ``xp.asarray`` (nets' loss)."""
         return bool(self.options["jit"]) and self.options["check_closure"]

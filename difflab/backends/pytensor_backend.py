@@ -22,8 +22,8 @@ import threading
 
 import numpy as np
 
-from .. import cost
-from ..boundary import check_finite
+from ..interface import cost
+from ..interface.boundary import check_finite
 from ..errors import InputError, NotSupported
 from ._framework import FrameworkMethod, GraphProgram, import_framework
 
@@ -188,10 +188,10 @@ class Pytensor(FrameworkMethod):
         import dataclasses
         import time
 
-        from ..function import as_function
+        from ..interface.function import as_function
         from ..namespaces.pytensor_ns import NAMESPACE
         from ..namespaces.view import viewed
-        from ..precision import computing_in
+        from ..namespaces.precision import computing_in
         from pytensor.graph.traversal import applys_between
 
         function = as_function(f)

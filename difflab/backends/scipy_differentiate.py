@@ -31,7 +31,7 @@ import importlib.metadata
 
 import numpy as np
 
-from .. import cost
+from ..interface import cost
 from ..fd import steps
 from ..fd.core import NOISE_ULPS, FDEstimate, library_bound
 from ..fd.stencils import CENTRAL

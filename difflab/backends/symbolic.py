@@ -23,11 +23,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import cost
-from ..differentiator import Differentiator
-from ..boundary import check_finite, derivative_not_finite
+from ..interface import cost
+from ..interface.differentiator import Differentiator
+from ..interface.boundary import check_finite, derivative_not_finite
 from ..errors import InputError, NotSupported
-from ..function import as_function
+from ..interface.function import as_function
 
 #: The kinds the symbolic pipeline builds; jvp and vjp come from the Jacobian.
 SYMBOLIC_KINDS = ("gradient", "value_and_gradient", "jacobian", "hessian", "hvp")
@@ -76,12 +76,12 @@ class Sympy(Differentiator):
     name = "sympy"
     family = "symbolic"
     library = "sympy"
-    modules = ("sympy",)  # loaded on first use; compare imports it ahead (difflab.preload)
+    modules = ("sympy",)  # loaded on first use; compare imports it ahead (difflab.analysis.preload)
     exact = True
     native = frozenset(SYMBOLIC_KINDS)
     native_how = {"hvp": "the symbolic gradient of grad . v, v a vector of symbols"}
     options: dict = {}
-    formulas = True  # formula(): the expressions this pipeline builds (difflab.formula)
+    formulas = True  # formula(): the expressions this pipeline builds (difflab.interface.formula)
     freezes_closure = True  # closed-over data becomes constants of the traced expression
     #: setup linear in S (each summand differentiated by its own variables only): measured
     #: 2.3e-3 S (rosenbrock n = 300) to 4.1e-3 S (mlp-loss) seconds; 5e-3 S errs high
@@ -167,10 +167,10 @@ class Sympy(Differentiator):
 
     # ------------------------------------------------------------------ the pipeline
     def _formula(self, kind, function, n):
-        """The :class:`difflab.formula.Formula` of ``kind``: this pipeline's own trace,
+        """The :class:`difflab.interface.formula.Formula` of ``kind``: this pipeline's own trace,
         derivative and CSE, with the function's variable names where it has them, else
         ``x1 .. xn`` as :func:`difflab.trace` names them."""
-        from ..formula import Formula, positions
+        from ..interface.formula import Formula, positions
 
         names = function.variables
         if names is None or len(names) != n:

@@ -23,7 +23,7 @@ import types
 
 import numpy as np
 
-from .. import cost
+from ..interface import cost
 from ..errors import InputError, NotSupported
 from ._framework import FrameworkMethod, computing_in, import_framework, installed_distribution
 
@@ -241,7 +241,7 @@ _install_lock = threading.Lock()
 
 def _float(x=0):
     """AutoGraph's ``float()`` inside ``tf.function``, except in a thread difflab evaluates:
-    there a tensor is refused as Python refuses it outside AutoGraph (difflab.boundary then
+    there a tensor is refused as Python refuses it outside AutoGraph (difflab.interface.boundary then
     names the conversion), instead of AutoGraph's silent cast to float32."""
     if getattr(_evaluating, "depth", 0) and hasattr(x, "dtype") and hasattr(x, "graph"):
         raise TypeError(f"float() argument must be a string or a real number, not '{type(x).__name__}'")

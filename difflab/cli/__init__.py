@@ -139,7 +139,7 @@ def main(argv=None) -> int:
     if args._module is None:
         return fail(args._broken)
     from ..console import configure
-    from ..quiet import settings as native_logs
+    from ..console.quiet import settings as native_logs
 
     configure(width=args.width, color=not args.no_color)
     native_logs["show"] = args.verbose

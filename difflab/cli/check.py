@@ -16,12 +16,12 @@ import json
 import os
 import sys
 
-from ..differentiator import DTYPES
-from ..environment import one_line
+from ..interface.differentiator import DTYPES
+from ..analysis.environment import one_line
 from ..errors import InputError
-from ..kinds import DERIVATIVES
+from ..interface.kinds import DERIVATIVES
 from .validators import number, parse_methods, parse_point, points_may_be_negative, positive_int
-from ..wording import count
+from ..console.wording import count
 
 SCHEMA = "difflab.check/1"
 #: Components shown below the per-method table.
@@ -55,7 +55,7 @@ def run(args) -> int:
 
     methods = parse_methods(args.methods)
     if methods is not None:
-        from ..comparison import check_method_names
+        from ..analysis.comparison import check_method_names
 
         check_method_names(methods)
     x = parse_point(args.at)
@@ -64,7 +64,7 @@ def run(args) -> int:
     if isinstance(dim, int) and x.size != dim:
         raise InputError(f"--at has {count(x.size, 'value')}, {args.target} takes {dim}")
     total = None if methods is None else len(methods) * args.points
-    from ..progress import progress_bar
+    from ..console.progress import progress_bar
 
     with progress_bar() as progress:
         task = progress.add_task("checking", total=total)
@@ -171,7 +171,7 @@ def _shadow_note(module, module_name: str) -> str:
 
 # ---------------------------------------------------------------------- output
 def to_json(report, target: str, dtype: str) -> dict:
-    from ..environment import environment
+    from ..analysis.environment import environment
 
     return {"schema": SCHEMA, "target": target, "dtype": dtype, **report.to_dict(),
             "environment": environment()}
@@ -185,7 +185,7 @@ def _print(report) -> None:
     if report.failures or report.kinks:
         print_table(components_table(report, WORST_ROWS))
     if report.kinks:
-        from ..testing.kinks import tie_rules_note
+        from ..analysis.kinks import tie_rules_note
 
         console.print("[unsupported]kink:[/unsupported] the one-sided derivatives differ at "
                       "this point; values between them are accepted", soft_wrap=True)

@@ -3,7 +3,7 @@
 With a function: one table (or ``--json``, schema ``difflab.compare/1``). Without one: the
 catalogue's default set x every method, as a matrix of correct digits.
 
-Each method and the oracle is first estimated (:mod:`difflab.cost`); one over the budget
+Each method and the oracle is first estimated (:mod:`difflab.interface.cost`); one over the budget
 (``--max-seconds``, default 60 s; half the memory available now) is skipped with the
 estimate, and ``--force`` runs everything. Exit 0 when at least one method produced a usable
 derivative, 1 when none did (the footer says why), 2 for bad input or running out of
@@ -17,11 +17,11 @@ import importlib
 import json
 import warnings
 
-from ..cost import DEFAULT_SECONDS
-from ..differentiator import DTYPES
+from ..interface.cost import DEFAULT_SECONDS
+from ..interface.differentiator import DTYPES
 from ..errors import InputError
-from ..kinds import DERIVATIVES
-from ..wording import count
+from ..interface.kinds import DERIVATIVES
+from ..console.wording import count
 from .validators import (  # noqa: F401 (re-exported: the other commands' imports)
     NUMBER_LIST, non_negative_int, parse_methods, parse_point, points_may_be_negative,
     positive_int, positive_seconds)
@@ -81,8 +81,8 @@ def run(args) -> int:
 
 
 def _run(args) -> int:
-    from ..comparison import check_method_names
-    from ..registry import methods as registered
+    from ..analysis.comparison import check_method_names
+    from ..interface.registry import methods as registered
 
     methods = parse_methods(args.methods) or registered()
     check_method_names(methods)
@@ -109,11 +109,11 @@ def _run(args) -> int:
 # ---------------------------------------------------------------------- parsing
 def resolve_function(text: str, dim=None, at=None):
     """A catalogue function by name (sized by ``dim``, or by ``at`` where it scales), else
-    the function of an expression (difflab.expression). A bare word that is no catalogue name is an error,
+    the function of an expression (difflab.interface.expression). A bare word that is no catalogue name is an error,
     not a one-variable expression."""
     import difflib
 
-    from ..function import Function
+    from ..interface.function import Function
 
     catalogue = _catalogue()
     if text in catalogue.names():
@@ -142,7 +142,7 @@ def _catalogue():
 # ---------------------------------------------------------------------- running
 def budget(args) -> dict:
     """compare's ``max_seconds``/``max_bytes`` from ``--max-seconds`` and ``--force``."""
-    from ..cost import default_max_bytes
+    from ..interface.cost import default_max_bytes
 
     if args.force:
         if args.max_seconds is not None:
@@ -153,10 +153,10 @@ def budget(args) -> dict:
 
 
 def _run_one(args, function, x, methods) -> int:
-    from ..comparison import compare
+    from ..analysis.comparison import compare
     from ._output import shown_if_stopped
 
-    from ..report import comparison_table
+    from ..reporting.report import comparison_table
 
     held = []
     with shown_if_stopped(lambda: _show(args, held)), _progress(len(methods), held) as progress:
@@ -185,8 +185,8 @@ def plot_digits(comparison, path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from ..comparison import MAX_DIGITS
-    from ..report import comparison_title
+    from ..analysis.comparison import MAX_DIGITS
+    from ..reporting.report import comparison_title
 
     results = comparison.results
     digits = [r.digits if r.digits is not None else 0.0 for r in results]
@@ -207,7 +207,7 @@ def plot_digits(comparison, path) -> None:
 
 
 def _run_catalogue(args, methods) -> int:
-    from ..comparison import compare
+    from ..analysis.comparison import compare
     from ._output import shown_if_stopped
 
     catalogue = _catalogue()
@@ -227,9 +227,9 @@ def _run_catalogue(args, methods) -> int:
 def _show(args, comparisons, several=False, formula=None) -> int:
     """Print the comparisons (table or JSON, with the ``formula`` under its key); 0 if a
     method produced a usable derivative, else 1 with a footer saying why."""
-    from ..comparison import comparisons_to_dict
+    from ..analysis.comparison import comparisons_to_dict
     from ..console import console, error_console, print_table
-    from ..report import comparison_table, matrix_table
+    from ..reporting.report import comparison_table, matrix_table
 
     if several:
         document = comparisons_to_dict(comparisons)
@@ -277,7 +277,7 @@ def _formula(args, function, x, comparison):
 def _formula_refusal(args, function, x, comparison) -> str:
     """Why the formula is not worked out ("" when it is): the sympy row's own skip, or the
     sympy method's cost model over the budget (--max-seconds, --force) when it has no row."""
-    from .. import cost, registry
+    from ..interface import cost, registry
 
     if args.force:
         return ""
@@ -311,11 +311,11 @@ def _print_formula(args, record, note) -> None:
 
 
 def print_formula(record, width=None, max_chars=None, latex=False) -> None:
-    """A :class:`difflab.formula.Formula` drawn (or as LaTeX), after a blank line, wrapped to
+    """A :class:`difflab.interface.formula.Formula` drawn (or as LaTeX), after a blank line, wrapped to
     ``width`` (--width; default: the terminal's, 80 columns when piped), cut after
     ``max_chars`` characters per form (--max-chars; None: the default, 0: everything)."""
     from ..console import console
-    from ..formula import DEFAULT_MAX_CHARS
+    from ..interface.formula import DEFAULT_MAX_CHARS
 
     width = formula_width(width)
     max_chars = DEFAULT_MAX_CHARS if max_chars is None else (max_chars or None)
@@ -328,7 +328,7 @@ def print_formula(record, width=None, max_chars=None, latex=False) -> None:
 def formula_width(width=None) -> int:
     """``--width``, else the terminal's width, else (piped) 80 columns."""
     from ..console import console
-    from ..formula import DEFAULT_WIDTH
+    from ..interface.formula import DEFAULT_WIDTH
 
     return width or (console.width if console.is_terminal else DEFAULT_WIDTH)
 
@@ -355,7 +355,7 @@ def _print_json(document: dict) -> None:
 
 
 class _Bar:
-    """compare's observer (:class:`difflab.comparison.Observer`'s hooks) on one task of a rich
+    """compare's observer (:class:`difflab.analysis.comparison.Observer`'s hooks) on one task of a rich
     Progress: a step per method result, the oracle's own bar, a line per framework while it
     loads, each record appended to ``held`` as it starts (what Ctrl-C still shows), and the
     table so far under the bars (``preview``)."""
@@ -402,7 +402,7 @@ def _progress(total: int, held: list):
     terminal; the comparison records go to ``held``."""
     from rich.progress import Progress
 
-    from ..progress import progress_bar
+    from ..console.progress import progress_bar
 
     class WithPreview(Progress):
         """The bars, then the table of the rows finished so far (transient, like the bars):
@@ -411,7 +411,7 @@ def _progress(total: int, held: list):
         preview = None
 
         def get_renderables(self):
-            from ..table_fit import column_groups
+            from ..console.table_fit import column_groups
 
             yield from super().get_renderables()
             table = self.preview() if self.preview is not None else None

@@ -113,9 +113,9 @@ def _show_swell(args) -> int:
 
     from ..console import console, print_table
     from ..errors import InputError
-    from ..wording import count
+    from ..console.wording import count
     from .compare import formula_width, print_formula
-    from ..trace_table import trace_tables
+    from ..analysis.trace_table import trace_tables
 
     if args.show is None:
         raise InputError("--max-chars goes with --show N")
@@ -276,7 +276,7 @@ def _check_plot(args) -> None:
 @contextlib.contextmanager
 def _progress():
     """A rich progress bar on stderr (on a terminal), as the studies' progress callback."""
-    from ..progress import progress_bar
+    from ..console.progress import progress_bar
 
     with progress_bar("{task.description:<36}") as bar:
         task = bar.add_task("starting", total=None)

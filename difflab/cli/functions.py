@@ -24,7 +24,7 @@ def run(args) -> int:
 
     from ..console import print_table
     from ..errors import InputError
-    from ..report import functions_table
+    from ..reporting.report import functions_table
 
     catalogue = importlib.import_module("difflab.functions")
     functions = []

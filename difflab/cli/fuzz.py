@@ -207,7 +207,7 @@ def _timing(campaign, wall, startup, shrink_seconds, where) -> dict:
 def _progress(total: int):
     """``update(campaign)``: a bar over the cases on stderr (a terminal only), with the
     disagreements so far in its description."""
-    from ..progress import progress_bar
+    from ..console.progress import progress_bar
 
     with progress_bar("{task.description:<22}") as progress:
         task = progress.add_task("fuzzing", total=total)

@@ -18,8 +18,8 @@ def run(args) -> int:
     from dataclasses import asdict
 
     from ..console import print_table
-    from ..environment import method_infos
-    from ..report import methods_table
+    from ..analysis.environment import method_infos
+    from ..reporting.report import methods_table
 
     infos = method_infos()
     if args.json:

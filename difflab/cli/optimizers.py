@@ -26,7 +26,7 @@ import time
 from dataclasses import dataclass, field
 
 from ..errors import InputError
-from ..json_numbers import number as _number
+from ..console.json_numbers import number as _number
 from .validators import comma_list, number
 
 DEFAULT_OPTIMIZERS = "sgd,sgdm,adagrad,rmsprop,adam"
@@ -289,7 +289,7 @@ def results_table(setup, runs, args):
 
 def to_json(setup, runs, args) -> dict:
     """The ``difflab.optimizers/1`` document: the settings and one record per optimiser."""
-    from ..environment import environment
+    from ..analysis.environment import environment
 
     return {"schema": "difflab.optimizers/1", "dataset": setup.task.name,
             "description": setup.task.description, "network": setup.network(), "loss": setup.task.loss,

@@ -3,7 +3,7 @@
 Two tables (or ``--json``, schema ``difflab.trace/1``): the trace with its forward sweep
 (``v_i``, its value, ``v̇_i`` per seed direction, the JVP at the bottom), then the reverse
 sweep (``v̄_i`` last row first, the contributions summed at each fan-out, the gradient at the
-bottom). See :mod:`difflab.evaluation_trace`.
+bottom). See :mod:`difflab.analysis.evaluation_trace`.
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from .validators import number, parse_point, points_may_be_negative, positive_in
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from ..evaluation_trace import DEFAULT_MAX_ROWS, MAX_BASIS_DIRECTIONS
+    from ..analysis.evaluation_trace import DEFAULT_MAX_ROWS, MAX_BASIS_DIRECTIONS
 
     points_may_be_negative(parser)  # "--at -1,2" is a point, not an option
     parser.add_argument("function", metavar="FUNCTION | EXPRESSION",
@@ -42,8 +42,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args) -> int:
     from ..console import console, print_table
     from ..errors import InputError
-    from ..evaluation_trace import trace
-    from ..trace_table import trace_tables
+    from ..analysis.evaluation_trace import trace
+    from ..analysis.trace_table import trace_tables
 
     if args.graph:  # checked now, before any work
         from ._output import check_output_file
@@ -67,7 +67,7 @@ def run(args) -> int:
         print_table(reverse)
     if args.graph:
         from ..console import error_console
-        from ..trace_graph import draw
+        from ..reporting.trace_graph import draw
 
         draw(record, args.graph, adjoints=args.graph_adjoints, decimals=args.decimals)
         (error_console if args.json else console).print(f"[muted]graph written to {args.graph}[/muted]")

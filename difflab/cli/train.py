@@ -227,7 +227,7 @@ def results_table(task, runs, args):
 
 def to_json(task, runs, args) -> dict:
     """The ``difflab.train/1`` document: the settings and one record per method."""
-    from ..environment import environment
+    from ..analysis.environment import environment
 
     return {"schema": "difflab.train/1", "dataset": task.name, "description": task.description,
             "hidden": _hidden(args.hidden), "activation": args.activation,

@@ -92,7 +92,7 @@ def parse_point(text: str, option: str = "--at"):
     """``"1, 2.5,-3"`` -> float64 array; InputError for anything else, NaN or infinity."""
     import numpy as np
 
-    from ..boundary import check_point
+    from ..interface.boundary import check_point
 
     parts = [p.strip() for p in text.split(",")]
     try:

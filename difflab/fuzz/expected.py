@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..kinds import FUZZ_KINDS
+from ..interface.kinds import FUZZ_KINDS
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..ops import UNARY_DOMAINS
+from ..namespaces.ops import UNARY_DOMAINS
 from . import program
 from .program import Node
 

@@ -18,8 +18,8 @@ Node kinds (``op``):
   (data-dependent control flow).
 
 The elementwise ops are the op list's (each with its domain beside it in
-:data:`difflab.ops.UNARY_DOMAINS`) but those in :data:`LEFT_OUT`, each with its reason; the
-other op sets are explicit subsets of :data:`difflab.ops.OPS` (a test checks).
+:data:`difflab.namespaces.ops.UNARY_DOMAINS`) but those in :data:`LEFT_OUT`, each with its reason; the
+other op sets are explicit subsets of :data:`difflab.namespaces.ops.OPS` (a test checks).
 """
 from __future__ import annotations
 
@@ -29,19 +29,19 @@ from typing import Any
 
 import numpy as np
 
-from ..ops import UNARY as UNARY_OPS
+from ..namespaces.ops import UNARY as UNARY_OPS
 
-#: Elementwise ops of difflab.ops.UNARY the generator does not draw, and why.
+#: Elementwise ops of difflab.namespaces.ops.UNARY the generator does not draw, and why.
 LEFT_OUT = {"sign": "piecewise constant: its derivative is 0 wherever it exists, so it checks "
                     "nothing a constant does not, and drawing it would reshuffle every campaign"}
 #: Elementwise functions the generator draws: the op list's, each with its domain there
-#: (difflab.ops.UNARY_DOMAINS), but those LEFT_OUT. A new op enters campaigns at the end of
+#: (difflab.namespaces.ops.UNARY_DOMAINS), but those LEFT_OUT. A new op enters campaigns at the end of
 #: the list (it changes which programs a seed draws) unless it is named in LEFT_OUT.
 UNARY = tuple(op for op in UNARY_OPS if op not in LEFT_OUT)
 ARITHMETIC = {"add": "+", "sub": "-", "mul": "*", "div": "/"}
 BINARY = ("maximum", "minimum")
 REDUCTIONS = ("sum", "prod", "mean", "max", "min", "logsumexp")
-#: Namespace operations the campaign uses, all from difflab.ops.OPS.
+#: Namespace operations the campaign uses, all from difflab.namespaces.ops.OPS.
 NAMESPACE_OPS = UNARY + BINARY + REDUCTIONS + ("matmul", "where", "clip", "asarray")
 LEAVES = ("var", "x", "const", "data")
 

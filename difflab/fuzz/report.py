@@ -225,7 +225,7 @@ def summary_table(campaign: Campaign):
     """method x kind: cases, agree, disagree, expected, refused, crashed, timeout, worst."""
     from rich.table import Table
 
-    from ..table_fit import set_key_columns
+    from ..console.table_fit import set_key_columns
 
     by = getattr(campaign, "stopped_by", None) if campaign.interrupted else None
     if by:  # say what stopped it: Ctrl-C, or the budget and the option that allows more

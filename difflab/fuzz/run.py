@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from .. import registry
+from ..interface import registry
 from ..errors import InputError
 from . import generate as gen
 from .verdict import CALL_SECONDS, KINDS, Outcome, References, applicable, judge
@@ -77,7 +77,7 @@ def default_methods() -> list:
 
 def check_methods(labels) -> tuple:
     """The labels, checked: registered names or :data:`VARIANTS`; InputError otherwise."""
-    from ..method_names import unknown_method
+    from ..interface.method_names import unknown_method
 
     known = list(registry.methods()) + list(VARIANTS)
     for label in labels:
@@ -131,7 +131,7 @@ def run_case(spec: Spec, index: int) -> CaseResult:
             try:
                 refs[kind]
             except Exception as exc:  # noqa: BLE001 - a case the oracle cannot do is reported, not judged
-                from ..environment import one_line
+                from ..analysis.environment import one_line
 
                 result.invalid = f"oracle: {one_line(exc)}"
                 break
@@ -139,7 +139,7 @@ def run_case(spec: Spec, index: int) -> CaseResult:
                 try:
                     method = _method(label)
                 except Exception as exc:  # noqa: BLE001 - a method that cannot even be made
-                    from ..environment import one_line
+                    from ..analysis.environment import one_line
 
                     result.outcomes.append(Outcome(label, kind, "crashed", message=one_line(exc)))
                     continue

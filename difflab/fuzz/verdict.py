@@ -41,7 +41,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import DerivativeNotFinite, NotSupported
-from ..kinds import FUZZ_KINDS, SCALAR_KINDS
+from ..interface.kinds import FUZZ_KINDS, SCALAR_KINDS
 from ..namespaces import namespace
 from ..testing import tolerance as tol
 from . import program
@@ -115,7 +115,7 @@ class References:
         return self._cache[kind]
 
     def _oracle(self, fn, kind):
-        from ..oracle import reference
+        from ..analysis.oracle import reference
 
         vector = np.array(self.case.v) if kind == "hvp" else None
         return np.asarray(reference(fn, self.x, derivative=kind, digits=DIGITS, vector=vector),
@@ -287,6 +287,6 @@ def compare(label, kind, value, estimate, ref: Reference, case: Case, numeric: b
 
 
 def _one_line(exc) -> str:
-    from ..environment import one_line
+    from ..analysis.environment import one_line
 
     return one_line(exc)

@@ -4,7 +4,7 @@ Mixed into difflab's own traced values and into the view of a framework tensor
 (:mod:`difflab.namespaces.view`); each method is its namespace's op of the same name, so it
 differentiates wherever the op does and a function written ``x.sum()`` gets the same numbers
 as one written ``xp.sum(x)`` on every method. The subclass provides ``namespace`` and
-``shape``; ``ndim``, ``size`` and ``len()`` come from :class:`difflab.ad.shaped.Shaped`.
+``shape``; ``ndim``, ``size`` and ``len()`` come from :class:`difflab.namespaces.shaped.Shaped`.
 """
 from __future__ import annotations
 

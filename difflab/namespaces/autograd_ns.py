@@ -3,7 +3,7 @@
 Imported only when ``difflab.namespace`` meets an autograd box, so autograd is loaded then.
 autograd wraps NumPy, so the op names are NumPy's; ``logsumexp`` is autograd's own primitive
 from ``autograd.scipy.special``. ``sigmoid`` is the composed stable form of
-:class:`difflab.ops.Namespace`: autograd's ``expit`` has no forward-mode (JVP) rule.
+:class:`difflab.namespaces.ops.Namespace`: autograd's ``expit`` has no forward-mode (JVP) rule.
 """
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from autograd.scipy.special import logsumexp as _logsumexp
 from autograd.tracer import Box, getval
 
 from ..errors import NotSupported
-from ..precision import float_dtype_for
-from ..ops import Namespace, einsum_subscripts
+from .precision import float_dtype_for
+from .ops import Namespace, einsum_subscripts
 from . import indexing
 from .view import VIEWING, ArrayView, Viewing, unview, viewing
 

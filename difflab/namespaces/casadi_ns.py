@@ -18,7 +18,7 @@ import casadi
 import numpy as np
 
 from ..errors import NotSupported
-from ..ops import Namespace, _reduced_shape
+from .ops import Namespace, _reduced_shape
 from .object_ns import ObjectNamespace
 
 #: difflab op name -> CasADi function.
@@ -83,7 +83,7 @@ class CasadiArray(np.ndarray):
         return (self[i] for i in range(len(self)))
 
     # a symbolic entry has no number (CasADi's float() of a symbol is NaN): refused, in the
-    # words difflab.boundary recognises as a conversion of a traced value
+    # words difflab.interface.boundary recognises as a conversion of a traced value
     def __float__(self):
         raise TypeError("float() argument must be a real number, not 'SX'")
 

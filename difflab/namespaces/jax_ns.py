@@ -10,10 +10,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .. import windows
+from . import windows
 from ..errors import NotSupported
-from ..precision import float_dtype_for
-from ..ops import Namespace, diag_shape, einsum_subscripts, pool_args, window_args
+from .precision import float_dtype_for
+from .ops import Namespace, diag_shape, einsum_subscripts, pool_args, window_args
 from . import indexing
 from .view import ArrayView, Viewing, viewing
 

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..ops import Namespace, diag_shape, einsum_subscripts, pool_args, window_args
-from .. import precision, windows
-from ..precision import float_dtype_for
+from .ops import Namespace, diag_shape, einsum_subscripts, pool_args, window_args
+from . import precision, windows
+from .precision import float_dtype_for
 
 #: difflab op name -> NumPy function, where the two agree exactly.
 NUMPY_FUNCTIONS = {
@@ -27,7 +27,7 @@ class NumpyNamespace(Namespace):
 
     name = "numpy"
 
-    # Float data comes in at the evaluation's precision (difflab.precision); outside a
+    # Float data comes in at the evaluation's precision (difflab.namespaces.precision); outside a
     # difflab evaluation these are NumPy's own.
     @staticmethod
     def asarray(data, dtype=None):
@@ -65,7 +65,7 @@ class NumpyNamespace(Namespace):
                           shapes=[np.shape(o) for o in operands])
         return np.einsum(subscripts, *operands)
 
-    # Sliding windows: strided views contracted by tensordot (difflab.windows).
+    # Sliding windows: strided views contracted by tensordot (difflab.namespaces.windows).
     def conv2d(self, x, kernel, strides=(1, 1), padding="valid"):
         return windows.numpy_conv2d(x, kernel, *window_args(strides, padding))
 

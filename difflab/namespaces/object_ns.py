@@ -10,7 +10,7 @@ import operator
 import numpy as np
 
 from ..errors import NotSupported
-from ..ops import Namespace
+from .ops import Namespace
 from .numpy_ns import NumpyNamespace
 from .view import ArrayView, Viewing, viewing
 

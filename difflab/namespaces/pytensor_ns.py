@@ -21,8 +21,8 @@ import pytensor.tensor.special
 from pytensor.graph.basic import Variable
 
 from ..errors import NotSupported
-from ..ops import Namespace, diag_shape, einsum_subscripts
-from ..precision import compute_dtype, float_dtype_for
+from .ops import Namespace, diag_shape, einsum_subscripts
+from .precision import compute_dtype, float_dtype_for
 from . import indexing
 from .view import ArrayView, Viewing, unview, viewing
 
@@ -72,7 +72,7 @@ class PytensorView(ArrayView):
     __hash__ = ArrayView.__hash__
 
     def __bool__(self):   raise control_flow("an if, while, and/or or == test")
-    # no number while tracing: refused in the words difflab.boundary recognises as a
+    # no number while tracing: refused in the words difflab.interface.boundary recognises as a
     # conversion of a traced value
     def __float__(self):
         raise TypeError("float() argument must be a real number, not 'TensorVariable'")

@@ -14,9 +14,9 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from ..precision import float_dtype_for
+from .precision import float_dtype_for
 from ..errors import NotSupported
-from ..ops import Namespace, diag_shape, einsum_subscripts, pool_args, window_args
+from .ops import Namespace, diag_shape, einsum_subscripts, pool_args, window_args
 from . import indexing
 from .view import ArrayView, Viewing, viewing
 

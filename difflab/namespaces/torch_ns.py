@@ -12,9 +12,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .. import windows
-from ..precision import float_dtype_for
-from ..ops import Namespace, diag_shape, einsum_subscripts, pool_args, window_args
+from . import windows
+from .precision import float_dtype_for
+from .ops import Namespace, diag_shape, einsum_subscripts, pool_args, window_args
 from . import indexing
 from .view import VIEWING, ArrayView, Viewing, unview, viewing
 

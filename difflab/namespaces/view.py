@@ -20,7 +20,7 @@ import operator
 
 import numpy as np
 
-from ..ad.shaped import Shaped
+from .shaped import Shaped
 from .array_methods import ArrayMethods
 
 #: True while a framework method evaluates user code in this thread (or task).

@@ -6,12 +6,12 @@ import time
 
 import numpy as np
 
-from ..boundary import check_point
-from ..differentiator import DTYPES, Differentiator
+from ..interface.boundary import check_point
+from ..interface.differentiator import DTYPES, Differentiator
 from ..errors import InputError, NotFinite, NotSupported
-from ..function import as_function
-from ..precision import computing_in
-from ..registry import get
+from ..interface.function import as_function
+from ..namespaces.precision import computing_in
+from ..interface.registry import get
 from .result import OptimizeResult
 
 

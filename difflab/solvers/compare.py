@@ -17,7 +17,7 @@ from .peers import scipy_least_squares, scipy_minimize
 from .problems import Problem, mse_rows
 from .result import OptimizeResult
 from .schedules import inverse_time_decay
-from ..wording import count
+from ..console.wording import count
 
 
 @dataclass

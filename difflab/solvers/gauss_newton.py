@@ -5,7 +5,7 @@ import numpy as np
 
 from ..errors import InputError
 from ._common import Run, finite, positive
-from ..wording import count
+from ..console.wording import count
 
 
 def gauss_newton(residuals, x0, differentiator="reverse", damping=None, max_iter: int = 200,

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import InputError
-from ..function import Function
+from ..interface.function import Function
 from ._common import Counted, Run, finite, positive, solver_dtype
 from .schedules import make_schedule
-from ..wording import count
+from ..console.wording import count
 
 
 def gradient_descent(f, x0, differentiator="reverse", learning_rate: float = 0.1, schedule=None,

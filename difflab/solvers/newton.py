@@ -8,7 +8,7 @@ import numpy as np
 
 from ..errors import InputError
 from ._common import Run, finite, positive
-from ..wording import count
+from ..console.wording import count
 
 #: Armijo's sufficient-decrease constant and the backtracking factor.
 ARMIJO, BACKTRACK, MAX_HALVINGS = 1e-4, 0.5, 60

@@ -11,7 +11,7 @@ from typing import Any, Callable, Optional
 import numpy as np
 
 from ..errors import InputError
-from ..function import Function
+from ..interface.function import Function
 from ..namespaces import namespace
 
 
@@ -89,7 +89,7 @@ def linreg(data: str = "brazing", standardize: bool = True) -> Problem:
 
 def rosenbrock(dim: int = 2) -> Problem:
     """SciPy's ``rosen`` from the classic start (-1.2, 1, 1, ...)."""
-    from .. import functions
+    from ..analysis import functions
 
     x0 = np.ones(dim)
     x0[0] = -1.2

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from ..display import Tabular
+from ..console.display import Tabular
 
 
 @dataclass(repr=False)
@@ -76,7 +76,7 @@ class OptimizeResult(Tabular):
 
     def summary(self) -> str:
         """``OptimizeResult newton (reverse): success after 5 steps, fun 1.2e-20, x [1, 1]``."""
-        from ..wording import count
+        from ..console.wording import count
 
         who = self.method + (f" ({self.differentiator})" if self.differentiator else "")
         verdict = "success" if self.success else "FAILED"

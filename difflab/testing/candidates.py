@@ -7,9 +7,9 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from ..environment import one_line
+from ..analysis.environment import one_line
 from ..errors import InputError, NotSupported, OverBudget
-from ..function import Function
+from ..interface.function import Function
 from . import tolerance as tol
 from .exact import DIGITS, Reference, describe, exact_reference
 from .kink_marks import check_policy, classify_kinks
@@ -38,7 +38,7 @@ class Candidate:
 
 def method_candidates(function: Function, kind: str, methods=None, dtype=None) -> list:
     """Resolve ``methods`` (None, "a,b", names or Differentiator instances) to candidates."""
-    from .. import registry
+    from ..interface import registry
 
     if methods is None:
         methods = list(registry.exact_methods())

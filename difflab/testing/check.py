@@ -24,8 +24,8 @@ from typing import Callable, Optional
 import numpy as np
 
 from ..errors import InputError
-from ..function import as_function
-from ..kinds import DERIVATIVES
+from ..interface.function import as_function
+from ..interface.kinds import DERIVATIVES
 from .candidates import Candidate, method_candidates, run
 from .directions import check_directions
 from .exact import DIGITS, Reference, exact_reference  # noqa: F401 (the checker's names)
@@ -65,7 +65,7 @@ def assert_gradients_agree(f, x, methods=None, derivative: str = "gradient", rto
         The point. A float32 array runs the methods in float32 (with float32 tolerances).
     methods : None, str or list
         Registry names or Differentiator instances; None means every available exact
-        method (``difflab.registry.exact_methods()``) plus ``manual`` where it applies.
+        method (``difflab.interface.registry.exact_methods()``) plus ``manual`` where it applies.
     derivative : {"gradient", "jacobian", "hessian"}
     rtol, atol : float, optional
         Override the error model: ``|value - reference| <= atol + rtol * |reference|``.

@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import InputError
-from ..function import Function
+from ..interface.function import Function
 from ..namespaces import namespace
 from . import tolerance as tol
 from .candidates import BadOutput
 from .exact import DIGITS, ORDER, describe, measured_condition, oracle_value, value_at
 from .kink_marks import mark
-from .kinks import one_sided
+from ..analysis.kinks import one_sided
 from .points import check_tolerances
 from .report import CheckReport, MethodOutcome, Row
 
@@ -54,7 +54,7 @@ def _product(kind, fn, x, u, v, dtype):
 
 def _directional_reference(function, x, kind, u, v):
     """u.J.v (u.H.v for Hessians) by the oracle on a function of one or two variables."""
-    from ..oracle import reference as oracle
+    from ..analysis.oracle import reference as oracle
 
     if kind == "hessian":
         g = Function(lambda s: function.fn(s[0] * u + s[1] * v + x), name="f(x + s u + t v)")

@@ -9,9 +9,9 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from ..environment import one_line
+from ..analysis.environment import one_line
 from ..errors import InputError, NotSupported
-from ..function import Function
+from ..interface.function import Function
 from . import tolerance as tol
 
 #: Working precision of the oracle.
@@ -34,7 +34,7 @@ class Reference:
 def exact_reference(function: Function, x: np.ndarray, kind: str, condition: bool = True,
                     seed: int = 0) -> Reference:
     """The oracle's derivative at ``x``, plus what the tolerance model needs."""
-    from ..oracle import reference as oracle
+    from ..analysis.oracle import reference as oracle
 
     f_value = value_at(function, x)
     value = oracle_value(function, x, kind, lambda: oracle(function, x, derivative=kind, digits=DIGITS))

@@ -1,5 +1,5 @@
 """Kinks in a gradient check: a failed component where the one-sided derivatives differ
-(:func:`difflab.testing.kinks.one_sided`) and the value lies between them is a ``"kink"``
+(:func:`difflab.analysis.kinks.one_sided`) and the value lies between them is a ``"kink"``
 row, which the policy (``kinks="warn"|"fail"|"ignore"``) turns into a warning, a failure or
 nothing."""
 from __future__ import annotations
@@ -9,7 +9,7 @@ import warnings
 import numpy as np
 
 from ..errors import InputError
-from .kinks import one_sided
+from ..analysis.kinks import one_sided
 from .report import CheckReport, Row
 
 KINK_POLICIES = ("warn", "fail", "ignore")

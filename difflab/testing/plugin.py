@@ -21,7 +21,7 @@ import sys
 
 import pytest
 
-from difflab import method_names
+from difflab.interface import method_names
 
 OPTION = "--difflab-methods"
 INI = "difflab_methods"
@@ -72,7 +72,7 @@ def checked_methods(config):
 def registered_methods() -> list:
     """Every registered method name, without importing difflab unless it is already loaded
     (a conftest that registered its own methods has loaded it: then ask its registry)."""
-    registry = sys.modules.get("difflab.registry")
+    registry = sys.modules.get("difflab.interface.registry")
     if registry is not None:
         return registry.methods()
     return [*method_names.BUILTIN_METHODS, *method_names.entry_point_methods()]

@@ -6,10 +6,10 @@ from typing import Optional
 
 import numpy as np
 
-from ..boundary import check_point
+from ..interface.boundary import check_point
 from ..errors import InputError
-from ..function import Function
-from ..wording import count
+from ..interface.function import Function
+from ..console.wording import count
 
 #: Spread of the extra points around x: a relative perturbation (absolute where x_i = 0).
 POINT_SPREAD = 0.1

@@ -11,8 +11,8 @@ from typing import Optional
 
 import numpy as np
 
-from ..display import Tabular, html_table
-from ..json_numbers import number
+from ..console.display import Tabular, html_table
+from ..console.json_numbers import number
 
 VALUE_SIDE = "value = the method under test"
 REFERENCE_SIDE = "reference = the oracle"
@@ -257,7 +257,7 @@ def format_table(rows: list, with_point: bool = True) -> str:
 
 
 def _kink_note(kinks: list, methods=()) -> str:
-    from .kinks import tie_rules_note
+    from ..analysis.kinks import tie_rules_note
 
     where = ", ".join(sorted({_index(r.index) for r in kinks}))
     rules = tie_rules_note(methods)
@@ -285,8 +285,8 @@ def check_methods_table(report):
     from rich.table import Table
     from rich.text import Text
 
-    from ..report import format_error
-    from ..wording import count
+    from ..reporting.report import format_error
+    from ..console.wording import count
 
     x = report.points[0]
     shown = ", ".join(f"{v:.4g}" for v in x[:4]) + (", …" if x.size > 4 else "")

@@ -1,0 +1,1 @@
+"""Reports built from analysis records: rich tables and graph pictures, registered per record type."""
