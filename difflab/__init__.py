@@ -14,6 +14,9 @@ TensorFlow, PyTorch and JAX load only when a method uses them.
 from __future__ import annotations
 
 import importlib
+import importlib.abc
+import importlib.util
+import sys
 
 from .errors import InputError, NotSupported, OverBudget
 
@@ -47,6 +50,90 @@ __all__ = ["namespace", "register_namespace", "NotSupported", "InputError", "Ove
            "as_function", "get", "methods", "method_class", "register", "Differentiator",
            "Derivative", "KINDS", "OPS", "reference", "ravel", "compare", "trace", "functions", "testing",
            "solvers", "__version__"]
+
+
+#: Modules that moved when the flat top level became layered subpackages (0.2): the old path
+#: still imports, as the same module object, with a DeprecationWarning naming the new one.
+_MOVED = {
+    "difflab.arguments": "difflab.interface.arguments",
+    "difflab.boundary": "difflab.interface.boundary",
+    "difflab.budget": "difflab.interface.budget",
+    "difflab.cost": "difflab.interface.cost",
+    "difflab.differentiator": "difflab.interface.differentiator",
+    "difflab.derivative": "difflab.interface.derivative",
+    "difflab.kinds": "difflab.interface.kinds",
+    "difflab.expression": "difflab.interface.expression",
+    "difflab.expression_tokens": "difflab.interface.expression_tokens",
+    "difflab.formula": "difflab.interface.formula",
+    "difflab.function": "difflab.interface.function",
+    "difflab.method_names": "difflab.interface.method_names",
+    "difflab.pytree": "difflab.interface.pytree",
+    "difflab.registry": "difflab.interface.registry",
+    "difflab.snapshot": "difflab.interface.snapshot",
+    "difflab.transforms": "difflab.interface.transforms",
+    "difflab.ops": "difflab.namespaces.ops",
+    "difflab.windows": "difflab.namespaces.windows",
+    "difflab.norms": "difflab.namespaces.norms",
+    "difflab.precision": "difflab.namespaces.precision",
+    "difflab.ad.shaped": "difflab.namespaces.shaped",
+    "difflab.comparison": "difflab.analysis.comparison",
+    "difflab.oracle": "difflab.analysis.oracle",
+    "difflab.timing": "difflab.analysis.timing",
+    "difflab.preload": "difflab.analysis.preload",
+    "difflab.evaluation_trace": "difflab.analysis.evaluation_trace",
+    "difflab.trace_table": "difflab.analysis.trace_table",
+    "difflab.functions": "difflab.analysis.functions",
+    "difflab.memory": "difflab.analysis.memory",
+    "difflab.environment": "difflab.analysis.environment",
+    "difflab.testing.kinks": "difflab.analysis.kinks",
+    "difflab.display": "difflab.console.display",
+    "difflab.table_fit": "difflab.console.table_fit",
+    "difflab.quiet": "difflab.console.quiet",
+    "difflab.wording": "difflab.console.wording",
+    "difflab.wrapping": "difflab.console.wrapping",
+    "difflab.report": "difflab.reporting.report",
+    "difflab.trace_graph": "difflab.reporting.trace_graph",
+}
+#: Old paths that stay public without a warning.
+_PUBLIC = {"difflab.functions"}
+
+
+class _MovedModuleFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Import ``difflab.<old path>`` as the module now at its new path (the same object).
+
+    The import system stamps the old name's spec onto the module it is given; ``exec_module``
+    puts the module's own identity back, so ``__name__``, ``__spec__`` and pickling are
+    unchanged.
+    """
+
+    _IDENTITY = ("__name__", "__spec__", "__loader__", "__package__")
+
+    def __init__(self):
+        self._identities = {}  # old name -> the module's own identity, between create and exec
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname in _MOVED:
+            return importlib.util.spec_from_loader(fullname, self)
+        return None
+
+    def create_module(self, spec):
+        new = _MOVED[spec.name]
+        if spec.name not in _PUBLIC:
+            import warnings
+
+            warnings.warn(f"{spec.name} moved to {new}; import it from there",
+                          DeprecationWarning, stacklevel=3)
+        module = importlib.import_module(new)
+        self._identities[spec.name] = {key: getattr(module, key) for key in self._IDENTITY}
+        return module
+
+    def exec_module(self, module):
+        for key, value in self._identities.pop(module.__spec__.name).items():
+            setattr(module, key, value)
+
+
+if not any(isinstance(finder, _MovedModuleFinder) for finder in sys.meta_path):
+    sys.meta_path.insert(0, _MovedModuleFinder())
 
 
 def __getattr__(name):
