@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test test-all bench experiments clean
+.PHONY: install run test test-all lint bench experiments clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -13,7 +13,7 @@ $(BIN)/python:
 # PyTorch first, pinned: the CPU build lies on local disk; an unpinned torch can pull a CUDA build.
 $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/pip install -q 'torch==2.13.0'
-	$(BIN)/pip install -q -e '.[all,test]'
+	$(BIN)/pip install -q -e '.[all,test,lint]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -23,6 +23,11 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# The house rules: ruff, and import-linter's layers and no-cycles contracts (pyproject.toml).
+lint: $(STAMP)
+	$(BIN)/ruff check difflab nets experiments tests
+	$(BIN)/lint-imports --no-cache
 
 test-all: $(STAMP)
 	$(BIN)/python -m pytest -m ''

@@ -1,4 +1,5 @@
-"""The errors difflab raises on purpose: NotSupported, InputError and its kinds."""
+"""The errors difflab raises on purpose (NotSupported, InputError and its kinds), and the one
+wording of the messages several layers raise (an engine, the interface, a backend)."""
 
 
 class NotSupported(Exception):
@@ -51,3 +52,23 @@ class DerivativeNotFinite(NotFinite):
     """``f(x)`` is finite but the derivative a method computed there is NaN or infinite
     (sqrt at 0, an overflowing slope): no number is returned. Its own class lets the fuzz
     campaign judge it as the wrong answer it would have been (difflab.fuzz.verdict)."""
+
+
+# ---------------------------------------------------------------------- shared messages
+def not_scalar(kind, name, shape) -> InputError:
+    """The one message for a scalar-only kind asked of a function with several outputs."""
+    return InputError(f"{kind} needs a scalar-valued function; {name} returns shape "
+                      f"{tuple(shape)} (use jacobian)")
+
+
+def not_finite(name) -> NotFinite:
+    return NotFinite(f"{name}(x) is NaN or infinite at this x: x is outside the function's "
+                      "domain (or the value overflows), so it has no derivative there")
+
+
+def derivative_not_finite(kind, method, name) -> DerivativeNotFinite:
+    """A derivative with NaN or infinity where f itself is finite: no number is returned."""
+    return DerivativeNotFinite(
+        f"the {kind} of {name} by {method} is NaN or infinite at this x although {name}(x) is "
+        f"finite: {name} is not differentiable there (sqrt or a power below 1 at 0, say), the "
+        "derivative overflows, or a constant in it is infinite")

@@ -27,7 +27,7 @@ from collections import OrderedDict
 
 import numpy as np
 
-from ..interface.boundary import check_finite, not_scalar
+from ..errors import not_finite, not_scalar
 from ..namespaces import NUMPY
 from ..namespaces.numpy_ns import _is_basic
 from ..namespaces.precision import computing_in
@@ -574,7 +574,8 @@ def build(fn, kind, x, name="f", fused=False):
                 check_finite(value, name)
                 return np.array(grad, dtype=x.dtype, copy=True)
             value, grad = ev.value_and_cotangent(x)
-            check_finite(value, name)
+            if not math.isfinite(value):  # a NumPy scalar: the compiled program computes in NumPy
+                raise not_finite(name)
             return grad
     elif kind == "value_and_gradient":
         run = lambda x: ev.value_and_cotangent(x)

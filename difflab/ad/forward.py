@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..interface.boundary import not_scalar
+from ..errors import not_scalar
 from ..namespaces import namespace
 from .rules import RULES, VARIADIC, batch_axis, keepdims_shape, lift, scale, shape_of
 from .traced import ADNamespace, Traced, new_level, strip

@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from ..interface.boundary import not_scalar
+from ..errors import not_scalar
 from ..namespaces import NUMPY, namespace
 from . import forward
 from .rules import RULES, keepdims_shape, scale, shape_of, unbroadcast

@@ -187,12 +187,6 @@ class Comparison(Tabular):
             tail += "; no reference"
         return f"Comparison {self.derivative} of {self.function} n={self.dim}: {tally}{tail}"
 
-    def rich_table(self):
-        """The table ``difflab compare`` prints (:func:`difflab.reporting.report.comparison_table`)."""
-        from ..reporting.report import comparison_table
-
-        return comparison_table(self)
-
     def to_records(self) -> list:
         """One flat dict per method: the JSON row without the value, plus function,
         derivative, n, dtype and digits (``pandas.DataFrame(c.to_records())``)."""

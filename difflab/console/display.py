@@ -1,15 +1,19 @@
 """Records that show themselves: a short ``repr`` in a REPL, the table as ``str()``, an HTML
 table in Jupyter, rich's renderable in rich, and plain records for pandas.
 
-A class mixes in :class:`Tabular` and defines ``summary()`` (one line), ``rich_table()`` (a
-``rich.table.Table``) and ``to_records()`` (a list of dicts); everything else derives from
-these, so the REPL, the notebook and the terminal show the same numbers. Jupyter calls
+A class mixes in :class:`Tabular` and defines ``summary()`` (one line), ``to_records()`` (a
+list of dicts) and its table: either a ``rich_table()`` method, or a renderer registered for
+its type with :func:`render` (``@render.register``), which lets a record of the analysis
+layer be drawn by the reporting layer above it without importing it. Everything else derives
+from these, so the REPL, the notebook and the terminal show the same numbers. Jupyter calls
 ``_repr_html_`` (IPython's display formatter); rich's ``__rich__`` is used only where rich
 draws, so no rich extension is needed in a notebook.
 """
 from __future__ import annotations
 
+import functools
 import html
+import importlib
 
 #: The longest ``repr``: a REPL line, not a page.
 MAX_REPR = 200
@@ -21,8 +25,9 @@ class Tabular:
     def summary(self) -> str:  # pragma: no cover - every subclass defines it
         raise NotImplementedError
 
-    def rich_table(self):  # pragma: no cover
-        raise NotImplementedError
+    def rich_table(self):
+        """The record's ``rich.table.Table``: the renderer registered for its type."""
+        return render(self)
 
     def to_records(self) -> list:  # pragma: no cover
         raise NotImplementedError
@@ -40,6 +45,26 @@ class Tabular:
 
     def _repr_html_(self) -> str:
         return html_table(self.rich_table())
+
+
+#: Modules that register renderers for records defined below them, imported on first need.
+RENDERER_MODULES = ("difflab.reporting",)
+
+
+@functools.singledispatch
+def render(record):
+    """The rich table of ``record``, by the renderer registered for its type.
+
+    Records of the analysis layer (a comparison, say) are drawn by the reporting layer, which
+    imports them; they never import their tables. The first record with no renderer loads
+    :data:`RENDERER_MODULES` once, which register theirs.
+    """
+    for name in RENDERER_MODULES:
+        importlib.import_module(name)
+    implementation = render.dispatch(type(record))
+    if implementation is render.registry[object]:
+        raise TypeError(f"no renderer is registered for {type(record).__name__}")
+    return implementation(record)
 
 
 def shorten(text: str, limit: int) -> str:

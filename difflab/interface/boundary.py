@@ -18,7 +18,7 @@ import re
 
 import numpy as np
 
-from ..errors import DerivativeNotFinite, InputError, NotFinite, NotSupported
+from ..errors import InputError, NotSupported, derivative_not_finite, not_finite, not_scalar  # noqa: F401 - the boundary's messages
 from .kinds import SCALAR_KINDS
 
 #: dtype kinds of a function value that are numbers (integers and reals).
@@ -106,11 +106,6 @@ def refused_trace(derivative, ns) -> InputError:
 
 
 # ---------------------------------------------------------------------- what comes out
-def not_scalar(kind, name, shape) -> InputError:
-    """The one message for a scalar-only kind asked of a function with several outputs."""
-    return InputError(f"{kind} needs a scalar-valued function; {name} returns shape "
-                      f"{tuple(shape)} (use jacobian)")
-
 
 def check_value(value, kind: str, name: str) -> np.ndarray:
     """``f(x)`` as an array of finite numbers (one for a scalar kind), else InputError."""
@@ -192,19 +187,6 @@ def scalar_in(value, dtype):
     if np.dtype(dtype) == np.float64:
         return float(number)
     return np.dtype(dtype).type(number)
-
-
-def not_finite(name) -> NotFinite:
-    return NotFinite(f"{name}(x) is NaN or infinite at this x: x is outside the function's "
-                      "domain (or the value overflows), so it has no derivative there")
-
-
-def derivative_not_finite(kind, method, name) -> DerivativeNotFinite:
-    """A derivative with NaN or infinity where f itself is finite: no number is returned."""
-    return DerivativeNotFinite(
-        f"the {kind} of {name} by {method} is NaN or infinite at this x although {name}(x) is "
-        f"finite: {name} is not differentiable there (sqrt or a power below 1 at 0, say), the "
-        "derivative overflows, or a constant in it is infinite")
 
 
 def _plain(value):

@@ -16,10 +16,12 @@ from rich import box
 from rich.table import Table
 from rich.text import Text
 
-from ..console import digits_style
+from ..analysis.comparison import Comparison
 from ..analysis.environment import MethodInfo
-from ..console.table_fit import set_key_columns
 from ..analysis.timing import format_seconds
+from ..console import digits_style
+from ..console.display import render
+from ..console.table_fit import set_key_columns
 
 #: Cell text for a method that did not produce a number, by status.
 STATUS_CELLS = {"unsupported": ("—", "unsupported"), "error": ("error", "error"),
@@ -62,6 +64,7 @@ def _along(comparison) -> str:
     return ", along v = [" + ", ".join(f"{e:.4g}" for e in v[:4]) + (", …" if v.size > 4 else "") + "]"
 
 
+@render.register(Comparison)
 def comparison_table(comparison) -> Table:
     """One row per method: family, status, errors, correct digits, import (where a framework
     was imported for the comparison), setup and call time, note."""

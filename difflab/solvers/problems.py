@@ -71,7 +71,7 @@ def linreg(data: str = "brazing", standardize: bool = True) -> Problem:
     """Linear regression of the brazing residual stress on its four inputs (plus intercept)."""
     if data != "brazing":
         raise InputError(f"unknown data set {data!r}; the solvers know 'brazing'")
-    from nets.datasets import load_brazing
+    from .datasets import load_brazing
 
     X, y = load_brazing(standardize=standardize)
     A = design_matrix(X)
