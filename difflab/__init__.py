@@ -60,8 +60,6 @@ _MOVED = {
     "difflab.budget": "difflab.interface.budget",
     "difflab.cost": "difflab.interface.cost",
     "difflab.differentiator": "difflab.interface.differentiator",
-    "difflab.derivative": "difflab.interface.derivative",
-    "difflab.kinds": "difflab.interface.kinds",
     "difflab.expression": "difflab.interface.expression",
     "difflab.expression_tokens": "difflab.interface.expression_tokens",
     "difflab.formula": "difflab.interface.formula",
