@@ -217,7 +217,7 @@ def test_compare_plot_is_checked_before_any_method_runs(tmp_path, capsys, monkey
     import difflab.analysis.comparison
 
     ran = []
-    monkeypatch.setattr(difflab.comparison, "compare", lambda *a, **k: ran.append(a))
+    monkeypatch.setattr(difflab.analysis.comparison, "compare", lambda *a, **k: ran.append(a))
     existing = tmp_path / "mine.png"
     existing.write_bytes(b"mine")
     for argv, message in [

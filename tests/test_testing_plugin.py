@@ -89,7 +89,7 @@ def test_importing_the_plugin_is_cheap():
 
 
 #: What loading the plugin may import of difflab: the lazy package and its name table.
-LIGHT_DIFFLAB = {"difflab", "difflab.errors", "difflab.interface.method_names", "difflab.testing",
+LIGHT_DIFFLAB = {"difflab", "difflab.errors", "difflab.interface", "difflab.interface.method_names", "difflab.testing",
                  "difflab.testing.plugin"}
 LIGHT_TEST = textwrap.dedent(f'''
     import sys
