@@ -567,14 +567,15 @@ def build(fn, kind, x, name="f", fused=False):
                     out = program(x)
                     if out is not MISS:
                         value, grad = out
-                        if type(value) is not np.float64 or not math.isfinite(value):
-                            check_finite(value, name)
+                        if not math.isfinite(value):  # a NumPy scalar (f's value in NumPy)
+                            raise not_finite(name)
                         return grad
                 value, grad = ev.value_and_cotangent(x)  # a miss: traced again, or the tape
-                check_finite(value, name)
+                if not math.isfinite(value):
+                    raise not_finite(name)
                 return np.array(grad, dtype=x.dtype, copy=True)
             value, grad = ev.value_and_cotangent(x)
-            if not math.isfinite(value):  # a NumPy scalar: the compiled program computes in NumPy
+            if not math.isfinite(value):
                 raise not_finite(name)
             return grad
     elif kind == "value_and_gradient":
