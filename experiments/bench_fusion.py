@@ -11,7 +11,8 @@ over ``--repeat`` round-robin samples; ratios between peers timed in the same pr
 3. the interface at n = 10: the whole ``Derivative`` call / the generated program alone.
 4. compiled hvp / ``jax.jit`` of the JVP of ``jax.grad`` at n = 1e5, and the compiled
    Hessian (one program over the n directions) / ``jax.jit(jax.hessian)`` at n = 100 and
-   1000; JAX timed synchronously (``block_until_ready``: its CPU dispatch is asynchronous and would look faster).
+   1000; JAX timed synchronously
+   (``block_until_ready``: its CPU dispatch is asynchronous and would look faster).
 
 ``python -m experiments.bench_fusion [--repeat N] [--sweep] [--json FILE]``; ``section()``
 prints the rows for ``make bench``'s driver.
