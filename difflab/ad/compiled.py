@@ -39,6 +39,7 @@ from .codegen import (
     Symbolic,
     assign_buffers,
     exact_product,
+    fold_scatters,
     prune,
     render,
     writing,
@@ -99,7 +100,7 @@ def compile_program(fn, x, with_cotangent_input: bool, scalar_output: bool,
     if not sweep:
         return _value_program(b, writer, value, tape, x, inputs, fused, data)
     live = [value.code, grad.code] if returns_value else [grad.code]
-    statements = prune(b.statements, live)
+    statements = fold_scatters(prune(b.statements, live), b, live)
     if fused:
         statements = fusion.fuse(statements, b, dict(zip(["x", *inputs], [x, *data])), live)
     buffers = assign_buffers(statements, live, b)
@@ -122,7 +123,7 @@ def _value_program(b, writer, value, tape, x, inputs, fused, data) -> Program:
     """The program of the traced value alone (no sweep): ``program(x, a0, ...) -> (value,
     None)``, the value a new array of x's dtype at each call."""
     live = [value.code]
-    statements = prune(b.statements, live)
+    statements = fold_scatters(prune(b.statements, live), b, live)
     if fused:
         statements = fusion.fuse(statements, b, dict(zip(["x", *inputs], [x, *data])), live)
     buffers = assign_buffers(statements, live, b)
@@ -147,8 +148,8 @@ def _own_result(statements, buffers, code) -> bool:
     program must copy it (a constant, a view, a value shared with the forward pass)."""
     for i, s in enumerate(statements):
         if s.target == code and s.kind == "assign":
-            if not s.fresh:
-                return False
+            if not s.fresh:  # an alias of an array the program made (a folded scatter): that one
+                return s.uses == [s.code] and _own_result(statements, buffers, s.code)
             buffers.pop(i, None)
             return True
     return False
