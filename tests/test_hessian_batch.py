@@ -110,3 +110,31 @@ def test_numba_fuses_the_batched_chain_and_folds_the_scatters():
     hessian(x)
     source = hessian._evaluators[x.shape].evaluator.program.source
     assert "_kernel" in source and "] += " in source
+
+
+def _square(x):
+    xp = difflab.namespace(x)
+    return xp.sin(x) * x[::-1] + xp.exp(x[0]) * x
+
+
+def _square_jacobian(x):
+    n = x.size
+    J = np.diag(np.cos(x) * x[::-1] + np.exp(x[0]))
+    J[np.arange(n), n - 1 - np.arange(n)] += np.sin(x)
+    J[:, 0] += np.exp(x[0]) * x
+    return J
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("batch", [compiled.HESSIAN_BATCH, 3 * 9])
+def test_a_square_jacobian_is_one_batch_of_tangents(backend, batch, monkeypatch):
+    """m >= n outputs: the compiled Jacobian is one program over the n columns (in batches),
+    the closed form's numbers at two points; one program call per Jacobian in one batch."""
+    monkeypatch.setattr(compiled, "HESSIAN_BATCH", batch)
+    calls = _counting(monkeypatch)
+    x = np.linspace(-1.0, 1.2, 9)
+    jacobian = difflab.get("reverse", jit=backend).jacobian(_square)
+    for point in (x, 0.5 * x):
+        calls.clear()
+        np.testing.assert_allclose(jacobian(point), _square_jacobian(point), rtol=1e-13, atol=1e-13)
+        assert len(calls) == (1 if batch >= 81 else 3)  # 9 directions: one batch, or three of 3

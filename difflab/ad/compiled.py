@@ -582,9 +582,14 @@ def build(fn, kind, x, name="f", fused=False):
         return build_hessian(fn, x, fused)
     if kind == "jacobian":
         ev = CompiledEvaluator(fn, "vjp", x, fused=fused)
+        m = math.prod(ev.value_shape)  # one shape per evaluator: no look at the programs
+        # m >= n outputs: the n columns as one batch of tangents (one program, forward mode);
+        # fewer outputs: one compiled VJP per row
+        rows = batched_rows(fn, x, fused) if m >= x.size else None
 
         def jacobian(x):
-            m = math.prod(ev.value_shape)  # one shape per evaluator: no look at the programs
+            if rows is not None and type(x) is np.ndarray:
+                return rows(x).T  # row j of rows: J e_j
             eye = np.eye(m, dtype=x.dtype)
             return np.stack([np.array(ev.value_and_cotangent(x, e)[1], copy=True) for e in eye], axis=0)
 
@@ -664,13 +669,33 @@ def build_hessian(fn, x, fused=False):
     """``x -> H(x)`` as one program over a batch of directions: forward over reverse.
 
     The program is the traced forward-mode Jacobian of the reverse-mode gradient with ``k``
-    tangents at once (:func:`forward.tangents`, the rules' ``batched`` forms: the tangents
-    carry a leading batch axis ``(k, ...)``), so the value, the sweep and the k directional
-    derivatives run as one flat program, ``(k, n)`` arrays throughout. The directions are
-    data of the call (rows of the identity), so one program serves every batch of k; for
-    ``n > sqrt(HESSIAN_BATCH)`` the columns come in batches of ``k = HESSIAN_BATCH // n``
-    (memory: a few (k, n) arrays, 8 MiB each in float64), the last batch its own program.
+    tangents at once (:func:`forward.tangent_rows`, the rules' ``batched`` forms: the
+    tangents carry a leading batch axis ``(k, ...)``), so the value, the sweep and the k
+    directional derivatives run as one flat program, ``(k, n)`` arrays throughout
+    (:func:`batched_rows`). Row j is H e_j (H symmetric, as the hvp per direction gave it).
     A value another differentiation traces goes to the tape engine's Hessian (nesting).
+    """
+    rows = batched_rows(lambda z: reverse.gradient(fn, z), x, fused)
+
+    def hessian(x):
+        if type(x) is not np.ndarray:
+            return reverse.hessian(fn, x)
+        return rows(x)  # a new array
+
+    hessian.evaluator = rows.evaluator
+    hessian.sets_precision = True
+    hessian.returns_fresh = True  # a new (n, n) array of x's dtype (Derivative)
+    return hessian
+
+
+def batched_rows(g, x, fused=False):
+    """``x -> R``, row j of R the derivative of ``g`` along ``e_j`` (``(n, m)``): the traced
+    forward-mode pass with k tangents at once, one program per batch of k directions.
+
+    The directions are data of the call (rows of the identity), made traced by ``0 * y + V``
+    so every operation on them is recorded and one program serves every batch of k; for
+    ``n > sqrt(HESSIAN_BATCH)`` the rows come in batches of ``k = HESSIAN_BATCH // n``
+    (memory: a few (k, n) arrays, 8 MiB each in float64), the last batch its own program.
     """
     from . import forward
 
@@ -680,7 +705,7 @@ def build_hessian(fn, x, fused=False):
     def directions(y, v):
         xp = forward.namespace(y)
         seeds = 0.0 * y + xp.asarray(v)  # traced (k, n): every op on the tangents is recorded
-        return forward.tangent_rows(lambda z: reverse.gradient(fn, z), y, seeds)
+        return forward.tangent_rows(g, y, seeds)
 
     def evaluator(size):
         return CompiledEvaluator(directions, "tangents", x, data=(eye[:size],), fused=fused)
@@ -690,7 +715,7 @@ def build_hessian(fn, x, fused=False):
     if n % k:
         evs[n % k] = evaluator(n % k)
 
-    def columns(x, v):
+    def batch(x, v):
         ev = evs[v.shape[0]]
         for program in ev._runs:
             out = program(x, v)
@@ -698,17 +723,15 @@ def build_hessian(fn, x, fused=False):
                 return out[0]
         return np.asarray(ev.value_and_cotangent(x, v)[0], dtype=x.dtype)
 
-    def hessian(x):
-        if type(x) is not np.ndarray:
-            return reverse.hessian(fn, x)
-        if k == n:  # row j: the derivative of the gradient along e_j, H e_j (H symmetric, as
-            return columns(x, eye)  # the hvp once per direction gave it); a new array
-        rows = np.empty((n, n), dtype=x.dtype)
-        for start in range(0, n, k):
-            rows[start:start + k] = columns(x, eye[start:start + k])
-        return rows
+    def rows(x):
+        if k == n:
+            return batch(x, eye)
+        first = batch(x, eye[:k])
+        out = np.empty((n,) + first.shape[1:], dtype=x.dtype)
+        out[:k] = first
+        for start in range(k, n, k):
+            out[start:start + k] = batch(x, eye[start:start + k])
+        return out
 
-    hessian.evaluator = evs[k]
-    hessian.sets_precision = True
-    hessian.returns_fresh = True  # a new (n, n) array of x's dtype (Derivative)
-    return hessian
+    rows.evaluator = evs[k]
+    return rows

@@ -70,8 +70,8 @@ class Reverse(_OwnAD):
 
     With ``jit=True`` (the compiled tape, :mod:`difflab.ad.compiled`) the gradient,
     value-and-gradient, VJP, Jacobian, hvp and Hessian are traced once per input shape and run
-    as one generated flat NumPy function (the Hessian: forward over reverse, the directions
-    as one batch of tangents),
+    as one generated flat NumPy function (the Hessian, and the Jacobian of m >= n outputs:
+    forward mode with the directions as one batch of tangents),
     guarded by the branch decisions the trace took; elementwise chains run as numba kernels
     with ``jit="numba"``, or ``jit=True`` where numba imports (``jit="numpy"``: never). The
     JVP is the Jacobian times v; :meth:`how` says how each kind runs.
