@@ -10,7 +10,8 @@ over ``--repeat`` round-robin samples; ratios between peers timed in the same pr
 2. PyTensor's compiled ``grad`` / f beside it (C backend), where pytensor imports.
 3. the interface at n = 10: the whole ``Derivative`` call / the generated program alone.
 4. compiled hvp / ``jax.jit`` of the JVP of ``jax.grad`` at n = 1e5, and the compiled
-   Hessian / ``jax.jit(jax.hessian)`` at n = 1000; JAX timed synchronously
+   Hessian (one program over the n directions) / ``jax.jit(jax.hessian)`` at n = 100 and
+   1000; JAX timed synchronously
    (``block_until_ready``: its CPU dispatch is asynchronous and would look faster).
 
 ``python -m difflab_experiments.bench_fusion [--repeat N] [--sweep] [--json FILE]``; ``section(args)``
@@ -33,6 +34,7 @@ import numpy as np
 SIZES = (100_000, 1_000_000)
 SWEEP = (1_000, 10_000, 50_000, 100_000, 200_000, 500_000, 1_000_000)
 BACKENDS = ("numba", "numpy")
+HESSIAN_SIZES = (100, 1000)
 
 
 def cpu_min(fns: dict, repeat: int, min_time: float = 0.02) -> dict:
@@ -136,7 +138,8 @@ def second_order(repeat: int) -> dict:
     rows = {}
     for backend in BACKENDS:
         rows[f"hvp-{backend}"] = _hvp_row(backend, peers, repeat)
-        rows[f"hessian-{backend}"] = _hessian_row(backend, peers, max(3, repeat // 3))
+        for n in HESSIAN_SIZES:
+            rows[f"hessian{n}-{backend}"] = _hessian_row(backend, peers, max(3, repeat // 3), n)
     return rows
 
 
@@ -157,10 +160,12 @@ def _hvp_row(backend, peers, repeat):
     return {**s, "ratio": s["compiled"] / s["jax"] if "jax" in s else None}
 
 
-def _hessian_row(backend, peers, repeat):
+def _hessian_row(backend, peers, repeat, n=1000):
+    """The compiled Hessian (one program over the n directions as a batch) against
+    ``jax.jit(jax.hessian)``, synchronously (block_until_ready), at n."""
     import difflab
 
-    f, x = rosenbrock(1000)
+    f, x = rosenbrock(n)
     H = difflab.get("reverse", jit=backend).hessian(f)
     H(x)
     fns = {"compiled": lambda: H(x)}
@@ -196,7 +201,7 @@ def print_rows(r: dict) -> None:
     for name, row in r["second_order"].items():
         ratio = f"{row['ratio']:5.2f}x" if row["ratio"] is not None else "  (no jax)"
         what = "hvp/jax.jit(jvp of grad) n=1e5" if name.startswith("hvp") else \
-            "hessian/jax.jit(hessian) n=1000"
+            f"hessian/jax.jit(hessian) n={name.split('-')[0][7:]:<4s}"
         print(f"  {what}  {name.split('-')[1]:6s} {ratio}   ({row['compiled'] * 1e3:.3f} ms)")
 
 

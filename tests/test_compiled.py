@@ -194,7 +194,7 @@ def test_the_program_cache_is_bounded(monkeypatch):
 def test_how_and_options():
     d = difflab.get("reverse", jit=True)
     assert d.how("gradient") == "native, compiled tape"
-    assert d.how("hessian") == "native, compiled tape (the compiled hvp, once per direction)"
+    assert d.how("hessian") == "native, compiled tape (forward over reverse, all directions as one batch)"
     assert d.how("jvp") == "Jacobian times vector"
     f = catalogue.get("rosenbrock", dim=4)
     x = f.default_point()

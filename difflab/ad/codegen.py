@@ -149,6 +149,7 @@ class Builder:
         self._scalars: dict[tuple, str] = {}
         self._count = 0
         self.buffers: dict[str, tuple] = {}  # name -> (shape, dtype), made per thread
+        self.scatters: dict[str, tuple] = {}  # name -> (code of g, index code): basic scatters
 
     # ---- names and literals ----------------------------------------------------------------
     def name(self, prefix="t"):
@@ -339,8 +340,12 @@ class NamespaceWriter:
                 raise Symbolic(f"{op} of a sequence")  # stack/concatenate: a runtime call
             value = function(*[_value(b._plain(a)) for a in args], **kwargs)
             ufunc = isinstance(function, np.ufunc) and not kwargs
-            return b.call(function, args, kwargs, value, fresh=op in _FRESH_FUNCTIONS or ufunc,
-                          ufunc=ufunc)
+            out = b.call(function, args, kwargs, value, fresh=op in _FRESH_FUNCTIONS or ufunc,
+                         ufunc=ufunc)
+            if op == "scatter" and len(args) == 1 and isinstance(args[0], Expr) \
+                    and _basic(kwargs.get("index")):
+                b.scatters[out.code] = (b._plain(args[0]).code, b.literal(kwargs["index"]))
+            return out
 
         emit.__name__ = op
         return emit
@@ -385,7 +390,55 @@ class NamespaceWriter:
 WRITER = NamespaceWriter()
 
 
+def _basic(index) -> bool:
+    """A tuple of slices and ints (NumPy's basic indexing: ``out[index] += g`` is in place)."""
+    return type(index) is tuple and all(_is_static(v) and v is not None and v is not Ellipsis
+                                        for v in index)
+
+
 # ---------------------------------------------------------------------- dead code and buffers
+def fold_scatters(statements, builder, live_out):
+    """``c = a + scatter(g, index)`` -> ``c = a; c[index] += g`` where ``a`` is an array
+    the program owns that nothing else reads and the scatter's zeros are read only by the
+    sum: one strided pass instead of a zero fill, a write and a full add (the forward-mode
+    Hessian's tangents, sums of slices of a batch). Exact: the same additions, in the same
+    order per element (a zero plus g is g)."""
+    if not builder.scatters:
+        return statements
+    uses: dict[str, int] = {}
+    for s in statements:
+        for u in s.uses:
+            uses[u] = uses.get(u, 0) + 1
+    for name in live_out:
+        uses[name] = uses.get(name, 0) + 1
+    made = {s.target: s for s in statements if s.kind == "assign"}
+    owned = {s.target for s in statements if s.kind == "assign" and s.fresh}
+    dropped, out = set(), []
+    for s in statements:
+        folded = None
+        if s.kind == "assign" and s.ufunc == "_np.add" and len(s.operands or ()) == 2:
+            for p, q in (s.operands, s.operands[::-1]):
+                scatter, base = made.get(p), made.get(q)
+                if (p in builder.scatters and uses.get(p) == 1 and q in owned and uses.get(q) == 1
+                        and q not in live_out and base is not None and scatter is not None
+                        and type(base.value) is np.ndarray and type(s.value) is np.ndarray
+                        and base.value.shape == s.value.shape and base.value.dtype == s.value.dtype
+                        and np.can_cast(np.result_type(scatter.value), s.value.dtype)):
+                    folded = (p, q)
+                    break
+        if folded is None:
+            out.append(s)
+            continue
+        p, q = folded
+        g, index = builder.scatters[p]
+        dropped.add(p)
+        out.append(Statement(s.target, q, [q], "assign", value=s.value))
+        out.append(Statement(s.target, f"{s.target}[{index}] += {g}", [s.target, g], "inplace"))
+        owned.add(s.target)
+    return [s for s in out if not (s.kind == "assign" and s.target in dropped)]
+
+
+
 def prune(statements, live_out):
     """Drop statements whose results no one uses (effects and guards always stay)."""
     live = set(live_out)

@@ -39,6 +39,7 @@ from .codegen import (
     Symbolic,
     assign_buffers,
     exact_product,
+    fold_scatters,
     prune,
     render,
     writing,
@@ -70,7 +71,8 @@ class Program:
 
 
 def compile_program(fn, x, with_cotangent_input: bool, scalar_output: bool,
-                    returns_value: bool = True, data: tuple = (), fused: bool = False) -> Program:
+                    returns_value: bool = True, data: tuple = (), fused: bool = False,
+                    sweep: bool = True) -> Program:
     """Trace ``fn`` at ``x`` and write the flat program of its value and VJP (``None`` for
     the value, and no statement computing it, when ``returns_value`` is False).
 
@@ -78,6 +80,8 @@ def compile_program(fn, x, with_cotangent_input: bool, scalar_output: bool,
     as arguments too (``program(x, a0, a1, ...)``), read at each call like closed-over data:
     the hvp's direction, given per call, so that calls in several threads never share it.
     ``fused``: chains of elementwise rows run as numba kernels (:mod:`fusion`).
+    ``sweep``: False writes the value alone, no cotangent sweep (``run(x) -> (value, None)``,
+    the value a new array at each call): the batched Hessian, whose value is its answer.
     """
     sources = find_sources(fn)
     inputs = [f"a{i}" for i in range(len(data))]
@@ -90,10 +94,13 @@ def compile_program(fn, x, with_cotangent_input: bool, scalar_output: bool,
         value = writer.forward(out)
         if scalar_output and value.size != 1:
             raise not_scalar("gradient", getattr(fn, "__name__", "the function"), value.shape)
-        seed = writer.seed(value, with_cotangent_input)
-        grad = writer.backward(out, seed)
+        if sweep:
+            seed = writer.seed(value, with_cotangent_input)
+            grad = writer.backward(out, seed)
+    if not sweep:
+        return _value_program(b, writer, value, tape, x, inputs, fused, data)
     live = [value.code, grad.code] if returns_value else [grad.code]
-    statements = prune(b.statements, live)
+    statements = fold_scatters(prune(b.statements, live), b, live)
     if fused:
         statements = fusion.fuse(statements, b, dict(zip(["x", *inputs], [x, *data])), live)
     buffers = assign_buffers(statements, live, b)
@@ -112,6 +119,28 @@ def compile_program(fn, x, with_cotangent_input: bool, scalar_output: bool,
                    value.shape)
 
 
+def _value_program(b, writer, value, tape, x, inputs, fused, data) -> Program:
+    """The program of the traced value alone (no sweep): ``program(x, a0, ...) -> (value,
+    None)``, the value a new array of x's dtype at each call."""
+    live = [value.code]
+    statements = fold_scatters(prune(b.statements, live), b, live)
+    if fused:
+        statements = fusion.fuse(statements, b, dict(zip(["x", *inputs], [x, *data])), live)
+    buffers = assign_buffers(statements, live, b)
+    result = value.code if _own_result(statements, buffers, value.code) else f"{value.code}.copy()"
+    if np.result_type(value.value) != x.dtype:
+        result = f"_np.array({value.code}, {b.constant(x.dtype)})"
+    args = ", ".join(["x"] + inputs)
+    body = render(statements, buffers, b) + [f"return {result}, None"]
+    source = f"def program({args}):\n" + "\n".join("    " + line for line in body) + "\n"
+    namespace = dict(b.constants, _MISS=MISS)
+    # difflab's own generated text, never user text (as compile_program's)
+    exec(compile(source, f"<difflab compiled tape {next(_programs)}>", "exec"), namespace)  # noqa: S102
+    tape.close()
+    return Program(namespace["program"], source, len(statements), len(b.buffers),
+                   value.shape)
+
+
 def _own_result(statements, buffers, code) -> bool:
     """Make the returned cotangent an array of its own at each call (the caller's to keep):
     True when its statement allocates it (its persistent buffer, if any, is dropped: a new
@@ -119,8 +148,8 @@ def _own_result(statements, buffers, code) -> bool:
     program must copy it (a constant, a view, a value shared with the forward pass)."""
     for i, s in enumerate(statements):
         if s.target == code and s.kind == "assign":
-            if not s.fresh:
-                return False
+            if not s.fresh:  # an alias of an array the program made (a folded scatter): that one
+                return s.uses == [s.code] and _own_result(statements, buffers, s.code)
             buffers.pop(i, None)
             return True
     return False
@@ -458,6 +487,7 @@ class CompiledEvaluator:
         self.with_u = kind == "vjp"
         self.data_count = len(data)
         self.returns_value = kind != "hvp"  # the hvp needs only the outer sweep's cotangent
+        self.sweep = kind != "tangents"  # the batched Hessian: its value is the answer
         self.programs: OrderedDict = OrderedDict()
         self.retraces = 0
         self.traces = 0
@@ -472,7 +502,7 @@ class CompiledEvaluator:
         with computing_in(x.dtype):  # closed-over float data comes in at x's precision
             program = compile_program(self.fn, x, self.with_u,
                                       self.kind in ("gradient", "value_and_gradient", "hvp"),
-                                      self.returns_value, data, self.fused)
+                                      self.returns_value, data, self.fused, self.sweep)
         self.traces += 1
         self.value_shape = program.value_shape
         key = next(_programs)
@@ -525,6 +555,8 @@ class CompiledEvaluator:
         if self.data_count:
             data, u = args[len(args) - self.data_count:], args[:len(args) - self.data_count]
             fn = lambda y: self.fn(y, *data)  # noqa: E731
+        if not self.sweep:
+            return fn(x), None
         value, pullback = reverse.vjp(fn, x)
         if self.kind in ("gradient", "value_and_gradient") and np.size(reverse.strip(value)) != 1:
             raise not_scalar("gradient", getattr(self.fn, "__name__", "the function"),
@@ -550,9 +582,14 @@ def build(fn, kind, x, name="f", fused=False):
         return build_hessian(fn, x, fused)
     if kind == "jacobian":
         ev = CompiledEvaluator(fn, "vjp", x, fused=fused)
+        m = math.prod(ev.value_shape)  # one shape per evaluator: no look at the programs
+        # m >= n outputs: the n columns as one batch of tangents (one program, forward mode);
+        # fewer outputs: one compiled VJP per row
+        rows = batched_rows(fn, x, fused) if m >= x.size else None
 
         def jacobian(x):
-            m = math.prod(ev.value_shape)  # one shape per evaluator: no look at the programs
+            if rows is not None and type(x) is np.ndarray:
+                return rows(x).T  # row j of rows: J e_j
             eye = np.eye(m, dtype=x.dtype)
             return np.stack([np.array(ev.value_and_cotangent(x, e)[1], copy=True) for e in eye], axis=0)
 
@@ -625,32 +662,78 @@ def build_hvp(fn, x, fused=False):
     return hvp
 
 
+#: Elements of one direction batch (k directions of n each) in a batched Hessian program:
+#: its intermediates are (k, n) arrays, so k = HESSIAN_BATCH // n (one batch up to n = 1024).
+HESSIAN_BATCH = 1 << 20
+
+
 def build_hessian(fn, x, fused=False):
-    """``x -> H(x)``: the compiled hvp program run once per direction ``e_k`` (row k of H is
-    ``H e_k``, H being symmetric), the rows written into one array. One program serves the
-    n directions; nothing of the tape engine runs per call. A value another differentiation
-    traces goes to the tape engine's Hessian (nesting)."""
-    hvp = build_hvp(fn, x, fused)
-    ev = hvp.evaluator
+    """``x -> H(x)`` as one program over a batch of directions: forward over reverse.
+
+    The program is the traced forward-mode Jacobian of the reverse-mode gradient with ``k``
+    tangents at once (:func:`forward.tangent_rows`, the rules' ``batched`` forms: the
+    tangents carry a leading batch axis ``(k, ...)``), so the value, the sweep and the k
+    directional derivatives run as one flat program, ``(k, n)`` arrays throughout
+    (:func:`batched_rows`). Row j is H e_j (H symmetric, as the hvp per direction gave it).
+    A value another differentiation traces goes to the tape engine's Hessian (nesting).
+    """
+    rows = batched_rows(lambda z: reverse.gradient(fn, z), x, fused)
 
     def hessian(x):
         if type(x) is not np.ndarray:
             return reverse.hessian(fn, x)
-        n = x.size
-        out = np.empty((n, n), dtype=x.dtype)
-        eye = np.eye(n, dtype=x.dtype)
-        runs = ev._runs
-        for k in range(n):
-            for program in runs:
-                row = program(x, eye[k])
-                if row is not MISS:
-                    out[k] = row[1]
-                    break
-            else:  # a guard changed: traced again (or the tape), then the next directions
-                out[k] = hvp(x, eye[k])
-                runs = ev._runs
+        return rows(x)  # a new array
+
+    hessian.evaluator = rows.evaluator
+    hessian.sets_precision = True
+    hessian.returns_fresh = True  # a new (n, n) array of x's dtype (Derivative)
+    return hessian
+
+
+def batched_rows(g, x, fused=False):
+    """``x -> R``, row j of R the derivative of ``g`` along ``e_j`` (``(n, m)``): the traced
+    forward-mode pass with k tangents at once, one program per batch of k directions.
+
+    The directions are data of the call (rows of the identity), made traced by ``0 * y + V``
+    so every operation on them is recorded and one program serves every batch of k; for
+    ``n > sqrt(HESSIAN_BATCH)`` the rows come in batches of ``k = HESSIAN_BATCH // n``
+    (memory: a few (k, n) arrays, 8 MiB each in float64), the last batch its own program.
+    """
+    from . import forward
+
+    n = x.size
+    k = max(1, min(n, HESSIAN_BATCH // max(n, 1)))
+
+    def directions(y, v):
+        xp = forward.namespace(y)
+        seeds = 0.0 * y + xp.asarray(v)  # traced (k, n): every op on the tangents is recorded
+        return forward.tangent_rows(g, y, seeds)
+
+    def evaluator(size):
+        return CompiledEvaluator(directions, "tangents", x, data=(eye[:size],), fused=fused)
+
+    eye = np.eye(n, dtype=x.dtype)
+    evs = {k: evaluator(k)}
+    if n % k:
+        evs[n % k] = evaluator(n % k)
+
+    def batch(x, v):
+        ev = evs[v.shape[0]]
+        for program in ev._runs:
+            out = program(x, v)
+            if out is not MISS:
+                return out[0]
+        return np.asarray(ev.value_and_cotangent(x, v)[0], dtype=x.dtype)
+
+    def rows(x):
+        if k == n:
+            return batch(x, eye)
+        first = batch(x, eye[:k])
+        out = np.empty((n,) + first.shape[1:], dtype=x.dtype)
+        out[:k] = first
+        for start in range(k, n, k):
+            out[start:start + k] = batch(x, eye[start:start + k])
         return out
 
-    hessian.evaluator = ev
-    hessian.sets_precision = True
-    return hessian
+    rows.evaluator = evs[k]
+    return rows

@@ -119,10 +119,16 @@ def tangents(f, x, seeds):
     """``J(x) @ seeds.T``, shape ``(m, k)``: one pass with the ``k`` rows of ``seeds`` (k, n)
     as tangents. The Jacobian's columns a block at a time, for a caller that bounds memory
     (k tangents of every intermediate) or reports progress (the oracle)."""
+    t = tangent_rows(f, x, seeds)
+    return namespace(t).transpose(t)
+
+
+def tangent_rows(f, x, seeds):
+    """``seeds @ J(x).T``, shape ``(k, m)``: row i the derivative of ``f`` along ``seeds[i]``
+    (the tangents' batch axis leading, as the pass carries them: no transpose)."""
     level = new_level()
     out = f(Dual(x, seeds, level))
-    t = _tangent_rows(out, level, shape_of(seeds)[0])
-    return namespace(t).transpose(t)
+    return _tangent_rows(out, level, shape_of(seeds)[0])
 
 
 def gradient(f, x):

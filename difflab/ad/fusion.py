@@ -103,6 +103,9 @@ def fuse(statements, builder, inputs: dict, live_out) -> list:
         uses = reach(s.uses) | set(s.uses)
         if row is None and group and s.kind == "inplace":
             row = _accumulation(i, s, {r.statement.target for r in group}, read_later)
+        if row is not None and group and len(group) < MIN_ROWS and s.kind == "assign" \
+                and row_key(s) != key and s.value.ndim >= len(key[0]):
+            flush()  # a lone row of another shape: it stays NumPy, a chain of as many axes opens
         if row is not None and (key is None or s.kind == "inplace" or row_key(s) == key) \
                 and not (uses & later):
             if key is None:
@@ -162,8 +165,9 @@ def _fusable(i, s, builder, values):
         return None
     for code in s.operands:
         a = values.get(code, builder.constants.get(code))
-        if type(a) is not np.ndarray or a.dtype != v.dtype or (a.ndim and a.shape != v.shape):
-            return None
+        if type(a) is not np.ndarray or a.dtype != v.dtype or a.ndim > v.ndim or (
+                a.ndim and a.shape != v.shape[v.ndim - a.ndim:]):
+            return None  # an operand of fewer axes is broadcast along the leading ones (a batch)
         if a.ndim == 0 and code in values:  # a number the program computes: not a constant
             return None
     return _Row(i, s, ufunc, list(s.operands))
@@ -187,7 +191,8 @@ def _kernel_rows(group, statements, builder, values, live_out, Statement):
             a = values.get(code, builder.constants.get(code))
             (scalars if a.ndim == 0 else arrays).append(code)
     shape, dtype = group[0].statement.value.shape, group[0].statement.value.dtype
-    source, ufuncs = _kernel_source(group, arrays, scalars, outputs, shape)
+    ranks = [np.ndim(values.get(c, builder.constants.get(c))) for c in arrays]
+    source, ufuncs = _kernel_source(group, arrays, scalars, outputs, shape, ranks)
     kernel = _compiled(source, ufuncs)
     # scalars go in as NumPy scalars of the dtype: numba types them as float32/float64
     scalar_codes = []
@@ -208,7 +213,7 @@ def _kernel_rows(group, statements, builder, values, live_out, Statement):
     return rows
 
 
-def _kernel_source(group, arrays, scalars, outputs, shape):
+def _kernel_source(group, arrays, scalars, outputs, shape, ranks):
     """The kernel's text: nested loops over ``shape``, one scalar statement per row."""
     names = {}
     for k, code in enumerate(arrays):
@@ -223,8 +228,8 @@ def _kernel_source(group, arrays, scalars, outputs, shape):
     for d in range(len(shape)):  # the sizes from the arrays: one kernel serves every n
         lines.append(f"{indent}for j{d} in range(o0.shape[{d}]):")
         indent += "    "
-    for code in arrays:
-        lines.append(f"{indent}v_{names[code]} = {names[code]}[{idx}]")
+    for code, a in zip(arrays, ranks):  # an operand of fewer axes: its trailing indices
+        lines.append(f"{indent}v_{names[code]} = {names[code]}[{', '.join(f'j{d}' for d in range(len(shape) - a, len(shape)))}]")
     local = {c: f"v_{names[c]}" for c in arrays}
     local.update({c: names[c] for c in scalars})
     for k, r in enumerate(group):

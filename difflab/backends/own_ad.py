@@ -70,7 +70,8 @@ class Reverse(_OwnAD):
 
     With ``jit=True`` (the compiled tape, :mod:`difflab.ad.compiled`) the gradient,
     value-and-gradient, VJP, Jacobian, hvp and Hessian are traced once per input shape and run
-    as one generated flat NumPy function (the Hessian: the hvp program once per direction),
+    as one generated flat NumPy function (the Hessian, and the Jacobian of m >= n outputs:
+    forward mode with the directions as one batch of tangents),
     guarded by the branch decisions the trace took; elementwise chains run as numba kernels
     with ``jit="numba"``, or ``jit=True`` where numba imports (``jit="numpy"``: never). The
     JVP is the Jacobian times v; :meth:`how` says how each kind runs.
@@ -122,7 +123,7 @@ class Reverse(_OwnAD):
         if kind == "hvp":
             return "native, compiled tape (reverse over reverse: the gradient of grad f . v)"
         if kind == "hessian":
-            return "native, compiled tape (the compiled hvp, once per direction)"
+            return "native, compiled tape (forward over reverse, all directions as one batch)"
         return "native, compiled tape" if kind in COMPILED_KINDS else f"{how}, tape engine (not compiled)"
 
     def _build(self, kind, function, x):

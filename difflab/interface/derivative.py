@@ -126,7 +126,7 @@ class Derivative:
     def _call_prepared(self, x, args):
         """``_call_plain`` and ``_finish`` inlined for an evaluator that says it returns the
         kind's array for ``x``, new and of the method's dtype (``evaluator.returns_fresh``:
-        the compiled tape's gradient and hvp), or None for the general path. The same checks
+        the compiled tape's gradient, hvp and Hessian), or None for the general path. The same checks
         (x finite, the closure unchanged, the result finite) without the general path's
         dispatch and copy, which were half of the compiled tape's call at n = 10 (issue 24)."""
         dtype = self.differentiator.dtype
@@ -146,7 +146,8 @@ class Derivative:
             out = ev(x, v)
         else:
             out = ev(x)
-        if not math.isfinite(out.dot(out)):
+        flat = out.reshape(-1)  # a view (the Hessian's (n, n) too): one dot product
+        if not math.isfinite(flat.dot(flat)):
             return self._finite(out, x)  # NotFinite, or an overflowing square: the full check
         return out
 
