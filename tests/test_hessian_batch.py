@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import difflab
-from difflab import functions as catalogue
+from difflab.analysis import functions as catalogue
 from difflab.ad import compiled
 
 BACKENDS = ("numpy", "numba")
