@@ -263,11 +263,11 @@ def test_swell_keeps_the_finished_rows_on_ctrl_c(capsys, monkeypatch, as_json):
 
     real, sizes = swell.measure, []
 
-    def interrupt_the_second_size(f, dim, x, n, cap, repeat):
+    def interrupt_the_second_size(f, dim, x, n, *args, **kwargs):
         if sizes:
             raise KeyboardInterrupt
         sizes.append(n)
-        return real(f, dim, x, n, cap, repeat)
+        return real(f, dim, x, n, *args, **kwargs)
     monkeypatch.setattr(swell, "measure", interrupt_the_second_size)
     code, out, _ = run(capsys, "swell", "--cases", "product", "--quick", "--repeat", "1",
                        *(["--json"] if as_json else []))

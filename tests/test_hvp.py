@@ -52,7 +52,7 @@ def test_catalogue_hvp_matches_oracle_hessian_times_v(method, name, dim):
     try:
         got = d.hvp(f)(x, v)
     except difflab.NotSupported as exc:
-        assert (method, name) in {("sympy", "control-flow"), ("jax", "control-flow")}, exc
+        assert (method, name) in {(m, "control-flow") for m in ("sympy", "jax", "pytensor", "casadi")}, exc
         return
     assert relative_error(got, reference) < tolerance(method, "float64")
 

@@ -10,7 +10,7 @@ import difflab
 
 X = np.array([0.3, -1.1, 2.0])
 #: Methods that trace the function and cannot follow NumPy (autograd wraps NumPy's ufuncs).
-REFUSING = {"sympy", "forward", "reverse", "tensorflow", "torch", "jax"}
+REFUSING = {"sympy", "forward", "reverse", "tensorflow", "torch", "jax", "pytensor"}
 
 
 def plain(x):

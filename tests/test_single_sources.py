@@ -88,5 +88,5 @@ def test_argparse_internals_are_touched_in_one_place():
 
 def test_progress_bars_come_from_one_factory():
     # cli/compare subclasses rich's Progress to draw its preview table below the bars
-    assert _sources_with("from rich.progress import") == ["difflab/cli/compare.py", "difflab/progress.py"]
+    assert _sources_with("from rich.progress import") == ["difflab/cli/compare.py", "difflab/console/progress.py"]
     assert _sources_with("Progress(") == []

@@ -148,7 +148,7 @@ def test_a_second_input_size_after_a_change_is_prepared_from_the_new_data(d):
 def test_exactly_the_tracing_and_compiling_methods_snapshot():
     snapshots = {ids((name, opts)) for name, opts in METHODS
                  if freezes_closure(difflab.get(name, **opts))}
-    assert snapshots == {"sympy", "jax-jit=True", "tensorflow-jit=True"}
+    assert snapshots == {"sympy", "pytensor", "casadi", "jax-jit=True", "tensorflow-jit=True"}
 
 
 def test_the_snapshot_sees_what_the_function_reaches():

@@ -157,7 +157,8 @@ def _show_graphs(graphs: dict, max_chars) -> None:
         console.print()
         console.print(f"[title]{_GRAPH_TITLES[prefix]}: {nodes:,} nodes[/title]")
         shown = text if not limit or len(text) <= limit else text[:limit]
-        console.print(_escape(shown.rstrip()), soft_wrap=True, highlight=False)
+        # folded at the width (a CasADi expression is one long line): nothing cropped
+        console.print(_escape(shown.rstrip()), overflow="fold", highlight=False)
         if shown is not text:
             console.print(f"[muted]... {len(text) - limit:,} more characters (--max-chars 0: all)[/muted]")
 

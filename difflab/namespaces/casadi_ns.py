@@ -77,10 +77,32 @@ class CasadiArray(np.ndarray):
         return as_casadi(getattr(ufunc, method)(*inputs, **kwargs))
 
     def __getitem__(self, index):
+        if any(isinstance(i, CasadiArray) for i in (index if isinstance(index, tuple) else (index,))):
+            raise NotSupported("indexing with a mask computed from x", "casadi",
+                               "its size is decided by the values, which a CasADi graph does not "
+                               "have; use xp.where")
         return as_casadi(super().__getitem__(index))
 
     def __iter__(self):
         return (self[i] for i in range(len(self)))
+
+    # NumPy's own max, min and clip compare entries for truth: the namespace's instead
+    def max(self, axis=None, keepdims=False):
+        return NAMESPACE.max(self, axis=axis, keepdims=keepdims)
+
+    def min(self, axis=None, keepdims=False):
+        return NAMESPACE.min(self, axis=axis, keepdims=keepdims)
+
+    def clip(self, lo=None, hi=None):
+        return NAMESPACE.clip(self, lo, hi)
+
+    def astype(self, dtype, *args, **kwargs):
+        """Itself for the object dtype; a float dtype is refused (a symbol has no float)."""
+        if np.dtype(dtype) == object:
+            return self
+        raise NotSupported(f"astype({np.dtype(dtype).name})", "casadi",
+                           "its values are CasADi expressions; drop the cast (the method "
+                           "returns its derivatives in the method's dtype)")
 
     # a symbolic entry has no number (CasADi's float() of a symbol is NaN): refused, in the
     # words difflab.interface.boundary recognises as a conversion of a traced value
