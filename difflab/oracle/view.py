@@ -7,10 +7,13 @@ comparison, so at a tie the whole derivative went to one entry while ``xp.max(y)
 oracle's op) and every engine split it evenly. As the framework and ``sympy`` methods do
 (:mod:`difflab.namespaces.view`), the oracle calls the function with each input as an
 :class:`OracleView`: its operators are the object array's (NumPy's algebra on jets), its
-indexing and array methods are the namespace's ops, and NumPy's own functions called on it
-(``np.max(y)``, ``np.abs(y)``) are the namespace's op of the same name where the call fits
-that op's signature, and NumPy's on the object array otherwise. No NumPy class is changed,
-so other threads and the user's other code keep NumPy's meaning.
+indexing and array methods are the namespace's ops, and NumPy's functions whose meaning at
+a kink is a convention (``np.max(y)``, ``np.maximum``, ``np.clip``, ``np.abs``:
+:data:`CONVENTIONS`) are the namespace's op where the call fits that op's signature. Every
+other NumPy function is NumPy's own on the object array, as before the views (so a function
+written with ``np.sin`` is still refused: the oracle runs functions written against
+``difflab.namespace``). No NumPy class is changed, so other threads and the user's other
+code keep NumPy's meaning.
 """
 from __future__ import annotations
 
@@ -19,8 +22,12 @@ import inspect
 
 from ..namespaces.view import VIEWING, ArrayView, unview
 
-#: NumPy's names for the namespace's ops where they differ.
-_NUMPY_NAMES = {"absolute": "abs", "amax": "max", "amin": "min"}
+#: NumPy's functions (ufuncs and array functions) whose meaning at a kink is a convention ->
+#: the namespace's op. On an object array NumPy takes the first maximum (``max``,
+#: ``maximum``); the oracle splits ties. ``clip`` and ``absolute`` agree with the ops already
+#: and are listed so that they keep to the oracle's conventions by construction.
+CONVENTIONS = {"max": "max", "amax": "max", "min": "min", "amin": "min",
+               "maximum": "maximum", "minimum": "minimum", "clip": "clip", "absolute": "abs"}
 
 
 class OracleView(ArrayView):
@@ -65,15 +72,17 @@ class OracleView(ArrayView):
 
 
 def _op(ns, name, args, kwargs):
-    """The namespace's op for NumPy's function ``name`` if this call binds to it, else None."""
-    signature = _signature(type(ns), _NUMPY_NAMES.get(name, name))
+    """The namespace's op for NumPy's function ``name`` (one of :data:`CONVENTIONS`) if this
+    call binds to it (``np.max(y, axis=0)``, not ``np.max(y, out=...)``), else None."""
+    op = CONVENTIONS.get(name)
+    signature = None if op is None else _signature(type(ns), op)
     if signature is None:
         return None
     try:
         signature.bind(ns, *args, **kwargs)
     except TypeError:
         return None
-    return getattr(ns, _NUMPY_NAMES.get(name, name))
+    return getattr(ns, op)
 
 
 @functools.cache
