@@ -28,6 +28,7 @@ from ...errors import InputError
 from ...interface.function import as_function
 from ...interface.kinds import DERIVATIVES
 from ...namespaces import object_arrays
+from ...namespaces.view import call_viewed
 
 
 
@@ -162,11 +163,18 @@ class _Problem:
         self.x = pytree.flatten(tree, np.float64)[0].reshape(-1)
         if not np.isfinite(self.x).all():
             raise boundary.not_finite_input("x")
-        self._fn, self._call, self._kwargs = fn, call, kwargs
+        self._fn, self._args, self._kwargs = fn, call, kwargs
 
     def f(self, flat):
+        """f at the flat object array of jets, which f sees as a view (:mod:`.view`): its
+        array methods (``y.max()``) are the oracle's ops, as ``xp.max(y)`` is."""
+        from .namespace import ORACLE
+
+        return call_viewed(ORACLE, self._call, flat)
+
+    def _call(self, flat):
         tree = pytree.unflatten(self.treedef, flat)
-        call = list(self._call)
+        call = list(self._args)
         for i, part in zip(self.positions, tree if self.multiple else (tree,)):
             call[i] = part
         return self._fn(*call, **self._kwargs)

@@ -6,23 +6,38 @@ midpoint of the one-sided derivatives unless a documented engine convention says
 ``abs'(0) = 0`` (SymPy's ``sign``), ``maximum``/``minimum`` ties share the derivative half
 and half, ``max``/``min`` split it evenly among tied entries, ``clip`` passes it on its
 closed interval, and a max pool sends it to the first maximum of each window (row-major).
+
+The function sees its inputs as :class:`~difflab.analysis.oracle.view.OracleView` (the namespace is a
+:class:`~difflab.namespaces.view.Viewing` one), so ``y.max()`` and ``np.max(y)`` are these
+ops, with these conventions, as ``xp.max(y)`` is.
 """
 from __future__ import annotations
 
 import numpy as np
 
+from ...namespaces import windows
 from ...namespaces import register_namespace
 from ...namespaces.object_ns import ObjectNamespace
-from ...namespaces import windows
+from ...namespaces.view import Viewing, viewing
 from ...namespaces.ops import pool_args
 from . import jets
+from .view import OracleView
 
 
-class OracleNamespace(ObjectNamespace):
+class OracleNamespace(Viewing, ObjectNamespace):
     """Jets (or plain mpmath numbers) in object arrays."""
+
+    view_type = OracleView
 
     def __init__(self):
         super().__init__("oracle", 0)
+
+    def is_raw(self, x):
+        """An object array (of jets and numbers) or one jet: what the function sees as a view."""
+        return isinstance(x, jets.Jet) or (isinstance(x, np.ndarray) and x.dtype == object)
+
+    def getitem(self, x, index):
+        return x[index]
 
     def _library(self):
         return jets
@@ -98,6 +113,7 @@ def _below(a, b):
     return np.vectorize(lambda u, v: jets.real(u) < jets.real(v), otypes=[bool])(a, b)
 
 
+viewing(OracleNamespace)
 _REAL = np.frompyfunc(jets.real, 1, 1)
 ORACLE = OracleNamespace()
 register_namespace(jets.Jet, ORACLE)
