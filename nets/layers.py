@@ -56,6 +56,9 @@ class Layer(Registered):
     def __init__(self, name=None, input_dim=None, input_shape=None):
         shape = None
         if input_shape is not None:
+            if not isinstance(input_shape, (tuple, list)):  # the notes' input_shape=784
+                raise ValueError(f"input_shape is a tuple of the per-sample axes, such as "
+                                 f"({input_shape!r},), got {input_shape!r}")
             shape = tuple(None if s is None else _positive_int(s, "input_shape") for s in input_shape)
             if self.input_rank is not None and len(shape) != self.input_rank:
                 if self.input_rank == 1:

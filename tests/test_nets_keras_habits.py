@@ -243,3 +243,10 @@ def test_early_stopping_verbose_says_where_it_stopped(capsys):
     linear_model(lr=0.0).fit(x, y, epochs=10, batch_size=12, verbose=0,
                              callbacks=[nets.EarlyStopping(monitor="loss", patience=2)])
     assert capsys.readouterr().err == ""
+
+
+def test_a_bare_number_as_input_shape_is_one_clear_error():
+    """The notes' ``input_shape=784``: Keras refuses it too; nets says what it takes."""
+    with pytest.raises(ValueError, match=r"such as \(784,\), got 784"):
+        nets.Dense(10, input_shape=784)
+    assert nets.Dense(10, input_shape=(784,)).declared_input_shape() == (784,)
