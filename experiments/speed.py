@@ -68,7 +68,8 @@ SETUP_METHODS = (("sympy", {}), ("jax", {"jit": True}), ("tensorflow", {"jit": T
 SETUP_DIMS = (100,)
 HESSIAN_DIMS = (5, 20, 50)
 HESSIAN_METHODS = ("forward", "reverse", "fd-central", "fd-complex", "sympy", "autograd",
-                   "torch", "jax", "tensorflow", "fd-numdifftools", "fd-scipy")
+                   "torch", "jax", "tensorflow", "fd-numdifftools", "fd-scipy",
+                   "pytensor", "casadi")
 
 
 # ---------------------------------------------------------------------- records
