@@ -38,6 +38,8 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from .records import load_average
+
 #: (label, registry name, options) of each framework method measured.
 FRAMEWORKS = (("torch", "torch", {}), ("jax (jit)", "jax", {"jit": True}), ("jax", "jax", {}),
               ("tensorflow", "tensorflow", {}), ("tensorflow (jit)", "tensorflow", {"jit": True}),
@@ -251,7 +253,7 @@ def main(argv=None) -> int:
         with open(args.json, "w") as fh:
             json.dump({"schema": "difflab.adapters/1", "timer": TIMER,
                        "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
-                       "load": _load(), "rows": [dataclasses.asdict(r) for r in rows]}, fh, indent=1)
+                       "load": load_average(), "rows": [dataclasses.asdict(r) for r in rows]}, fh, indent=1)
     return 0
 
 
@@ -269,14 +271,7 @@ def print_section(rows) -> None:
         print("  " + " | ".join(str(c).ljust(w) for c, w in zip(line, widths)))
     dispatch = sorted({r.dispatch for r in rows if r.framework.startswith("jax")})
     print(f"  {TIMER}; median (min) of the ratio; difflab / direct seconds per call. "
-          f"JAX: {', '.join(dispatch) or 'not installed'}; load {_load()}.")
-
-
-def _load() -> str:
-    try:
-        return " ".join(f"{v:.2f}" for v in os.getloadavg())
-    except (AttributeError, OSError):
-        return "unknown"
+          f"JAX: {', '.join(dispatch) or 'not installed'}; load {load_average()}.")
 
 
 if __name__ == "__main__":

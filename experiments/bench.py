@@ -21,6 +21,8 @@ import importlib
 import sys
 import time
 
+from .records import load_average
+
 #: (name, module, title), in the order they run.
 SECTIONS = [
     ("adapters", "adapters", "Adapter overhead: difflab's framework methods / the frameworks called directly"),
@@ -47,15 +49,8 @@ def main(argv=None) -> int:
         print(f"\n== {title} ==", flush=True)
         start = time.perf_counter()
         importlib.import_module(f"{__package__}.{module}").section(args)
-        print(f"   ({time.perf_counter() - start:.0f} s; load average {_load()})", flush=True)
+        print(f"   ({time.perf_counter() - start:.0f} s; load average {load_average()})", flush=True)
     return 0
-
-
-def _load() -> str:
-    try:
-        return " ".join(f"{v:.2f}" for v in os.getloadavg())
-    except (AttributeError, OSError):
-        return "unknown"
 
 
 if __name__ == "__main__":

@@ -53,6 +53,14 @@ def environment() -> dict:
     return env
 
 
+def load_average() -> str:
+    """The machine's 1-, 5- and 15-minute load averages, for a benchmark's reader."""
+    try:
+        return " ".join(f"{v:.2f}" for v in os.getloadavg())
+    except (AttributeError, OSError):
+        return "unknown"
+
+
 def environment_line(env: Optional[dict] = None) -> str:
     env = env or environment()
     machine = ("python", "platform", "machine", "cpus")

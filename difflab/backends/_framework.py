@@ -71,6 +71,19 @@ def import_framework(module: str, method: str, kind: str = "derivatives", first_
         return loaded
 
 
+def gradient_of(value_and_gradient, name: str):
+    """The gradient half of a compiled value-and-gradient (the graph methods compile both in
+    one function), refusing a non-finite f(x) as every gradient does."""
+    from ..interface.boundary import check_finite
+
+    def gradient(x):
+        value, grad = value_and_gradient(x)
+        check_finite(value, name)
+        return grad
+    gradient.compiled = value_and_gradient.compiled
+    return gradient
+
+
 @dataclasses.dataclass
 class GraphProgram:
     """A graph-symbolic method's compiled gradient and its size (the swell experiment):

@@ -21,9 +21,8 @@ import threading
 import numpy as np
 
 from ..interface import cost
-from ..interface.boundary import check_finite
 from ..errors import InputError, NotSupported
-from ._framework import FrameworkMethod, GraphProgram, import_framework
+from ._framework import FrameworkMethod, GraphProgram, gradient_of, import_framework
 
 GRAPHS = ("sx", "mx")
 
@@ -113,14 +112,7 @@ class Casadi(FrameworkMethod):
                              lambda o: (o[0].reshape(()), o[1].reshape(-1)))
 
     def _make_gradient(self, function, x):
-        value_and_gradient = self._make_value_and_gradient(function, x)
-
-        def gradient(x):
-            value, grad = value_and_gradient(x)
-            check_finite(value, function.name)
-            return grad
-        gradient.compiled = value_and_gradient.compiled
-        return gradient
+        return gradient_of(self._make_value_and_gradient(function, x), function.name)
 
     def _make_jacobian(self, function, x):
         casadi = import_framework("casadi", self.name)

@@ -23,9 +23,8 @@ import threading
 import numpy as np
 
 from ..interface import cost
-from ..interface.boundary import check_finite
 from ..errors import InputError, NotSupported
-from ._framework import FrameworkMethod, GraphProgram, import_framework
+from ._framework import FrameworkMethod, GraphProgram, gradient_of, import_framework
 
 #: PyTensor modes difflab accepts -> the module each needs beyond PyTensor (None: none).
 #: None is PyTensor's default mode: in PyTensor 3 its Numba backend; "C"/"CVM" the C backend.
@@ -133,14 +132,7 @@ class Pytensor(FrameworkMethod):
         return self._compile([xs], [out, self._grad(out, xs)], tuple)
 
     def _make_gradient(self, function, x):
-        value_and_gradient = self._make_value_and_gradient(function, x)
-
-        def gradient(x):
-            value, grad = value_and_gradient(x)
-            check_finite(value, function.name)
-            return grad
-        gradient.compiled = value_and_gradient.compiled
-        return gradient
+        return gradient_of(self._make_value_and_gradient(function, x), function.name)
 
     def _make_jacobian(self, function, x):
         xs, out = self._trace(function, x)
