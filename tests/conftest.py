@@ -36,10 +36,14 @@ def keras():
     for the slow cross-checks of nets; skipped where Keras or TensorFlow is missing."""
     keras = pytest.importorskip("keras")
     pytest.importorskip("tensorflow")
-    previous = keras.backend.floatx()
+    # Keras 3 fixes its global dtype policy from floatx when a layer is first made (a docs
+    # block may have made one in float32): set both, and restore both
+    previous, previous_policy = keras.backend.floatx(), keras.config.dtype_policy()
     keras.backend.set_floatx("float64")
+    keras.config.set_dtype_policy("float64")
     yield keras
     keras.backend.set_floatx(previous)
+    keras.config.set_dtype_policy(previous_policy)
 
 
 # ---------------------------------------------------------------------- the default run's size
