@@ -530,3 +530,18 @@ def test_ctrl_c_landing_in_a_del_still_stops_a_cluster_campaign(monkeypatch):
     assert seen == [(0,), (1,), (2,)]                   # stopped right after that chunk
     assert [f.chunk for f in client.cancelled] == [(i,) for i in range(10)]
     assert signal.getsignal(signal.SIGINT) is handler   # Ctrl-C is the user's again
+
+
+def test_the_numdifftools_branch_entry_is_still_real():
+    """``numdifftools-steps-across-a-branch`` (difflab/fuzz/expected.py): case 2026:275's
+    branch switches 1.2e-3 from x4, inside numdifftools' steps, and its answer is off by far
+    more than its bound; drop the entry when this fails."""
+    pytest.importorskip("numdifftools")
+
+    def f(x):
+        xp = difflab.namespace(x)
+        return (x[4] + 2.72) if (xp.cos(x[4]) ** -1.0) > 16.64 else 0.776
+    x = np.array([-0.217, -0.748, 0.993, 0.462, -1.512, 1.133])
+    method = difflab.get("fd-numdifftools")
+    error = np.abs(method.gradient(f)(x) - np.eye(6)[4])  # f = x4 + 2.72 on this side: e4
+    assert error.max() > 1e3 * np.max(method.estimate(f, x).error)

@@ -59,6 +59,17 @@ EXPECTED += (
 )
 
 
+#: At a point of a ``control`` case, the branch condition is MARGIN from its threshold in its
+#: own value, which a steep condition (sec x near pi/2, say) turns into a few 1e-3 of x.
+EXPECTED += (
+    Expected("numdifftools-steps-across-a-branch", ("fd-numdifftools",), _ALL, "disagree", ("if",),
+             why="numdifftools takes 15 steps from about 2 max(log(e + |x|), 1) down by halves and extrapolates; "
+                 "where the branch switches within those steps it differences two pieces, and its "
+                 "error estimate, which assumes smoothness, does not see the jump (case 2026:275: "
+                 "the condition sec(x4) > 16.64 switches 1.2e-3 from x4)"),
+)
+
+
 def match(method: str, kind: str, verdict: str, ops, message: str = "") -> Expected | None:
     """The first known behaviour this finding is, or None."""
     for entry in EXPECTED:
