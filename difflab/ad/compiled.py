@@ -100,45 +100,38 @@ def compile_program(fn, x, with_cotangent_input: bool, scalar_output: bool,
     if not sweep:
         return _value_program(b, writer, value, tape, x, inputs, fused, data)
     live = [value.code, grad.code] if returns_value else [grad.code]
-    statements = fold_scatters(prune(b.statements, live), b, live)
-    if fused:
-        statements = fusion.fuse(statements, b, dict(zip(["x", *inputs], [x, *data])), live)
-    buffers = assign_buffers(statements, live, b)
-    result = grad.code if _own_result(statements, buffers, grad.code) else f"{grad.code}.copy()"
-    if np.result_type(grad.value) != x.dtype:  # the cotangent in x's dtype, as Derivative's
-        result = f"_np.array({grad.code}, {b.constant(x.dtype)})"
-    args = ", ".join(["x"] + (["u"] if with_cotangent_input else []) + inputs)
-    body = render(statements, buffers, b) + [f"return {value.code if returns_value else None}, {result}"]
-    source = f"def program({args}):\n" + "\n".join("    " + line for line in body) + "\n"
-    namespace = dict(b.constants, _MISS=MISS)
-    # difflab's own generated text, never user text: user names and keys live in numbered
-    # slots of the namespace (tests/test_generated_source.py asserts no user text in the source)
-    exec(compile(source, f"<difflab compiled tape {next(_programs)}>", "exec"), namespace)  # noqa: S102
-    tape.close()
-    return Program(namespace["program"], source, len(statements), len(b.buffers),
-                   value.shape)
+    args = ["x"] + (["u"] if with_cotangent_input else []) + inputs
+    returned = value.code if returns_value else None
+    return _program(b, tape, x, inputs, fused, data, live, grad, args, value.shape,
+                    lambda result: f"return {returned}, {result}")
 
 
 def _value_program(b, writer, value, tape, x, inputs, fused, data) -> Program:
     """The program of the traced value alone (no sweep): ``program(x, a0, ...) -> (value,
     None)``, the value a new array of x's dtype at each call."""
-    live = [value.code]
+    return _program(b, tape, x, inputs, fused, data, [value.code], value, ["x"] + inputs,
+                    value.shape, lambda result: f"return {result}, None")
+
+
+def _program(b, tape, x, inputs, fused, data, live, out, args, value_shape, return_line) -> Program:
+    """Prune, fold, fuse and buffer the recorded statements that ``live`` needs, and compile
+    them to ``program(*args)``, whose last line is ``return_line`` of ``out`` as a new array
+    of x's dtype at each call."""
     statements = fold_scatters(prune(b.statements, live), b, live)
     if fused:
         statements = fusion.fuse(statements, b, dict(zip(["x", *inputs], [x, *data])), live)
     buffers = assign_buffers(statements, live, b)
-    result = value.code if _own_result(statements, buffers, value.code) else f"{value.code}.copy()"
-    if np.result_type(value.value) != x.dtype:
-        result = f"_np.array({value.code}, {b.constant(x.dtype)})"
-    args = ", ".join(["x"] + inputs)
-    body = render(statements, buffers, b) + [f"return {result}, None"]
-    source = f"def program({args}):\n" + "\n".join("    " + line for line in body) + "\n"
+    result = out.code if _own_result(statements, buffers, out.code) else f"{out.code}.copy()"
+    if np.result_type(out.value) != x.dtype:  # in x's dtype, as Derivative's
+        result = f"_np.array({out.code}, {b.constant(x.dtype)})"
+    body = render(statements, buffers, b) + [return_line(result)]
+    source = f"def program({', '.join(args)}):\n" + "\n".join("    " + line for line in body) + "\n"
     namespace = dict(b.constants, _MISS=MISS)
-    # difflab's own generated text, never user text (as compile_program's)
+    # difflab's own generated text, never user text: user names and keys live in numbered
+    # slots of the namespace (tests/test_generated_source.py asserts no user text in the source)
     exec(compile(source, f"<difflab compiled tape {next(_programs)}>", "exec"), namespace)  # noqa: S102
     tape.close()
-    return Program(namespace["program"], source, len(statements), len(b.buffers),
-                   value.shape)
+    return Program(namespace["program"], source, len(statements), len(b.buffers), value_shape)
 
 
 def _own_result(statements, buffers, code) -> bool:
