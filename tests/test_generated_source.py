@@ -8,6 +8,7 @@ import enum
 import re
 
 import numpy as np
+import pytest
 
 import difflab
 
@@ -104,3 +105,29 @@ def test_no_user_name_or_key_is_written_into_the_program():
     assert "weights_of_user" not in source and "key_of_user" not in source
     assert not re.search(r"['\"]", source)  # no string literal at all
     assert "[7]" not in source
+
+
+def test_fused_kernels_hold_no_user_text():
+    """The numba kernels are exec'd text too: only ufunc names and numbered locals, whatever
+    the user's names, keys and attributes (difflab/ad/fusion.py)."""
+    pytest.importorskip("numba")
+    from difflab.ad import fusion
+
+    table = {"evil'); import os; os.system('true') #": np.array([1.5, 2.0, 0.5])}
+    marker = "evil"
+
+    def user_function_named_with_care(x):
+        xp = difflab.namespace(x)
+        w = xp.asarray(table["evil'); import os; os.system('true') #"])
+        return xp.sum(xp.exp(xp.sin(x * w) + x ** 2) * w)
+
+    x = np.array([0.3, -0.2, 0.7])
+    before = set(fusion._kernels)
+    grad = difflab.get("reverse", jit="numba").gradient(user_function_named_with_care)
+    got = grad(x)
+    want = difflab.reference(user_function_named_with_care, x, "gradient")
+    np.testing.assert_allclose(got, want, rtol=1e-13)
+    sources = [s for s in fusion._kernels if s not in before] or list(fusion._kernels)
+    assert sources, "the chain was not fused"
+    for source in sources:
+        assert marker not in source and "user_function" not in source and "os.system" not in source
